@@ -1,0 +1,96 @@
+# pith — build, test, demo. Outputs go under build/.
+#   make            library + CLI (build/pith, build/libpith.a)
+#   make test       install missing Debian packages, build, run every cmocka test
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
+#   make bench      build/bench/train_speed (pith vs PyTorch training speed)
+#   make install PREFIX=/usr/local
+#   make golden     regenerate tests/golden/ with PyTorch (needs python3-torch)
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+# OpenBLAS built for OpenMP, so GEMM and our own parallel loops share one
+# thread pool instead of two pools fighting over the cores.
+BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null)
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
+             -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(HDF5_LIBS) -lz -lm -fopenmp $(EXTRA_LDFLAGS)
+
+CORE_SRC := $(wildcard core/*.c core/ops/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+
+OBJDIR   := $(BUILD)/obj
+CORE_OBJ := $(CORE_SRC:%.c=$(OBJDIR)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test asan demo bench install clean deps golden check-tests
+all: $(BUILD)/pith $(BUILD)/libpith.a
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpith.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/pith: $(CLI_OBJ) $(BUILD)/libpith.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpith.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(OBJDIR)/tests/%.o $(OBJDIR)/tests/testutil.o $(BUILD)/libpith.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJDIR)/tests/testutil.o $(BUILD)/libpith.a $(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/bench/train_speed: $(OBJDIR)/bench/train_speed.o $(BUILD)/libpith.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpith.a $(LDLIBS_ALL)
+
+deps:
+	@sh scripts/deps.sh
+
+# Tests run one after another; each prints its own cmocka summary.
+check-tests: $(TESTS) $(BUILD)/pith
+	@fail=0; for t in $(TESTS); do \
+	  echo "== $$t"; PITH_BIN=$(BUILD)/pith $$t || fail=1; done; \
+	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+test: deps
+	@$(MAKE) --no-print-directory check-tests
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" check-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(BUILD)/pith
+
+bench: $(BUILD)/bench/train_speed
+
+golden:
+	/usr/bin/python3 tests/golden/make_golden.py tests/golden/fmnist_cnn.h5
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/pith/ops
+	install -m 755 $(BUILD)/pith $(DESTDIR)$(PREFIX)/bin/pith
+	install -m 644 $(BUILD)/libpith.a $(DESTDIR)$(PREFIX)/lib/libpith.a
+	install -m 644 core/*.h $(DESTDIR)$(PREFIX)/include/pith/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BLAS_LIB@|$(BLAS_LIB)|g' -e 's|@HDF5_LIBS@|$(HDF5_LIBS)|g' \
+	  -e 's|@BLAS_INC@|$(BLAS_INC)|g' -e 's|@HDF5_CFLAGS@|$(HDF5_CFLAGS)|g' \
+	  scripts/pith.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pith.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

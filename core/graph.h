@@ -1,0 +1,204 @@
+/* The graph: a list of typed layer nodes with named parameters.
+ *
+ * Nodes are added with pith_graph_add(); each add checks the input shapes and
+ * creates the node's parameters. pith_graph_compile() then fixes a topological
+ * order, re-checks every shape (a pass may have rewritten nodes) and plans all
+ * buffers for a maximum batch size in one arena, so the per-batch loop never
+ * allocates. Forward runs the order; backward runs it in reverse, and every op
+ * accumulates (`+=`) into the gradient of its inputs, so a value that fans out
+ * to several consumers receives the sum of their gradients.
+ *
+ * Shapes are per sample: (features) or (channels, height, width); the batch is
+ * the leading NCHW dimension of every buffer. */
+#ifndef PITH_GRAPH_H
+#define PITH_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+#define PITH_NAME_MAX 48
+#define PITH_MAX_INPUTS 8
+#define PITH_MAX_PARAMS 4
+
+typedef struct pith_shape {
+    int ndim;  /* 1 (features) or 3 (C, H, W) */
+    int d[3];
+} pith_shape;
+
+size_t pith_shape_size(const pith_shape *s);
+int pith_shape_equal(const pith_shape *a, const pith_shape *b);
+/* "16x28x28" */
+void pith_shape_format(const pith_shape *s, char *buf, size_t len);
+
+/* Operator attributes. One flat struct so that serialisation and the info
+ * table can walk them by name (see pith_attr_table); each op uses a subset. */
+typedef struct pith_attrs {
+    int out;        /* output channels / features */
+    int kh, kw;     /* kernel */
+    int sh, sw;     /* stride */
+    int ph, pw;     /* padding */
+    int dh, dw;     /* dilation */
+    int groups;
+    int bias;       /* 1: the layer has a bias */
+    float eps;      /* batchnorm */
+    float momentum; /* batchnorm running-statistics momentum (PyTorch convention) */
+    float p;        /* dropout probability */
+} pith_attrs;
+
+typedef struct pith_attr_desc {
+    const char *name;
+    size_t offset;
+    int is_float;
+} pith_attr_desc;
+
+/* NULL-terminated table of every attribute field. */
+extern const pith_attr_desc pith_attr_table[];
+
+typedef struct pith_param pith_param;
+
+/* A transform attached to a parameter by a later pass (a quantizer, a mask,
+ * a codebook). The op then computes with T(w) instead of w; after backward the
+ * graph maps dL/dT(w) back to dL/dw in place (for fake quantization this is
+ * the straight-through estimator). */
+typedef struct pith_param_transform {
+    const char *name;
+    int (*forward)(void *ctx, const pith_param *p, float *out);
+    void (*backward)(void *ctx, const pith_param *p, float *grad);
+    void (*destroy)(void *ctx);
+} pith_param_transform;
+
+struct pith_param {
+    char name[16];     /* "weight", "bias", "running_mean", ... */
+    int ndim;
+    int shape[4];
+    size_t size;
+    float *data;       /* the master value */
+    float *grad;       /* NULL for buffers (running statistics) */
+    int trainable;     /* 0 for buffers */
+    int frozen;        /* trainable but excluded from updates */
+    const pith_param_transform *tf;
+    void *tf_ctx;
+    float *eff;        /* T(data) when a transform is attached */
+};
+
+/* The value an op computes with. */
+static inline const float *pith_param_value(const pith_param *p) { return p->tf ? p->eff : p->data; }
+
+typedef struct pith_node pith_node;
+
+/* What an op's forward/backward sees of the rest of the graph. */
+typedef struct pith_ctx {
+    int batch;                        /* samples in this call (<= compiled batch) */
+    int training;
+    int n_in;
+    pith_shape in[PITH_MAX_INPUTS];
+    const float *x[PITH_MAX_INPUTS];
+    float *dx[PITH_MAX_INPUTS];       /* NULL when that input needs no gradient */
+    uint64_t seed;                    /* per-call seed for stochastic ops */
+} pith_ctx;
+
+typedef struct pith_op {
+    const char *name;
+    int min_in, max_in;
+    /* Checks the inputs and attributes, sets the output shape. */
+    int (*shape)(const pith_node *n, const pith_shape *in, int n_in, pith_shape *out);
+    /* Creates parameters (called once, after shape). NULL: no parameters. */
+    int (*init)(pith_node *n, const pith_shape *in, pith_rng *rng);
+    /* Bytes of per-node workspace (state saved for backward + scratch). */
+    size_t (*workspace)(const pith_node *n, const pith_shape *in, int batch);
+    void (*forward)(pith_node *n, const pith_ctx *c);
+    void (*backward)(pith_node *n, const pith_ctx *c);
+    /* Multiply-accumulates per sample. NULL: 0. */
+    int64_t (*macs)(const pith_node *n, const pith_shape *in);
+} pith_op;
+
+struct pith_node {
+    char name[PITH_NAME_MAX];
+    const pith_op *op;
+    pith_attrs a;
+    int n_in;
+    int in[PITH_MAX_INPUTS];          /* node indices */
+    int n_params;
+    pith_param params[PITH_MAX_PARAMS];
+    pith_shape out;                   /* per-sample output shape */
+    /* planned by compile */
+    float *y;                         /* batch x out */
+    float *dy;                        /* batch x out, NULL when no gradient flows here */
+    void *ws;
+    size_t ws_bytes;
+    int needs_grad;                   /* a gradient flows into this node's output */
+};
+
+typedef struct pith_graph {
+    pith_node *nodes;
+    int n_nodes, cap;
+    int output;                       /* node index of the output */
+    pith_shape input_shape;
+    int *order;                       /* topological order of compiled nodes */
+    int n_order;
+    int batch;                        /* compiled maximum batch, 0 = not compiled */
+    int training;
+    uint64_t seed;                    /* base seed for stochastic ops */
+    uint64_t step;                    /* forward-call counter mixed into that seed */
+    void *arena;
+    size_t arena_bytes;
+    pith_rng init_rng;                /* parameter initialisation */
+} pith_graph;
+
+/* Creates a graph whose node 0 is the input of per-sample shape `input`. */
+int pith_graph_create(pith_graph **g, pith_shape input, uint64_t seed);
+void pith_graph_free(pith_graph *g);
+
+/* Adds a node; returns its index (>= 0) or a negative status. The new node
+ * becomes the output. */
+int pith_graph_add(pith_graph *g, const char *op_name, const char *name, const pith_attrs *a,
+                   const int *inputs, int n_in);
+/* Inserts a node between `target` and all of its consumers (a pass adding a
+ * fake-quant node after an activation, say). Returns the new node's index. */
+int pith_graph_insert_after(pith_graph *g, int target, const char *op_name, const char *name,
+                            const pith_attrs *a);
+int pith_graph_find(const pith_graph *g, const char *name);
+pith_param *pith_node_param(pith_node *n, const char *name);
+
+/* Attaches a transform to a parameter (NULL tf detaches). Takes ownership of ctx. */
+int pith_param_set_transform(pith_param *p, const pith_param_transform *tf, void *ctx);
+
+/* Plans the graph for batches of up to `batch` samples. Call again after any rewrite. */
+int pith_graph_compile(pith_graph *g, int batch);
+void pith_graph_set_training(pith_graph *g, int training);
+
+/* Input buffer of the compiled graph (batch x input_shape floats). */
+float *pith_graph_input(pith_graph *g);
+/* Output of the last forward and its gradient buffer. */
+const float *pith_graph_output(const pith_graph *g);
+float *pith_graph_output_grad(pith_graph *g);
+const pith_shape *pith_graph_output_shape(const pith_graph *g);
+
+int pith_graph_forward(pith_graph *g, int batch);
+/* Zeroes every parameter gradient. */
+void pith_graph_zero_grad(pith_graph *g);
+/* Backward from the output gradient (pith_graph_output_grad), which the loss
+ * has written. Parameter gradients accumulate. */
+int pith_graph_backward(pith_graph *g, int batch);
+
+/* Totals over the graph. */
+int64_t pith_graph_params(const pith_graph *g, int trainable_only);
+int64_t pith_graph_macs(const pith_graph *g);
+/* Bytes of all parameters and buffers as float32. */
+int64_t pith_graph_bytes(const pith_graph *g);
+int64_t pith_node_param_count(const pith_node *n, int trainable_only);
+int64_t pith_node_macs(const pith_graph *g, const pith_node *n);
+
+/* Op registry. */
+const pith_op *pith_op_find(const char *name);
+const pith_op *const *pith_op_all(void);
+
+/* For ops: creates a zero-filled parameter on node n. */
+pith_param *pith_node_new_param(pith_node *n, const char *name, int ndim, const int *shape,
+                                int trainable);
+/* For ops: fills with U(-bound, bound) from rng. */
+void pith_fill_uniform(float *x, size_t n, float bound, pith_rng *rng);
+
+#endif

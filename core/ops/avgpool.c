@@ -1,0 +1,71 @@
+/* avgpool: window mean; padded positions count as zeros in the divisor
+ * (PyTorch's count_include_pad=True). */
+#include "pool_geom.h"
+
+static int avgpool_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_shape *out)
+{
+    (void)n_in;
+    return pool_shape("avgpool", nd, in, out);
+}
+
+static void avgpool_forward(pith_node *nd, const pith_ctx *c)
+{
+    const pith_attrs *a = &nd->a;
+    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int oh = nd->out.d[1], ow = nd->out.d[2];
+    const float inv = 1.0f / (float)(a->kh * a->kw);
+#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *xp = c->x[0] + (size_t)pl * h * w;
+        float *yp = nd->y + (size_t)pl * oh * ow;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float s = 0.0f;
+                for (int ki = 0; ki < a->kh; ki++) {
+                    int ih = i * a->sh - a->ph + ki;
+                    if (ih < 0 || ih >= h)
+                        continue;
+                    for (int kj = 0; kj < a->kw; kj++) {
+                        int iw = j * a->sw - a->pw + kj;
+                        if (iw >= 0 && iw < w)
+                            s += xp[ih * w + iw];
+                    }
+                }
+                yp[i * ow + j] = s * inv;
+            }
+    }
+}
+
+static void avgpool_backward(pith_node *nd, const pith_ctx *c)
+{
+    if (!c->dx[0])
+        return;
+    const pith_attrs *a = &nd->a;
+    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int oh = nd->out.d[1], ow = nd->out.d[2];
+    const float inv = 1.0f / (float)(a->kh * a->kw);
+#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
+    for (int pl = 0; pl < planes; pl++) {
+        float *dxp = c->dx[0] + (size_t)pl * h * w;
+        const float *gp = nd->dy + (size_t)pl * oh * ow;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float gv = gp[i * ow + j] * inv;
+                for (int ki = 0; ki < a->kh; ki++) {
+                    int ih = i * a->sh - a->ph + ki;
+                    if (ih < 0 || ih >= h)
+                        continue;
+                    for (int kj = 0; kj < a->kw; kj++) {
+                        int iw = j * a->sw - a->pw + kj;
+                        if (iw >= 0 && iw < w)
+                            dxp[ih * w + iw] += gv;
+                    }
+                }
+            }
+    }
+}
+
+const pith_op pith_op_avgpool = {
+    .name = "avgpool", .min_in = 1, .max_in = 1,
+    .shape = avgpool_shape, .forward = avgpool_forward, .backward = avgpool_backward,
+};

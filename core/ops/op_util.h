@@ -1,0 +1,43 @@
+/* Helpers shared by the op files (internal). */
+#ifndef PITH_OP_UTIL_H
+#define PITH_OP_UTIL_H
+
+#include <math.h>
+#include <string.h>
+
+#include "../error.h"
+#include "../graph.h"
+
+/* Parallel loops only pay off above a few thousand elements. */
+#define PITH_OMP_MIN 4096
+
+static inline int conv_out_dim(int in, int k, int s, int p, int d)
+{
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/* Checks that a node's parameter has the given shape (after a rewrite). */
+static inline int check_param_shape(const pith_node *n, int j, int ndim, const int *shape)
+{
+    if (j >= n->n_params)
+        return pith_error(PITH_ESHAPE, "node '%s': parameter %d missing", n->name, j);
+    const pith_param *p = &n->params[j];
+    int ok = p->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        ok = p->shape[i] == shape[i];
+    if (!ok)
+        return pith_error(PITH_ESHAPE, "node '%s': parameter '%s' does not match the layer's shape",
+                          n->name, p->name);
+    return PITH_OK;
+}
+
+/* Shape function of the elementwise ops. */
+static inline int pith_shape_same(const pith_node *nd, const pith_shape *in, int n_in, pith_shape *out)
+{
+    (void)nd;
+    (void)n_in;
+    *out = in[0];
+    return PITH_OK;
+}
+
+#endif
