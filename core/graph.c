@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "progress.h"
 
 #define ALIGN 64
 
@@ -339,6 +340,22 @@ int pith_graph_compile(pith_graph *g, int batch)
             return pith_error(PITH_ESHAPE, "node '%s': buffer size overflows", n->name);
         total += align_up(sz) * (n->needs_grad ? 2 : 1) + align_up(n->ws_bytes);
     }
+    /* A value with a single consumer that overwrites its gradient needs no zeroing. */
+    for (int k = 0; k < g->n_order; k++)
+        g->nodes[g->order[k]].dy_overwritten = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        int i = g->order[k], uses = 0, by = -1;
+        for (int q = 0; q < g->n_order; q++) {
+            const pith_node *m = &g->nodes[g->order[q]];
+            for (int j = 0; j < m->n_in; j++)
+                if (m->in[j] == i) {
+                    uses++;
+                    by = g->order[q];
+                }
+        }
+        if (uses == 1 && g->nodes[by].op->overwrite_dx && i != g->output)
+            g->nodes[i].dy_overwritten = 1;
+    }
     g->arena = aligned_alloc(ALIGN, align_up(total ? total : ALIGN));
     if (!g->arena)
         return pith_error(PITH_ENOMEM, "out of memory: the graph needs %zu bytes at batch %d", total,
@@ -358,6 +375,11 @@ int pith_graph_compile(pith_graph *g, int batch)
         }
         n->ws = n->ws_bytes ? p : NULL;
         p += align_up(n->ws_bytes);
+        if (n->op->prepare && g->order[k] != 0) {
+            pith_shape in[PITH_MAX_INPUTS];
+            gather_in_shapes(g, n, in);
+            n->op->prepare(n, in, batch);
+        }
     }
     g->batch = batch;
     return PITH_OK;
@@ -382,6 +404,7 @@ static void make_ctx(pith_graph *g, int idx, int batch, pith_ctx *c)
         c->in[j] = src->out;
         c->x[j] = src->y;
         c->dx[j] = src->needs_grad ? src->dy : NULL;
+        c->dx_overwrite[j] = src->dy_overwritten;
     }
 }
 
@@ -406,7 +429,10 @@ int pith_graph_forward(pith_graph *g, int batch)
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);
         pith_node *n = &g->nodes[g->order[k]];
+        double t0 = g->profile ? pith_now() : 0.0;
         n->op->forward(n, &c);
+        if (g->profile)
+            n->fwd_seconds += pith_now() - t0;
     }
     return PITH_OK;
 }
@@ -429,7 +455,7 @@ int pith_graph_backward(pith_graph *g, int batch)
         return pith_error(PITH_EINVAL, "batch %d exceeds the compiled batch %d", batch, g->batch);
     for (int k = 0; k < g->n_order; k++) {
         pith_node *n = &g->nodes[g->order[k]];
-        if (n->dy && g->order[k] != g->output)
+        if (n->dy && g->order[k] != g->output && !n->dy_overwritten)
             memset(n->dy, 0, pith_shape_size(&n->out) * (size_t)batch * sizeof(float));
     }
     for (int k = g->n_order - 1; k >= 1; k--) {
@@ -438,7 +464,10 @@ int pith_graph_backward(pith_graph *g, int batch)
             continue;
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);
+        double t0 = g->profile ? pith_now() : 0.0;
         n->op->backward(n, &c);
+        if (g->profile)
+            n->bwd_seconds += pith_now() - t0;
     }
     for (int k = 0; k < g->n_order; k++) {
         pith_node *n = &g->nodes[g->order[k]];
@@ -449,6 +478,13 @@ int pith_graph_backward(pith_graph *g, int batch)
         }
     }
     return PITH_OK;
+}
+
+void pith_graph_profile(pith_graph *g, int on)
+{
+    g->profile = on;
+    for (int i = 0; i < g->n_nodes; i++)
+        g->nodes[i].fwd_seconds = g->nodes[i].bwd_seconds = 0.0;
 }
 
 int64_t pith_node_param_count(const pith_node *n, int trainable_only)

@@ -96,6 +96,10 @@ typedef struct pith_ctx {
     pith_shape in[PITH_MAX_INPUTS];
     const float *x[PITH_MAX_INPUTS];
     float *dx[PITH_MAX_INPUTS];       /* NULL when that input needs no gradient */
+    /* 1: this op is the input's only consumer and dx[j] holds garbage, so the
+     * op must write (=) instead of accumulate (+=). Only for ops that declare
+     * overwrite_dx; it saves a memset and a read of every such buffer. */
+    int dx_overwrite[PITH_MAX_INPUTS];
     uint64_t seed;                    /* per-call seed for stochastic ops */
 } pith_ctx;
 
@@ -108,8 +112,11 @@ typedef struct pith_op {
     int (*init)(pith_node *n, const pith_shape *in, pith_rng *rng);
     /* Bytes of per-node workspace (state saved for backward + scratch). */
     size_t (*workspace)(const pith_node *n, const pith_shape *in, int batch);
+    /* Called once the workspace is placed (zero-filled), to record a plan in it. NULL: none. */
+    void (*prepare)(pith_node *n, const pith_shape *in, int batch);
     void (*forward)(pith_node *n, const pith_ctx *c);
     void (*backward)(pith_node *n, const pith_ctx *c);
+    int overwrite_dx;                 /* backward honours ctx.dx_overwrite */
     /* Multiply-accumulates per sample. NULL: 0. */
     int64_t (*macs)(const pith_node *n, const pith_shape *in);
 } pith_op;
@@ -129,6 +136,8 @@ struct pith_node {
     void *ws;
     size_t ws_bytes;
     int needs_grad;                   /* a gradient flows into this node's output */
+    int dy_overwritten;               /* its only consumer overwrites dy: no zeroing needed */
+    double fwd_seconds, bwd_seconds;  /* accumulated when the graph's profiling is on */
 };
 
 typedef struct pith_graph {
@@ -145,6 +154,7 @@ typedef struct pith_graph {
     void *arena;
     size_t arena_bytes;
     pith_rng init_rng;                /* parameter initialisation */
+    int profile;                      /* 1: time every node's forward and backward */
 } pith_graph;
 
 /* Creates a graph whose node 0 is the input of per-sample shape `input`. */
@@ -182,6 +192,9 @@ void pith_graph_zero_grad(pith_graph *g);
 /* Backward from the output gradient (pith_graph_output_grad), which the loss
  * has written. Parameter gradients accumulate. */
 int pith_graph_backward(pith_graph *g, int batch);
+
+/* Per-node timing: on/off, and reset of the accumulated times. */
+void pith_graph_profile(pith_graph *g, int on);
 
 /* Totals over the graph. */
 int64_t pith_graph_params(const pith_graph *g, int trainable_only);

@@ -1,7 +1,9 @@
 /* batchnorm over channels: 2d on CxHxW, 1d on features (a 1x1 plane).
  * Training normalises with the biased batch variance and updates the running
  * statistics with the unbiased one, as PyTorch does. Eval mode uses the
- * running statistics, and its backward is that of the fixed affine map. */
+ * running statistics, and its backward is that of the fixed affine map.
+ * Forward saves only the per-channel mean and 1/std; backward recomputes
+ * x-hat from the input, which is cheaper than writing and re-reading it. */
 #include "op_util.h"
 
 typedef struct bn_geom {
@@ -48,11 +50,30 @@ static int bn_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Saved for backward: xhat (N*C*HW) and per-channel inverse std. */
+/* Saved for backward: per-channel mean and inverse std. */
 static size_t bn_workspace(const pith_node *nd, const pith_shape *in, int batch)
 {
     (void)nd;
-    return (pith_shape_size(in) * (size_t)batch + (size_t)in->d[0]) * sizeof(float);
+    (void)batch;
+    return 2 * (size_t)in->d[0] * sizeof(float);
+}
+
+/* 1-d inputs have one value per (sample, channel): a strided reduction. */
+static void channel_stats(const float *x, bn_geom g, int ch, float *mean, float *var)
+{
+    const size_t m = (size_t)g.n * g.hw;
+    double s = 0.0, ss = 0.0;
+    for (int n = 0; n < g.n; n++) {
+        const float *xp = x + ((size_t)n * g.c + ch) * g.hw;
+        s += g.hw > 1 ? sum_f32(xp, g.hw) : xp[0];
+    }
+    float mu = (float)(s / (double)m);
+    for (int n = 0; n < g.n; n++) {
+        const float *xp = x + ((size_t)n * g.c + ch) * g.hw;
+        ss += g.hw > 1 ? sum_sqdev_f32(xp, mu, g.hw) : (xp[0] - mu) * (xp[0] - mu);
+    }
+    *mean = mu;
+    *var = (float)ss; /* sum of squared deviations; caller divides */
 }
 
 static void bn_forward(pith_node *nd, const pith_ctx *c)
@@ -61,7 +82,7 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     const float *gamma = pith_param_value(&nd->params[0]);
     const float *beta = pith_param_value(&nd->params[1]);
     float *rm = nd->params[2].data, *rv = nd->params[3].data;
-    float *xhat = nd->ws, *invstd = xhat + (size_t)g.n * g.c * g.hw;
+    float *saved_mean = nd->ws, *saved_invstd = saved_mean + g.c;
     const float eps = nd->a.eps, mom = nd->a.momentum;
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training;
@@ -69,22 +90,10 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     for (int ch = 0; ch < g.c; ch++) {
         float mean, var;
         if (training) {
-            double s = 0.0, ss = 0.0;
-            for (int n = 0; n < g.n; n++) {
-                const float *xp = c->x[0] + ((size_t)n * g.c + ch) * g.hw;
-                for (int p = 0; p < g.hw; p++)
-                    s += xp[p];
-            }
-            mean = (float)(s / (double)m);
-            for (int n = 0; n < g.n; n++) {
-                const float *xp = c->x[0] + ((size_t)n * g.c + ch) * g.hw;
-                for (int p = 0; p < g.hw; p++) {
-                    double d = xp[p] - mean;
-                    ss += d * d;
-                }
-            }
-            var = (float)(ss / (double)m);
-            float unbiased = m > 1 ? (float)(ss / (double)(m - 1)) : var;
+            float ssd;
+            channel_stats(c->x[0], g, ch, &mean, &ssd);
+            var = (float)((double)ssd / (double)m);
+            float unbiased = m > 1 ? (float)((double)ssd / (double)(m - 1)) : var;
             rm[ch] = (1.0f - mom) * rm[ch] + mom * mean;
             rv[ch] = (1.0f - mom) * rv[ch] + mom * unbiased;
         } else {
@@ -92,16 +101,15 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
             var = rv[ch];
         }
         float is = 1.0f / sqrtf(var + eps);
-        invstd[ch] = is;
+        saved_mean[ch] = mean;
+        saved_invstd[ch] = is;
+        const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *xp = c->x[0] + off;
-            float *hp = xhat + off, *yp = nd->y + off;
-            for (int p = 0; p < g.hw; p++) {
-                float h = (xp[p] - mean) * is;
-                hp[p] = h;
-                yp[p] = gamma[ch] * h + beta[ch];
-            }
+            float *yp = nd->y + off;
+            for (int p = 0; p < g.hw; p++)
+                yp[p] = xp[p] * scale + shift;
         }
     }
 }
@@ -111,34 +119,47 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
     bn_geom g = geom_of(&c->in[0], c->batch);
     const float *gamma = pith_param_value(&nd->params[0]);
     float *dgamma = nd->params[0].grad, *dbeta = nd->params[1].grad;
-    const float *xhat = nd->ws, *invstd = xhat + (size_t)g.n * g.c * g.hw;
+    const float *saved_mean = nd->ws, *saved_invstd = saved_mean + g.c;
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training;
     float *dx = c->dx[0];
+    const int ow = c->dx_overwrite[0];
 #pragma omp parallel for schedule(static) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
-        double sdy = 0.0, sdyh = 0.0;
+        const float mean = saved_mean[ch], is = saved_invstd[ch];
+        double sdy = 0.0, sdyx = 0.0;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
-            const float *gp = nd->dy + off, *hp = xhat + off;
-            for (int p = 0; p < g.hw; p++) {
-                sdy += gp[p];
-                sdyh += (double)gp[p] * hp[p];
+            const float *gp = nd->dy + off, *xp = c->x[0] + off;
+            if (g.hw > 1) {
+                sdy += sum_f32(gp, g.hw);
+                sdyx += dot_f32(gp, xp, g.hw);
+            } else {
+                sdy += gp[0];
+                sdyx += (double)gp[0] * xp[0];
             }
         }
+        /* sum(dy * xhat) = is * (sum(dy * x) - mean * sum(dy)) */
+        const double sdyh = is * (sdyx - mean * sdy);
         dgamma[ch] += (float)sdyh;
         dbeta[ch] += (float)sdy;
         if (!dx)
             continue;
-        const float k = gamma[ch] * invstd[ch];
+        const float k = gamma[ch] * is;
         const float mdy = training ? (float)(sdy / (double)m) : 0.0f;
         const float mdyh = training ? (float)(sdyh / (double)m) : 0.0f;
+        /* dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mean) * is */
+        const float a = k * mdyh * is, b = -k * mdy + k * mdyh * is * mean;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
-            const float *gp = nd->dy + off, *hp = xhat + off;
+            const float *gp = nd->dy + off, *xp = c->x[0] + off;
             float *dxp = dx + off;
-            for (int p = 0; p < g.hw; p++)
-                dxp[p] += k * (gp[p] - mdy - hp[p] * mdyh);
+            if (ow)
+                for (int p = 0; p < g.hw; p++)
+                    dxp[p] = k * gp[p] - a * xp[p] + b;
+            else
+                for (int p = 0; p < g.hw; p++)
+                    dxp[p] += k * gp[p] - a * xp[p] + b;
         }
     }
 }
@@ -146,5 +167,5 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
 const pith_op pith_op_batchnorm = {
     .name = "batchnorm", .min_in = 1, .max_in = 1,
     .shape = bn_shape, .init = bn_init, .workspace = bn_workspace,
-    .forward = bn_forward, .backward = bn_backward,
+    .forward = bn_forward, .backward = bn_backward, .overwrite_dx = 1,
 };

@@ -1,18 +1,17 @@
 /* conv2d: kernel, stride, padding, dilation, groups; optional bias.
  *
- * General case: the whole batch is unfolded (im2col) into one column matrix
- * per group, [C/g * kh * kw, N * OH * OW], so each group is a single SGEMM
- * with a long N dimension instead of N small ones. The columns are kept for
- * the weight gradient; backward reuses their storage for the input-gradient
- * columns. Depthwise (groups == C > 1) uses its own direct kernel. */
+ * General case: im2col + SGEMM one image at a time, images spread over the
+ * OpenMP threads. Each thread's columns stay in its cache (a batch-wide
+ * column matrix does not, and moving it through memory cost more than the
+ * GEMM). Depthwise (groups == C > 1) uses its own direct kernel. */
 #include <cblas.h>
+#include <omp.h>
 
 #include "conv2d_f32_depthwise.h"
 #include "op_util.h"
 
 typedef struct geom {
-    int n, c, h, w, oc, oh, ow, groups, cg, ocg, kk, rows; /* rows = cg * kk */
-    size_t ld;                                             /* n * oh * ow */
+    int n, c, h, w, oc, oh, ow, ohw, groups, cg, ocg, kk, rows; /* rows = cg * kk */
 } geom;
 
 static geom make_geom(const pith_node *nd, const pith_shape *in, int batch)
@@ -26,12 +25,12 @@ static geom make_geom(const pith_node *nd, const pith_shape *in, int batch)
     g.oc = a->out;
     g.oh = conv_out_dim(g.h, a->kh, a->sh, a->ph, a->dh);
     g.ow = conv_out_dim(g.w, a->kw, a->sw, a->pw, a->dw);
+    g.ohw = g.oh * g.ow;
     g.groups = a->groups;
     g.cg = g.c / g.groups;
     g.ocg = g.oc / g.groups;
     g.kk = a->kh * a->kw;
     g.rows = g.cg * g.kk;
-    g.ld = (size_t)batch * g.oh * g.ow;
     return g;
 }
 
@@ -97,73 +96,112 @@ static int conv_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
+/* Workspace, per thread: one image's columns [c * kk, oh * ow] and a private
+ * weight/bias gradient. The thread count is fixed when the graph is compiled
+ * and stored in the first word. */
+typedef struct ws_layout {
+    int threads;
+    size_t col, dw, stride; /* floats */
+} ws_layout;
+
+static ws_layout layout_of(const geom *g, int threads)
+{
+    ws_layout l;
+    l.threads = threads;
+    l.col = ((size_t)g->c * g->kk * g->ohw + 15) & ~(size_t)15;
+    l.dw = (((size_t)g->oc * g->rows + g->oc) + 15) & ~(size_t)15;
+    l.stride = l.col + l.dw;
+    return l;
+}
+
 static size_t conv_workspace(const pith_node *nd, const pith_shape *in, int batch)
 {
     if (is_depthwise(nd, in))
         return 0;
     geom g = make_geom(nd, in, batch);
-    return ((size_t)g.c * g.kk * g.ld + (size_t)g.oc * g.ld) * sizeof(float);
+    ws_layout l = layout_of(&g, omp_get_max_threads());
+    return 64 + (size_t)l.threads * l.stride * sizeof(float);
 }
 
-/* Columns for one image, rows [c * kk + ki * kw + kj], column n * OH * OW + p. */
+static void conv_prepare(pith_node *nd, const pith_shape *in, int batch)
+{
+    (void)batch;
+    if (!is_depthwise(nd, in))
+        *(int *)nd->ws = omp_get_max_threads();
+}
+
+static float *thread_block(void *ws, const ws_layout *l, int t)
+{
+    return (float *)((char *)ws + 64) + (size_t)t * l->stride;
+}
+
+/* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow. */
 static void im2col(const pith_attrs *a, const geom *g, const float *x, float *col)
 {
-    const int ohw = g->oh * g->ow;
-#pragma omp parallel for collapse(2) schedule(static) if (g->ld * g->c > PITH_OMP_MIN)
-    for (int n = 0; n < g->n; n++)
-        for (int c = 0; c < g->c; c++) {
-            const float *xp = x + ((size_t)n * g->c + c) * g->h * g->w;
-            for (int ki = 0; ki < a->kh; ki++)
-                for (int kj = 0; kj < a->kw; kj++) {
-                    float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ld + (size_t)n * ohw;
-                    for (int oh = 0; oh < g->oh; oh++) {
-                        int ih = oh * a->sh - a->ph + ki * a->dh;
-                        float *row = cp + oh * g->ow;
-                        if (ih < 0 || ih >= g->h) {
-                            memset(row, 0, (size_t)g->ow * sizeof(float));
-                            continue;
-                        }
-                        const float *xr = xp + (size_t)ih * g->w;
-                        int iw0 = -a->pw + kj * a->dw;
-                        if (a->sw == 1 && iw0 >= 0 && iw0 + g->ow <= g->w) {
-                            memcpy(row, xr + iw0, (size_t)g->ow * sizeof(float));
-                            continue;
-                        }
-                        for (int ow = 0; ow < g->ow; ow++) {
-                            int iw = ow * a->sw + iw0;
-                            row[ow] = (iw >= 0 && iw < g->w) ? xr[iw] : 0.0f;
-                        }
+    for (int c = 0; c < g->c; c++) {
+        const float *xp = x + (size_t)c * g->h * g->w;
+        for (int ki = 0; ki < a->kh; ki++)
+            for (int kj = 0; kj < a->kw; kj++) {
+                float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                for (int oh = 0; oh < g->oh; oh++) {
+                    int ih = oh * a->sh - a->ph + ki * a->dh;
+                    float *row = cp + oh * g->ow;
+                    if (ih < 0 || ih >= g->h) {
+                        memset(row, 0, (size_t)g->ow * sizeof(float));
+                        continue;
+                    }
+                    const float *xr = xp + (size_t)ih * g->w;
+                    int iw0 = -a->pw + kj * a->dw;
+                    if (a->sw == 1) {
+                        /* valid outputs: 0 <= ow + iw0 < w */
+                        int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
+                        if (hi < lo)
+                            hi = lo;
+                        for (int ow = 0; ow < lo; ow++)
+                            row[ow] = 0.0f;
+                        memcpy(row + lo, xr + iw0 + lo, (size_t)(hi - lo) * sizeof(float));
+                        for (int ow = hi; ow < g->ow; ow++)
+                            row[ow] = 0.0f;
+                        continue;
+                    }
+                    for (int ow = 0; ow < g->ow; ow++) {
+                        int iw = ow * a->sw + iw0;
+                        row[ow] = (iw >= 0 && iw < g->w) ? xr[iw] : 0.0f;
                     }
                 }
-        }
+            }
+    }
 }
 
-/* dx += fold(col); each (n, c) plane is written by one iteration only. */
+/* dx += fold(col) for one image. */
 static void col2im_add(const pith_attrs *a, const geom *g, const float *col, float *dx)
 {
-    const int ohw = g->oh * g->ow;
-#pragma omp parallel for collapse(2) schedule(static) if (g->ld * g->c > PITH_OMP_MIN)
-    for (int n = 0; n < g->n; n++)
-        for (int c = 0; c < g->c; c++) {
-            float *xp = dx + ((size_t)n * g->c + c) * g->h * g->w;
-            for (int ki = 0; ki < a->kh; ki++)
-                for (int kj = 0; kj < a->kw; kj++) {
-                    const float *cp =
-                        col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ld + (size_t)n * ohw;
-                    for (int oh = 0; oh < g->oh; oh++) {
-                        int ih = oh * a->sh - a->ph + ki * a->dh;
-                        if (ih < 0 || ih >= g->h)
-                            continue;
-                        const float *row = cp + oh * g->ow;
-                        float *xr = xp + (size_t)ih * g->w;
-                        for (int ow = 0; ow < g->ow; ow++) {
-                            int iw = ow * a->sw - a->pw + kj * a->dw;
-                            if (iw >= 0 && iw < g->w)
-                                xr[iw] += row[ow];
-                        }
+    for (int c = 0; c < g->c; c++) {
+        float *xp = dx + (size_t)c * g->h * g->w;
+        for (int ki = 0; ki < a->kh; ki++)
+            for (int kj = 0; kj < a->kw; kj++) {
+                const float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                for (int oh = 0; oh < g->oh; oh++) {
+                    int ih = oh * a->sh - a->ph + ki * a->dh;
+                    if (ih < 0 || ih >= g->h)
+                        continue;
+                    const float *row = cp + oh * g->ow;
+                    float *xr = xp + (size_t)ih * g->w;
+                    int iw0 = -a->pw + kj * a->dw;
+                    if (a->sw == 1) {
+                        int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
+                        for (int ow = lo; ow < hi; ow++)
+                            xr[iw0 + ow] += row[ow];
+                        continue;
+                    }
+                    for (int ow = 0; ow < g->ow; ow++) {
+                        int iw = ow * a->sw + iw0;
+                        if (iw >= 0 && iw < g->w)
+                            xr[iw] += row[ow];
                     }
                 }
-        }
+            }
+    }
 }
 
 static pith_dw_geom dw_geom(const pith_node *nd, const pith_shape *in, int batch)
@@ -185,24 +223,30 @@ static void conv_forward(pith_node *nd, const pith_ctx *c)
         pith_conv2d_f32_depthwise_forward(&d, c->x[0], w, b, nd->y);
         return;
     }
-    geom g = make_geom(nd, &c->in[0], c->batch);
-    float *col = nd->ws;
-    float *ycols = col + (size_t)g.c * g.kk * g.ld;
-    im2col(&nd->a, &g, c->x[0], col);
-    for (int gi = 0; gi < g.groups; gi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, (int)g.ld, g.rows, 1.0f,
-                    w + (size_t)gi * g.ocg * g.rows, g.rows, col + (size_t)gi * g.rows * g.ld,
-                    (int)g.ld, 0.0f, ycols + (size_t)gi * g.ocg * g.ld, (int)g.ld);
-    const int ohw = g.oh * g.ow;
-#pragma omp parallel for collapse(2) schedule(static) if (g.ld * g.oc > PITH_OMP_MIN)
-    for (int n = 0; n < g.n; n++)
-        for (int o = 0; o < g.oc; o++) {
-            const float *src = ycols + (size_t)o * g.ld + (size_t)n * ohw;
-            float *dst = nd->y + ((size_t)n * g.oc + o) * ohw;
-            float bias = b ? b[o] : 0.0f;
-            for (int p = 0; p < ohw; p++)
-                dst[p] = src[p] + bias;
+    const geom g = make_geom(nd, &c->in[0], c->batch);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
+    const int nt = l.threads < g.n ? l.threads : g.n;
+    /* One image per iteration; OpenBLAS runs single-threaded inside the region. */
+#pragma omp parallel num_threads(nt)
+    {
+        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int n = 0; n < g.n; n++) {
+            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+            float *yn = nd->y + (size_t)n * g.oc * g.ohw;
+            for (int gi = 0; gi < g.groups; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, g.ohw, g.rows, 1.0f,
+                            w + (size_t)gi * g.ocg * g.rows, g.rows,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 0.0f,
+                            yn + (size_t)gi * g.ocg * g.ohw, g.ohw);
+            if (b)
+                for (int o = 0; o < g.oc; o++) {
+                    float *yp = yn + (size_t)o * g.ohw;
+                    for (int p = 0; p < g.ohw; p++)
+                        yp[p] += b[o];
+                }
         }
+    }
 }
 
 static void conv_backward(pith_node *nd, const pith_ctx *c)
@@ -216,36 +260,51 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
                                            bp ? bp->grad : NULL);
         return;
     }
-    geom g = make_geom(nd, &c->in[0], c->batch);
-    float *col = nd->ws;
-    float *dycols = col + (size_t)g.c * g.kk * g.ld;
-    const int ohw = g.oh * g.ow;
-#pragma omp parallel for collapse(2) schedule(static) if (g.ld * g.oc > PITH_OMP_MIN)
-    for (int n = 0; n < g.n; n++)
-        for (int o = 0; o < g.oc; o++)
-            memcpy(dycols + (size_t)o * g.ld + (size_t)n * ohw, nd->dy + ((size_t)n * g.oc + o) * ohw,
-                   (size_t)ohw * sizeof(float));
-    if (bp) {
-#pragma omp parallel for schedule(static) if (g.ld * g.oc > PITH_OMP_MIN)
-        for (int o = 0; o < g.oc; o++) {
-            const float *r = dycols + (size_t)o * g.ld;
+    const geom g = make_geom(nd, &c->in[0], c->batch);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
+    const int nt = l.threads < g.n ? l.threads : g.n;
+    const size_t nw = (size_t)g.oc * g.rows;
+    float *dx = c->dx[0];
+#pragma omp parallel num_threads(nt)
+    {
+        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
+        float *dw = col + l.col, *db = dw + nw;
+        memset(dw, 0, (nw + g.oc) * sizeof(float));
+#pragma omp for schedule(static)
+        for (int n = 0; n < g.n; n++) {
+            const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
+            /* The columns are recomputed: cheaper than keeping a batch of them. */
+            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+            for (int gi = 0; gi < g.groups; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
+                            dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
+                            dw + (size_t)gi * g.ocg * g.rows, g.rows);
+            if (bp)
+                for (int o = 0; o < g.oc; o++)
+                    db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
+            if (dx) {
+                for (int gi = 0; gi < g.groups; gi++)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg, 1.0f,
+                                w + (size_t)gi * g.ocg * g.rows, g.rows,
+                                dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, 0.0f,
+                                col + (size_t)gi * g.rows * g.ohw, g.ohw);
+                col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
+            }
+        }
+        /* Sum the per-thread partials in thread order: deterministic for a
+         * given thread count. */
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
             float s = 0.0f;
-            for (size_t p = 0; p < g.ld; p++)
-                s += r[p];
-            bp->grad[o] += s;
+            for (int t = 0; t < nt; t++)
+                s += thread_block(nd->ws, &l, t)[l.col + i];
+            if (i < nw)
+                wp->grad[i] += s;
+            else if (bp)
+                bp->grad[i - nw] += s;
         }
     }
-    for (int gi = 0; gi < g.groups; gi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, (int)g.ld, 1.0f,
-                    dycols + (size_t)gi * g.ocg * g.ld, (int)g.ld, col + (size_t)gi * g.rows * g.ld,
-                    (int)g.ld, 1.0f, wp->grad + (size_t)gi * g.ocg * g.rows, g.rows);
-    if (!c->dx[0])
-        return;
-    for (int gi = 0; gi < g.groups; gi++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, (int)g.ld, g.ocg, 1.0f,
-                    w + (size_t)gi * g.ocg * g.rows, g.rows, dycols + (size_t)gi * g.ocg * g.ld,
-                    (int)g.ld, 0.0f, col + (size_t)gi * g.rows * g.ld, (int)g.ld);
-    col2im_add(&nd->a, &g, col, c->dx[0]);
 }
 
 static int64_t conv_macs(const pith_node *nd, const pith_shape *in)
@@ -258,6 +317,6 @@ static int64_t conv_macs(const pith_node *nd, const pith_shape *in)
 
 const pith_op pith_op_conv2d = {
     .name = "conv2d", .min_in = 1, .max_in = 1,
-    .shape = conv_shape, .init = conv_init, .workspace = conv_workspace,
+    .shape = conv_shape, .init = conv_init, .workspace = conv_workspace, .prepare = conv_prepare,
     .forward = conv_forward, .backward = conv_backward, .macs = conv_macs,
 };

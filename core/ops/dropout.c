@@ -46,15 +46,16 @@ static void dropout_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
+    const int ow = c->dx_overwrite[0];
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     const float *mask = nd->ws;
 #pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
     for (size_t i = 0; i < n; i++)
-        c->dx[0][i] += nd->dy[i] * mask[i];
+        c->dx[0][i] = (ow ? 0.0f : c->dx[0][i]) + nd->dy[i] * mask[i];
 }
 
 const pith_op pith_op_dropout = {
     .name = "dropout", .min_in = 1, .max_in = 1,
     .shape = dropout_shape, .workspace = dropout_workspace,
-    .forward = dropout_forward, .backward = dropout_backward,
+    .forward = dropout_forward, .backward = dropout_backward, .overwrite_dx = 1,
 };

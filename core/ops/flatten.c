@@ -19,12 +19,13 @@ static void flatten_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
+    const int ow = c->dx_overwrite[0];
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     for (size_t i = 0; i < n; i++)
-        c->dx[0][i] += nd->dy[i];
+        c->dx[0][i] = (ow ? 0.0f : c->dx[0][i]) + nd->dy[i];
 }
 
 const pith_op pith_op_flatten = {
     .name = "flatten", .min_in = 1, .max_in = 1,
-    .shape = flatten_shape, .forward = flatten_forward, .backward = flatten_backward,
+    .shape = flatten_shape, .forward = flatten_forward, .backward = flatten_backward, .overwrite_dx = 1,
 };

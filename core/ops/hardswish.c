@@ -17,6 +17,7 @@ static void hardswish_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
+    const int ow = c->dx_overwrite[0];
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     const float *x = c->x[0], *dy = nd->dy;
     float *dx = c->dx[0];
@@ -25,11 +26,11 @@ static void hardswish_backward(pith_node *nd, const pith_ctx *c)
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float d = v < -3.0f ? 0.0f : v <= 3.0f ? v / 3.0f + 0.5f : 1.0f;
-        dx[i] += d * dy[i];
+        dx[i] = (ow ? 0.0f : dx[i]) + d * dy[i];
     }
 }
 
 const pith_op pith_op_hardswish = {
     .name = "hardswish", .min_in = 1, .max_in = 1,
-    .shape = pith_shape_same, .forward = hardswish_forward, .backward = hardswish_backward,
+    .shape = pith_shape_same, .forward = hardswish_forward, .backward = hardswish_backward, .overwrite_dx = 1,
 };

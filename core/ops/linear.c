@@ -72,7 +72,7 @@ static void linear_backward(pith_node *nd, const pith_ctx *c)
     }
     if (c->dx[0])
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, fin, fout, 1.0f, nd->dy, fout,
-                    pith_param_value(wp), fin, 1.0f, c->dx[0], fin);
+                    pith_param_value(wp), fin, c->dx_overwrite[0] ? 0.0f : 1.0f, c->dx[0], fin);
 }
 
 static int64_t linear_macs(const pith_node *nd, const pith_shape *in)
@@ -83,5 +83,5 @@ static int64_t linear_macs(const pith_node *nd, const pith_shape *in)
 const pith_op pith_op_linear = {
     .name = "linear", .min_in = 1, .max_in = 1,
     .shape = linear_shape, .init = linear_init,
-    .forward = linear_forward, .backward = linear_backward, .macs = linear_macs,
+    .forward = linear_forward, .backward = linear_backward, .overwrite_dx = 1, .macs = linear_macs,
 };

@@ -31,6 +31,58 @@ static inline int check_param_shape(const pith_node *n, int j, int ndim, const i
     return PITH_OK;
 }
 
+/* Sums with 16 independent accumulators: the compiler can vectorise them
+ * (a plain running sum cannot be reordered without fast-math), and the order
+ * is fixed, so results do not depend on the thread count. */
+static inline float sum_f32(const float *x, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            acc[k] += x[i + k];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i];
+    for (int k = 0; k < 16; k++)
+        s += acc[k];
+    return s;
+}
+
+/* Sum of (x - m)^2. */
+static inline float sum_sqdev_f32(const float *x, float m, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) {
+            float d = x[i + k] - m;
+            acc[k] += d * d;
+        }
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += (x[i] - m) * (x[i] - m);
+    for (int k = 0; k < 16; k++)
+        s += acc[k];
+    return s;
+}
+
+/* Dot product of x and y. */
+static inline float dot_f32(const float *x, const float *y, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            acc[k] += x[i + k] * y[i + k];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i] * y[i];
+    for (int k = 0; k < 16; k++)
+        s += acc[k];
+    return s;
+}
+
 /* Shape function of the elementwise ops. */
 static inline int pith_shape_same(const pith_node *nd, const pith_shape *in, int n_in, pith_shape *out)
 {

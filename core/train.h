@@ -1,0 +1,80 @@
+/* Training and evaluation loops over a compiled graph. */
+#ifndef PITH_TRAIN_H
+#define PITH_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dataset.h"
+#include "graph.h"
+#include "metrics.h"
+#include "optim.h"
+#include "schedule.h"
+
+typedef struct pith_train_config {
+    int epochs;              /* length of the schedule */
+    int stop_after;          /* stop after this many epochs in total (0: at `epochs`) */
+    int batch;
+    float lr, min_lr;
+    pith_sched_kind sched;
+    int step_epochs;         /* step schedule: decay every this many epochs */
+    float gamma;
+    int warmup_epochs;
+    pith_optim_config optim;
+    float label_smoothing;
+    pith_augment aug;
+    uint64_t seed;
+    int eval_batch;
+} pith_train_config;
+
+pith_train_config pith_train_defaults(void);
+/* Checks ranges; the message names the field. */
+int pith_train_config_check(const pith_train_config *c);
+
+typedef struct pith_epoch_record {
+    int epoch;
+    double lr;               /* rate at the last step of the epoch */
+    double train_loss, train_acc;
+    double test_loss, test_top1, test_top5;
+    double seconds;          /* training loop only */
+    double img_per_s;
+} pith_epoch_record;
+
+#define PITH_MAX_EPOCHS 10000
+
+typedef struct pith_trainer pith_trainer;
+typedef int (*pith_epoch_hook)(pith_trainer *t, const pith_epoch_record *r, void *user);
+
+struct pith_trainer {
+    pith_graph *g;
+    pith_optim *opt;
+    pith_train_config cfg;
+    const pith_dataset *train, *test;
+    int epoch;               /* epochs completed */
+    int64_t step;            /* optimizer steps completed */
+    int n_history;
+    pith_epoch_record history[PITH_MAX_EPOCHS];
+    int *perm, *labels;
+    FILE *progress;          /* NULL: silent */
+    pith_epoch_hook on_epoch;
+    void *user;
+};
+
+/* Compiles g for cfg->batch and creates the optimizer. The trainer does not
+ * own g or the datasets. */
+int pith_trainer_create(pith_trainer **t, pith_graph *g, const pith_train_config *cfg,
+                        const pith_dataset *train, const pith_dataset *test);
+void pith_trainer_free(pith_trainer *t);
+/* Runs epochs from t->epoch to stop_after (or epochs), evaluating on the test
+ * set after each and calling on_epoch (which saves a checkpoint, say). A
+ * non-finite loss stops with PITH_ENUM before the optimizer touches the
+ * weights of that step. */
+int pith_trainer_run(pith_trainer *t);
+int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec);
+pith_schedule pith_trainer_schedule(const pith_trainer *t);
+
+/* Evaluates g (in eval mode) over ds; g must be compiled. m must be initialised
+ * with the number of classes of g's output. */
+int pith_evaluate(pith_graph *g, const pith_dataset *ds, pith_metrics *m, FILE *progress);
+
+#endif
