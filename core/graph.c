@@ -128,8 +128,9 @@ static int new_node(pith_graph *g, const char *op_name, const char *name, const 
     const pith_op *op = pith_op_find(op_name);
     if (!op || strcmp(op_name, "input") == 0)
         return pith_error(PITH_EINVAL, "unknown op '%s'", op_name);
-    if (!name || !name[0] || strlen(name) >= PITH_NAME_MAX)
-        return pith_error(PITH_EINVAL, "node name must have 1 to %d characters", PITH_NAME_MAX - 1);
+    if (!name || !name[0] || strlen(name) >= PITH_NAME_MAX || strchr(name, '/'))
+        return pith_error(PITH_EINVAL, "node name must have 1 to %d characters and no '/'",
+                          PITH_NAME_MAX - 1);
     if (pith_graph_find(g, name) >= 0)
         return pith_error(PITH_EINVAL, "a node named '%s' already exists", name);
     if (n_in < op->min_in || n_in > op->max_in)
@@ -291,19 +292,14 @@ static int topo_visit(pith_graph *g, int i, char *state, int *order, int *n_orde
 
 static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
 
-int pith_graph_compile(pith_graph *g, int batch)
+int pith_graph_sort(pith_graph *g)
 {
-    if (batch <= 0 || batch > (1 << 20))
-        return pith_error(PITH_EINVAL, "batch size %d out of range 1..%d", batch, 1 << 20);
-    free(g->arena);
-    g->arena = NULL;
-    g->batch = 0;
     free(g->order);
     g->order = malloc((size_t)g->n_nodes * sizeof *g->order);
     char *state = calloc((size_t)g->n_nodes, 1);
     if (!g->order || !state) {
         free(state);
-        return pith_error(PITH_ENOMEM, "out of memory compiling the graph");
+        return pith_error(PITH_ENOMEM, "out of memory sorting the graph");
     }
     g->n_order = 0;
     int rc = topo_visit(g, g->output, state, g->order, &g->n_order);
@@ -312,6 +308,19 @@ int pith_graph_compile(pith_graph *g, int batch)
         return rc;
     if (g->order[0] != 0)
         return pith_error(PITH_EINVAL, "graph output does not depend on the input");
+    return PITH_OK;
+}
+
+int pith_graph_compile(pith_graph *g, int batch)
+{
+    if (batch <= 0 || batch > (1 << 20))
+        return pith_error(PITH_EINVAL, "batch size %d out of range 1..%d", batch, 1 << 20);
+    free(g->arena);
+    g->arena = NULL;
+    g->batch = 0;
+    int rc = pith_graph_sort(g);
+    if (rc)
+        return rc;
 
     /* Shapes again (a pass may have changed a node), then which nodes need a gradient. */
     size_t total = 0;

@@ -175,6 +175,9 @@ pith_param *pith_node_param(pith_node *n, const char *name);
 /* Attaches a transform to a parameter (NULL tf detaches). Takes ownership of ctx. */
 int pith_param_set_transform(pith_param *p, const pith_param_transform *tf, void *ctx);
 
+/* Topological order of the nodes the output depends on (g->order), without
+ * planning buffers. */
+int pith_graph_sort(pith_graph *g);
 /* Plans the graph for batches of up to `batch` samples. Call again after any rewrite. */
 int pith_graph_compile(pith_graph *g, int batch);
 void pith_graph_set_training(pith_graph *g, int training);

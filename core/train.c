@@ -46,6 +46,8 @@ int pith_train_config_check(const pith_train_config *c)
         return pith_error(PITH_EINVAL, "warmup: %d epochs is outside 0..epochs", c->warmup_epochs);
     if (c->sched == PITH_SCHED_STEP && (c->step_epochs < 1 || !(c->gamma > 0.0f)))
         return pith_error(PITH_EINVAL, "step schedule: step-epochs must be >= 1 and gamma > 0");
+    if (c->subset < 0 || c->val < 0)
+        return pith_error(PITH_EINVAL, "subset and val must be >= 0");
     if (c->aug.crop_pad < 0 || c->aug.crop_pad > 64)
         return pith_error(PITH_EINVAL, "crop padding: %d is outside 0..64", c->aug.crop_pad);
     return PITH_OK;

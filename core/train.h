@@ -25,6 +25,9 @@ typedef struct pith_train_config {
     pith_augment aug;
     uint64_t seed;
     int eval_batch;
+    /* Data selection, kept with the recipe so a resumed run sees the same data. */
+    int subset;              /* train on the first `subset` images (0: all) */
+    int val;                 /* hold out `val` random images for per-epoch evaluation */
 } pith_train_config;
 
 pith_train_config pith_train_defaults(void);

@@ -1,0 +1,38 @@
+/* Shared pieces of the pith command. Only cli/ prints and picks exit codes. */
+#ifndef PITH_CLI_H
+#define PITH_CLI_H
+
+#include <stdint.h>
+
+#include "../core/checkpoint.h"
+#include "../core/dataset.h"
+#include "../core/graph.h"
+
+/* Exit codes */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NAN = 3 };
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Prints "pith CMD: <last error>" to stderr and returns EXIT_FAIL (EXIT_NAN for NaN). */
+int cli_fail(const char *cmd, int status);
+/* Usage error: message to stderr, returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing for option values; message names the option. */
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
+int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+int cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, float *out);
+
+/* The command line as one string (for checkpoint metadata). */
+void cli_command_line(int argc, char **argv, char *buf, size_t len);
+void cli_utc_now(char *buf, size_t len);
+/* Loads the train or test split the checkpoint's metadata names (or `dir`). */
+int cli_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds);
+/* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
+const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
+
+extern char cli_argv0_line[1024];
+
+#endif

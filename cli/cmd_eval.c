@@ -1,0 +1,135 @@
+/* pith eval: test-set accuracy of a checkpoint. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/threads.h"
+#include "../core/train.h"
+#include "cli.h"
+#include "json.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith eval CKPT [options]\n"
+               "\n"
+               "Evaluates a checkpoint on the test split of its dataset: top-1, top-5,\n"
+               "per-class accuracy and the confusion matrix (rows: true class, columns:\n"
+               "predicted class).\n"
+               "\n"
+               "  --data DIR      dataset directory (default: the one the checkpoint was trained on)\n"
+               "  --batch N       evaluation batch (default 500)\n"
+               "  --threads N     threads (default: all cores)\n"
+               "  --json          print one JSON object on stdout\n"
+               "  -h, --help      this help\n");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *cmd = "eval";
+    static const struct option opts[] = {
+        {"data", 1, 0, 'd'}, {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},
+        {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *data = NULL;
+    int batch = 500, threads = 0, as_json = 0, c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &batch); break;
+        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
+        case 'j': as_json = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one checkpoint file");
+    const char *path = argv[optind];
+    pith_set_threads(threads);
+
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    pith_dataset test = {0};
+    pith_metrics m = {0};
+    rc = pith_checkpoint_load(path, &g, &meta, NULL, NULL, NULL, NULL, 0);
+    const char *dir = data ? data : meta.dataset;
+    if (!rc)
+        rc = cli_load_split(dir, "test", meta.mean, meta.std, &test);
+    if (!rc)
+        rc = pith_graph_compile(g, batch);
+    if (!rc)
+        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+    if (!rc)
+        rc = pith_evaluate(g, &test, &m, as_json ? NULL : stderr);
+    if (rc) {
+        int e = cli_fail(cmd, rc);
+        pith_graph_free(g);
+        pith_dataset_free(&test);
+        pith_metrics_free(&m);
+        return e;
+    }
+    const int k = m.classes;
+    char nb[32];
+    if (as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "checkpoint", path);
+        json_str(&j, "model", meta.model);
+        json_str(&j, "dataset", dir);
+        json_int(&j, "images", m.n);
+        json_num(&j, "top1", pith_metrics_top1(&m));
+        json_num(&j, "top5", pith_metrics_top5(&m));
+        json_num(&j, "loss", pith_metrics_loss(&m));
+        json_arr(&j, "per_class");
+        for (int i = 0; i < k; i++) {
+            json_obj(&j, NULL);
+            json_int(&j, "class", i);
+            json_str(&j, "name", cli_class_name(dir, k, i, nb, sizeof nb));
+            json_num(&j, "accuracy", pith_metrics_class_acc(&m, i));
+            json_end_obj(&j);
+        }
+        json_end_arr(&j);
+        json_arr(&j, "confusion");
+        for (int i = 0; i < k; i++) {
+            json_arr(&j, NULL);
+            for (int q = 0; q < k; q++)
+                json_int(&j, NULL, m.confusion[(size_t)i * k + q]);
+            json_end_arr(&j);
+        }
+        json_end_arr(&j);
+        json_end_obj(&j);
+        json_finish(&j);
+    } else {
+        printf("%s (%s, epoch %d) on %s: %lld images\n", path, meta.model, meta.epoch, dir,
+               (long long)m.n);
+        printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\n", 100 * pith_metrics_top1(&m),
+               100 * pith_metrics_top5(&m), pith_metrics_loss(&m));
+        printf("%-3s %-14s %9s\n", "#", "class", "accuracy");
+        for (int i = 0; i < k; i++)
+            printf("%-3d %-14s %8.2f%%\n", i, cli_class_name(dir, k, i, nb, sizeof nb),
+                   100 * pith_metrics_class_acc(&m, i));
+        if (k <= 20) {
+            printf("\nconfusion matrix (rows: true class, columns: predicted)\n      ");
+            for (int q = 0; q < k; q++)
+                printf("%6d", q);
+            printf("\n");
+            for (int i = 0; i < k; i++) {
+                printf("%6d", i);
+                for (int q = 0; q < k; q++)
+                    printf("%6lld", (long long)m.confusion[(size_t)i * k + q]);
+                printf("\n");
+            }
+        }
+    }
+    pith_graph_free(g);
+    pith_dataset_free(&test);
+    pith_metrics_free(&m);
+    return EXIT_OK;
+}

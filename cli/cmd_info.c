@@ -1,0 +1,129 @@
+/* pith info: the layer table of a checkpoint or zoo model. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/zoo.h"
+#include "cli.h"
+#include "json.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith info CKPT [--json]\n"
+               "       pith info --model NAME [--json]\n"
+               "       pith info --zoo\n"
+               "\n"
+               "Prints every layer: name, op, output shape, parameters and multiply-\n"
+               "accumulates per image (conv and linear; other ops count 0), then totals\n"
+               "and the float32 size of all parameters and buffers.\n"
+               "\n"
+               "  --model NAME    describe a zoo model (1x28x28 input, 10 classes)\n"
+               "  --zoo           list the zoo\n"
+               "  --json          print one JSON object on stdout\n"
+               "  -h, --help      this help\n");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *cmd = "info";
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'}, {"zoo", 0, 0, 'z'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *model = NULL;
+    int as_json = 0, zoo = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'z': zoo = 1; break;
+        case 'j': as_json = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (zoo) {
+        for (int i = 0; pith_zoo[i].name; i++)
+            printf("%-16s %s\n", pith_zoo[i].name, pith_zoo[i].about);
+        return EXIT_OK;
+    }
+    if ((model != NULL) == (optind < argc) || optind < argc - 1)
+        return cli_usage_error(cmd, "expected one checkpoint file or --model NAME");
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    int rc, has_meta = 0;
+    const char *src = model;
+    if (model) {
+        rc = pith_zoo_build(model, 1, 28, 28, 10, 1, &g);
+    } else {
+        src = argv[optind];
+        rc = pith_checkpoint_load(src, &g, &meta, NULL, NULL, NULL, NULL, 0);
+        has_meta = 1;
+    }
+    if (!rc)
+        rc = pith_graph_sort(g);
+    if (rc)
+        return cli_fail(cmd, rc);
+
+    const int64_t params = pith_graph_params(g, 0), trainable = pith_graph_params(g, 1);
+    const int64_t macs = pith_graph_macs(g), bytes = pith_graph_bytes(g);
+    char shape[48];
+    if (as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "source", src);
+        json_str(&j, "model", has_meta ? meta.model : model);
+        if (has_meta) {
+            json_int(&j, "epoch", meta.epoch);
+            json_num(&j, "top1", meta.top1);
+            json_num(&j, "top5", meta.top5);
+        }
+        pith_shape_format(&g->input_shape, shape, sizeof shape);
+        json_str(&j, "input", shape);
+        json_int(&j, "params", params);
+        json_int(&j, "trainable_params", trainable);
+        json_int(&j, "macs", macs);
+        json_int(&j, "bytes", bytes);
+        json_arr(&j, "layers");
+        for (int k = 1; k < g->n_order; k++) {
+            const pith_node *n = &g->nodes[g->order[k]];
+            pith_shape_format(&n->out, shape, sizeof shape);
+            json_obj(&j, NULL);
+            json_str(&j, "name", n->name);
+            json_str(&j, "op", n->op->name);
+            json_arr(&j, "inputs");
+            for (int q = 0; q < n->n_in; q++)
+                json_str(&j, NULL, g->nodes[n->in[q]].name);
+            json_end_arr(&j);
+            json_str(&j, "shape", shape);
+            json_int(&j, "params", pith_node_param_count(n, 0));
+            json_int(&j, "macs", pith_node_macs(g, n));
+            json_end_obj(&j);
+        }
+        json_end_arr(&j);
+        json_end_obj(&j);
+        json_finish(&j);
+    } else {
+        if (has_meta)
+            printf("%s: %s, epoch %d, test top-1 %.2f%%, trained with: %s\n", src, meta.model,
+                   meta.epoch, 100 * meta.top1, meta.command);
+        else
+            printf("zoo model %s\n", model);
+        pith_shape_format(&g->input_shape, shape, sizeof shape);
+        printf("input %s\n\n", shape);
+        printf("%-22s %-15s %-12s %10s %12s\n", "layer", "op", "output", "params", "MACs");
+        for (int k = 1; k < g->n_order; k++) {
+            const pith_node *n = &g->nodes[g->order[k]];
+            pith_shape_format(&n->out, shape, sizeof shape);
+            printf("%-22s %-15s %-12s %10lld %12lld\n", n->name, n->op->name, shape,
+                   (long long)pith_node_param_count(n, 0), (long long)pith_node_macs(g, n));
+        }
+        printf("\ntotal: %lld parameters (%lld trainable), %lld MACs per image, %lld bytes as float32\n",
+               (long long)params, (long long)trainable, (long long)macs, (long long)bytes);
+    }
+    pith_graph_free(g);
+    return EXIT_OK;
+}

@@ -1,0 +1,90 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/error.h"
+#include "cli.h"
+
+char cli_argv0_line[1024];
+
+int cli_fail(const char *cmd, int status)
+{
+    fprintf(stderr, "pith %s: %s\n", cmd, pith_last_error());
+    return status == PITH_ENUM ? EXIT_NAN : EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "pith %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see pith %s --help)\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-')
+        return cli_usage_error(cmd, "%s expects a non-negative integer, got '%s'", opt, s);
+    *out = v;
+    return 0;
+}
+
+int cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return cli_usage_error(cmd, "%s expects a number in [%g, %g], got '%s'", opt, lo, hi, s);
+    *out = (float)v;
+    return 0;
+}
+
+void cli_command_line(int argc, char **argv, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && o + 1 < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, i ? " %s" : "%s", argv[i]);
+}
+
+void cli_utc_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cli_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds)
+{
+    return pith_dataset_load_dir(dir && dir[0] ? dir : PITH_FMNIST_DIR, split, mean, std, ds);
+}
+
+const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len)
+{
+    if (classes == 10 && (!dataset || !dataset[0] || strstr(dataset, "fashion")))
+        return pith_fmnist_class_names[c];
+    snprintf(buf, len, "class %d", c);
+    return buf;
+}

@@ -1,0 +1,40 @@
+/* pith — model-compression workbench. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith COMMAND [options]\n"
+               "\n"
+               "commands:\n"
+               "  train     train a zoo model on Fashion-MNIST (or any IDX set), or resume one\n"
+               "  eval      test accuracy of a checkpoint: top-1, top-5, per class, confusion matrix\n"
+               "  info      layer table of a checkpoint or zoo model: shapes, params, MACs, bytes\n"
+               "\n"
+               "pith COMMAND --help describes a command's options. Commands that report\n"
+               "metrics take --json and then print exactly one JSON object on stdout.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(c, "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(c, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(c, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    fprintf(stderr, "pith: unknown command '%s'\n", c);
+    usage(stderr);
+    return EXIT_USAGE;
+}

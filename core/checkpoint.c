@@ -1,0 +1,829 @@
+#include "checkpoint.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+static const char *const history_columns =
+    "epoch,lr,train_loss,train_acc,test_loss,test_top1,test_top5,seconds,img_per_s";
+#define HISTORY_COLS 9
+
+/* ---------------------------------------------------------------- writing */
+
+static int set_attr(hid_t loc, const char *name, hid_t type, const void *v, int n)
+{
+    hsize_t dim = (hsize_t)n;
+    hid_t space = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    hid_t a = space < 0 ? -1 : H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0)
+        H5Aclose(a);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc < 0 ? pith_error(PITH_EIO, "cannot write attribute '%s'", name) : PITH_OK;
+}
+
+static int set_str(hid_t loc, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = set_attr(loc, name, t, v, 0);
+    H5Tclose(t);
+    return rc;
+}
+
+static int set_i64(hid_t loc, const char *name, int64_t v) { return set_attr(loc, name, H5T_NATIVE_INT64, &v, 0); }
+static int set_f64(hid_t loc, const char *name, double v) { return set_attr(loc, name, H5T_NATIVE_DOUBLE, &v, 0); }
+
+static int write_f32(hid_t loc, const char *name, const float *data, int rank, const int *shape)
+{
+    hsize_t dims[4];
+    for (int i = 0; i < rank; i++)
+        dims[i] = (hsize_t)shape[i];
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    /* One chunk per parameter, so the Fletcher-32 checksum covers it. */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, dims);
+    H5Pset_fletcher32(dcpl);
+    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return rc < 0 ? pith_error(PITH_EIO, "cannot write dataset '%s'", name) : PITH_OK;
+}
+
+static hid_t group(hid_t loc, const char *name)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) > 0)
+        return H5Gopen2(loc, name, H5P_DEFAULT);
+    return H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+static int write_graph(hid_t f, pith_graph *g, int *pos)
+{
+    int rc = pith_graph_sort(g);
+    if (rc)
+        return rc;
+    for (int i = 0; i < g->n_nodes; i++)
+        pos[i] = -1;
+    for (int k = 0; k < g->n_order; k++)
+        pos[g->order[k]] = k;
+    hid_t gg = group(f, "graph");
+    hid_t nodes = gg < 0 ? -1 : group(gg, "nodes");
+    if (nodes < 0)
+        return pith_error(PITH_EIO, "cannot create /graph");
+    rc = set_attr(gg, "input_shape", H5T_NATIVE_INT, g->input_shape.d, g->input_shape.ndim);
+    if (!rc)
+        rc = set_i64(gg, "n_nodes", g->n_order);
+    if (!rc)
+        rc = set_i64(gg, "output", pos[g->output]);
+    for (int k = 1; k < g->n_order && !rc; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        char name[16];
+        snprintf(name, sizeof name, "%04d", k);
+        hid_t ng = group(nodes, name);
+        if (ng < 0) {
+            rc = pith_error(PITH_EIO, "cannot create /graph/nodes/%s", name);
+            break;
+        }
+        int in[PITH_MAX_INPUTS];
+        for (int j = 0; j < n->n_in; j++)
+            in[j] = pos[n->in[j]];
+        rc = set_str(ng, "name", n->name);
+        if (!rc)
+            rc = set_str(ng, "op", n->op->name);
+        if (!rc)
+            rc = set_attr(ng, "inputs", H5T_NATIVE_INT, in, n->n_in);
+        for (int a = 0; pith_attr_table[a].name && !rc; a++) {
+            const pith_attr_desc *d = &pith_attr_table[a];
+            const char *field = (const char *)&n->a + d->offset;
+            rc = d->is_float ? set_attr(ng, d->name, H5T_NATIVE_FLOAT, field, 0)
+                             : set_attr(ng, d->name, H5T_NATIVE_INT, field, 0);
+        }
+        H5Gclose(ng);
+    }
+    H5Gclose(nodes);
+    H5Gclose(gg);
+    return rc;
+}
+
+static int write_params(hid_t f, const pith_graph *g)
+{
+    hid_t pg = group(f, "params");
+    if (pg < 0)
+        return pith_error(PITH_EIO, "cannot create /params");
+    int rc = PITH_OK;
+    for (int k = 1; k < g->n_order && !rc; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        if (!n->n_params)
+            continue;
+        hid_t ng = group(pg, n->name);
+        if (ng < 0) {
+            rc = pith_error(PITH_EIO, "cannot create /params/%s", n->name);
+            break;
+        }
+        for (int j = 0; j < n->n_params && !rc; j++) {
+            const pith_param *p = &n->params[j];
+            rc = write_f32(ng, p->name, p->data, p->ndim, p->shape);
+            hid_t d = rc ? -1 : H5Dopen2(ng, p->name, H5P_DEFAULT);
+            if (d >= 0) {
+                rc = set_i64(d, "trainable", p->trainable);
+                if (!rc)
+                    rc = set_i64(d, "frozen", p->frozen);
+                H5Dclose(d);
+            }
+        }
+        H5Gclose(ng);
+    }
+    H5Gclose(pg);
+    return rc;
+}
+
+static int write_optim(hid_t f, const pith_graph *g, const pith_optim *o)
+{
+    hid_t og = group(f, "optim");
+    if (og < 0)
+        return pith_error(PITH_EIO, "cannot create /optim");
+    const pith_optim_config *c = &o->cfg;
+    int rc = set_str(og, "type", pith_optim_name(c->kind));
+    if (!rc)
+        rc = set_i64(og, "steps", o->steps);
+    for (int i = 0; i < o->n_slots && !rc; i++) {
+        const pith_optim_slot *s = &o->slots[i];
+        if (!s->m)
+            continue;
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", g->nodes[s->node].name, s->p->name);
+        hid_t ng = group(og, g->nodes[s->node].name);
+        hid_t pg = ng < 0 ? -1 : group(ng, s->p->name);
+        if (pg < 0)
+            rc = pith_error(PITH_EIO, "cannot create /optim/%s", path);
+        if (!rc)
+            rc = write_f32(pg, c->kind == PITH_OPTIM_ADAMW ? "exp_avg" : "momentum", s->m,
+                           s->p->ndim, s->p->shape);
+        if (!rc && s->v)
+            rc = write_f32(pg, "exp_avg_sq", s->v, s->p->ndim, s->p->shape);
+        if (pg >= 0)
+            H5Gclose(pg);
+        if (ng >= 0)
+            H5Gclose(ng);
+    }
+    H5Gclose(og);
+    return rc;
+}
+
+static int write_train(hid_t f, const pith_train_config *c)
+{
+    hid_t t = group(f, "train");
+    if (t < 0)
+        return pith_error(PITH_EIO, "cannot create /train");
+    int rc = 0;
+    rc = rc ? rc : set_i64(t, "epochs", c->epochs);
+    rc = rc ? rc : set_i64(t, "batch", c->batch);
+    rc = rc ? rc : set_f64(t, "lr", c->lr);
+    rc = rc ? rc : set_f64(t, "min_lr", c->min_lr);
+    rc = rc ? rc : set_str(t, "schedule", pith_sched_name(c->sched));
+    rc = rc ? rc : set_i64(t, "step_epochs", c->step_epochs);
+    rc = rc ? rc : set_f64(t, "gamma", c->gamma);
+    rc = rc ? rc : set_i64(t, "warmup_epochs", c->warmup_epochs);
+    rc = rc ? rc : set_str(t, "optimizer", pith_optim_name(c->optim.kind));
+    rc = rc ? rc : set_f64(t, "momentum", c->optim.momentum);
+    rc = rc ? rc : set_i64(t, "nesterov", c->optim.nesterov);
+    rc = rc ? rc : set_f64(t, "weight_decay", c->optim.weight_decay);
+    rc = rc ? rc : set_f64(t, "beta1", c->optim.beta1);
+    rc = rc ? rc : set_f64(t, "beta2", c->optim.beta2);
+    rc = rc ? rc : set_f64(t, "adam_eps", c->optim.eps);
+    rc = rc ? rc : set_f64(t, "label_smoothing", c->label_smoothing);
+    rc = rc ? rc : set_i64(t, "crop_pad", c->aug.crop_pad);
+    rc = rc ? rc : set_i64(t, "hflip", c->aug.hflip);
+    rc = rc ? rc : set_i64(t, "seed", (int64_t)c->seed);
+    rc = rc ? rc : set_i64(t, "eval_batch", c->eval_batch);
+    rc = rc ? rc : set_i64(t, "subset", c->subset);
+    rc = rc ? rc : set_i64(t, "val", c->val);
+    H5Gclose(t);
+    return rc;
+}
+
+static int write_meta(hid_t f, const pith_ckpt_meta *m, const pith_epoch_record *hist, int n_hist)
+{
+    hid_t t = group(f, "meta");
+    if (t < 0)
+        return pith_error(PITH_EIO, "cannot create /meta");
+    int rc = 0;
+    rc = rc ? rc : set_str(t, "model", m->model);
+    rc = rc ? rc : set_str(t, "dataset", m->dataset);
+    rc = rc ? rc : set_str(t, "command", m->command);
+    rc = rc ? rc : set_str(t, "created", m->created);
+    rc = rc ? rc : set_i64(t, "seed", (int64_t)m->seed);
+    rc = rc ? rc : set_i64(t, "epoch", m->epoch);
+    rc = rc ? rc : set_i64(t, "step", m->step);
+    rc = rc ? rc : set_f64(t, "mean", m->mean);
+    rc = rc ? rc : set_f64(t, "std", m->std);
+    rc = rc ? rc : set_i64(t, "classes", m->classes);
+    rc = rc ? rc : set_f64(t, "top1", m->top1);
+    rc = rc ? rc : set_f64(t, "top5", m->top5);
+    rc = rc ? rc : set_f64(t, "test_loss", m->test_loss);
+    if (!rc && hist && n_hist > 0) {
+        double *buf = malloc((size_t)n_hist * HISTORY_COLS * sizeof *buf);
+        if (!buf) {
+            H5Gclose(t);
+            return pith_error(PITH_ENOMEM, "out of memory writing the history");
+        }
+        for (int i = 0; i < n_hist; i++) {
+            const pith_epoch_record *r = &hist[i];
+            double row[HISTORY_COLS] = {r->epoch, r->lr, r->train_loss, r->train_acc, r->test_loss,
+                                        r->test_top1, r->test_top5, r->seconds, r->img_per_s};
+            memcpy(buf + (size_t)i * HISTORY_COLS, row, sizeof row);
+        }
+        hsize_t dims[2] = {(hsize_t)n_hist, HISTORY_COLS};
+        hid_t space = H5Screate_simple(2, dims, NULL);
+        hid_t d = H5Dcreate2(t, "history", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+            rc = pith_error(PITH_EIO, "cannot write /meta/history");
+        if (!rc)
+            rc = set_str(d, "columns", history_columns);
+        if (d >= 0)
+            H5Dclose(d);
+        H5Sclose(space);
+        free(buf);
+    }
+    H5Gclose(t);
+    return rc;
+}
+
+int pith_checkpoint_save(const char *path, pith_graph *g, const pith_ckpt_meta *meta,
+                         const pith_train_config *cfg, const pith_optim *opt,
+                         const pith_epoch_record *hist, int n_hist)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return pith_error(PITH_EINVAL, "%s: path too long", path);
+    int *pos = malloc((size_t)g->n_nodes * sizeof *pos);
+    if (!pos)
+        return pith_error(PITH_ENOMEM, "out of memory saving %s", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) {
+        free(pos);
+        return pith_error(PITH_EIO, "%s: cannot create (does the directory exist and is it writable?)",
+                          tmp);
+    }
+    int rc = set_str(f, "format", PITH_CKPT_FORMAT);
+    if (!rc)
+        rc = set_i64(f, "version", PITH_CKPT_VERSION);
+    if (!rc)
+        rc = write_graph(f, g, pos);
+    if (!rc)
+        rc = write_params(f, g);
+    if (!rc && opt)
+        rc = write_optim(f, g, opt);
+    if (!rc && cfg)
+        rc = write_train(f, cfg);
+    if (!rc)
+        rc = write_meta(f, meta, hist, n_hist);
+    free(pos);
+    if (H5Fclose(f) < 0 && !rc)
+        rc = pith_error(PITH_EIO, "%s: error closing the file", tmp);
+    if (!rc && rename(tmp, path) != 0)
+        rc = pith_error(PITH_EIO, "%s: cannot rename the temporary file into place", path);
+    if (rc) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", pith_last_error());
+        remove(tmp);
+        return pith_error(rc, "saving %s: %s", path, msg);
+    }
+    return PITH_OK;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+typedef struct reader {
+    hid_t f;
+    const char *path;
+} reader;
+
+/* Opens attribute `name` of the object at `obj`; reports "path:obj: no attribute". */
+static hid_t open_attr(const reader *r, hid_t loc, const char *obj, const char *name)
+{
+    if (H5Aexists(loc, name) <= 0) {
+        pith_error(PITH_EFORMAT, "%s: %s has no attribute '%s'", r->path, obj, name);
+        return -1;
+    }
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0)
+        pith_error(PITH_EFORMAT, "%s: cannot read attribute %s@%s", r->path, obj, name);
+    return a;
+}
+
+static int attr_count(hid_t a)
+{
+    hid_t s = H5Aget_space(a);
+    hssize_t n = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
+    if (s >= 0)
+        H5Sclose(s);
+    return (int)n;
+}
+
+static int get_num(const reader *r, hid_t loc, const char *obj, const char *name, hid_t memtype,
+                   void *out)
+{
+    hid_t a = open_attr(r, loc, obj, name);
+    if (a < 0)
+        return PITH_EFORMAT;
+    hid_t t = H5Aget_type(a);
+    H5T_class_t cls = H5Tget_class(t);
+    int ok = (cls == H5T_INTEGER || cls == H5T_FLOAT) && attr_count(a) == 1 &&
+             H5Aread(a, memtype, out) >= 0;
+    H5Tclose(t);
+    H5Aclose(a);
+    return ok ? PITH_OK
+              : pith_error(PITH_EFORMAT, "%s: %s@%s is not a single number", r->path, obj, name);
+}
+
+static int get_i64(const reader *r, hid_t loc, const char *obj, const char *name, int64_t *v)
+{
+    return get_num(r, loc, obj, name, H5T_NATIVE_INT64, v);
+}
+
+static int get_int(const reader *r, hid_t loc, const char *obj, const char *name, int lo, int hi,
+                   int *v)
+{
+    int64_t x;
+    int rc = get_i64(r, loc, obj, name, &x);
+    if (rc)
+        return rc;
+    if (x < lo || x > hi)
+        return pith_error(PITH_EFORMAT, "%s: %s@%s is %lld, expected %d..%d", r->path, obj, name,
+                          (long long)x, lo, hi);
+    *v = (int)x;
+    return PITH_OK;
+}
+
+static int get_f64(const reader *r, hid_t loc, const char *obj, const char *name, double *v)
+{
+    return get_num(r, loc, obj, name, H5T_NATIVE_DOUBLE, v);
+}
+
+static int get_str(const reader *r, hid_t loc, const char *obj, const char *name, char *buf,
+                   size_t len)
+{
+    hid_t a = open_attr(r, loc, obj, name);
+    if (a < 0)
+        return PITH_EFORMAT;
+    hid_t t = H5Aget_type(a);
+    int rc = PITH_OK;
+    if (H5Tget_class(t) != H5T_STRING || attr_count(a) != 1) {
+        rc = pith_error(PITH_EFORMAT, "%s: %s@%s is not a string", r->path, obj, name);
+    } else if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &s) < 0 || !s)
+            rc = pith_error(PITH_EFORMAT, "%s: cannot read %s@%s", r->path, obj, name);
+        else
+            snprintf(buf, len, "%s", s);
+        H5free_memory(s);
+        H5Tclose(mt);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *s = calloc(sz + 1, 1);
+        if (!s || H5Aread(a, t, s) < 0)
+            rc = pith_error(PITH_EFORMAT, "%s: cannot read %s@%s", r->path, obj, name);
+        else
+            snprintf(buf, len, "%s", s);
+        free(s);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return rc;
+}
+
+static void format_dims(char *buf, size_t len, int rank, const hsize_t *d)
+{
+    int o = snprintf(buf, len, "[");
+    for (int i = 0; i < rank && o < (int)len; i++)
+        o += snprintf(buf + o, len - (size_t)o, i ? ",%llu" : "%llu", (unsigned long long)d[i]);
+    if (o < (int)len)
+        snprintf(buf + o, len - (size_t)o, "]");
+}
+
+/* Reads a float dataset whose shape must be exactly `shape`. */
+static int read_f32(const reader *r, hid_t loc, const char *obj, const char *name, float *dst,
+                    int rank, const int *shape)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return pith_error(PITH_EFORMAT, "%s: %s/%s is missing", r->path, obj, name);
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0)
+        return pith_error(PITH_EFORMAT, "%s: %s/%s is not a dataset", r->path, obj, name);
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    hsize_t dims[8] = {0}, want[4];
+    int drank = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+    int rc = PITH_OK;
+    if (H5Tget_class(t) != H5T_FLOAT) {
+        rc = pith_error(PITH_EFORMAT, "%s: %s/%s is not floating point", r->path, obj, name);
+    } else if (drank < 0 || drank > 8) {
+        rc = pith_error(PITH_EFORMAT, "%s: %s/%s has an unreadable shape", r->path, obj, name);
+    } else {
+        H5Sget_simple_extent_dims(s, dims, NULL);
+        for (int i = 0; i < rank; i++)
+            want[i] = (hsize_t)shape[i];
+        int same = drank == rank;
+        for (int i = 0; same && i < rank; i++)
+            same = dims[i] == want[i];
+        if (!same) {
+            char have[96], exp[96];
+            format_dims(have, sizeof have, drank, dims);
+            format_dims(exp, sizeof exp, rank, want);
+            rc = pith_error(PITH_ESHAPE, "%s: %s/%s has shape %s, expected %s", r->path, obj, name,
+                            have, exp);
+        } else if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+            rc = pith_error(PITH_EFORMAT, "%s: %s/%s cannot be read (corrupt data or checksum mismatch)",
+                            r->path, obj, name);
+        }
+    }
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Dclose(d);
+    return rc;
+}
+
+static hid_t open_group(const reader *r, hid_t loc, const char *name, const char *shown)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) {
+        pith_error(PITH_EFORMAT, "%s: group %s is missing", r->path, shown);
+        return -1;
+    }
+    hid_t gg = H5Gopen2(loc, name, H5P_DEFAULT);
+    if (gg < 0)
+        pith_error(PITH_EFORMAT, "%s: %s is not a group", r->path, shown);
+    return gg;
+}
+
+static int read_graph(const reader *r, pith_graph **out)
+{
+    *out = NULL;
+    hid_t gg = open_group(r, r->f, "graph", "/graph");
+    if (gg < 0)
+        return PITH_EFORMAT;
+    hid_t nodes = open_group(r, gg, "nodes", "/graph/nodes");
+    if (nodes < 0) {
+        H5Gclose(gg);
+        return PITH_EFORMAT;
+    }
+    int rc = PITH_OK, n_nodes = 0, output = 0;
+    pith_shape in = {0, {0, 0, 0}};
+    hid_t a = open_attr(r, gg, "/graph", "input_shape");
+    if (a < 0) {
+        rc = PITH_EFORMAT;
+    } else {
+        int cnt = attr_count(a);
+        hid_t t = H5Aget_type(a);
+        if ((cnt != 1 && cnt != 3) || H5Tget_class(t) != H5T_INTEGER ||
+            H5Aread(a, H5T_NATIVE_INT, in.d) < 0)
+            rc = pith_error(PITH_EFORMAT, "%s: /graph@input_shape must be 1 or 3 integers", r->path);
+        in.ndim = cnt;
+        H5Tclose(t);
+        H5Aclose(a);
+    }
+    if (!rc)
+        rc = get_int(r, gg, "/graph", "n_nodes", 1, 100000, &n_nodes);
+    if (!rc)
+        rc = get_int(r, gg, "/graph", "output", 0, n_nodes - 1, &output);
+    pith_graph *g = NULL;
+    if (!rc)
+        rc = pith_graph_create(&g, in, 0);
+    for (int k = 1; k < n_nodes && !rc; k++) {
+        char gname[16], shown[64], name[PITH_NAME_MAX + 8], op[32];
+        snprintf(gname, sizeof gname, "%04d", k);
+        snprintf(shown, sizeof shown, "/graph/nodes/%s", gname);
+        hid_t ng = open_group(r, nodes, gname, shown);
+        if (ng < 0) {
+            rc = PITH_EFORMAT;
+            break;
+        }
+        pith_attrs at;
+        memset(&at, 0, sizeof at);
+        int inputs[PITH_MAX_INPUTS], n_in = 0;
+        rc = get_str(r, ng, shown, "name", name, sizeof name);
+        if (!rc)
+            rc = get_str(r, ng, shown, "op", op, sizeof op);
+        if (!rc && (a = open_attr(r, ng, shown, "inputs")) >= 0) {
+            n_in = attr_count(a);
+            hid_t t = H5Aget_type(a);
+            if (n_in < 0 || n_in > PITH_MAX_INPUTS || H5Tget_class(t) != H5T_INTEGER ||
+                (n_in > 0 && H5Aread(a, H5T_NATIVE_INT, inputs) < 0))
+                rc = pith_error(PITH_EFORMAT, "%s: %s@inputs must be 0 to %d integers", r->path, shown,
+                                PITH_MAX_INPUTS);
+            H5Tclose(t);
+            H5Aclose(a);
+        } else if (!rc) {
+            rc = PITH_EFORMAT;
+        }
+        for (int j = 0; j < n_in && !rc; j++)
+            if (inputs[j] < 0 || inputs[j] >= k)
+                rc = pith_error(PITH_EFORMAT, "%s: %s@inputs[%d] = %d does not name an earlier node",
+                                r->path, shown, j, inputs[j]);
+        for (int q = 0; pith_attr_table[q].name && !rc; q++) {
+            const pith_attr_desc *d = &pith_attr_table[q];
+            char *field = (char *)&at + d->offset;
+            if (d->is_float) {
+                double v;
+                rc = get_f64(r, ng, shown, d->name, &v);
+                *(float *)field = (float)v;
+            } else {
+                rc = get_int(r, ng, shown, d->name, -1, 1 << 24, (int *)field);
+            }
+        }
+        H5Gclose(ng);
+        if (!rc) {
+            int idx = pith_graph_add(g, op, name, &at, inputs, n_in);
+            if (idx < 0) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", pith_last_error());
+                rc = pith_error(idx, "%s: %s: %s", r->path, shown, msg);
+            }
+        }
+    }
+    if (!rc)
+        g->output = output;
+    H5Gclose(nodes);
+    H5Gclose(gg);
+    if (rc) {
+        pith_graph_free(g);
+        return rc;
+    }
+    *out = g;
+    return PITH_OK;
+}
+
+static int read_params(const reader *r, pith_graph *g)
+{
+    hid_t pg = open_group(r, r->f, "params", "/params");
+    if (pg < 0)
+        return PITH_EFORMAT;
+    int rc = PITH_OK;
+    for (int i = 1; i < g->n_nodes && !rc; i++) {
+        pith_node *n = &g->nodes[i];
+        if (!n->n_params)
+            continue;
+        char shown[128];
+        snprintf(shown, sizeof shown, "/params/%s", n->name);
+        hid_t ng = open_group(r, pg, n->name, shown);
+        if (ng < 0) {
+            rc = PITH_EFORMAT;
+            break;
+        }
+        for (int j = 0; j < n->n_params && !rc; j++) {
+            pith_param *p = &n->params[j];
+            rc = read_f32(r, ng, shown, p->name, p->data, p->ndim, p->shape);
+            if (!rc && H5Lexists(ng, p->name, H5P_DEFAULT) > 0) {
+                hid_t d = H5Dopen2(ng, p->name, H5P_DEFAULT);
+                int64_t fr = 0;
+                if (d >= 0 && H5Aexists(d, "frozen") > 0 && get_i64(r, d, shown, "frozen", &fr) == 0)
+                    p->frozen = p->trainable && fr != 0;
+                if (d >= 0)
+                    H5Dclose(d);
+            }
+            for (size_t q = 0; !rc && q < p->size; q++)
+                if (!isfinite(p->data[q]))
+                    rc = pith_error(PITH_EFORMAT, "%s: %s/%s holds a non-finite value at index %zu",
+                                    r->path, shown, p->name, q);
+        }
+        H5Gclose(ng);
+    }
+    H5Gclose(pg);
+    return rc;
+}
+
+static int read_train(const reader *r, pith_train_config *c)
+{
+    hid_t t = open_group(r, r->f, "train", "/train");
+    if (t < 0)
+        return PITH_EFORMAT;
+    *c = pith_train_defaults();
+    const char *o = "/train";
+    char s[32];
+    double v;
+    int64_t i64;
+    int rc = 0;
+#define F64(name, field) \
+    if (!rc && !(rc = get_f64(r, t, o, name, &v))) field = (float)v;
+    rc = rc ? rc : get_int(r, t, o, "epochs", 1, PITH_MAX_EPOCHS, &c->epochs);
+    rc = rc ? rc : get_int(r, t, o, "batch", 1, 65536, &c->batch);
+    F64("lr", c->lr);
+    F64("min_lr", c->min_lr);
+    if (!rc && !(rc = get_str(r, t, o, "schedule", s, sizeof s)))
+        rc = pith_sched_parse(s, &c->sched);
+    rc = rc ? rc : get_int(r, t, o, "step_epochs", 0, PITH_MAX_EPOCHS, &c->step_epochs);
+    F64("gamma", c->gamma);
+    rc = rc ? rc : get_int(r, t, o, "warmup_epochs", 0, PITH_MAX_EPOCHS, &c->warmup_epochs);
+    if (!rc && !(rc = get_str(r, t, o, "optimizer", s, sizeof s)))
+        rc = pith_optim_parse(s, &c->optim.kind);
+    F64("momentum", c->optim.momentum);
+    rc = rc ? rc : get_int(r, t, o, "nesterov", 0, 1, &c->optim.nesterov);
+    F64("weight_decay", c->optim.weight_decay);
+    F64("beta1", c->optim.beta1);
+    F64("beta2", c->optim.beta2);
+    F64("adam_eps", c->optim.eps);
+    F64("label_smoothing", c->label_smoothing);
+    rc = rc ? rc : get_int(r, t, o, "crop_pad", 0, 64, &c->aug.crop_pad);
+    rc = rc ? rc : get_int(r, t, o, "hflip", 0, 1, &c->aug.hflip);
+    if (!rc && !(rc = get_i64(r, t, o, "seed", &i64)))
+        c->seed = (uint64_t)i64;
+    rc = rc ? rc : get_int(r, t, o, "eval_batch", 1, 65536, &c->eval_batch);
+    rc = rc ? rc : get_int(r, t, o, "subset", 0, 1 << 30, &c->subset);
+    rc = rc ? rc : get_int(r, t, o, "val", 0, 1 << 30, &c->val);
+#undef F64
+    H5Gclose(t);
+    if (!rc && pith_train_config_check(c)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", pith_last_error());
+        rc = pith_error(PITH_EFORMAT, "%s: /train: %s", r->path, msg);
+    }
+    return rc;
+}
+
+static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist, int *n_hist,
+                     int max_hist)
+{
+    memset(m, 0, sizeof *m);
+    hid_t t = open_group(r, r->f, "meta", "/meta");
+    if (t < 0)
+        return PITH_EFORMAT;
+    const char *o = "/meta";
+    int64_t i64 = 0;
+    double v;
+    int rc = 0;
+    rc = rc ? rc : get_str(r, t, o, "model", m->model, sizeof m->model);
+    rc = rc ? rc : get_str(r, t, o, "dataset", m->dataset, sizeof m->dataset);
+    rc = rc ? rc : get_str(r, t, o, "command", m->command, sizeof m->command);
+    rc = rc ? rc : get_str(r, t, o, "created", m->created, sizeof m->created);
+    if (!rc && !(rc = get_i64(r, t, o, "seed", &i64)))
+        m->seed = (uint64_t)i64;
+    rc = rc ? rc : get_int(r, t, o, "epoch", 0, PITH_MAX_EPOCHS, &m->epoch);
+    rc = rc ? rc : get_i64(r, t, o, "step", &m->step);
+    if (!rc && !(rc = get_f64(r, t, o, "mean", &v)))
+        m->mean = (float)v;
+    if (!rc && !(rc = get_f64(r, t, o, "std", &v)))
+        m->std = (float)v;
+    rc = rc ? rc : get_int(r, t, o, "classes", 1, 65536, &m->classes);
+    rc = rc ? rc : get_f64(r, t, o, "top1", &m->top1);
+    rc = rc ? rc : get_f64(r, t, o, "top5", &m->top5);
+    rc = rc ? rc : get_f64(r, t, o, "test_loss", &m->test_loss);
+    if (!rc && !(m->std > 0.0f))
+        rc = pith_error(PITH_EFORMAT, "%s: /meta@std must be > 0", r->path);
+    if (!rc && m->step < 0)
+        rc = pith_error(PITH_EFORMAT, "%s: /meta@step is negative", r->path);
+    if (n_hist)
+        *n_hist = 0;
+    if (!rc && hist && n_hist && H5Lexists(t, "history", H5P_DEFAULT) > 0) {
+        hid_t d = H5Dopen2(t, "history", H5P_DEFAULT);
+        hid_t s = d < 0 ? -1 : H5Dget_space(d);
+        hsize_t dims[2] = {0, 0};
+        if (s < 0 || H5Sget_simple_extent_ndims(s) != 2 || H5Sget_simple_extent_dims(s, dims, NULL) < 0 ||
+            dims[1] != HISTORY_COLS || dims[0] > (hsize_t)PITH_MAX_EPOCHS) {
+            rc = pith_error(PITH_EFORMAT, "%s: /meta/history must be N x %d with N <= %d", r->path,
+                            HISTORY_COLS, PITH_MAX_EPOCHS);
+        } else {
+            double *buf = malloc((size_t)dims[0] * HISTORY_COLS * sizeof *buf + 1);
+            if (!buf || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+                rc = pith_error(PITH_EFORMAT, "%s: cannot read /meta/history", r->path);
+            } else {
+                int n = (int)dims[0] < max_hist ? (int)dims[0] : max_hist;
+                for (int i = 0; i < n; i++) {
+                    const double *row = buf + (size_t)i * HISTORY_COLS;
+                    pith_epoch_record *e = &hist[i];
+                    e->epoch = (int)row[0];
+                    e->lr = row[1];
+                    e->train_loss = row[2];
+                    e->train_acc = row[3];
+                    e->test_loss = row[4];
+                    e->test_top1 = row[5];
+                    e->test_top5 = row[6];
+                    e->seconds = row[7];
+                    e->img_per_s = row[8];
+                }
+                *n_hist = n;
+            }
+            free(buf);
+        }
+        if (s >= 0)
+            H5Sclose(s);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    H5Gclose(t);
+    return rc;
+}
+
+static int open_checkpoint(const char *path, reader *r)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    r->path = path;
+    if (access(path, R_OK) != 0)
+        return pith_error(PITH_EIO, "%s: cannot open (no such file or no permission)", path);
+    if (H5Fis_hdf5(path) <= 0)
+        return pith_error(PITH_EFORMAT, "%s: not an HDF5 file, or truncated", path);
+    r->f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (r->f < 0)
+        return pith_error(PITH_EFORMAT, "%s: cannot open as HDF5 (truncated or corrupt)", path);
+    char fmt[64];
+    int64_t ver = 0;
+    int rc = get_str(r, r->f, "/", "format", fmt, sizeof fmt);
+    if (!rc && strcmp(fmt, PITH_CKPT_FORMAT) != 0)
+        rc = pith_error(PITH_EFORMAT, "%s: /@format is '%s', expected '%s'", path, fmt, PITH_CKPT_FORMAT);
+    if (!rc)
+        rc = get_i64(r, r->f, "/", "version", &ver);
+    if (!rc && ver != PITH_CKPT_VERSION)
+        rc = pith_error(PITH_EFORMAT, "%s: checkpoint version %lld, this pith reads version %d", path,
+                        (long long)ver, PITH_CKPT_VERSION);
+    if (rc)
+        H5Fclose(r->f);
+    return rc;
+}
+
+int pith_checkpoint_load(const char *path, pith_graph **g, pith_ckpt_meta *meta,
+                         pith_train_config *cfg, int *has_cfg, pith_epoch_record *hist,
+                         int *n_hist, int max_hist)
+{
+    *g = NULL;
+    reader r;
+    int rc = open_checkpoint(path, &r);
+    if (rc)
+        return rc;
+    rc = read_graph(&r, g);
+    if (!rc)
+        rc = read_params(&r, *g);
+    if (!rc)
+        rc = read_meta(&r, meta, hist, n_hist, max_hist);
+    if (!rc && cfg) {
+        int has = H5Lexists(r.f, "train", H5P_DEFAULT) > 0;
+        if (has_cfg)
+            *has_cfg = has;
+        if (has)
+            rc = read_train(&r, cfg);
+    }
+    H5Fclose(r.f);
+    if (rc) {
+        pith_graph_free(*g);
+        *g = NULL;
+    }
+    return rc;
+}
+
+int pith_checkpoint_load_optim(const char *path, pith_optim *opt, const pith_graph *g)
+{
+    reader r;
+    int rc = open_checkpoint(path, &r);
+    if (rc)
+        return rc;
+    hid_t og = open_group(&r, r.f, "optim", "/optim");
+    if (og < 0) {
+        H5Fclose(r.f);
+        return PITH_EFORMAT;
+    }
+    char type[16];
+    rc = get_str(&r, og, "/optim", "type", type, sizeof type);
+    if (!rc && strcmp(type, pith_optim_name(opt->cfg.kind)) != 0)
+        rc = pith_error(PITH_EFORMAT, "%s: the optimizer state is for %s, not %s", path, type,
+                        pith_optim_name(opt->cfg.kind));
+    int64_t steps = 0;
+    if (!rc)
+        rc = get_i64(&r, og, "/optim", "steps", &steps);
+    if (!rc && steps < 0)
+        rc = pith_error(PITH_EFORMAT, "%s: /optim@steps is negative", path);
+    for (int i = 0; i < opt->n_slots && !rc; i++) {
+        pith_optim_slot *s = &opt->slots[i];
+        if (!s->m)
+            continue;
+        char rel[160], shown[200];
+        snprintf(rel, sizeof rel, "%s/%s", g->nodes[s->node].name, s->p->name);
+        snprintf(shown, sizeof shown, "/optim/%s", rel);
+        hid_t pg = open_group(&r, og, rel, shown);
+        if (pg < 0) {
+            rc = PITH_EFORMAT;
+            break;
+        }
+        rc = read_f32(&r, pg, shown, opt->cfg.kind == PITH_OPTIM_ADAMW ? "exp_avg" : "momentum", s->m,
+                      s->p->ndim, s->p->shape);
+        if (!rc && s->v)
+            rc = read_f32(&r, pg, shown, "exp_avg_sq", s->v, s->p->ndim, s->p->shape);
+        H5Gclose(pg);
+    }
+    if (!rc)
+        opt->steps = steps;
+    H5Gclose(og);
+    H5Fclose(r.f);
+    return rc;
+}
