@@ -343,7 +343,7 @@ int pith_graph_compile(pith_graph *g, int batch)
         for (int j = 0; j < n->n_in; j++)
             if (g->nodes[n->in[j]].needs_grad)
                 needs = 1;
-        n->needs_grad = needs || g->order[k] == g->output;
+        n->needs_grad = needs || g->order[k] == g->output || (g->order[k] == 0 && g->input_grad);
         size_t sz = pith_shape_size(&n->out) * (size_t)batch * sizeof(float);
         if (sz / (size_t)batch / sizeof(float) != pith_shape_size(&n->out))
             return pith_error(PITH_ESHAPE, "node '%s': buffer size overflows", n->name);
@@ -397,6 +397,7 @@ int pith_graph_compile(pith_graph *g, int batch)
 void pith_graph_set_training(pith_graph *g, int training) { g->training = training; }
 
 float *pith_graph_input(pith_graph *g) { return g->batch ? g->nodes[0].y : NULL; }
+const float *pith_graph_input_grad(const pith_graph *g) { return g->batch ? g->nodes[0].dy : NULL; }
 const float *pith_graph_output(const pith_graph *g) { return g->batch ? g->nodes[g->output].y : NULL; }
 float *pith_graph_output_grad(pith_graph *g) { return g->batch ? g->nodes[g->output].dy : NULL; }
 const pith_shape *pith_graph_output_shape(const pith_graph *g) { return &g->nodes[g->output].out; }

@@ -155,6 +155,7 @@ typedef struct pith_graph {
     size_t arena_bytes;
     pith_rng init_rng;                /* parameter initialisation */
     int profile;                      /* 1: time every node's forward and backward */
+    int input_grad;                   /* 1: compute the gradient of the input too (checks) */
 } pith_graph;
 
 /* Creates a graph whose node 0 is the input of per-sample shape `input`. */
@@ -184,6 +185,8 @@ void pith_graph_set_training(pith_graph *g, int training);
 
 /* Input buffer of the compiled graph (batch x input_shape floats). */
 float *pith_graph_input(pith_graph *g);
+/* Gradient of the input after backward; NULL unless g->input_grad was set before compiling. */
+const float *pith_graph_input_grad(const pith_graph *g);
 /* Output of the last forward and its gradient buffer. */
 const float *pith_graph_output(const pith_graph *g);
 float *pith_graph_output_grad(pith_graph *g);

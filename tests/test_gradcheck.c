@@ -1,0 +1,405 @@
+/* Every op's backward against central finite differences (core/gradcheck.c),
+ * on small random shapes: stride, padding, dilation, groups, depthwise, odd
+ * sizes, and values that fan out to several consumers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/gradcheck.h"
+#include "testutil.h"
+
+static pith_attrs conv_attrs(int out, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                             int groups, int bias)
+{
+    pith_attrs a = {0};
+    a.out = out;
+    a.kh = kh;
+    a.kw = kw;
+    a.sh = sh;
+    a.sw = sw;
+    a.ph = ph;
+    a.pw = pw;
+    a.dh = dh;
+    a.dw = dw;
+    a.groups = groups;
+    a.bias = bias;
+    return a;
+}
+
+static pith_attrs pool_attrs(int k, int s, int p)
+{
+    pith_attrs a = {0};
+    a.kh = a.kw = k;
+    a.sh = a.sw = s;
+    a.ph = a.pw = p;
+    return a;
+}
+
+static pith_attrs bn_attrs(void)
+{
+    pith_attrs a = {0};
+    a.eps = 1e-5f;
+    a.momentum = 0.1f;
+    return a;
+}
+
+static pith_graph *new_graph(int c, int h, int w)
+{
+    pith_shape s = {3, {c, h, w}};
+    if (h == 0)
+        s = (pith_shape){1, {c, 0, 0}};
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, s, 42));
+    g->input_grad = 1;
+    return g;
+}
+
+static int add1(pith_graph *g, const char *op, const char *name, pith_attrs a, int in)
+{
+    int idx = pith_graph_add(g, op, name, &a, &in, 1);
+    if (idx < 0)
+        fail_msg("adding %s: %s", name, pith_last_error());
+    return idx;
+}
+
+/* Compiles for `batch`, fills the input with U(lo, hi), checks, frees. The step
+ * is 1e-3: at 1e-2 a step moves enough activations across a relu or maxpool
+ * kink to bias the numeric estimate of a weight gradient by a few percent. */
+static void run_check(pith_graph *g, int batch, float lo, float hi, int training)
+{
+    CHECK_OK(pith_graph_compile(g, batch));
+    pith_graph_set_training(g, training);
+    tu_fill(pith_graph_input(g), pith_shape_size(&g->input_shape) * (size_t)batch, lo, hi, 7);
+    pith_gradcheck_result r;
+    CHECK_OK(pith_gradcheck(g, batch, getenv("GC_H") ? atof(getenv("GC_H")) : 1e-3, 2e-3, 1e-2, 200, 99, &r));
+    if (r.failed || r.checked < 10 || r.skipped * 5 > r.checked)
+        fail_msg("gradcheck: %d checked, %d skipped, %d failed; worst %.3g at %s", r.checked,
+                 r.skipped, r.failed, r.max_err, r.worst);
+    pith_graph_free(g);
+}
+
+static void test_conv_basic(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 7, 6);
+    add1(g, "conv2d", "conv", conv_attrs(4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_conv_dilated_grouped(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(4, 9, 8);
+    add1(g, "conv2d", "conv", conv_attrs(6, 3, 2, 1, 2, 1, 0, 2, 1, 2, 1), 0);
+    run_check(g, 3, -1, 1, 1);
+}
+
+static void test_conv_1x1_no_bias(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(5, 4, 3);
+    add1(g, "conv2d", "conv", conv_attrs(3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_conv_depthwise(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(4, 7, 7);
+    /* channel multiplier 2, stride 2, padding 1 */
+    add1(g, "conv2d", "dw", conv_attrs(8, 3, 3, 2, 2, 1, 1, 1, 1, 4, 1), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_conv_depthwise_dilated(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 8, 9);
+    add1(g, "conv2d", "dw", conv_attrs(3, 3, 3, 1, 1, 2, 2, 2, 2, 3, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_linear(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(7, 0, 0);
+    pith_attrs a = {0};
+    a.out = 5;
+    a.bias = 1;
+    int x = add1(g, "linear", "fc1", a, 0);
+    a.out = 3;
+    a.bias = 0;
+    add1(g, "linear", "fc2", a, x);
+    run_check(g, 4, -1, 1, 1);
+}
+
+static void test_batchnorm2d_train(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 5, 4);
+    int x = add1(g, "batchnorm", "bn", bn_attrs(), 0);
+    /* give gamma/beta non-trivial values */
+    tu_fill(g->nodes[x].params[0].data, 3, 0.5f, 1.5f, 3);
+    tu_fill(g->nodes[x].params[1].data, 3, -0.5f, 0.5f, 4);
+    run_check(g, 3, -2, 2, 1);
+}
+
+static void test_batchnorm2d_eval(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 5, 4);
+    int x = add1(g, "batchnorm", "bn", bn_attrs(), 0);
+    tu_fill(g->nodes[x].params[0].data, 3, 0.5f, 1.5f, 3);
+    tu_fill(g->nodes[x].params[2].data, 3, -0.5f, 0.5f, 5);
+    tu_fill(g->nodes[x].params[3].data, 3, 0.5f, 2.0f, 6);
+    run_check(g, 3, -2, 2, 0);
+}
+
+static void test_batchnorm1d_train(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(6, 0, 0);
+    int x = add1(g, "batchnorm", "bn", bn_attrs(), 0);
+    tu_fill(g->nodes[x].params[0].data, 6, 0.5f, 1.5f, 3);
+    run_check(g, 5, -2, 2, 1);
+}
+
+static void test_activations(void **state)
+{
+    (void)state;
+    const char *ops[] = {"relu", "relu6", "hardswish"};
+    for (int i = 0; i < 3; i++) {
+        pith_graph *g = new_graph(3, 4, 5);
+        add1(g, ops[i], ops[i], (pith_attrs){0}, 0);
+        /* spans both kinks of relu6 and hardswish */
+        run_check(g, 2, -8, 8, 1);
+    }
+}
+
+static void test_maxpool(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(2, 6, 8); /* 2x2/2 fast path */
+    add1(g, "maxpool", "pool", pool_attrs(2, 2, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+    g = new_graph(2, 7, 7); /* odd size: windows do not tile */
+    add1(g, "maxpool", "pool", pool_attrs(2, 2, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+    g = new_graph(2, 7, 6); /* overlapping windows with padding */
+    add1(g, "maxpool", "pool", pool_attrs(3, 2, 1), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_avgpool(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(2, 7, 6);
+    add1(g, "avgpool", "pool", pool_attrs(3, 2, 1), 0);
+    run_check(g, 2, -1, 1, 1);
+    g = new_graph(3, 4, 4);
+    add1(g, "avgpool", "pool", pool_attrs(2, 2, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_gap_flatten(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 5, 4);
+    int x = add1(g, "global_avgpool", "gap", (pith_attrs){0}, 0);
+    add1(g, "flatten", "flat", (pith_attrs){0}, x);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_add_concat_fanout(void **state)
+{
+    (void)state;
+    /* The input fans out to three consumers; conv's output to two. */
+    pith_graph *g = new_graph(2, 5, 5);
+    int c = add1(g, "conv2d", "conv", conv_attrs(2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), 0);
+    int r = add1(g, "relu", "relu", (pith_attrs){0}, c);
+    int ins[3] = {0, c, r};
+    int s = pith_graph_add(g, "add", "add3", NULL, ins, 3);
+    assert_true(s >= 0);
+    int cat[2] = {s, 0};
+    assert_true(pith_graph_add(g, "concat", "cat", NULL, cat, 2) >= 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_concat_features(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(4, 0, 0);
+    pith_attrs a = {0};
+    a.out = 3;
+    a.bias = 1;
+    int f1 = add1(g, "linear", "fc1", a, 0);
+    int f2 = add1(g, "linear", "fc2", a, 0);
+    int ins[3] = {f1, f2, 0};
+    assert_true(pith_graph_add(g, "concat", "cat", NULL, ins, 3) >= 0);
+    run_check(g, 3, -1, 1, 1);
+}
+
+static void test_dropout(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 4, 4);
+    pith_attrs a = {0};
+    a.p = 0.3f;
+    add1(g, "dropout", "drop", a, 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_dropout_statistics(void **state)
+{
+    (void)state;
+    /* In training about p of the elements are dropped and the rest scaled by 1/(1-p);
+     * in eval mode dropout is the identity. */
+    pith_graph *g = new_graph(50, 20, 20);
+    pith_attrs a = {0};
+    a.p = 0.25f;
+    add1(g, "dropout", "drop", a, 0);
+    CHECK_OK(pith_graph_compile(g, 2));
+    size_t n = 2 * 50 * 20 * 20;
+    for (size_t i = 0; i < n; i++)
+        pith_graph_input(g)[i] = 1.0f;
+    pith_graph_set_training(g, 1);
+    CHECK_OK(pith_graph_forward(g, 2));
+    size_t zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = pith_graph_output(g)[i];
+        if (v == 0.0f)
+            zeros++;
+        else
+            assert_float_equal(v, 1.0f / 0.75f, 1e-6);
+    }
+    double frac = (double)zeros / n;
+    assert_true(frac > 0.24 && frac < 0.26);
+    pith_graph_set_training(g, 0);
+    CHECK_OK(pith_graph_forward(g, 2));
+    for (size_t i = 0; i < n; i++)
+        assert_float_equal(pith_graph_output(g)[i], 1.0f, 0);
+    pith_graph_free(g);
+}
+
+static void test_small_network(void **state)
+{
+    (void)state;
+    /* conv-bn-relu-pool-flatten-linear: the chain in which gradients overwrite. */
+    pith_graph *g = new_graph(2, 6, 6);
+    int x = add1(g, "conv2d", "conv", conv_attrs(3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0), 0);
+    x = add1(g, "batchnorm", "bn", bn_attrs(), x);
+    x = add1(g, "relu", "relu", (pith_attrs){0}, x);
+    x = add1(g, "maxpool", "pool", pool_attrs(2, 2, 0), x);
+    x = add1(g, "flatten", "flat", (pith_attrs){0}, x);
+    pith_attrs a = {0};
+    a.out = 4;
+    a.bias = 1;
+    add1(g, "linear", "fc", a, x);
+    run_check(g, 3, -1, 1, 1);
+}
+
+static void test_shape_errors(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(3, 5, 5);
+    pith_attrs a = conv_attrs(4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 0); /* 3 channels, groups 2 */
+    int in = 0;
+    assert_true(pith_graph_add(g, "conv2d", "bad", &a, &in, 1) < 0);
+    CHECK_ERROR_HAS("groups=2");
+    a = conv_attrs(4, 7, 7, 1, 1, 0, 0, 1, 1, 1, 0); /* kernel larger than input */
+    assert_true(pith_graph_add(g, "conv2d", "big", &a, &in, 1) < 0);
+    CHECK_ERROR_HAS("too small");
+    pith_attrs l = {0};
+    l.out = 3;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &in, 1) < 0);
+    CHECK_ERROR_HAS("flatten");
+    assert_true(pith_graph_add(g, "nosuchop", "x", &l, &in, 1) < 0);
+    CHECK_ERROR_HAS("unknown op");
+    int x = add1(g, "relu", "r", (pith_attrs){0}, 0);
+    assert_true(pith_graph_add(g, "relu", "r", NULL, &x, 1) < 0);
+    CHECK_ERROR_HAS("already exists");
+    int ins[2] = {0, 99};
+    assert_true(pith_graph_add(g, "add", "a", NULL, ins, 2) < 0);
+    CHECK_ERROR_HAS("does not exist");
+    pith_graph_free(g);
+}
+
+static int scale_calls;
+static int scale_fwd(void *ctx, const pith_param *p, float *out)
+{
+    (void)ctx;
+    scale_calls++;
+    for (size_t i = 0; i < p->size; i++)
+        out[i] = 2.0f * p->data[i];
+    return 0;
+}
+static void scale_bwd(void *ctx, const pith_param *p, float *grad)
+{
+    (void)ctx;
+    for (size_t i = 0; i < p->size; i++)
+        grad[i] *= 2.0f;
+}
+static const pith_param_transform scale_tf = {"scale2", scale_fwd, scale_bwd, NULL};
+
+static void test_param_transform_and_insert(void **state)
+{
+    (void)state;
+    /* A transform on a weight (w -> 2w) is seen by forward and chained in
+     * backward; a node inserted after an existing one is rewired in. */
+    pith_graph *g = new_graph(3, 0, 0);
+    pith_attrs a = {0};
+    a.out = 2;
+    int fc = add1(g, "linear", "fc", a, 0);
+    CHECK_OK(pith_param_set_transform(&g->nodes[fc].params[0], &scale_tf, NULL));
+    int r = pith_graph_insert_after(g, fc, "relu6", "act", NULL);
+    assert_true(r > fc);
+    assert_int_equal(g->output, r);
+    run_check(g, 3, -1, 1, 1);
+    assert_true(scale_calls > 0);
+}
+
+static void test_frozen_params(void **state)
+{
+    (void)state;
+    /* Frozen parameters are skipped by the optimizer; gradient still flows through. */
+    pith_graph *g = new_graph(3, 0, 0);
+    pith_attrs a = {0};
+    a.out = 2;
+    int fc = add1(g, "linear", "fc", a, 0);
+    g->nodes[fc].params[0].frozen = 1;
+    CHECK_OK(pith_graph_compile(g, 1));
+    assert_true(g->nodes[0].needs_grad == 1);
+    g->input_grad = 0;
+    CHECK_OK(pith_graph_compile(g, 1));
+    /* nothing trainable upstream of the output except frozen: the input needs no grad */
+    assert_int_equal(g->nodes[0].needs_grad, 0);
+    pith_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_basic),
+        cmocka_unit_test(test_conv_dilated_grouped),
+        cmocka_unit_test(test_conv_1x1_no_bias),
+        cmocka_unit_test(test_conv_depthwise),
+        cmocka_unit_test(test_conv_depthwise_dilated),
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_batchnorm2d_train),
+        cmocka_unit_test(test_batchnorm2d_eval),
+        cmocka_unit_test(test_batchnorm1d_train),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_avgpool),
+        cmocka_unit_test(test_gap_flatten),
+        cmocka_unit_test(test_add_concat_fanout),
+        cmocka_unit_test(test_concat_features),
+        cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_dropout_statistics),
+        cmocka_unit_test(test_small_network),
+        cmocka_unit_test(test_shape_errors),
+        cmocka_unit_test(test_param_transform_and_insert),
+        cmocka_unit_test(test_frozen_params),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
