@@ -270,7 +270,12 @@ int pith_checkpoint_save(const char *path, pith_graph *g, const pith_ckpt_meta *
     int *pos = malloc((size_t)g->n_nodes * sizeof *pos);
     if (!pos)
         return pith_error(PITH_ENOMEM, "out of memory saving %s", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* The 1.8+ file format: object headers and indexes carry checksums, so
+     * corrupt metadata is detected as well as corrupt tensors. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
         free(pos);
         return pith_error(PITH_EIO, "%s: cannot create (does the directory exist and is it writable?)",
