@@ -15,9 +15,10 @@ static void usage(FILE *f)
                "       pith info --model NAME [--json]\n"
                "       pith info --zoo\n"
                "\n"
-               "Prints every layer: name, op, output shape, parameters and multiply-\n"
-               "accumulates per image (conv and linear; other ops count 0), then totals\n"
-               "and the float32 size of all parameters and buffers.\n"
+               "Prints every layer: name, op, output shape, trainable parameters and\n"
+               "multiply-accumulates per image (conv and linear; other ops count 0), then\n"
+               "totals and the float32 size of all parameters and buffers (BN running\n"
+               "statistics).\n"
                "\n"
                "  --model NAME    describe a zoo model (1x28x28 input, 10 classes)\n"
                "  --zoo           list the zoo\n"
@@ -83,8 +84,8 @@ int cmd_info(int argc, char **argv)
         }
         pith_shape_format(&g->input_shape, shape, sizeof shape);
         json_str(&j, "input", shape);
-        json_int(&j, "params", params);
-        json_int(&j, "trainable_params", trainable);
+        json_int(&j, "params", trainable);
+        json_int(&j, "buffers", params - trainable);
         json_int(&j, "macs", macs);
         json_int(&j, "bytes", bytes);
         json_arr(&j, "layers");
@@ -99,7 +100,8 @@ int cmd_info(int argc, char **argv)
                 json_str(&j, NULL, g->nodes[n->in[q]].name);
             json_end_arr(&j);
             json_str(&j, "shape", shape);
-            json_int(&j, "params", pith_node_param_count(n, 0));
+            json_int(&j, "params", pith_node_param_count(n, 1));
+            json_int(&j, "buffers", pith_node_param_count(n, 0) - pith_node_param_count(n, 1));
             json_int(&j, "macs", pith_node_macs(g, n));
             json_end_obj(&j);
         }
@@ -119,10 +121,11 @@ int cmd_info(int argc, char **argv)
             const pith_node *n = &g->nodes[g->order[k]];
             pith_shape_format(&n->out, shape, sizeof shape);
             printf("%-22s %-15s %-12s %10lld %12lld\n", n->name, n->op->name, shape,
-                   (long long)pith_node_param_count(n, 0), (long long)pith_node_macs(g, n));
+                   (long long)pith_node_param_count(n, 1), (long long)pith_node_macs(g, n));
         }
-        printf("\ntotal: %lld parameters (%lld trainable), %lld MACs per image, %lld bytes as float32\n",
-               (long long)params, (long long)trainable, (long long)macs, (long long)bytes);
+        printf("\ntotal: %lld parameters + %lld buffer values (BN statistics), %lld MACs per image, "
+               "%lld bytes as float32\n",
+               (long long)trainable, (long long)(params - trainable), (long long)macs, (long long)bytes);
     }
     pith_graph_free(g);
     return EXIT_OK;

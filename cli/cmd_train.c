@@ -154,14 +154,16 @@ int cmd_train(int argc, char **argv)
     int threads = 0, as_json = 0, quiet = 0, wd_given = 0;
     int epochs_given = 0, recipe_given = 0;
     const char *recipe_opt = NULL;
-    int c, rc;
+    int c, rc, li = -1;
+    char recipe_buf[40];
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         rc = 0;
         if (c != O_EPOCHS && c != O_OUT && c != O_RESUME && c != O_STOP && c != O_THREADS &&
             c != O_JSON && c != O_QUIET && c != O_DATA && c != 'h' && c != '?') {
             recipe_given = 1;
-            recipe_opt = argv[optind - 1];
+            snprintf(recipe_buf, sizeof recipe_buf, "--%s", li >= 0 ? opts[li].name : "?");
+            recipe_opt = recipe_buf;
         }
         switch (c) {
         case O_MODEL: model = optarg; break;
@@ -222,6 +224,7 @@ int cmd_train(int argc, char **argv)
         }
         if (rc)
             return rc;
+        li = -1;
     }
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);

@@ -28,7 +28,7 @@
 
 /* A fresh empty directory under /tmp for this test process. */
 const char *tu_tmpdir(void);
-/* tmpdir + "/" + name */
+/* tmpdir + "/" + name, in one of 4 rotating buffers: copy it to keep it. */
 const char *tu_path(const char *name);
 /* Fills x with U(lo, hi) from seed. */
 void tu_fill(float *x, size_t n, float lo, float hi, uint64_t seed);

@@ -1,0 +1,238 @@
+/* The pith command: help, usage errors, and --json output that is exactly
+ * one valid JSON object, for train, eval and info (binary from $PITH_BIN). */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+static const char *bin(void)
+{
+    const char *b = getenv("PITH_BIN");
+    return b ? b : "build/pith";
+}
+
+/* Runs `pith ARGS`, capturing stdout; returns the exit status. */
+static int run(const char *args, char *out, size_t len)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, tu_path("stderr.txt"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *stderr_text(void)
+{
+    static char buf[8192];
+    size_t n = 0;
+    char *s = tu_read_file(tu_path("stderr.txt"), &n);
+    snprintf(buf, sizeof buf, "%.*s", (int)n, s ? s : "");
+    free(s);
+    return buf;
+}
+
+/* ---- a strict little JSON validator: value followed only by whitespace ---- */
+static const char *ws(const char *p)
+{
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    return p;
+}
+static const char *value(const char *p);
+static const char *string(const char *p)
+{
+    if (*p != '"')
+        return NULL;
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && !*++p)
+            return NULL;
+    return *p == '"' ? p + 1 : NULL;
+}
+static const char *value(const char *p)
+{
+    p = ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        p = ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (close == '}') {
+                p = string(ws(p));
+                if (!p || *(p = ws(p)) != ':')
+                    return NULL;
+                p++;
+            }
+            p = value(p);
+            if (!p)
+                return NULL;
+            p = ws(p);
+            if (*p == close)
+                return p + 1;
+            if (*p != ',')
+                return NULL;
+            p++;
+        }
+    }
+    if (*p == '"')
+        return string(p);
+    if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
+        return p + 4;
+    if (!strncmp(p, "false", 5))
+        return p + 5;
+    char *end;
+    strtod(p, &end);
+    return end > p ? end : NULL;
+}
+static void assert_one_json_object(const char *s)
+{
+    const char *p = ws(s);
+    if (*p != '{')
+        fail_msg("stdout is not a JSON object: %.200s", s);
+    p = value(p);
+    if (!p || *ws(p))
+        fail_msg("stdout is not exactly one JSON value: %.300s", s);
+}
+/* Number after "key": (first occurrence). */
+static double json_number(const char *s, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = strstr(s, k);
+    if (!p)
+        fail_msg("no %s in %.200s", key, s);
+    return strtod(p + strlen(k), NULL);
+}
+
+static char out[1 << 20];
+
+static void test_help(void **state)
+{
+    (void)state;
+    assert_int_equal(run("--help", out, sizeof out), 0);
+    assert_non_null(strstr(out, "train"));
+    const char *cmds[] = {"train", "eval", "info"};
+    for (int i = 0; i < 3; i++) {
+        char a[64];
+        snprintf(a, sizeof a, "%s --help", cmds[i]);
+        assert_int_equal(run(a, out, sizeof out), 0);
+        assert_non_null(strstr(out, "--json"));
+    }
+    assert_int_equal(run("train --help", out, sizeof out), 0);
+    const char *opts[] = {"--epochs", "--seed", "--out", "--resume", "--threads", "--batch", "--lr",
+                          "--schedule", "--optimizer", "--nesterov", "--weight-decay",
+                          "--label-smoothing", "--crop-pad", "--hflip", "--val", "--warmup"};
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+        if (!strstr(out, opts[i]))
+            fail_msg("train --help does not describe %s", opts[i]);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run("frobnicate", out, sizeof out), 2);
+    assert_int_equal(run("", out, sizeof out), 2);
+    assert_int_equal(run("train --epochs 0", out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "--epochs"));
+    assert_int_equal(run("train --lr banana", out, sizeof out), 2);
+    assert_int_equal(run("train --schedule zigzag", out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "zigzag"));
+    assert_int_equal(run("train --model nosuch --subset 10", out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "the zoo has"));
+    assert_int_equal(run("eval", out, sizeof out), 2);
+    char a[512];
+    snprintf(a, sizeof a, "eval %s", tu_path("missing.h5"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "missing.h5"));
+}
+
+static void test_train_eval_info_json(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    char a[1024];
+    char ck[512];
+    snprintf(ck, sizeof ck, "%s", tu_path("cli.h5"));
+    snprintf(a, sizeof a, "train --subset 1000 --epochs 2 --stop-after 1 --threads 2 --out %s --json", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    double top1 = json_number(out, "top1");
+    assert_true(top1 > 0.3 && top1 <= 1.0);
+    assert_true(json_number(out, "top5") >= top1);
+    assert_true(json_number(out, "img_per_s") > 0);
+    assert_non_null(strstr(out, "\"history\":[{\"epoch\":1"));
+    /* progress went to stderr, not stdout */
+    assert_non_null(strstr(stderr_text(), "epoch 1/2"));
+
+    /* resume to the end of the schedule */
+    snprintf(a, sizeof a, "train --resume %s --json --threads 2", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_int_equal((int)json_number(out, "epochs"), 2);
+    double top1_train = json_number(out, "top1");
+    /* changing the recipe on resume is refused */
+    snprintf(a, sizeof a, "train --resume %s --lr 0.1 --epochs 3", ck);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "--lr"));
+
+    snprintf(a, sizeof a, "eval %s --json", ck);
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    double top1_eval = json_number(out, "top1");
+    print_message("  top-1 after training %.4f, from eval %.4f\n", top1_train, top1_eval);
+    /* eval mode is independent of the batch size, up to GEMM summation order */
+    assert_true(fabs(top1_eval - top1_train) < 0.002);
+    assert_int_equal((int)json_number(out, "images"), 10000);
+    assert_non_null(strstr(out, "\"confusion\":[["));
+    assert_non_null(strstr(out, "Ankle boot"));
+
+    snprintf(a, sizeof a, "info %s --json", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_int_equal((int)json_number(out, "params"), 206970);
+    assert_int_equal((int)json_number(out, "buffers"), 96);
+    assert_int_equal((int)json_number(out, "macs"), 1218048);
+    assert_int_equal((int)json_number(out, "bytes"), 4 * (206970 + 96));
+    assert_non_null(strstr(out, "\"layers\":[{\"name\":\"conv1\",\"op\":\"conv2d\""));
+
+    /* a truncated checkpoint: clear error naming the file, exit 1 */
+    size_t len;
+    char *raw = tu_read_file(ck, &len);
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s", tu_path("cli-bad.h5"));
+    assert_int_equal(tu_write_file(bad, raw, len / 3), 0);
+    free(raw);
+    snprintf(a, sizeof a, "eval %s", bad);
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "cli-bad.h5"));
+}
+
+static void test_info_zoo(void **state)
+{
+    (void)state;
+    assert_int_equal(run("info --model resnet8 --json", out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"op\":\"add\""));
+    assert_int_equal(run("info --zoo", out, sizeof out), 0);
+    assert_non_null(strstr(out, "mobilenet-tiny"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_train_eval_info_json),
+        cmocka_unit_test(test_info_zoo),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
