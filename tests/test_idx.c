@@ -179,6 +179,7 @@ static void test_split_subset_gather(void **state)
     CHECK_OK(pith_dataset_subset(&ds, 1, 3, &sub));
     assert_int_equal(sub.y[0], 0);
     assert_int_equal(sub.y[2], 1);
+    pith_dataset_free(&sub);
     assert_int_not_equal(pith_dataset_subset(&ds, 4, 3, &sub), 0);
     /* horizontal flip mirrors each row; crop padding fills with the value of a black pixel */
     pith_augment flip = {0, 1};

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages pith needs, if any are missing.
+#   sh scripts/deps.sh          build, test and demo dependencies
+#   sh scripts/deps.sh bench    also the PyTorch peer (python3-torch) for bench/
+# Uses sudo only when not running as root. Does nothing when all are present.
+set -eu
+
+PKGS="gcc make pkg-config libopenblas-openmp-dev libhdf5-dev zlib1g-dev libcmocka-dev \
+hdf5-tools dataset-fashion-mnist"
+if [ "${1:-}" = bench ]; then
+    PKGS="$PKGS python3 python3-torch python3-numpy"
+fi
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: missing packages:$missing; run as root or install sudo" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
