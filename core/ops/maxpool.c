@@ -70,45 +70,69 @@ static void maxpool_forward(pith_node *nd, const pith_ctx *c)
 
 /* 2x2/2 backward for one plane whose windows tile it exactly: every input
  * position is written, so dx is overwritten (or accumulated) without a
- * separate zeroing pass. Written with bitwise masks so that it vectorises.
- * The first of a, b, c, d (row-major) equal to the max gets the gradient. */
-#define MAXPOOL2X2_BWD(OP)                                                                   \
-    for (int i = 0; i < oh; i++) {                                                           \
-        const float *r0 = xp + (size_t)(2 * i) * w, *r1 = r0 + w;                            \
-        float *d0 = dxp + (size_t)(2 * i) * w, *d1 = d0 + w;                                 \
-        const float *gr = gp + (size_t)i * ow;                                               \
-        for (int j = 0; j < ow; j++) {                                                       \
-            float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];        \
-            float m = a > b ? a : b;                                                         \
-            m = m > c ? m : c;                                                               \
-            m = m > d ? m : d;                                                               \
-            /* the gradient passes along a, b, c, d until one equals m */                   \
-            float rest = gr[j];                                                              \
-            float ga = a == m ? rest : 0.0f;                                                 \
-            rest = a == m ? 0.0f : rest;                                                     \
-            float gb = b == m ? rest : 0.0f;                                                 \
-            rest = b == m ? 0.0f : rest;                                                     \
-            float gc = c == m ? rest : 0.0f;                                                 \
-            rest = c == m ? 0.0f : rest;                                                     \
-            d0[2 * j] OP(ga);                                                                \
-            d0[2 * j + 1] OP(gb);                                                            \
-            d1[2 * j] OP(gc);                                                                \
-            d1[2 * j + 1] OP(rest);                                                          \
-        }                                                                                    \
+ * separate zeroing pass. The first of a, b (top row), c, d (bottom row) that
+ * equals the window's max gets the gradient. Four windows at a time with
+ * GCC vector extensions: lanes hold a0 b0 a1 b1 ..., a pair swap gives every
+ * lane its partner, and the tie rule becomes mask arithmetic. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+static inline v8f vsel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
+static inline v8f vmax(v8f a, v8f b) { return vsel(a > b, a, b); }
+
+static void maxpool2x2_backward(const float *restrict xp, const float *restrict gp,
+                                float *restrict dxp, int w, int oh, int ow, int overwrite)
+{
+    const v8i swap = {1, 0, 3, 2, 5, 4, 7, 6}, dup = {0, 0, 1, 1, 2, 2, 3, 3};
+    const v8i odd = {0, -1, 0, -1, 0, -1, 0, -1};
+    for (int i = 0; i < oh; i++) {
+        const float *r0 = xp + (size_t)(2 * i) * w, *r1 = r0 + w;
+        float *d0 = dxp + (size_t)(2 * i) * w, *d1 = d0 + w;
+        const float *gr = gp + (size_t)i * ow;
+        int j = 0;
+        for (; j + 4 <= ow; j += 4) {
+            v8f A, B, G = {0};
+            memcpy(&A, r0 + 2 * j, sizeof A);
+            memcpy(&B, r1 + 2 * j, sizeof B);
+            memcpy(&G, gr + j, 4 * sizeof(float));
+            G = __builtin_shuffle(G, dup);
+            v8f P = __builtin_shuffle(A, swap), Q = __builtin_shuffle(B, swap);
+            v8f M = vmax(vmax(A, P), vmax(B, Q));
+            v8i eA = A == M, eP = P == M, eB = B == M, eQ = Q == M;
+            v8i wA = eA & ~(odd & eP);
+            v8i wB = eB & ~(eA | eP) & ~(odd & eQ);
+            v8f zero = {0};
+            v8f gA = vsel(wA, G, zero), gB = vsel(wB, G, zero);
+            if (!overwrite) {
+                v8f oA, oB;
+                memcpy(&oA, d0 + 2 * j, sizeof oA);
+                memcpy(&oB, d1 + 2 * j, sizeof oB);
+                gA += oA;
+                gB += oB;
+            }
+            memcpy(d0 + 2 * j, &gA, sizeof gA);
+            memcpy(d1 + 2 * j, &gB, sizeof gB);
+        }
+        for (; j < ow; j++) {
+            float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+            float m = a > b ? a : b;
+            m = m > c ? m : c;
+            m = m > d ? m : d;
+            float g[4] = {0, 0, 0, 0};
+            g[a == m ? 0 : b == m ? 1 : c == m ? 2 : 3] = gr[j];
+            if (overwrite) {
+                d0[2 * j] = g[0];
+                d0[2 * j + 1] = g[1];
+                d1[2 * j] = g[2];
+                d1[2 * j + 1] = g[3];
+            } else {
+                d0[2 * j] += g[0];
+                d0[2 * j + 1] += g[1];
+                d1[2 * j] += g[2];
+                d1[2 * j + 1] += g[3];
+            }
+        }
     }
-#define ASSIGN(v) = v
-#define ACCUM(v) += v
-
-static void maxpool2x2_backward_set(const float *restrict xp, const float *restrict gp, float *restrict dxp, int w, int oh,
-                                    int ow)
-{
-    MAXPOOL2X2_BWD(ASSIGN)
-}
-
-static void maxpool2x2_backward_add(const float *restrict xp, const float *restrict gp, float *restrict dxp, int w, int oh,
-                                    int ow)
-{
-    MAXPOOL2X2_BWD(ACCUM)
 }
 
 static void maxpool_backward(pith_node *nd, const pith_ctx *c)
@@ -126,10 +150,7 @@ static void maxpool_backward(pith_node *nd, const pith_ctx *c)
         float *dxp = c->dx[0] + (size_t)pl * h * w;
         const float *gp = nd->dy + (size_t)pl * oh * ow;
         if (tiles) {
-            if (overwrite)
-                maxpool2x2_backward_set(xp, gp, dxp, w, oh, ow);
-            else
-                maxpool2x2_backward_add(xp, gp, dxp, w, oh, ow);
+            maxpool2x2_backward(xp, gp, dxp, w, oh, ow, overwrite);
             continue;
         }
         if (overwrite)
