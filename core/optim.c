@@ -88,13 +88,16 @@ static void sgd_update(const pith_optim_config *c, pith_optim_slot *s, float lr,
     const float *gr = s->p->grad;
     const float mu = c->momentum, wd = c->weight_decay;
     const size_t n = s->p->size;
+    float *m = s->m;
+    const int nesterov = c->nesterov;
+#pragma omp parallel for schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float d = gr[i] + wd * w[i];
-        if (s->m) {
+        if (m) {
             /* torch initialises the buffer with the first gradient (no dampening). */
-            float b = first ? d : mu * s->m[i] + d;
-            s->m[i] = b;
-            d = c->nesterov ? d + mu * b : b;
+            float b = first ? d : mu * m[i] + d;
+            m[i] = b;
+            d = nesterov ? d + mu * b : b;
         }
         w[i] -= lr * d;
     }
@@ -108,6 +111,7 @@ static void adamw_update(const pith_optim_config *c, pith_optim_slot *s, float l
     const float b1 = c->beta1, b2 = c->beta2;
     const double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
     const float step = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+#pragma omp parallel for schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         w[i] *= 1.0f - lr * c->weight_decay;
         s->m[i] = b1 * s->m[i] + (1.0f - b1) * gr[i];
@@ -123,10 +127,14 @@ int pith_optim_step(pith_optim *o, float lr)
         const pith_param *p = o->slots[i].p;
         if (p->frozen)
             continue;
+        int bad = 0;
+        const float *gr = p->grad;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (p->size > 16384)
         for (size_t k = 0; k < p->size; k++)
-            if (!isfinite(p->grad[k]))
-                return pith_error(PITH_ENUM, "gradient of parameter '%s' (slot %d) is not finite",
-                                  p->name, i);
+            bad |= !isfinite(gr[k]);
+        if (bad)
+            return pith_error(PITH_ENUM, "gradient of parameter '%s' (slot %d) is not finite",
+                              p->name, i);
     }
     o->steps++;
     for (int i = 0; i < o->n_slots; i++) {

@@ -96,41 +96,21 @@ static int conv_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Workspace, per thread: the columns of a chunk of `chunk` images
- * [c * kk, chunk * oh * ow], their GEMM output [oc, chunk * oh * ow] and a
- * private weight/bias gradient. A chunk is as many images as keep the
- * columns and output within about 1 MiB (so they stay in the core's cache)
- * and makes each GEMM several images wide, which OpenBLAS runs faster than
- * one image at a time. The plan (threads, chunk) is fixed at compile time
- * and stored in the first words. */
+/* Workspace, per thread: one image's columns [c * kk, oh * ow] and a private
+ * weight/bias gradient. The thread count is fixed when the graph is compiled
+ * and stored in the first word. */
 typedef struct ws_layout {
-    int threads, chunk;
-    size_t col, ybuf, dw, stride; /* floats */
+    int threads;
+    size_t col, dw, stride; /* floats */
 } ws_layout;
 
-#define CHUNK_FLOATS (256 * 1024)
-
-static int chunk_for(const geom *g, int threads)
-{
-    size_t per = ((size_t)g->c * g->kk + g->oc) * g->ohw;
-    int per_thread = (g->n + threads - 1) / threads;
-    int c = (int)(CHUNK_FLOATS / (per ? per : 1));
-    if (c < 1)
-        c = 1;
-    return c < per_thread ? c : (per_thread > 0 ? per_thread : 1);
-}
-
-static size_t round16(size_t x) { return (x + 15) & ~(size_t)15; }
-
-static ws_layout layout_of(const geom *g, int threads, int chunk)
+static ws_layout layout_of(const geom *g, int threads)
 {
     ws_layout l;
     l.threads = threads;
-    l.chunk = chunk;
-    l.col = round16((size_t)g->c * g->kk * g->ohw * chunk);
-    l.ybuf = round16((size_t)g->oc * g->ohw * chunk);
-    l.dw = round16((size_t)g->oc * g->rows + g->oc);
-    l.stride = l.col + l.ybuf + l.dw;
+    l.col = ((size_t)g->c * g->kk * g->ohw + 15) & ~(size_t)15;
+    l.dw = (((size_t)g->oc * g->rows + g->oc) + 15) & ~(size_t)15;
+    l.stride = l.col + l.dw;
     return l;
 }
 
@@ -139,25 +119,15 @@ static size_t conv_workspace(const pith_node *nd, const pith_shape *in, int batc
     if (is_depthwise(nd, in))
         return 0;
     geom g = make_geom(nd, in, batch);
-    int t = omp_get_max_threads();
-    ws_layout l = layout_of(&g, t, chunk_for(&g, t));
+    ws_layout l = layout_of(&g, omp_get_max_threads());
     return 64 + (size_t)l.threads * l.stride * sizeof(float);
 }
 
 static void conv_prepare(pith_node *nd, const pith_shape *in, int batch)
 {
-    if (is_depthwise(nd, in))
-        return;
-    geom g = make_geom(nd, in, batch);
-    int *plan = nd->ws;
-    plan[0] = omp_get_max_threads();
-    plan[1] = chunk_for(&g, plan[0]);
-}
-
-static ws_layout plan_of(const pith_node *nd, const geom *g)
-{
-    const int *plan = nd->ws;
-    return layout_of(g, plan[0], plan[1]);
+    (void)batch;
+    if (!is_depthwise(nd, in))
+        *(int *)nd->ws = omp_get_max_threads();
 }
 
 static float *thread_block(void *ws, const ws_layout *l, int t)
@@ -165,32 +135,36 @@ static float *thread_block(void *ws, const ws_layout *l, int t)
     return (float *)((char *)ws + 64) + (size_t)t * l->stride;
 }
 
-/* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow, rows
- * `ld` floats apart (several images side by side). */
-static void im2col(const pith_attrs *a, const geom *g, const float *x, float *col, size_t ld)
+/* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow.
+ * Rows are short (a 14-pixel row is 56 bytes), so copies are plain loops the
+ * compiler vectorises, not memcpy/memset calls. */
+static void im2col(const pith_attrs *a, const geom *g, const float *restrict x,
+                   float *restrict col)
 {
     for (int c = 0; c < g->c; c++) {
         const float *xp = x + (size_t)c * g->h * g->w;
         for (int ki = 0; ki < a->kh; ki++)
             for (int kj = 0; kj < a->kw; kj++) {
-                float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * ld;
+                float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                const int iw0 = -a->pw + kj * a->dw;
+                /* stride 1: valid outputs are lo <= ow < hi */
+                int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
+                if (hi < lo)
+                    hi = lo;
                 for (int oh = 0; oh < g->oh; oh++) {
-                    int ih = oh * a->sh - a->ph + ki * a->dh;
+                    const int ih = oh * a->sh - a->ph + ki * a->dh;
                     float *row = cp + oh * g->ow;
                     if (ih < 0 || ih >= g->h) {
-                        memset(row, 0, (size_t)g->ow * sizeof(float));
+                        for (int ow = 0; ow < g->ow; ow++)
+                            row[ow] = 0.0f;
                         continue;
                     }
                     const float *xr = xp + (size_t)ih * g->w;
-                    int iw0 = -a->pw + kj * a->dw;
                     if (a->sw == 1) {
-                        /* valid outputs: 0 <= ow + iw0 < w */
-                        int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
-                        if (hi < lo)
-                            hi = lo;
                         for (int ow = 0; ow < lo; ow++)
                             row[ow] = 0.0f;
-                        memcpy(row + lo, xr + iw0 + lo, (size_t)(hi - lo) * sizeof(float));
+                        for (int ow = lo; ow < hi; ow++)
+                            row[ow] = xr[iw0 + ow];
                         for (int ow = hi; ow < g->ow; ow++)
                             row[ow] = 0.0f;
                         continue;
@@ -204,23 +178,24 @@ static void im2col(const pith_attrs *a, const geom *g, const float *x, float *co
     }
 }
 
-/* dx += fold(col) for one image (rows `ld` floats apart). */
-static void col2im_add(const pith_attrs *a, const geom *g, const float *col, size_t ld, float *dx)
+/* dx += fold(col) for one image. */
+static void col2im_add(const pith_attrs *a, const geom *g, const float *restrict col,
+                       float *restrict dx)
 {
     for (int c = 0; c < g->c; c++) {
         float *xp = dx + (size_t)c * g->h * g->w;
         for (int ki = 0; ki < a->kh; ki++)
             for (int kj = 0; kj < a->kw; kj++) {
-                const float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * ld;
+                const float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                const int iw0 = -a->pw + kj * a->dw;
+                const int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
                 for (int oh = 0; oh < g->oh; oh++) {
-                    int ih = oh * a->sh - a->ph + ki * a->dh;
+                    const int ih = oh * a->sh - a->ph + ki * a->dh;
                     if (ih < 0 || ih >= g->h)
                         continue;
                     const float *row = cp + oh * g->ow;
                     float *xr = xp + (size_t)ih * g->w;
-                    int iw0 = -a->pw + kj * a->dw;
                     if (a->sw == 1) {
-                        int lo = iw0 < 0 ? -iw0 : 0, hi = g->w - iw0 < g->ow ? g->w - iw0 : g->ow;
                         for (int ow = lo; ow < hi; ow++)
                             xr[iw0 + ow] += row[ow];
                         continue;
@@ -245,13 +220,6 @@ static pith_dw_geom dw_geom(const pith_node *nd, const pith_shape *in, int batch
     return d;
 }
 
-/* The images of thread t of nt: [*lo, *hi). */
-static void thread_images(int n, int t, int nt, int *lo, int *hi)
-{
-    *lo = (int)((long)n * t / nt);
-    *hi = (int)((long)n * (t + 1) / nt);
-}
-
 static void conv_forward(pith_node *nd, const pith_ctx *c)
 {
     const float *w = pith_param_value(&nd->params[0]);
@@ -262,33 +230,26 @@ static void conv_forward(pith_node *nd, const pith_ctx *c)
         return;
     }
     const geom g = make_geom(nd, &c->in[0], c->batch);
-    const ws_layout l = plan_of(nd, &g);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
     const int nt = l.threads < g.n ? l.threads : g.n;
-    const size_t in_sz = (size_t)g.c * g.h * g.w, out_sz = (size_t)g.oc * g.ohw;
-    /* OpenBLAS runs single-threaded inside the parallel region. */
+    /* One image per iteration; OpenBLAS runs single-threaded inside the region. */
 #pragma omp parallel num_threads(nt)
     {
-        const int t = omp_get_thread_num();
-        float *col = thread_block(nd->ws, &l, t), *yb = col + l.col;
-        int first, last;
-        thread_images(g.n, t, omp_get_num_threads(), &first, &last);
-        for (int c0 = first; c0 < last; c0 += l.chunk) {
-            const int m = last - c0 < l.chunk ? last - c0 : l.chunk;
-            const size_t ld = (size_t)m * g.ohw;
-            for (int k = 0; k < m; k++)
-                im2col(&nd->a, &g, c->x[0] + (size_t)(c0 + k) * in_sz, col + (size_t)k * g.ohw, ld);
+        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int n = 0; n < g.n; n++) {
+            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+            float *yn = nd->y + (size_t)n * g.oc * g.ohw;
             for (int gi = 0; gi < g.groups; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, (int)ld, g.rows, 1.0f,
-                            w + (size_t)gi * g.ocg * g.rows, g.rows, col + (size_t)gi * g.rows * ld,
-                            (int)ld, 0.0f, yb + (size_t)gi * g.ocg * ld, (int)ld);
-            /* [oc][image, pixel] -> NCHW, adding the bias */
-            for (int k = 0; k < m; k++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, g.ohw, g.rows, 1.0f,
+                            w + (size_t)gi * g.ocg * g.rows, g.rows,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 0.0f,
+                            yn + (size_t)gi * g.ocg * g.ohw, g.ohw);
+            if (b)
                 for (int o = 0; o < g.oc; o++) {
-                    const float *src = yb + (size_t)o * ld + (size_t)k * g.ohw;
-                    float *dst = nd->y + (size_t)(c0 + k) * out_sz + (size_t)o * g.ohw;
-                    const float bias = b ? b[o] : 0.0f;
+                    float *yp = yn + (size_t)o * g.ohw;
                     for (int p = 0; p < g.ohw; p++)
-                        dst[p] = src[p] + bias;
+                        yp[p] += b[o];
                 }
         }
     }
@@ -306,54 +267,44 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
         return;
     }
     const geom g = make_geom(nd, &c->in[0], c->batch);
-    const ws_layout l = plan_of(nd, &g);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
     const int nt = l.threads < g.n ? l.threads : g.n;
     const size_t nw = (size_t)g.oc * g.rows;
-    const size_t in_sz = (size_t)g.c * g.h * g.w, out_sz = (size_t)g.oc * g.ohw;
     float *dx = c->dx[0];
 #pragma omp parallel num_threads(nt)
     {
-        const int t = omp_get_thread_num();
-        float *col = thread_block(nd->ws, &l, t), *gb = col + l.col;
-        float *dw = gb + l.ybuf, *db = dw + nw;
+        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
+        float *dw = col + l.col, *db = dw + nw;
         memset(dw, 0, (nw + g.oc) * sizeof(float));
-        int first, last;
-        thread_images(g.n, t, omp_get_num_threads(), &first, &last);
-        for (int c0 = first; c0 < last; c0 += l.chunk) {
-            const int m = last - c0 < l.chunk ? last - c0 : l.chunk;
-            const size_t ld = (size_t)m * g.ohw;
+#pragma omp for schedule(static)
+        for (int n = 0; n < g.n; n++) {
+            const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
             /* The columns are recomputed: cheaper than keeping a batch of them. */
-            for (int k = 0; k < m; k++) {
-                im2col(&nd->a, &g, c->x[0] + (size_t)(c0 + k) * in_sz, col + (size_t)k * g.ohw, ld);
-                for (int o = 0; o < g.oc; o++)
-                    memcpy(gb + (size_t)o * ld + (size_t)k * g.ohw,
-                           nd->dy + (size_t)(c0 + k) * out_sz + (size_t)o * g.ohw,
-                           (size_t)g.ohw * sizeof(float));
-            }
+            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
             for (int gi = 0; gi < g.groups; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, (int)ld, 1.0f,
-                            gb + (size_t)gi * g.ocg * ld, (int)ld, col + (size_t)gi * g.rows * ld,
-                            (int)ld, 1.0f, dw + (size_t)gi * g.ocg * g.rows, g.rows);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
+                            dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
+                            dw + (size_t)gi * g.ocg * g.rows, g.rows);
             if (bp)
                 for (int o = 0; o < g.oc; o++)
-                    db[o] += sum_f32(gb + (size_t)o * ld, (int)ld);
+                    db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
             if (dx) {
                 for (int gi = 0; gi < g.groups; gi++)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, (int)ld, g.ocg, 1.0f,
-                                w + (size_t)gi * g.ocg * g.rows, g.rows, gb + (size_t)gi * g.ocg * ld,
-                                (int)ld, 0.0f, col + (size_t)gi * g.rows * ld, (int)ld);
-                for (int k = 0; k < m; k++)
-                    col2im_add(&nd->a, &g, col + (size_t)k * g.ohw, ld, dx + (size_t)(c0 + k) * in_sz);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg, 1.0f,
+                                w + (size_t)gi * g.ocg * g.rows, g.rows,
+                                dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, 0.0f,
+                                col + (size_t)gi * g.rows * g.ohw, g.ohw);
+                col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
             }
         }
-#pragma omp barrier
         /* Sum the per-thread partials in thread order: deterministic for a
          * given thread count. */
 #pragma omp for schedule(static)
         for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
             float s = 0.0f;
-            for (int q = 0; q < nt; q++)
-                s += thread_block(nd->ws, &l, q)[l.col + l.ybuf + i];
+            for (int t = 0; t < nt; t++)
+                s += thread_block(nd->ws, &l, t)[l.col + i];
             if (i < nw)
                 wp->grad[i] += s;
             else if (bp)
