@@ -94,6 +94,18 @@ static void test_conv_dilated_grouped(void **state)
     run_check(g, 3, -1, 1, 1);
 }
 
+static void test_conv_same_shifted(void **state)
+{
+    (void)state;
+    /* stride 1 with output size == input size: im2col/col2im by shifted copies */
+    pith_graph *g = new_graph(4, 6, 7);
+    add1(g, "conv2d", "conv", conv_attrs(4, 3, 5, 1, 1, 2, 4, 2, 2, 2, 1), 0);
+    run_check(g, 2, -1, 1, 1);
+    g = new_graph(2, 5, 3);
+    add1(g, "conv2d", "conv", conv_attrs(3, 5, 3, 1, 1, 2, 1, 1, 1, 1, 0), 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
 static void test_conv_1x1_no_bias(void **state)
 {
     (void)state;
@@ -381,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_basic),
         cmocka_unit_test(test_conv_dilated_grouped),
+        cmocka_unit_test(test_conv_same_shifted),
         cmocka_unit_test(test_conv_1x1_no_bias),
         cmocka_unit_test(test_conv_depthwise),
         cmocka_unit_test(test_conv_depthwise_dilated),

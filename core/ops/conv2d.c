@@ -138,9 +138,98 @@ static float *thread_block(void *ws, const ws_layout *l, int t)
 /* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow.
  * Rows are short (a 14-pixel row is 56 bytes), so copies are plain loops the
  * compiler vectorises, not memcpy/memset calls. */
+/* Stride 1 with output width == input width ("same" padding): each (c, ki, kj)
+ * block is the input plane shifted by a constant offset, so it is one
+ * contiguous copy over the rows that exist, after which the columns that
+ * wrapped around a row edge are zeroed. */
+static int is_shift(const pith_attrs *a, const geom *g)
+{
+    return a->sh == 1 && a->sw == 1 && g->ow == g->w;
+}
+
+/* Valid output rows [*r0, *r1) and columns [*lo, *hi) of block (ki, kj). */
+static void shift_bounds(const pith_attrs *a, const geom *g, int ki, int kj, int *r0, int *r1,
+                         int *lo, int *hi)
+{
+    const int dy = ki * a->dh - a->ph, dx = kj * a->dw - a->pw;
+    *r0 = dy < 0 ? -dy : 0;
+    *r1 = g->h - dy < g->oh ? g->h - dy : g->oh;
+    *lo = dx < 0 ? -dx : 0;
+    *hi = g->w - dx < g->ow ? g->w - dx : g->ow;
+    if (*r1 < *r0)
+        *r1 = *r0;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+static void im2col_shift(const pith_attrs *a, const geom *g, const float *restrict x,
+                         float *restrict col)
+{
+    const int w = g->w;
+    for (int c = 0; c < g->c; c++) {
+        const float *xp = x + (size_t)c * g->h * w;
+        for (int ki = 0; ki < a->kh; ki++)
+            for (int kj = 0; kj < a->kw; kj++) {
+                float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                int r0, r1, lo, hi;
+                shift_bounds(a, g, ki, kj, &r0, &r1, &lo, &hi);
+                const long off = (long)(ki * a->dh - a->ph) * w + (kj * a->dw - a->pw);
+                for (int f = 0; f < r0 * w; f++)
+                    cp[f] = 0.0f;
+                /* flat copy of rows r0..r1; the source stays inside the plane
+                 * except at the wrapped columns, which are clipped here */
+                int f0 = r0 * w + lo, f1 = (r1 - 1) * w + hi;
+                for (int f = r0 * w; f < f0; f++)
+                    cp[f] = 0.0f;
+                for (int f = f0; f < f1; f++)
+                    cp[f] = xp[f + off];
+                for (int f = f1 < r0 * w ? r0 * w : f1; f < g->ohw; f++)
+                    cp[f] = 0.0f;
+                for (int r = r0; r < r1; r++) {
+                    for (int q = 0; q < lo; q++)
+                        cp[r * w + q] = 0.0f;
+                    for (int q = hi; q < w; q++)
+                        cp[r * w + q] = 0.0f;
+                }
+            }
+    }
+}
+
+static void col2im_shift_add(const pith_attrs *a, const geom *g, float *restrict col,
+                             float *restrict dx)
+{
+    const int w = g->w;
+    for (int c = 0; c < g->c; c++) {
+        float *xp = dx + (size_t)c * g->h * w;
+        for (int ki = 0; ki < a->kh; ki++)
+            for (int kj = 0; kj < a->kw; kj++) {
+                float *cp = col + ((size_t)c * g->kk + ki * a->kw + kj) * g->ohw;
+                int r0, r1, lo, hi;
+                shift_bounds(a, g, ki, kj, &r0, &r1, &lo, &hi);
+                if (r1 <= r0 || hi <= lo)
+                    continue;
+                const long off = (long)(ki * a->dh - a->ph) * w + (kj * a->dw - a->pw);
+                /* columns that would wrap onto the neighbouring row carry no gradient */
+                for (int r = r0; r < r1; r++) {
+                    for (int q = 0; q < lo; q++)
+                        cp[r * w + q] = 0.0f;
+                    for (int q = hi; q < w; q++)
+                        cp[r * w + q] = 0.0f;
+                }
+                const int f0 = r0 * w + lo, f1 = (r1 - 1) * w + hi;
+                for (int f = f0; f < f1; f++)
+                    xp[f + off] += cp[f];
+            }
+    }
+}
+
 static void im2col(const pith_attrs *a, const geom *g, const float *restrict x,
                    float *restrict col)
 {
+    if (is_shift(a, g)) {
+        im2col_shift(a, g, x, col);
+        return;
+    }
     for (int c = 0; c < g->c; c++) {
         const float *xp = x + (size_t)c * g->h * g->w;
         for (int ki = 0; ki < a->kh; ki++)
@@ -178,10 +267,14 @@ static void im2col(const pith_attrs *a, const geom *g, const float *restrict x,
     }
 }
 
-/* dx += fold(col) for one image. */
-static void col2im_add(const pith_attrs *a, const geom *g, const float *restrict col,
+/* dx += fold(col) for one image (col is scratch: the shift path clears parts of it). */
+static void col2im_add(const pith_attrs *a, const geom *g, float *restrict col,
                        float *restrict dx)
 {
+    if (is_shift(a, g)) {
+        col2im_shift_add(a, g, col, dx);
+        return;
+    }
     for (int c = 0; c < g->c; c++) {
         float *xp = dx + (size_t)c * g->h * g->w;
         for (int ki = 0; ki < a->kh; ki++)
