@@ -405,9 +405,9 @@ int cmd_train(int argc, char **argv)
             json_end_obj(&j);
             json_finish(&j);
         } else {
-            printf("%s: %d epochs, test top-1 %.2f%%, top-5 %.2f%%, loss %.4f; %.0f img/s on %d "
+            printf("%s: %d epoch%s, test top-1 %.2f%%, top-5 %.2f%%, loss %.4f; %.0f img/s on %d "
                    "threads; saved %s\n",
-                   model, t->epoch, 100 * ru.meta.top1, 100 * ru.meta.top5, ru.meta.test_loss, ips,
+                   model, t->epoch, t->epoch == 1 ? "" : "s", 100 * ru.meta.top1, 100 * ru.meta.top5, ru.meta.test_loss, ips,
                    pith_get_threads(), out);
         }
     }

@@ -349,6 +349,28 @@ int pith_graph_compile(pith_graph *g, int batch)
             return pith_error(PITH_ESHAPE, "node '%s': buffer size overflows", n->name);
         total += align_up(sz) * (n->needs_grad ? 2 : 1) + align_up(n->ws_bytes);
     }
+    /* Fuse batchnorm -> relu/relu6 when the activation is the only consumer. */
+    for (int k = 0; k < g->n_order; k++) {
+        g->nodes[g->order[k]].fused_act = 0;
+        g->nodes[g->order[k]].fused_into = -1;
+    }
+    for (int k = 1; k < g->n_order; k++) {
+        pith_node *r = &g->nodes[g->order[k]];
+        int act = !strcmp(r->op->name, "relu") ? 1 : !strcmp(r->op->name, "relu6") ? 2 : 0;
+        if (!act || g->fuse_off || g->order[k] == g->output)
+            continue;
+        int b = r->in[0];
+        if (strcmp(g->nodes[b].op->name, "batchnorm") != 0 || b == g->output)
+            continue;
+        int uses = 0;
+        for (int q = 0; q < g->n_order; q++)
+            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
+                uses += g->nodes[g->order[q]].in[j] == b;
+        if (uses != 1)
+            continue;
+        g->nodes[b].fused_act = act;
+        r->fused_into = b;
+    }
     /* A value with a single consumer that overwrites its gradient needs no zeroing. */
     for (int k = 0; k < g->n_order; k++)
         g->nodes[g->order[k]].dy_overwritten = 0;
@@ -375,12 +397,17 @@ int pith_graph_compile(pith_graph *g, int batch)
     for (int k = 0; k < g->n_order; k++) {
         pith_node *n = &g->nodes[g->order[k]];
         size_t sz = align_up(pith_shape_size(&n->out) * (size_t)batch * sizeof(float));
-        n->y = (float *)p;
-        p += sz;
-        n->dy = NULL;
-        if (n->needs_grad) {
-            n->dy = (float *)p;
+        if (n->fused_into >= 0) {
+            n->y = g->nodes[n->fused_into].y;
+            n->dy = g->nodes[n->fused_into].dy;
+        } else {
+            n->y = (float *)p;
             p += sz;
+            n->dy = NULL;
+            if (n->needs_grad) {
+                n->dy = (float *)p;
+                p += sz;
+            }
         }
         n->ws = n->ws_bytes ? p : NULL;
         p += align_up(n->ws_bytes);
@@ -439,6 +466,8 @@ int pith_graph_forward(pith_graph *g, int batch)
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);
         pith_node *n = &g->nodes[g->order[k]];
+        if (n->fused_into >= 0)
+            continue;
         double t0 = g->profile ? pith_now() : 0.0;
         n->op->forward(n, &c);
         if (g->profile)
@@ -465,12 +494,12 @@ int pith_graph_backward(pith_graph *g, int batch)
         return pith_error(PITH_EINVAL, "batch %d exceeds the compiled batch %d", batch, g->batch);
     for (int k = 0; k < g->n_order; k++) {
         pith_node *n = &g->nodes[g->order[k]];
-        if (n->dy && g->order[k] != g->output && !n->dy_overwritten)
+        if (n->dy && g->order[k] != g->output && !n->dy_overwritten && !n->fused_act)
             memset(n->dy, 0, pith_shape_size(&n->out) * (size_t)batch * sizeof(float));
     }
     for (int k = g->n_order - 1; k >= 1; k--) {
         pith_node *n = &g->nodes[g->order[k]];
-        if (!n->needs_grad)
+        if (!n->needs_grad || n->fused_into >= 0)
             continue;
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);

@@ -137,6 +137,11 @@ struct pith_node {
     size_t ws_bytes;
     int needs_grad;                   /* a gradient flows into this node's output */
     int dy_overwritten;               /* its only consumer overwrites dy: no zeroing needed */
+    /* Fusion decided by compile: a batchnorm whose only consumer is a relu or
+     * relu6 applies that activation itself (fused_act 1 or 2); the activation
+     * node then shares its buffers and does nothing (fused_into >= 0). */
+    int fused_act;
+    int fused_into;
     double fwd_seconds, bwd_seconds;  /* accumulated when the graph's profiling is on */
 };
 
@@ -156,6 +161,7 @@ typedef struct pith_graph {
     pith_rng init_rng;                /* parameter initialisation */
     int profile;                      /* 1: time every node's forward and backward */
     int input_grad;                   /* 1: compute the gradient of the input too (checks) */
+    int fuse_off;                     /* 1: do not fuse ops when compiling (tests, profiling) */
 } pith_graph;
 
 /* Creates a graph whose node 0 is the input of per-sample shape `input`. */

@@ -310,6 +310,60 @@ static void test_small_network(void **state)
     run_check(g, 3, -1, 1, 1);
 }
 
+/* Builds conv -> bn -> act -> pool (and a second bn with two consumers,
+ * which must not fuse), runs forward and backward, returns the graph. */
+static pith_graph *fusion_graph(const char *act, int fuse_off)
+{
+    pith_graph *g = new_graph(2, 6, 6);
+    g->fuse_off = fuse_off;
+    int x = add1(g, "conv2d", "conv", conv_attrs(3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0), 0);
+    x = add1(g, "batchnorm", "bn", bn_attrs(), x);
+    x = add1(g, act, "act", (pith_attrs){0}, x);
+    int b2 = add1(g, "batchnorm", "bn2", bn_attrs(), x);
+    int r2 = add1(g, "relu", "act2", (pith_attrs){0}, b2);
+    int ins[2] = {r2, b2};
+    x = pith_graph_add(g, "add", "sum", NULL, ins, 2);
+    add1(g, "maxpool", "pool", pool_attrs(2, 2, 0), x);
+    CHECK_OK(pith_graph_compile(g, 3));
+    pith_graph_set_training(g, 1);
+    tu_fill(pith_graph_input(g), 3 * 72, -4, 4, 5);
+    CHECK_OK(pith_graph_forward(g, 3));
+    tu_fill(pith_graph_output_grad(g), 3 * 27, -1, 1, 6);
+    pith_graph_zero_grad(g);
+    CHECK_OK(pith_graph_backward(g, 3));
+    return g;
+}
+
+static void test_fusion_is_exact(void **state)
+{
+    (void)state;
+    const char *acts[2] = {"relu", "relu6"};
+    for (int a = 0; a < 2; a++) {
+        pith_graph *f = fusion_graph(acts[a], 0), *u = fusion_graph(acts[a], 1);
+        int bn = pith_graph_find(f, "bn"), bn2 = pith_graph_find(f, "bn2");
+        assert_int_equal(f->nodes[bn].fused_act, a + 1);
+        assert_int_equal(f->nodes[bn2].fused_act, 0); /* bn2 has two consumers */
+        assert_int_equal(u->nodes[bn].fused_act, 0);
+        assert_memory_equal(pith_graph_output(f), pith_graph_output(u), 3 * 27 * sizeof(float));
+        assert_memory_equal(pith_graph_input_grad(f), pith_graph_input_grad(u), 3 * 72 * sizeof(float));
+        for (int i = 0; i < f->n_nodes; i++)
+            for (int j = 0; j < f->nodes[i].n_params; j++) {
+                const pith_param *p = &f->nodes[i].params[j], *q = &u->nodes[i].params[j];
+                assert_memory_equal(p->data, q->data, p->size * sizeof(float));
+                if (p->grad)
+                    assert_memory_equal(p->grad, q->grad, p->size * sizeof(float));
+            }
+        pith_graph_free(f);
+        pith_graph_free(u);
+    }
+    /* and the fused graph's gradients against finite differences */
+    pith_graph *g = new_graph(2, 5, 5);
+    int x = add1(g, "batchnorm", "bn", bn_attrs(), 0);
+    x = add1(g, "relu6", "act", (pith_attrs){0}, x);
+    add1(g, "avgpool", "pool", pool_attrs(2, 1, 0), x);
+    run_check(g, 3, -8, 8, 1);
+}
+
 static void test_shape_errors(void **state)
 {
     (void)state;
@@ -410,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_dropout_statistics),
         cmocka_unit_test(test_small_network),
+        cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),
         cmocka_unit_test(test_param_transform_and_insert),
         cmocka_unit_test(test_frozen_params),

@@ -3,7 +3,12 @@
  * statistics with the unbiased one, as PyTorch does. Eval mode uses the
  * running statistics, and its backward is that of the fixed affine map.
  * Forward saves only the per-channel mean and 1/std; backward recomputes
- * x-hat from the input, which is cheaper than writing and re-reading it. */
+ * x-hat from the input, which is cheaper than writing and re-reading it.
+ * When the graph compiler fuses a following relu/relu6 into this node
+ * (nd->fused_act), forward clamps its output and backward masks the incoming
+ * gradient with that output, so the activation costs no pass of its own. */
+#include <omp.h>
+
 #include "op_util.h"
 
 typedef struct bn_geom {
@@ -50,12 +55,30 @@ static int bn_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Saved for backward: per-channel mean and inverse std. */
+/* Workspace: the planned thread count (first 64 bytes), then the per-channel
+ * mean and inverse std saved for backward. */
+#define BN_HEAD 16 /* floats */
+
 static size_t bn_workspace(const pith_node *nd, const pith_shape *in, int batch)
 {
     (void)nd;
     (void)batch;
-    return 2 * (size_t)in->d[0] * sizeof(float);
+    return (BN_HEAD + 2 * (size_t)in->d[0]) * sizeof(float);
+}
+
+static void bn_prepare(pith_node *nd, const pith_shape *in, int batch)
+{
+    (void)in;
+    (void)batch;
+    *(int *)nd->ws = omp_get_max_threads();
+}
+
+/* dy = 0 where the activation did not pass its input (y <= 0, or y >= 6 for relu6). */
+static void mask_grad(float *restrict dy, const float *restrict y, int n, int act)
+{
+    const float hi = act == 2 ? 6.0f : INFINITY;
+    for (int p = 0; p < n; p++)
+        dy[p] = (y[p] > 0.0f && y[p] < hi) ? dy[p] : 0.0f;
 }
 
 /* 1-d inputs have one value per (sample, channel): a strided reduction. */
@@ -82,11 +105,11 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     const float *gamma = pith_param_value(&nd->params[0]);
     const float *beta = pith_param_value(&nd->params[1]);
     float *rm = nd->params[2].data, *rv = nd->params[3].data;
-    float *saved_mean = nd->ws, *saved_invstd = saved_mean + g.c;
+    float *saved_mean = (float *)nd->ws + BN_HEAD, *saved_invstd = saved_mean + g.c;
     const float eps = nd->a.eps, mom = nd->a.momentum;
     const size_t m = (size_t)g.n * g.hw;
-    const int training = c->training;
-#pragma omp parallel for schedule(static) if (m * g.c > PITH_OMP_MIN)
+    const int training = c->training, act = nd->fused_act, nt = *(int *)nd->ws;
+#pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
         float mean, var;
         if (training) {
@@ -104,12 +127,20 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
         saved_mean[ch] = mean;
         saved_invstd[ch] = is;
         const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
+        const float hi = act == 2 ? 6.0f : INFINITY;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *xp = c->x[0] + off;
             float *yp = nd->y + off;
-            for (int p = 0; p < g.hw; p++)
-                yp[p] = xp[p] * scale + shift;
+            if (act)
+                for (int p = 0; p < g.hw; p++) {
+                    float v = xp[p] * scale + shift;
+                    v = v > 0.0f ? v : 0.0f;
+                    yp[p] = v < hi ? v : hi;
+                }
+            else
+                for (int p = 0; p < g.hw; p++)
+                    yp[p] = xp[p] * scale + shift;
         }
     }
 }
@@ -119,18 +150,23 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
     bn_geom g = geom_of(&c->in[0], c->batch);
     const float *gamma = pith_param_value(&nd->params[0]);
     float *dgamma = nd->params[0].grad, *dbeta = nd->params[1].grad;
-    const float *saved_mean = nd->ws, *saved_invstd = saved_mean + g.c;
+    const float *saved_mean = (const float *)nd->ws + BN_HEAD, *saved_invstd = saved_mean + g.c;
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training;
     float *dx = c->dx[0];
-    const int ow = c->dx_overwrite[0];
-#pragma omp parallel for schedule(static) if (m * g.c > PITH_OMP_MIN)
+    const int ow = c->dx_overwrite[0], act = nd->fused_act, nt = *(int *)nd->ws;
+#pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
         const float mean = saved_mean[ch], is = saved_invstd[ch];
         double sdy = 0.0, sdyx = 0.0;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
+            if (act) {
+                /* the fused activation's backward, in place: its gradient buffer
+                 * is read by this node only */
+                mask_grad(nd->dy + off, nd->y + off, g.hw, act);
+            }
             if (g.hw > 1) {
                 sdy += sum_f32(gp, g.hw);
                 sdyx += dot_f32(gp, xp, g.hw);
@@ -166,6 +202,6 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
 
 const pith_op pith_op_batchnorm = {
     .name = "batchnorm", .min_in = 1, .max_in = 1,
-    .shape = bn_shape, .init = bn_init, .workspace = bn_workspace,
+    .shape = bn_shape, .init = bn_init, .workspace = bn_workspace, .prepare = bn_prepare,
     .forward = bn_forward, .backward = bn_backward, .overwrite_dx = 1,
 };

@@ -90,7 +90,14 @@ static void maxpool2x2_backward(const float *restrict xp, const float *restrict 
         float *d0 = dxp + (size_t)(2 * i) * w, *d1 = d0 + w;
         const float *gr = gp + (size_t)i * ow;
         int j = 0;
-        for (; j + 4 <= ow; j += 4) {
+        for (;; j += 4) {
+            /* When overwriting, the last block may overlap the previous one:
+             * it writes the same values again. */
+            if (j + 4 > ow) {
+                if (!overwrite || ow < 4 || j >= ow)
+                    break;
+                j = ow - 4;
+            }
             v8f A, B, G = {0};
             memcpy(&A, r0 + 2 * j, sizeof A);
             memcpy(&B, r1 + 2 * j, sizeof B);
@@ -112,6 +119,10 @@ static void maxpool2x2_backward(const float *restrict xp, const float *restrict 
             }
             memcpy(d0 + 2 * j, &gA, sizeof gA);
             memcpy(d1 + 2 * j, &gB, sizeof gB);
+            if (j + 4 == ow) {
+                j = ow;
+                break;
+            }
         }
         for (; j < ow; j++) {
             float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
