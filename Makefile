@@ -39,7 +39,11 @@ all: $(BUILD)/pith $(BUILD)/libpith.a
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(FILE_CFLAGS) -MMD -MP -c $< -o $@
+
+# im2col/col2im copy and zero rows of a few floats: GCC would turn those loops
+# into memset/memcpy calls, which cost more than the copies themselves.
+$(OBJDIR)/core/ops/conv2d.o: FILE_CFLAGS = -fno-tree-loop-distribute-patterns
 
 $(BUILD)/libpith.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)

@@ -371,6 +371,18 @@ int pith_graph_compile(pith_graph *g, int batch)
         g->nodes[b].fused_act = act;
         r->fused_into = b;
     }
+    /* flatten is a view: sole consumer of its input, it shares that input's buffers. */
+    for (int k = 1; k < g->n_order; k++) {
+        pith_node *f = &g->nodes[g->order[k]];
+        if (strcmp(f->op->name, "flatten") != 0 || g->fuse_off || g->order[k] == g->output)
+            continue;
+        int src = f->in[0], uses = 0;
+        for (int q = 0; q < g->n_order; q++)
+            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
+                uses += g->nodes[g->order[q]].in[j] == src;
+        if (uses == 1 && g->nodes[src].needs_grad == f->needs_grad)
+            f->fused_into = src;
+    }
     /* A value with a single consumer that overwrites its gradient needs no zeroing. */
     for (int k = 0; k < g->n_order; k++)
         g->nodes[g->order[k]].dy_overwritten = 0;

@@ -139,7 +139,8 @@ struct pith_node {
     int dy_overwritten;               /* its only consumer overwrites dy: no zeroing needed */
     /* Fusion decided by compile: a batchnorm whose only consumer is a relu or
      * relu6 applies that activation itself (fused_act 1 or 2); the activation
-     * node then shares its buffers and does nothing (fused_into >= 0). */
+     * node then shares its buffers and does nothing (fused_into >= 0). A
+     * flatten that is its input's only consumer is a view the same way. */
     int fused_act;
     int fused_into;
     double fwd_seconds, bwd_seconds;  /* accumulated when the graph's profiling is on */
