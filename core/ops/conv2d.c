@@ -96,12 +96,13 @@ static int conv_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Workspace, per thread: one image's columns [c * kk, oh * ow] and a private
- * weight/bias gradient. The thread count is fixed when the graph is compiled
- * and stored in the first word. */
+/* Workspace, per thread: one image's columns [c * kk, oh * ow], its output
+ * gradient transposed [oh * ow, oc], and a private gradient of the weights
+ * (transposed, per group [rows, oc / groups]) and bias. The thread count is
+ * fixed when the graph is compiled and stored in the first word. */
 typedef struct ws_layout {
     int threads;
-    size_t col, dw, stride; /* floats */
+    size_t col, dyt, dw, stride; /* floats */
 } ws_layout;
 
 static ws_layout layout_of(const geom *g, int threads)
@@ -109,8 +110,9 @@ static ws_layout layout_of(const geom *g, int threads)
     ws_layout l;
     l.threads = threads;
     l.col = ((size_t)g->c * g->kk * g->ohw + 15) & ~(size_t)15;
+    l.dyt = ((size_t)g->ohw * g->oc + 15) & ~(size_t)15;
     l.dw = (((size_t)g->oc * g->rows + g->oc) + 15) & ~(size_t)15;
-    l.stride = l.col + l.dw;
+    l.stride = l.col + l.dyt + l.dw;
     return l;
 }
 
@@ -367,18 +369,22 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
 #pragma omp parallel num_threads(nt)
     {
         float *col = thread_block(nd->ws, &l, omp_get_thread_num());
-        float *dw = col + l.col, *db = dw + nw;
-        memset(dw, 0, (nw + g.oc) * sizeof(float));
+        float *dyt = col + l.col, *dwt = dyt + l.dyt, *db = dwt + nw;
+        memset(dwt, 0, (nw + g.oc) * sizeof(float));
 #pragma omp for schedule(static)
         for (int n = 0; n < g.n; n++) {
             const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
             /* The columns are recomputed: cheaper than keeping a batch of them. */
             im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+            /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS runs
+             * about 1.5x faster here than dW = dY x col^T. */
+            for (int o = 0; o < g.oc; o++)
+                for (int q = 0; q < g.ohw; q++)
+                    dyt[(size_t)q * g.oc + o] = dyn[(size_t)o * g.ohw + q];
             for (int gi = 0; gi < g.groups; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
-                            dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
-                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
-                            dw + (size_t)gi * g.ocg * g.rows, g.rows);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw, 1.0f,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, dyt + (size_t)gi * g.ocg,
+                            g.oc, 1.0f, dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
             if (bp)
                 for (int o = 0; o < g.oc; o++)
                     db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
@@ -395,9 +401,17 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
          * given thread count. */
 #pragma omp for schedule(static)
         for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
+            /* i indexes the weight gradient [oc, rows], then the bias; the
+             * partials are per group [rows, oc / groups] */
+            size_t src = i;
+            if (i < nw) {
+                size_t o = i / (size_t)g.rows, r = i % (size_t)g.rows;
+                size_t gi = o / (size_t)g.ocg, og = o % (size_t)g.ocg;
+                src = gi * (size_t)g.rows * g.ocg + r * (size_t)g.ocg + og;
+            }
             float s = 0.0f;
             for (int t = 0; t < nt; t++)
-                s += thread_block(nd->ws, &l, t)[l.col + i];
+                s += thread_block(nd->ws, &l, t)[l.col + l.dyt + src];
             if (i < nw)
                 wp->grad[i] += s;
             else if (bp)
