@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "error.h"
 #include "progress.h"
@@ -399,11 +400,19 @@ int pith_graph_compile(pith_graph *g, int batch)
         if (uses == 1 && g->nodes[by].op->overwrite_dx && i != g->output)
             g->nodes[i].dy_overwritten = 1;
     }
-    g->arena = aligned_alloc(ALIGN, align_up(total ? total : ALIGN));
+    /* Activations of a training batch are tens of MB walked every step: back
+     * them with 2 MiB pages where the kernel allows (fewer TLB misses). */
+    const size_t huge = (size_t)2 << 20;
+    size_t bytes = total > huge ? (total + huge - 1) & ~(huge - 1) : align_up(total ? total : ALIGN);
+    g->arena = aligned_alloc(total > huge ? huge : ALIGN, bytes);
     if (!g->arena)
         return pith_error(PITH_ENOMEM, "out of memory: the graph needs %zu bytes at batch %d", total,
                           batch);
-    memset(g->arena, 0, align_up(total ? total : ALIGN));
+#ifdef MADV_HUGEPAGE
+    if (total > huge)
+        madvise(g->arena, bytes, MADV_HUGEPAGE);
+#endif
+    memset(g->arena, 0, bytes);
     g->arena_bytes = total;
     char *p = g->arena;
     for (int k = 0; k < g->n_order; k++) {
