@@ -98,7 +98,7 @@ static int conv_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
 
 /* Workspace, per thread: one image's columns [c * kk, oh * ow], its output
  * gradient transposed [oh * ow, oc], and a private gradient of the weights
- * (transposed, per group [rows, oc / groups]) and bias. The thread count is
+ * (as [oc, rows], or transposed per group [rows, oc / groups]) and bias. The thread count is
  * fixed when the graph is compiled and stored in the first word. */
 typedef struct ws_layout {
     int threads;
@@ -365,6 +365,7 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
     const ws_layout l = layout_of(&g, *(int *)nd->ws);
     const int nt = l.threads < g.n ? l.threads : g.n;
     const size_t nw = (size_t)g.oc * g.rows;
+    const int transposed = g.rows >= g.ocg;
     float *dx = c->dx[0];
 #pragma omp parallel num_threads(nt)
     {
@@ -376,15 +377,25 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
             const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
             /* The columns are recomputed: cheaper than keeping a batch of them. */
             im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
-            /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS runs
-             * about 1.5x faster here than dW = dY x col^T. */
-            for (int o = 0; o < g.oc; o++)
-                for (int q = 0; q < g.ohw; q++)
-                    dyt[(size_t)q * g.oc + o] = dyn[(size_t)o * g.ohw + q];
-            for (int gi = 0; gi < g.groups; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw, 1.0f,
-                            col + (size_t)gi * g.rows * g.ohw, g.ohw, dyt + (size_t)gi * g.ocg,
-                            g.oc, 1.0f, dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
+            if (transposed) {
+                /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS
+                 * runs about 1.5x faster than dW = dY x col^T when the columns
+                 * have more rows than the group has output channels. */
+                for (int o = 0; o < g.oc; o++)
+                    for (int q = 0; q < g.ohw; q++)
+                        dyt[(size_t)q * g.oc + o] = dyn[(size_t)o * g.ohw + q];
+                for (int gi = 0; gi < g.groups; gi++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw,
+                                1.0f, col + (size_t)gi * g.rows * g.ohw, g.ohw,
+                                dyt + (size_t)gi * g.ocg, g.oc, 1.0f,
+                                dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
+            } else {
+                for (int gi = 0; gi < g.groups; gi++)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
+                                dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
+                                col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
+                                dwt + (size_t)gi * g.ocg * g.rows, g.rows);
+            }
             if (bp)
                 for (int o = 0; o < g.oc; o++)
                     db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
@@ -402,9 +413,9 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
 #pragma omp for schedule(static)
         for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
             /* i indexes the weight gradient [oc, rows], then the bias; the
-             * partials are per group [rows, oc / groups] */
+             * transposed partials are per group [rows, oc / groups] */
             size_t src = i;
-            if (i < nw) {
+            if (i < nw && transposed) {
                 size_t o = i / (size_t)g.rows, r = i % (size_t)g.rows;
                 size_t gi = o / (size_t)g.ocg, og = o % (size_t)g.ocg;
                 src = gi * (size_t)g.rows * g.ocg + r * (size_t)g.ocg + og;
