@@ -23,7 +23,7 @@ OPT     ?= -O3 $(MARCH)
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
              -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(HDF5_LIBS) -lz -lm -fopenmp $(EXTRA_LDFLAGS)
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(wildcard core/*.c core/ops/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
@@ -32,6 +32,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 OBJDIR   := $(BUILD)/obj
 CORE_OBJ := $(CORE_SRC:%.c=$(OBJDIR)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test asan demo bench install clean deps golden check-tests
@@ -49,12 +50,16 @@ $(BUILD)/libpith.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/pith: $(CLI_OBJ) $(BUILD)/libpith.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpith.a $(LDLIBS_ALL)
-
-$(BUILD)/tests/%: $(OBJDIR)/tests/%.o $(OBJDIR)/tests/testutil.o $(BUILD)/libpith.a
+$(BUILD)/libpithcli.a: $(CLILIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJDIR)/tests/testutil.o $(BUILD)/libpith.a $(LDLIBS_ALL) -lcmocka
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/pith: $(OBJDIR)/cli/main.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJDIR)/cli/main.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(OBJDIR)/tests/%.o $(OBJDIR)/tests/testutil.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJDIR)/tests/testutil.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a $(LDLIBS_ALL) -lcmocka
 
 $(BUILD)/bench/train_speed: $(OBJDIR)/bench/train_speed.o $(BUILD)/libpith.a
 	@mkdir -p $(dir $@)

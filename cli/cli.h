@@ -30,6 +30,11 @@ void cli_command_line(int argc, char **argv, char *buf, size_t len);
 void cli_utc_now(char *buf, size_t len);
 /* Loads the train or test split the checkpoint's metadata names (or `dir`). */
 int cli_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds);
+/* Train and test splits with the first `subset` training images (0: all) and
+ * `val` of them held out at random (seed) as `evalset` (left empty if val is 0). */
+int cli_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+                  pith_dataset *train, pith_dataset *evalset, pith_dataset *test);
+int cmd_run(int argc, char **argv);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 

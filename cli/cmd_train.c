@@ -295,30 +295,10 @@ int cmd_train(int argc, char **argv)
     ru.out = out;
     ensure_parent_dir(out);
 
-    const int subset = cfg.subset, val = cfg.val;
-    pith_dataset full = {0}, train = {0}, evalset = {0}, test = {0};
+    const int val = cfg.val;
+    pith_dataset train = {0}, evalset = {0}, test = {0};
     const char *dir = data && data[0] ? data : PITH_FMNIST_DIR;
-    rc = cli_load_split(dir, "train", mean, std, &full);
-    if (!rc)
-        rc = cli_load_split(dir, "test", mean, std, &test);
-    if (!rc && subset) {
-        pith_dataset tmp;
-        rc = pith_dataset_subset(&full, 0, subset < full.n ? subset : full.n, &tmp);
-        if (!rc) {
-            pith_dataset_free(&full);
-            full = tmp;
-        }
-    }
-    if (!rc && val) {
-        if (val >= full.n) {
-            rc = pith_error(PITH_EINVAL, "--val %d leaves no training images (of %d)", val, full.n);
-        } else {
-            rc = pith_dataset_split(&full, val, cfg.seed, &train, &evalset);
-            pith_dataset_free(&full);
-        }
-    } else if (!rc) {
-        train = full;
-    }
+    rc = cli_load_data(dir, mean, std, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
     if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
         if (!g)

@@ -88,3 +88,41 @@ const char *cli_class_name(const char *dataset, int classes, int c, char *buf, s
     snprintf(buf, len, "class %d", c);
     return buf;
 }
+
+int cli_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+                  pith_dataset *train, pith_dataset *evalset, pith_dataset *test)
+{
+    pith_dataset full = {0};
+    memset(train, 0, sizeof *train);
+    memset(evalset, 0, sizeof *evalset);
+    memset(test, 0, sizeof *test);
+    int rc = cli_load_split(dir, "train", mean, std, &full);
+    if (!rc)
+        rc = cli_load_split(dir, "test", mean, std, test);
+    if (!rc && subset) {
+        pith_dataset tmp;
+        rc = pith_dataset_subset(&full, 0, subset < full.n ? subset : full.n, &tmp);
+        if (!rc) {
+            pith_dataset_free(&full);
+            full = tmp;
+        }
+    }
+    if (!rc && val) {
+        if (val >= full.n)
+            rc = pith_error(PITH_EINVAL, "val %d leaves no training images (of %d)", val, full.n);
+        else
+            rc = pith_dataset_split(&full, val, seed, train, evalset);
+        pith_dataset_free(&full);
+    } else if (!rc) {
+        *train = full;
+        full.x = NULL;
+        full.y = NULL;
+    }
+    if (rc) {
+        pith_dataset_free(&full);
+        pith_dataset_free(train);
+        pith_dataset_free(evalset);
+        pith_dataset_free(test);
+    }
+    return rc;
+}

@@ -1,0 +1,393 @@
+/* pith run: one experiment point from a YAML config, into
+ * runs/<experiment>/<run-id>/ and one row of results/runs.tsv. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/checkpoint.h"
+#include "../core/error.h"
+#include "../core/threads.h"
+#include "../core/train.h"
+#include "cli.h"
+#include "config.h"
+#include "json.h"
+#include "results.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pith run CONFIG.yaml [--set key=value]... [options]\n"
+            "\n"
+            "Runs the config's stages in order (train, eval) and appends one row to the\n"
+            "results table. The run directory runs/<experiment>/<run-id>/ holds the\n"
+            "resolved config (config.yaml), provenance.json, log.txt, each stage's\n"
+            "checkpoint and metrics. The run id is derived from the resolved config's\n"
+            "hash and the seed: a point already in the table (status ok) is not run\n"
+            "again unless --force.\n"
+            "\n"
+            "  --set KEY=VALUE   override a key: seed=3, dataset.subset=2000, train.epochs=2\n"
+            "                    (a first key naming a stage reaches into that stage)\n"
+            "  --runs DIR        runs directory (default runs)\n"
+            "  --results FILE    results table (default results/runs.tsv)\n"
+            "  --force           run even if the table has this run id\n"
+            "  --check           validate the config (with overrides) and print the run id\n"
+            "  --threads N       threads (default: all cores)\n"
+            "  --json            print one JSON object on stdout\n"
+            "  --quiet           no progress on stderr\n"
+            "  -h, --help        this help\n");
+}
+
+static void mkdirs(const char *path)
+{
+    char d[2048];
+    snprintf(d, sizeof d, "%s", path);
+    for (char *p = d + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(d, 0777);
+            *p = '/';
+        }
+    mkdir(d, 0777);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    char tmp[2400];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return pith_error(PITH_EINVAL, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return pith_error(PITH_EIO, "%s: cannot create", tmp);
+    int ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0)
+        return pith_error(PITH_EIO, "%s: cannot write", path);
+    return PITH_OK;
+}
+
+static void write_provenance(const char *dir, const exp_config *cfg, const exp_row *row)
+{
+    char path[2200], libs[512];
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    prov_libraries(libs, sizeof libs);
+    json j;
+    json_init(&j, f);
+    json_obj(&j, NULL);
+    json_str(&j, "experiment", cfg->name);
+    json_str(&j, "run_id", cfg->run_id);
+    json_str(&j, "config", cfg->path);
+    json_str(&j, "config_hash", row->config_hash);
+    json_int(&j, "seed", (int64_t)cfg->seed);
+    json_str(&j, "git_commit", row->git_commit);
+    json_int(&j, "git_dirty", row->git_dirty);
+    json_str(&j, "date", row->date);
+    json_str(&j, "host", row->host);
+    json_str(&j, "libraries", libs);
+    json_str(&j, "knobs", cfg->knobs);
+    json_arr(&j, "dataset_files");
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                            "t10k-labels-idx1-ubyte"};
+    for (int i = 0; i < 4; i++) {
+        char p[1200];
+        uint32_t crc;
+        uint64_t size;
+        snprintf(p, sizeof p, "%s/%s.gz", cfg->data_dir, names[i]);
+        if (prov_file_crc(p, &crc, &size) != 0) {
+            snprintf(p, sizeof p, "%s/%s", cfg->data_dir, names[i]);
+            if (prov_file_crc(p, &crc, &size) != 0)
+                continue;
+        }
+        char hex[16];
+        snprintf(hex, sizeof hex, "%08x", crc);
+        json_obj(&j, NULL);
+        json_str(&j, "path", p);
+        json_int(&j, "bytes", (int64_t)size);
+        json_str(&j, "crc32", hex);
+        json_end_obj(&j);
+    }
+    json_end_arr(&j);
+    json_end_obj(&j);
+    json_finish(&j);
+    fclose(f);
+}
+
+typedef struct stage_ctx {
+    char ckpt[2200];
+    const exp_config *cfg;
+    FILE *log;
+} stage_ctx;
+
+static int save_epoch(pith_trainer *t, const pith_epoch_record *r, void *user)
+{
+    stage_ctx *s = user;
+    pith_ckpt_meta m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.model, sizeof m.model, "%s", s->cfg->model);
+    snprintf(m.dataset, sizeof m.dataset, "%s", s->cfg->data_dir);
+    snprintf(m.command, sizeof m.command, "pith run %.1000s", s->cfg->path);
+    cli_utc_now(m.created, sizeof m.created);
+    m.seed = s->cfg->seed;
+    m.epoch = t->epoch;
+    m.step = t->step;
+    m.mean = s->cfg->mean;
+    m.std = s->cfg->std;
+    m.classes = pith_graph_output_shape(t->g)->d[0];
+    m.top1 = r->test_top1;
+    m.top5 = r->test_top5;
+    m.test_loss = r->test_loss;
+    fprintf(s->log, "epoch %d: lr %.6g train_loss %.4f train_acc %.4f test_loss %.4f top1 %.4f top5 %.4f %.1f s %.0f img/s\n",
+            r->epoch, r->lr, r->train_loss, r->train_acc, r->test_loss, r->test_top1, r->test_top5,
+            r->seconds, r->img_per_s);
+    fflush(s->log);
+    return pith_checkpoint_save(s->ckpt, t->g, &m, &t->cfg, t->opt, t->history, t->n_history);
+}
+
+static int64_t nonzero_params(const pith_graph *g)
+{
+    int64_t n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_params; j++) {
+            const pith_param *p = &g->nodes[i].params[j];
+            if (!p->trainable)
+                continue;
+            for (size_t k = 0; k < p->size; k++)
+                n += p->data[k] != 0.0f;
+        }
+    return n;
+}
+
+/* Runs the stages; fills row metrics. */
+static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int quiet, exp_row *row)
+{
+    pith_dataset train = {0}, evalset = {0}, test = {0};
+    pith_graph *g = NULL;
+    int rc = cli_load_data(cfg->data_dir, cfg->mean, cfg->std, cfg->subset, cfg->val, cfg->seed, &train,
+                           &evalset, &test);
+    if (!rc) {
+        int classes = train.classes > test.classes ? train.classes : test.classes;
+        rc = exp_build_model(cfg, train.c, train.h, train.w, classes, &g);
+    }
+    for (int i = 0; i < cfg->n_stages && !rc; i++) {
+        const exp_stage *st = &cfg->stages[i];
+        stage_ctx sc = {"", cfg, log};
+        if (st->kind == STAGE_TRAIN) {
+            pith_train_config tc = st->train;
+            tc.seed = cfg->seed;
+            tc.subset = cfg->subset;
+            tc.val = cfg->val;
+            tc.aug = cfg->aug;
+            snprintf(sc.ckpt, sizeof sc.ckpt, "%s/stage%d-train.h5", dir, i + 1);
+            fprintf(log, "stage %d: train, %d epochs, batch %d, lr %g (%s), %s\n", i + 1, tc.epochs, tc.batch,
+                    (double)tc.lr, pith_sched_name(tc.sched), pith_optim_name(tc.optim.kind));
+            pith_trainer *t = NULL;
+            rc = pith_trainer_create(&t, g, &tc, &train, cfg->val ? &evalset : &test);
+            if (!rc) {
+                t->progress = quiet ? NULL : stderr;
+                t->on_epoch = save_epoch;
+                t->user = &sc;
+                rc = pith_trainer_run(t);
+                if (!rc && t->n_history) {
+                    row->top1 = t->history[t->n_history - 1].test_top1;
+                    row->top5 = t->history[t->n_history - 1].test_top5;
+                }
+            }
+            pith_trainer_free(t);
+        } else {
+            fprintf(log, "stage %d: eval on %d test images\n", i + 1, test.n);
+            pith_metrics m = {0};
+            rc = pith_graph_compile(g, st->batch);
+            if (!rc)
+                rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+            if (!rc)
+                rc = pith_evaluate(g, &test, &m, NULL);
+            if (!rc) {
+                row->top1 = pith_metrics_top1(&m);
+                row->top5 = pith_metrics_top5(&m);
+                char path[2200];
+                snprintf(path, sizeof path, "%s/stage%d-eval.json", dir, i + 1);
+                FILE *f = fopen(path, "w");
+                if (f) {
+                    json j;
+                    json_init(&j, f);
+                    json_obj(&j, NULL);
+                    json_num(&j, "top1", row->top1);
+                    json_num(&j, "top5", row->top5);
+                    json_num(&j, "loss", pith_metrics_loss(&m));
+                    json_int(&j, "images", m.n);
+                    json_end_obj(&j);
+                    json_finish(&j);
+                    fclose(f);
+                }
+                fprintf(log, "eval: top1 %.4f top5 %.4f loss %.4f\n", row->top1, row->top5,
+                        pith_metrics_loss(&m));
+            }
+            pith_metrics_free(&m);
+        }
+    }
+    if (g) {
+        pith_graph_sort(g);
+        row->params = pith_graph_params(g, 1);
+        row->nonzero_params = nonzero_params(g);
+        row->macs = pith_graph_macs(g);
+        row->bytes = pith_graph_bytes(g);
+    }
+    pith_graph_free(g);
+    pith_dataset_free(&train);
+    pith_dataset_free(&evalset);
+    pith_dataset_free(&test);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *cmd = "run";
+    static const struct option opts[] = {
+        {"set", 1, 0, 's'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'}, {"force", 0, 0, 'f'},
+        {"check", 0, 0, 'c'}, {"threads", 1, 0, 't'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *sets[64];
+    int n_sets = 0, force = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
+    const char *runs = "runs", *results = "results/runs.tsv";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 's':
+            if (n_sets == 64)
+                return cli_usage_error(cmd, "at most 64 --set");
+            sets[n_sets++] = optarg;
+            break;
+        case 'r': runs = optarg; break;
+        case 'R': results = optarg; break;
+        case 'f': force = 1; break;
+        case 'c': check = 1; break;
+        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
+        case 'j': as_json = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one config file");
+    exp_config cfg;
+    int rc = exp_config_load(argv[optind], sets, n_sets, &cfg);
+    if (rc)
+        return cli_fail(cmd, rc);
+    char dir[2048];
+    if (snprintf(dir, sizeof dir, "%s/%s/%s", runs, cfg.name, cfg.run_id) >= (int)sizeof dir) {
+        exp_config_free(&cfg);
+        return cli_usage_error(cmd, "--runs path too long");
+    }
+    if (check) {
+        if (as_json) {
+            json j;
+            json_init(&j, stdout);
+            json_obj(&j, NULL);
+            json_str(&j, "experiment", cfg.name);
+            json_str(&j, "run_id", cfg.run_id);
+            json_str(&j, "dir", dir);
+            json_end_obj(&j);
+            json_finish(&j);
+        } else {
+            printf("%s: valid; run id %s (%s)\n", cfg.path, cfg.run_id, dir);
+        }
+        exp_config_free(&cfg);
+        return EXIT_OK;
+    }
+    int done = results_has_run(results, cfg.run_id);
+    if (done > 0 && !force) {
+        if (as_json) {
+            json j;
+            json_init(&j, stdout);
+            json_obj(&j, NULL);
+            json_str(&j, "run_id", cfg.run_id);
+            json_str(&j, "dir", dir);
+            json_bool(&j, "skipped", 1);
+            json_end_obj(&j);
+            json_finish(&j);
+        } else {
+            printf("%s: run %s is already in %s (use --force to run it again)\n", cfg.name, cfg.run_id,
+                   results);
+        }
+        exp_config_free(&cfg);
+        return EXIT_OK;
+    }
+    pith_set_threads(threads);
+    mkdirs(dir);
+    exp_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.experiment, sizeof row.experiment, "%s", cfg.name);
+    snprintf(row.run_id, sizeof row.run_id, "%s", cfg.run_id);
+    snprintf(row.config_hash, sizeof row.config_hash, "%016llx", (unsigned long long)cfg.hash);
+    row.seed = cfg.seed;
+    prov_git(row.git_commit, sizeof row.git_commit, &row.git_dirty);
+    cli_utc_now(row.date, sizeof row.date);
+    prov_host(row.host, sizeof row.host);
+    snprintf(row.model, sizeof row.model, "%s", cfg.model);
+    exp_stage_chain(&cfg, row.stages, sizeof row.stages);
+    snprintf(row.knobs, sizeof row.knobs, "%s", cfg.knobs);
+    row.top1 = row.top5 = row.latency_ms = row.peak_mem_kb = NAN;
+
+    char path[2200];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    rc = write_text(path, cfg.resolved);
+    write_provenance(dir, &cfg, &row);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    FILE *log = fopen(path, "w");
+    if (!log && !rc)
+        rc = pith_error(PITH_EIO, "%s: cannot create", path);
+    if (!rc) {
+        fprintf(log, "pith run %s, run %s, seed %llu, %s\n", cfg.path, cfg.run_id,
+                (unsigned long long)cfg.seed, cfg.knobs[0] ? cfg.knobs : "no overrides");
+        if (!quiet)
+            fprintf(stderr, "run %s -> %s\n", cfg.run_id, dir);
+        rc = run_stages(&cfg, dir, log, quiet, &row);
+    }
+    snprintf(row.status, sizeof row.status, "%s", rc ? "failed" : "ok");
+    if (rc)
+        snprintf(row.error, sizeof row.error, "%s", pith_last_error());
+    if (log) {
+        fprintf(log, "%s%s\n", rc ? "failed: " : "done", rc ? row.error : "");
+        fclose(log);
+    }
+    char saved_error[512];
+    snprintf(saved_error, sizeof saved_error, "%s", pith_last_error());
+    int arc = results_append(results, &row);
+    int code = EXIT_OK;
+    if (rc) {
+        pith_error(rc, "%s (recorded in %s)", saved_error, results);
+        code = cli_fail(cmd, rc);
+    } else if (arc) {
+        code = cli_fail(cmd, arc);
+    } else if (as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "experiment", cfg.name);
+        json_str(&j, "run_id", cfg.run_id);
+        json_str(&j, "dir", dir);
+        json_num(&j, "top1", row.top1);
+        json_num(&j, "top5", row.top5);
+        json_int(&j, "params", row.params);
+        json_int(&j, "macs", row.macs);
+        json_int(&j, "bytes", row.bytes);
+        json_end_obj(&j);
+        json_finish(&j);
+    } else {
+        printf("%s %s: top-1 %.2f%% top-5 %.2f%%, %lld params, %lld MACs; %s; row added to %s\n", cfg.name,
+               cfg.run_id, 100 * row.top1, 100 * row.top5, (long long)row.params, (long long)row.macs, dir,
+               results);
+    }
+    exp_config_free(&cfg);
+    return code;
+}

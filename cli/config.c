@@ -1,0 +1,726 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "../core/dataset.h"
+#include "../core/error.h"
+#include "../core/zoo.h"
+
+typedef struct ctx {
+    const char *path;
+    yaml_document_t *doc;
+} ctx;
+
+static yaml_node_t *get(ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
+static int line_of(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* "file:line: message" */
+static int err(ctx *c, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int err(ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return pith_error(PITH_EINVAL, "%s:%d: %s", c->path, line_of(n), msg);
+}
+
+/* An empty value (`eval:` with nothing after it) or none (`- eval`) counts as an
+ * empty mapping. */
+static int is_empty(const yaml_node_t *n)
+{
+    return !n || (n->type == YAML_SCALAR_NODE && (!n->data.scalar.length || !strcmp(scalar(n), "~") ||
+                                                !strcmp(scalar(n), "null")));
+}
+
+static int get_int(ctx *c, const yaml_node_t *n, const char *key, long lo, long hi, int *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || errno || *end || v < lo || v > hi)
+        return err(c, n, "%s: expected an integer in %ld..%ld, got %s%s%s", key, lo, hi, s ? "'" : "",
+                   s ? s : "a list or mapping", s ? "'" : "");
+    *out = (int)v;
+    return PITH_OK;
+}
+
+static int get_u64(ctx *c, const yaml_node_t *n, const char *key, uint64_t *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    errno = 0;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    if (!s || !*s || errno || *end || s[0] == '-')
+        return err(c, n, "%s: expected a non-negative integer, got '%s'", key, s ? s : "?");
+    *out = v;
+    return PITH_OK;
+}
+
+static int get_float(ctx *c, const yaml_node_t *n, const char *key, double lo, double hi, int lo_open,
+                     float *out)
+{
+    const char *s = scalar(n);
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || errno || *end || !(lo_open ? v > lo : v >= lo) || !(v <= hi))
+        return err(c, n, "%s: expected a number in %s%g, %g], got '%s'", key, lo_open ? "(" : "[", lo,
+                   hi, s ? s : "?");
+    *out = (float)v;
+    return PITH_OK;
+}
+
+static int get_bool(ctx *c, const yaml_node_t *n, const char *key, int *out)
+{
+    const char *s = scalar(n);
+    static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no", "off", "0"};
+    for (int i = 0; s && i < 4; i++) {
+        if (!strcmp(s, t[i])) {
+            *out = 1;
+            return PITH_OK;
+        }
+        if (!strcmp(s, f[i])) {
+            *out = 0;
+            return PITH_OK;
+        }
+    }
+    return err(c, n, "%s: expected true or false, got '%s'", key, s ? s : "?");
+}
+
+static int get_str(ctx *c, const yaml_node_t *n, const char *key, char *buf, size_t len)
+{
+    const char *s = scalar(n);
+    if (!s || !*s || strlen(s) >= len)
+        return err(c, n, "%s: expected a string of 1 to %zu characters", key, len - 1);
+    snprintf(buf, len, "%s", s);
+    return PITH_OK;
+}
+
+/* An int, or a [h, w] pair. */
+static int get_pair(ctx *c, const yaml_node_t *n, const char *key, int lo, int *h, int *w)
+{
+    if (n && n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it = n->data.sequence.items.start;
+        if (n->data.sequence.items.top - it != 2)
+            return err(c, n, "%s: expected an integer or a list [h, w]", key);
+        int rc = get_int(c, get(c, it[0]), key, lo, 1 << 16, h);
+        return rc ? rc : get_int(c, get(c, it[1]), key, lo, 1 << 16, w);
+    }
+    int rc = get_int(c, n, key, lo, 1 << 16, h);
+    *w = *h;
+    return rc;
+}
+
+static int unknown(ctx *c, const yaml_node_t *k, const char *section, const char *allowed)
+{
+    return err(c, k, "unknown key '%s' in %s (allowed: %s)", scalar(k) ? scalar(k) : "?", section,
+               allowed);
+}
+
+static int need_map(ctx *c, const yaml_node_t *n, const char *what)
+{
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return err(c, n, "%s must be a mapping (key: value lines)", what);
+    return PITH_OK;
+}
+
+#define FOR_PAIRS(map, p) \
+    for (yaml_node_pair_t *p = (map)->data.mapping.pairs.start; p < (map)->data.mapping.pairs.top; p++)
+
+/* ------------------------------------------------------------------ sections */
+
+static const char *const dataset_keys = "path, mean, std, subset, val, augment";
+
+static int parse_dataset(ctx *c, yaml_node_t *m, exp_config *cfg)
+{
+    int rc = need_map(c, m, "dataset");
+    if (rc)
+        return rc;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "path"))
+            rc = get_str(c, v, "dataset.path", cfg->data_dir, sizeof cfg->data_dir);
+        else if (!strcmp(key, "mean"))
+            rc = get_float(c, v, "dataset.mean", -1e6, 1e6, 0, &cfg->mean);
+        else if (!strcmp(key, "std"))
+            rc = get_float(c, v, "dataset.std", 0, 1e6, 1, &cfg->std);
+        else if (!strcmp(key, "subset"))
+            rc = get_int(c, v, "dataset.subset", 0, 1 << 30, &cfg->subset);
+        else if (!strcmp(key, "val"))
+            rc = get_int(c, v, "dataset.val", 0, 1 << 30, &cfg->val);
+        else if (!strcmp(key, "augment")) {
+            rc = need_map(c, v, "dataset.augment");
+            if (!rc)
+                FOR_PAIRS(v, q)
+                {
+                    yaml_node_t *k2 = get(c, q->key), *v2 = get(c, q->value);
+                    const char *key2 = scalar(k2) ? scalar(k2) : "";
+                    if (!strcmp(key2, "crop_pad"))
+                        rc = get_int(c, v2, "dataset.augment.crop_pad", 0, 64, &cfg->aug.crop_pad);
+                    else if (!strcmp(key2, "hflip"))
+                        rc = get_bool(c, v2, "dataset.augment.hflip", &cfg->aug.hflip);
+                    else
+                        rc = unknown(c, k2, "dataset.augment", "crop_pad, hflip");
+                    if (rc)
+                        return rc;
+                }
+        } else
+            rc = unknown(c, k, "dataset", dataset_keys);
+        if (rc)
+            return rc;
+    }
+    return PITH_OK;
+}
+
+static const char *const train_keys =
+    "epochs, batch, lr, min_lr, schedule, step_epochs, gamma, warmup, optimizer, momentum, nesterov, "
+    "weight_decay, label_smoothing";
+
+static int parse_train(ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    pith_train_config *t = &s->train;
+    *t = pith_train_defaults();
+    if (is_empty(m))
+        return PITH_OK;
+    int rc = need_map(c, m, "the train stage");
+    if (rc)
+        return rc;
+    int wd_set = 0;
+    float wd = 0.0f;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        char name[16];
+        if (!strcmp(key, "epochs"))
+            rc = get_int(c, v, "train.epochs", 1, PITH_MAX_EPOCHS, &t->epochs);
+        else if (!strcmp(key, "batch"))
+            rc = get_int(c, v, "train.batch", 1, 65536, &t->batch);
+        else if (!strcmp(key, "lr"))
+            rc = get_float(c, v, "train.lr", 0, 100, 1, &t->lr);
+        else if (!strcmp(key, "min_lr"))
+            rc = get_float(c, v, "train.min_lr", 0, 100, 0, &t->min_lr);
+        else if (!strcmp(key, "schedule")) {
+            rc = get_str(c, v, "train.schedule", name, sizeof name);
+            if (!rc && pith_sched_parse(name, &t->sched))
+                rc = err(c, v, "train.schedule: '%s' (allowed: constant, step, cosine)", name);
+        } else if (!strcmp(key, "step_epochs"))
+            rc = get_int(c, v, "train.step_epochs", 1, PITH_MAX_EPOCHS, &t->step_epochs);
+        else if (!strcmp(key, "gamma"))
+            rc = get_float(c, v, "train.gamma", 0, 1000, 1, &t->gamma);
+        else if (!strcmp(key, "warmup"))
+            rc = get_int(c, v, "train.warmup", 0, PITH_MAX_EPOCHS, &t->warmup_epochs);
+        else if (!strcmp(key, "optimizer")) {
+            pith_optim_kind kind;
+            rc = get_str(c, v, "train.optimizer", name, sizeof name);
+            if (!rc && pith_optim_parse(name, &kind))
+                rc = err(c, v, "train.optimizer: '%s' (allowed: sgd, adamw)", name);
+            if (!rc) {
+                float mom = t->optim.momentum;
+                int nest = t->optim.nesterov;
+                t->optim = pith_optim_defaults(kind);
+                if (kind == PITH_OPTIM_SGD) {
+                    t->optim.momentum = mom;
+                    t->optim.nesterov = nest;
+                }
+            }
+        } else if (!strcmp(key, "momentum"))
+            rc = get_float(c, v, "train.momentum", 0, 0.999999, 0, &t->optim.momentum);
+        else if (!strcmp(key, "nesterov"))
+            rc = get_bool(c, v, "train.nesterov", &t->optim.nesterov);
+        else if (!strcmp(key, "weight_decay")) {
+            rc = get_float(c, v, "train.weight_decay", 0, 10, 0, &wd);
+            wd_set = 1;
+        } else if (!strcmp(key, "label_smoothing"))
+            rc = get_float(c, v, "train.label_smoothing", 0, 0.999, 0, &t->label_smoothing);
+        else
+            rc = unknown(c, k, "the train stage", train_keys);
+        if (rc)
+            return rc;
+    }
+    if (wd_set)
+        t->optim.weight_decay = wd;
+    if (t->optim.nesterov && t->optim.kind != PITH_OPTIM_SGD)
+        return err(c, m, "train.nesterov applies to optimizer sgd only");
+    if (pith_train_config_check(t)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", pith_last_error());
+        return err(c, m, "train: %s", msg);
+    }
+    return PITH_OK;
+}
+
+static int parse_eval(ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    s->batch = 500;
+    if (is_empty(m))
+        return PITH_OK;
+    int rc = need_map(c, m, "the eval stage");
+    if (rc)
+        return rc;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        if (!strcmp(scalar(k) ? scalar(k) : "", "batch"))
+            rc = get_int(c, v, "eval.batch", 1, 65536, &s->batch);
+        else
+            rc = unknown(c, k, "the eval stage", "batch");
+        if (rc)
+            return rc;
+    }
+    return PITH_OK;
+}
+
+static const char *const stage_names = "train, eval";
+static const char *const future_stages[] = {"quantize", "prune", "distill", "lowrank",
+                                            "finetune", "export", "bench", NULL};
+
+static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
+{
+    if (!seq || seq->type != YAML_SEQUENCE_NODE || seq->data.sequence.items.top == seq->data.sequence.items.start)
+        return err(c, seq, "stages must be a non-empty list (e.g. '- train: {epochs: 5}')");
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+        yaml_node_t *st = get(c, *it);
+        const char *bare = scalar(st);
+        yaml_node_t *name = st, *params = NULL;
+        if (!bare) {
+            if (st->type != YAML_MAPPING_NODE || st->data.mapping.pairs.top - st->data.mapping.pairs.start != 1)
+                return err(c, st, "each stage is one 'name: {parameters}' entry");
+            name = get(c, st->data.mapping.pairs.start->key);
+            params = get(c, st->data.mapping.pairs.start->value);
+        }
+        const char *n = scalar(name) ? scalar(name) : "";
+        if (cfg->n_stages == EXP_MAX_STAGES)
+            return err(c, st, "more than %d stages", EXP_MAX_STAGES);
+        exp_stage *s = &cfg->stages[cfg->n_stages++];
+        memset(s, 0, sizeof *s);
+        s->line = line_of(st);
+        int rc;
+        if (!strcmp(n, "train")) {
+            s->kind = STAGE_TRAIN;
+            rc = parse_train(c, params, s);
+        } else if (!strcmp(n, "eval")) {
+            s->kind = STAGE_EVAL;
+            rc = parse_eval(c, params, s);
+        } else {
+            for (int f = 0; future_stages[f]; f++)
+                if (!strcmp(n, future_stages[f]))
+                    return err(c, name, "stage '%s' is not available yet in this pith (it runs: %s)", n,
+                               stage_names);
+            return err(c, name, "unknown stage '%s' (stages: %s; later: quantize, prune, distill, "
+                                "lowrank, finetune, export, bench)",
+                       n, stage_names);
+        }
+        if (rc)
+            return rc;
+    }
+    return PITH_OK;
+}
+
+static const char *const layer_keys =
+    "op, name, inputs, out, kernel, stride, padding, dilation, groups, bias, p, eps, momentum";
+
+static int parse_layer(ctx *c, yaml_node_t *m, exp_layer *l)
+{
+    memset(l, 0, sizeof *l);
+    l->line = line_of(m);
+    l->a.sh = l->a.sw = l->a.dh = l->a.dw = l->a.groups = 1;
+    l->a.eps = 1e-5f;
+    l->a.momentum = 0.1f;
+    int rc = need_map(c, m, "a layer");
+    if (rc)
+        return rc;
+    int has_kernel = 0, has_stride = 0;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "op")) {
+            rc = get_str(c, v, "op", l->op, sizeof l->op);
+            if (!rc && (!pith_op_find(l->op) || !strcmp(l->op, "input"))) {
+                char list[256] = "";
+                const pith_op *const *ops = pith_op_all();
+                for (int i = 1; ops[i]; i++) {
+                    strncat(list, i > 1 ? ", " : "", sizeof list - strlen(list) - 1);
+                    strncat(list, ops[i]->name, sizeof list - strlen(list) - 1);
+                }
+                rc = err(c, v, "op: unknown op '%s' (allowed: %s)", l->op, list);
+            }
+        } else if (!strcmp(key, "name"))
+            rc = get_str(c, v, "name", l->name, sizeof l->name);
+        else if (!strcmp(key, "inputs")) {
+            if (v->type == YAML_SCALAR_NODE) {
+                rc = get_str(c, v, "inputs", l->inputs[0], sizeof l->inputs[0]);
+                l->n_inputs = 1;
+            } else if (v->type == YAML_SEQUENCE_NODE) {
+                for (yaml_node_item_t *it = v->data.sequence.items.start;
+                     it < v->data.sequence.items.top && !rc; it++) {
+                    if (l->n_inputs == PITH_MAX_INPUTS)
+                        rc = err(c, v, "inputs: at most %d", PITH_MAX_INPUTS);
+                    else
+                        rc = get_str(c, get(c, *it), "inputs", l->inputs[l->n_inputs++],
+                                     sizeof l->inputs[0]);
+                }
+            } else
+                rc = err(c, v, "inputs: expected a layer name or a list of names");
+        } else if (!strcmp(key, "out"))
+            rc = get_int(c, v, "out", 1, 1 << 20, &l->a.out);
+        else if (!strcmp(key, "kernel")) {
+            rc = get_pair(c, v, "kernel", 1, &l->a.kh, &l->a.kw);
+            has_kernel = 1;
+        } else if (!strcmp(key, "stride")) {
+            rc = get_pair(c, v, "stride", 1, &l->a.sh, &l->a.sw);
+            has_stride = 1;
+        } else if (!strcmp(key, "padding"))
+            rc = get_pair(c, v, "padding", 0, &l->a.ph, &l->a.pw);
+        else if (!strcmp(key, "dilation"))
+            rc = get_pair(c, v, "dilation", 1, &l->a.dh, &l->a.dw);
+        else if (!strcmp(key, "groups"))
+            rc = get_int(c, v, "groups", 1, 1 << 20, &l->a.groups);
+        else if (!strcmp(key, "bias"))
+            rc = get_bool(c, v, "bias", &l->a.bias);
+        else if (!strcmp(key, "p"))
+            rc = get_float(c, v, "p", 0, 0.999, 0, &l->a.p);
+        else if (!strcmp(key, "eps"))
+            rc = get_float(c, v, "eps", 0, 1, 1, &l->a.eps);
+        else if (!strcmp(key, "momentum"))
+            rc = get_float(c, v, "momentum", 0, 1, 0, &l->a.momentum);
+        else
+            rc = unknown(c, k, "a layer", layer_keys);
+        if (rc)
+            return rc;
+    }
+    if (!l->op[0])
+        return err(c, m, "a layer needs 'op'");
+    if (!l->name[0])
+        return err(c, m, "a layer needs 'name'");
+    /* pooling stride defaults to its kernel, as in PyTorch */
+    if (has_kernel && !has_stride && (!strcmp(l->op, "maxpool") || !strcmp(l->op, "avgpool"))) {
+        l->a.sh = l->a.kh;
+        l->a.sw = l->a.kw;
+    }
+    return PITH_OK;
+}
+
+static int parse_model(ctx *c, yaml_node_t *v, exp_config *cfg)
+{
+    if (scalar(v)) {
+        int rc = get_str(c, v, "model", cfg->model, sizeof cfg->model);
+        if (rc)
+            return rc;
+        for (int i = 0; pith_zoo[i].name; i++)
+            if (!strcmp(pith_zoo[i].name, cfg->model))
+                return PITH_OK;
+        char list[256] = "";
+        for (int i = 0; pith_zoo[i].name; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, pith_zoo[i].name, sizeof list - strlen(list) - 1);
+        }
+        return err(c, v, "model: unknown zoo model '%s' (allowed: %s, or a list of layers)", cfg->model,
+                   list);
+    }
+    if (v->type != YAML_SEQUENCE_NODE)
+        return err(c, v, "model: expected a zoo name or a list of layers");
+    int n = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n < 1 || n > EXP_MAX_LAYERS)
+        return err(c, v, "model: 1 to %d layers", EXP_MAX_LAYERS);
+    cfg->layers = calloc((size_t)n, sizeof *cfg->layers);
+    if (!cfg->layers)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    snprintf(cfg->model, sizeof cfg->model, "custom");
+    for (int i = 0; i < n; i++) {
+        int rc = parse_layer(c, get(c, v->data.sequence.items.start[i]), &cfg->layers[i]);
+        if (rc)
+            return rc;
+        cfg->n_layers++;
+    }
+    return PITH_OK;
+}
+
+static const char *const root_keys = "experiment, seed, dataset, model, stages";
+
+static int parse_root(ctx *c, exp_config *cfg)
+{
+    yaml_node_t *root = yaml_document_get_root_node(c->doc);
+    if (!root)
+        return pith_error(PITH_EINVAL, "%s: empty config", c->path);
+    int rc = need_map(c, root, "the config");
+    if (rc)
+        return rc;
+    yaml_node_t *stages = NULL, *model = NULL;
+    int has_name = 0;
+    FOR_PAIRS(root, p)
+    {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "experiment")) {
+            rc = get_str(c, v, "experiment", cfg->name, sizeof cfg->name);
+            if (!rc && strspn(cfg->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                           strlen(cfg->name))
+                rc = err(c, v, "experiment: use letters, digits, '-', '_' and '.' only (it names a folder)");
+            has_name = 1;
+        } else if (!strcmp(key, "seed"))
+            rc = get_u64(c, v, "seed", &cfg->seed);
+        else if (!strcmp(key, "dataset"))
+            rc = parse_dataset(c, v, cfg);
+        else if (!strcmp(key, "model"))
+            model = v;
+        else if (!strcmp(key, "stages"))
+            stages = v;
+        else
+            rc = unknown(c, k, "the config", root_keys);
+        if (rc)
+            return rc;
+    }
+    if (!has_name)
+        return err(c, root, "missing required key 'experiment' (a name for the runs folder)");
+    if (!model)
+        return err(c, root, "missing required key 'model' (a zoo name or a list of layers)");
+    if (!stages)
+        return err(c, root, "missing required key 'stages'");
+    rc = parse_model(c, model, cfg);
+    return rc ? rc : parse_stages(c, stages, cfg);
+}
+
+/* ---------------------------------------------------------------- overrides */
+
+static yaml_node_pair_t *find_pair(ctx *c, yaml_node_t *map, const char *key)
+{
+    FOR_PAIRS(map, p)
+    if (scalar(get(c, p->key)) && !strcmp(scalar(get(c, p->key)), key))
+        return p;
+    return NULL;
+}
+
+static int new_scalar(ctx *c, const char *v)
+{
+    return yaml_document_add_scalar(c->doc, NULL, (yaml_char_t *)v, (int)strlen(v), YAML_ANY_SCALAR_STYLE);
+}
+
+/* Applies "a.b.c=value". */
+static int apply_set(ctx *c, const char *set)
+{
+    const char *eq = strchr(set, '=');
+    if (!eq || eq == set)
+        return pith_error(PITH_EINVAL, "--set %s: expected key=value", set);
+    char path[256];
+    snprintf(path, sizeof path, "%.*s", (int)(eq - set), set);
+    const char *value = eq + 1;
+    int cur = 1; /* root node id */
+    yaml_node_t *root = yaml_document_get_root_node(c->doc);
+    if (!root || root->type != YAML_MAPPING_NODE)
+        return pith_error(PITH_EINVAL, "--set %s: the config is not a mapping", set);
+    char *save = NULL;
+    for (char *k = strtok_r(path, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+        int last = save == NULL || *save == '\0';
+        yaml_node_t *n = get(c, cur);
+        if (n->type == YAML_SEQUENCE_NODE) {
+            char *end;
+            long i = strtol(k, &end, 10);
+            long len = n->data.sequence.items.top - n->data.sequence.items.start;
+            if (*end || i < 0 || i >= len)
+                return pith_error(PITH_EINVAL, "--set %s: '%s' is not an index of a %ld-item list", set, k, len);
+            if (last) {
+                n->data.sequence.items.start[i] = new_scalar(c, value);
+                return PITH_OK;
+            }
+            cur = n->data.sequence.items.start[i];
+            continue;
+        }
+        if (n->type != YAML_MAPPING_NODE)
+            return pith_error(PITH_EINVAL, "--set %s: '%s' is below a plain value", set, k);
+        yaml_node_pair_t *p = find_pair(c, n, k);
+        if (!p && cur == 1) {
+            /* a stage name: train.epochs reaches into the stages list */
+            yaml_node_pair_t *sp = find_pair(c, n, "stages");
+            yaml_node_t *seq = sp ? get(c, sp->value) : NULL;
+            for (yaml_node_item_t *it = seq && seq->type == YAML_SEQUENCE_NODE ? seq->data.sequence.items.start : NULL;
+                 it && it < seq->data.sequence.items.top && !p; it++) {
+                yaml_node_t *st = get(c, *it);
+                if (st->type == YAML_MAPPING_NODE)
+                    p = find_pair(c, st, k);
+            }
+            if (p && !last && is_empty(get(c, p->value))) {
+                int m = yaml_document_add_mapping(c->doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+                p->value = m;
+            }
+        }
+        if (last) {
+            if (p) {
+                p->value = new_scalar(c, value);
+            } else {
+                int kid = new_scalar(c, k), vid = new_scalar(c, value);
+                yaml_document_append_mapping_pair(c->doc, cur, kid, vid);
+            }
+            return PITH_OK;
+        }
+        if (!p) {
+            int kid = new_scalar(c, k);
+            int m = yaml_document_add_mapping(c->doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+            yaml_document_append_mapping_pair(c->doc, cur, kid, m);
+            cur = m;
+        } else {
+            cur = p->value;
+        }
+    }
+    return PITH_OK;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+typedef struct buf {
+    char *s;
+    size_t n, cap;
+} buf;
+
+static int write_buf(void *data, unsigned char *b, size_t size)
+{
+    buf *o = data;
+    if (o->n + size + 1 > o->cap) {
+        size_t cap = (o->cap + size + 1) * 2;
+        char *s = realloc(o->s, cap);
+        if (!s)
+            return 0;
+        o->s = s;
+        o->cap = cap;
+    }
+    memcpy(o->s + o->n, b, size);
+    o->n += size;
+    o->s[o->n] = '\0';
+    return 1;
+}
+
+int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", PITH_FMNIST_DIR);
+    cfg->mean = PITH_FMNIST_MEAN;
+    cfg->std = PITH_FMNIST_STD;
+    cfg->seed = 1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pith_error(PITH_EIO, "%s: cannot open", path);
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int ok = yaml_parser_load(&parser, &doc);
+    int rc = PITH_OK;
+    if (!ok)
+        rc = pith_error(PITH_EINVAL, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
+                        parser.problem ? parser.problem : "unknown");
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc)
+        return rc;
+    ctx c = {path, &doc};
+    for (int i = 0; i < n_sets && !rc; i++) {
+        rc = apply_set(&c, sets[i]);
+        if (!rc) {
+            size_t o = strlen(cfg->knobs);
+            snprintf(cfg->knobs + o, sizeof cfg->knobs - o, "%s%s", o ? ";" : "", sets[i]);
+        }
+    }
+    if (!rc)
+        rc = parse_root(&c, cfg);
+    if (!rc) {
+        /* the resolved config: what ran, and what its hash identifies */
+        yaml_emitter_t em;
+        buf out = {0};
+        yaml_emitter_initialize(&em);
+        yaml_emitter_set_output(&em, write_buf, &out);
+        yaml_emitter_set_unicode(&em, 1);
+        if (!yaml_emitter_open(&em) || !yaml_emitter_dump(&em, &doc) || !yaml_emitter_close(&em) || !out.s)
+            rc = pith_error(PITH_EINVAL, "%s: cannot write the resolved config", path);
+        else
+            doc.nodes.start = NULL; /* dump took the document */
+        yaml_emitter_delete(&em);
+        cfg->resolved = out.s;
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t i = 0; out.s && i < out.n; i++)
+            h = (h ^ (unsigned char)out.s[i]) * 0x100000001b3ull;
+        cfg->hash = h;
+        snprintf(cfg->run_id, sizeof cfg->run_id, "%010llx-s%llu", (unsigned long long)(h >> 24),
+                 (unsigned long long)cfg->seed);
+    }
+    if (doc.nodes.start)
+        yaml_document_delete(&doc);
+    if (rc)
+        exp_config_free(cfg);
+    return rc;
+}
+
+void exp_config_free(exp_config *cfg)
+{
+    free(cfg->layers);
+    free(cfg->resolved);
+    cfg->layers = NULL;
+    cfg->resolved = NULL;
+    cfg->n_layers = 0;
+}
+
+void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
+{
+    size_t o = 0;
+    b[0] = '\0';
+    for (int i = 0; i < cfg->n_stages && o + 1 < len; i++)
+        o += (size_t)snprintf(b + o, len - o, "%s%s", i ? ">" : "",
+                              cfg->stages[i].kind == STAGE_TRAIN ? "train" : "eval");
+}
+
+int exp_build_model(const exp_config *cfg, int c, int h, int w, int classes, pith_graph **out)
+{
+    if (!cfg->n_layers)
+        return pith_zoo_build(cfg->model, c, h, w, classes, cfg->seed, out);
+    pith_shape in = {3, {c, h, w}};
+    pith_graph *g;
+    int rc = pith_graph_create(&g, in, cfg->seed);
+    int prev = 0;
+    for (int i = 0; i < cfg->n_layers && !rc; i++) {
+        const exp_layer *l = &cfg->layers[i];
+        int ins[PITH_MAX_INPUTS], n = l->n_inputs ? l->n_inputs : 1;
+        ins[0] = prev;
+        for (int j = 0; j < l->n_inputs && !rc; j++) {
+            ins[j] = pith_graph_find(g, l->inputs[j]);
+            if (ins[j] < 0)
+                rc = pith_error(PITH_EINVAL, "%s:%d: layer '%s': input '%s' is not an earlier layer",
+                                cfg->path, l->line, l->name, l->inputs[j]);
+        }
+        int idx = rc ? rc : pith_graph_add(g, l->op, l->name, &l->a, ins, n);
+        if (idx < 0 && !rc) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", pith_last_error());
+            rc = pith_error(idx, "%s:%d: layer '%s': %s", cfg->path, l->line, l->name, msg);
+        }
+        prev = idx;
+    }
+    /* the last layer's width must be the number of classes */
+    if (!rc) {
+        const pith_shape *os = pith_graph_output_shape(g);
+        if (os->ndim != 1 || os->d[0] != classes)
+            rc = pith_error(PITH_ESHAPE, "%s: the model's last layer must output %d class scores",
+                            cfg->path, classes);
+    }
+    if (rc) {
+        pith_graph_free(g);
+        return rc;
+    }
+    *out = g;
+    return PITH_OK;
+}

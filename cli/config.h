@@ -1,0 +1,63 @@
+/* Experiment configs (YAML, read with libyaml): dataset, model, seed and an
+ * ordered list of stages. Every key is checked before anything runs; errors
+ * name the file, the line, the key and what was allowed. */
+#ifndef PITH_CLI_CONFIG_H
+#define PITH_CLI_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/graph.h"
+#include "../core/train.h"
+
+#define EXP_MAX_STAGES 16
+#define EXP_MAX_LAYERS 256
+
+typedef enum { STAGE_TRAIN = 0, STAGE_EVAL } exp_stage_kind;
+
+typedef struct exp_stage {
+    exp_stage_kind kind;
+    int line;
+    pith_train_config train; /* STAGE_TRAIN */
+    int batch;               /* STAGE_EVAL: evaluation batch */
+} exp_stage;
+
+/* One layer of a model written in the config. */
+typedef struct exp_layer {
+    char op[32];
+    char name[PITH_NAME_MAX];
+    char inputs[PITH_MAX_INPUTS][PITH_NAME_MAX]; /* empty: the previous layer */
+    int n_inputs;
+    pith_attrs a;
+    int line;
+} exp_layer;
+
+typedef struct exp_config {
+    char path[1024];
+    char name[64];
+    uint64_t seed;
+    char data_dir[512];
+    float mean, std;
+    int subset, val;
+    pith_augment aug;
+    char model[64];           /* zoo name, or "custom" with layers */
+    exp_layer *layers;
+    int n_layers;
+    exp_stage stages[EXP_MAX_STAGES];
+    int n_stages;
+    char knobs[1024];         /* the --set overrides, "key=value;key=value" */
+    char *resolved;           /* the config after overrides, as YAML */
+    uint64_t hash;            /* FNV-1a of `resolved` */
+    char run_id[32];          /* hash prefix + seed */
+} exp_config;
+
+/* Loads `path`, applies `key=value` overrides (dotted keys; a first key that
+ * names a stage, e.g. train.epochs, reaches into that stage), validates. */
+int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg);
+void exp_config_free(exp_config *cfg);
+/* The stage chain, e.g. "train>eval". */
+void exp_stage_chain(const exp_config *cfg, char *buf, size_t len);
+/* Builds the configured model (zoo or layer list). */
+int exp_build_model(const exp_config *cfg, int c, int h, int w, int classes, pith_graph **g);
+
+#endif

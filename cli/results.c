@@ -1,0 +1,184 @@
+#include "results.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../core/error.h"
+
+const char *const results_header =
+    "experiment\trun_id\tconfig_hash\tseed\tgit_commit\tgit_dirty\tdate\thost\tmodel\tstages\tparams\t"
+    "nonzero_params\tmacs\tmodel_bytes\ttop1\ttop5\tlatency_ms\tpeak_mem_kb\tknobs\tstatus\terror";
+
+/* Tabs and newlines would break the table. */
+static void clean(char *dst, size_t len, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < len; i++)
+        dst[i] = (src[i] == '\t' || src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
+    dst[i] = '\0';
+}
+
+static void num(char *b, size_t len, double v)
+{
+    if (isfinite(v))
+        snprintf(b, len, "%.6g", v);
+    else
+        snprintf(b, len, "NA");
+}
+
+int results_append(const char *path, const exp_row *r)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        mkdir(dir, 0777);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+    if (fd < 0)
+        return pith_error(PITH_EIO, "%s: cannot open for appending (%s)", path, strerror(errno));
+    if (flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        return pith_error(PITH_EIO, "%s: cannot lock", path);
+    }
+    char f[12][1100], n[6][32];
+    clean(f[0], sizeof f[0], r->experiment);
+    clean(f[1], sizeof f[1], r->host);
+    clean(f[2], sizeof f[2], r->model);
+    clean(f[3], sizeof f[3], r->stages);
+    clean(f[4], sizeof f[4], r->knobs);
+    clean(f[5], sizeof f[5], r->error);
+    clean(f[6], sizeof f[6], r->git_commit);
+    num(n[0], sizeof n[0], r->top1);
+    num(n[1], sizeof n[1], r->top5);
+    num(n[2], sizeof n[2], r->latency_ms);
+    num(n[3], sizeof n[3], r->peak_mem_kb);
+    char line[8192];
+    int len = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size == 0)
+        len = snprintf(line, sizeof line, "%s\n", results_header);
+    len += snprintf(line + len, sizeof line - (size_t)len,
+                    "%s\t%s\t%s\t%llu\t%s\t%d\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+                    f[0], r->run_id, r->config_hash, (unsigned long long)r->seed, f[6], r->git_dirty,
+                    r->date, f[1], f[2], f[3], (long long)r->params, (long long)r->nonzero_params,
+                    (long long)r->macs, (long long)r->bytes, n[0], n[1], n[2], n[3],
+                    f[4][0] ? f[4] : "-", r->status, f[5][0] ? f[5] : "-");
+    if (len >= (int)sizeof line)
+        len = (int)sizeof line - 1, line[len - 1] = '\n';
+    /* one write of the whole row, under the lock */
+    ssize_t w = write(fd, line, (size_t)len);
+    int rc = w == len ? PITH_OK : pith_error(PITH_EIO, "%s: short write", path);
+    flock(fd, LOCK_UN);
+    close(fd);
+    return rc;
+}
+
+int results_has_run(const char *path, const char *run_id)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : pith_error(PITH_EIO, "%s: cannot read", path);
+    flock(fileno(f), LOCK_SH);
+    char line[8192];
+    int found = 0;
+    size_t idlen = strlen(run_id);
+    while (!found && fgets(line, sizeof line, f)) {
+        char *t = strchr(line, '\t');
+        if (!t || strncmp(t + 1, run_id, idlen) != 0 || t[1 + idlen] != '\t')
+            continue;
+        /* status is the second-to-last column */
+        char *end = line + strlen(line);
+        while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
+            *--end = '\0';
+        char *last = strrchr(line, '\t');
+        if (!last)
+            continue;
+        *last = '\0';
+        char *status = strrchr(line, '\t');
+        found = status && !strcmp(status + 1, "ok");
+    }
+    flock(fileno(f), LOCK_UN);
+    fclose(f);
+    return found;
+}
+
+static void run_line(const char *cmd, char *out, size_t len)
+{
+    out[0] = '\0';
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    if (fgets(out, (int)len, p))
+        out[strcspn(out, "\n")] = '\0';
+    pclose(p);
+}
+
+void prov_git(char *commit, size_t len, int *dirty)
+{
+    run_line("git rev-parse HEAD 2>/dev/null", commit, len);
+    if (!commit[0]) {
+        snprintf(commit, len, "unknown");
+        *dirty = -1;
+        return;
+    }
+    char st[256];
+    run_line("git status --porcelain --untracked-files=no 2>/dev/null | head -1", st, sizeof st);
+    *dirty = st[0] != '\0';
+}
+
+void prov_host(char *host, size_t len)
+{
+    char name[64] = "", cpu[128] = "";
+    gethostname(name, sizeof name - 1);
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *c = strchr(line, ':');
+            if (c)
+                snprintf(cpu, sizeof cpu, "%s", c + 2);
+            cpu[strcspn(cpu, "\n")] = '\0';
+            break;
+        }
+    if (f)
+        fclose(f);
+    snprintf(host, len, "%s (%s, %ld cores)", name, cpu[0] ? cpu : "cpu unknown", sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+void prov_libraries(char *buf, size_t len)
+{
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(buf, len, "OpenBLAS %s; HDF5 %u.%u.%u; zlib %s", openblas_get_config(), maj, min, rel,
+             zlibVersion());
+}
+
+int prov_file_crc(const char *path, uint32_t *crc, uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    unsigned char b[65536];
+    uLong c = crc32(0L, Z_NULL, 0);
+    size_t n;
+    *size = 0;
+    while ((n = fread(b, 1, sizeof b, f)) > 0) {
+        c = crc32(c, b, (uInt)n);
+        *size += n;
+    }
+    fclose(f);
+    *crc = (uint32_t)c;
+    return 0;
+}

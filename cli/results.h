@@ -1,0 +1,38 @@
+/* results/runs.tsv: one row per finished (or failed) run, tab-separated with a
+ * header line, appended under an exclusive lock so concurrent runs never
+ * interleave or lose a row. */
+#ifndef PITH_CLI_RESULTS_H
+#define PITH_CLI_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct exp_row {
+    char experiment[64], run_id[32], config_hash[20];
+    uint64_t seed;
+    char git_commit[48];
+    int git_dirty;
+    char date[32], host[128], model[64], stages[128];
+    int64_t params, nonzero_params, macs, bytes;
+    double top1, top5, latency_ms, peak_mem_kb; /* NAN: not measured */
+    char knobs[1024];
+    char status[16];                            /* ok | failed */
+    char error[512];
+} exp_row;
+
+/* The column names, tab-separated, without a newline. */
+extern const char *const results_header;
+
+int results_append(const char *path, const exp_row *r);
+/* 1 if a row with this run id and status ok exists, 0 if not, <0 on error. */
+int results_has_run(const char *path, const char *run_id);
+
+/* Provenance of this process: git commit and dirty flag of the working tree,
+ * host CPU, library versions. */
+void prov_git(char *commit, size_t len, int *dirty);
+void prov_host(char *host, size_t len);
+void prov_libraries(char *buf, size_t len);
+/* CRC-32 and size of a file (0 on success). */
+int prov_file_crc(const char *path, uint32_t *crc, uint64_t *size);
+
+#endif

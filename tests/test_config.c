@@ -1,0 +1,297 @@
+/* Experiment configs, the results table and pith run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cli/config.h"
+#include "../cli/results.h"
+#include "testutil.h"
+
+static const char *write_cfg(const char *name, const char *text)
+{
+    const char *p = tu_path(name);
+    assert_int_equal(tu_write_file(p, text, strlen(text)), 0);
+    return p;
+}
+
+static const char *base =
+    "experiment: tiny\n"
+    "seed: 7\n"
+    "dataset:\n"
+    "  subset: 500\n"
+    "  augment: {crop_pad: 2, hflip: true}\n"
+    "model: fmnist-cnn\n"
+    "stages:\n"
+    "  - train:\n"
+    "      epochs: 3\n"
+    "      lr: 0.1\n"
+    "      optimizer: adamw\n"
+    "  - eval\n";
+
+static void test_valid(void **state)
+{
+    (void)state;
+    exp_config c;
+    char path[512];
+    snprintf(path, sizeof path, "%s", write_cfg("ok.yaml", base));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_string_equal(c.name, "tiny");
+    assert_int_equal(c.seed, 7);
+    assert_int_equal(c.subset, 500);
+    assert_int_equal(c.aug.crop_pad, 2);
+    assert_int_equal(c.aug.hflip, 1);
+    assert_int_equal(c.n_stages, 2);
+    assert_int_equal(c.stages[0].kind, STAGE_TRAIN);
+    assert_int_equal(c.stages[0].train.epochs, 3);
+    assert_float_equal(c.stages[0].train.lr, 0.1, 1e-7);
+    assert_int_equal(c.stages[0].train.optim.kind, PITH_OPTIM_ADAMW);
+    assert_int_equal(c.stages[1].kind, STAGE_EVAL);
+    char chain[64];
+    exp_stage_chain(&c, chain, sizeof chain);
+    assert_string_equal(chain, "train>eval");
+    assert_non_null(strstr(c.resolved, "epochs: 3"));
+    char id[32];
+    snprintf(id, sizeof id, "%s", c.run_id);
+    exp_config_free(&c);
+    /* same config, same id; a comment does not change it */
+    char more[1024];
+    snprintf(more, sizeof more, "# a comment\n%s", base);
+    snprintf(path, sizeof path, "%s", write_cfg("ok2.yaml", more));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_string_equal(c.run_id, id);
+    exp_config_free(&c);
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    exp_config c;
+    char path[512];
+    snprintf(path, sizeof path, "%s", write_cfg("ov.yaml", base));
+    const char *sets[] = {"train.epochs=2", "seed=3", "dataset.val=100", "train.momentum=0.5"};
+    /* momentum is only for sgd: still accepted as a key; optimizer stays adamw */
+    CHECK_OK(exp_config_load(path, sets, 3, &c));
+    assert_int_equal(c.stages[0].train.epochs, 2);
+    assert_int_equal(c.seed, 3);
+    assert_int_equal(c.val, 100);
+    assert_string_equal(c.knobs, "train.epochs=2;seed=3;dataset.val=100");
+    assert_non_null(strstr(c.run_id, "-s3"));
+    char id[32];
+    snprintf(id, sizeof id, "%s", c.run_id);
+    exp_config_free(&c);
+    /* a different value, a different run id */
+    const char *sets2[] = {"train.epochs=4", "seed=3", "dataset.val=100"};
+    CHECK_OK(exp_config_load(path, sets2, 3, &c));
+    assert_string_not_equal(c.run_id, id);
+    exp_config_free(&c);
+    /* an override of a stage given without parameters ("- eval") adds them */
+    const char *sets3[] = {"eval.batch=100"};
+    assert_int_not_equal(exp_config_load(path, sets3, 1, &c), 0); /* bare "- eval" has no mapping */
+    const char *bad[] = {"train.epochs=zero"};
+    assert_int_not_equal(exp_config_load(path, bad, 1, &c), 0);
+    CHECK_ERROR_HAS("train.epochs: expected an integer");
+    const char *bad2[] = {"noequals"};
+    assert_int_not_equal(exp_config_load(path, bad2, 1, &c), 0);
+    CHECK_ERROR_HAS("key=value");
+    (void)sets[3];
+}
+
+/* Each broken config must be refused with the file, the line and this text. */
+static void expect_error(const char *text, int line, const char *needle)
+{
+    char path[512], where[600];
+    snprintf(path, sizeof path, "%s", write_cfg("bad.yaml", text));
+    exp_config c;
+    int rc = exp_config_load(path, NULL, 0, &c);
+    if (rc == 0)
+        fail_msg("accepted: %s", text);
+    snprintf(where, sizeof where, "%s:%d:", path, line);
+    if (line)
+        CHECK_ERROR_HAS(where);
+    CHECK_ERROR_HAS(needle);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nbogus: 1\n", 4,
+                 "unknown key 'bogus' in the config (allowed: experiment, seed, dataset, model, stages)");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epochs: 0\n", 5,
+                 "train.epochs: expected an integer in 1..10000, got '0'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      lr: fast\n", 5,
+                 "train.lr: expected a number in (0, 100], got 'fast'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      schedule: zigzag\n", 5,
+                 "allowed: constant, step, cosine");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epoch: 3\n", 5,
+                 "unknown key 'epoch' in the train stage (allowed: epochs,");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - prune:\n      ratio: 0.5\n", 5,
+                 "stage 'prune' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - fly\n", 4, "unknown stage 'fly'");
+    expect_error("model: mlp\nstages: [eval]\n", 1, "missing required key 'experiment'");
+    expect_error("experiment: x\nmodel: mlp\n", 1, "missing required key 'stages'");
+    expect_error("experiment: x\nstages: [eval]\n", 1, "missing required key 'model'");
+    expect_error("experiment: x\nmodel: resnet99\nstages: [eval]\n", 2, "allowed: mlp, lenet5, fmnist-cnn");
+    expect_error("experiment: x\nmodel: mlp\nstages: [eval]\ndataset:\n  std: -1\n", 5, "dataset.std");
+    expect_error("experiment: x\nmodel: mlp\nstages: [eval]\ndataset:\n  augment:\n    hflip: maybe\n", 6,
+                 "expected true or false");
+    expect_error("experiment: a/b\nmodel: mlp\nstages: [eval]\n", 1, "names a folder");
+    expect_error("experiment: x\nmodel: [\n", 0, "YAML syntax error");
+    expect_error("experiment: x\nmodel:\n  - op: conv3d\n    name: c\nstages: [eval]\n", 3,
+                 "op: unknown op 'conv3d' (allowed: conv2d, linear");
+    exp_config c;
+    assert_int_equal(exp_config_load(tu_path("none.yaml"), NULL, 0, &c), PITH_EIO);
+}
+
+static void test_layer_model(void **state)
+{
+    (void)state;
+    const char *text = "experiment: custom\n"
+                       "model:\n"
+                       "  - {op: conv2d, name: c1, out: 4, kernel: 3, padding: 1}\n"
+                       "  - {op: batchnorm, name: b1}\n"
+                       "  - {op: relu, name: r1}\n"
+                       "  - {op: conv2d, name: c2, out: 4, kernel: [3, 3], padding: 1}\n"
+                       "  - {op: add, name: sum, inputs: [c2, r1]}\n"
+                       "  - {op: maxpool, name: p, kernel: 2}\n"
+                       "  - {op: flatten, name: f}\n"
+                       "  - {op: linear, name: fc, out: 10, bias: true}\n"
+                       "stages: [eval]\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s", write_cfg("layers.yaml", text));
+    exp_config c;
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_equal(c.n_layers, 8);
+    pith_graph *g;
+    CHECK_OK(exp_build_model(&c, 1, 8, 8, 10, &g));
+    int p = pith_graph_find(g, "p");
+    assert_int_equal(g->nodes[p].a.sh, 2); /* pool stride defaults to the kernel */
+    assert_int_equal(g->nodes[pith_graph_find(g, "fc")].out.d[0], 10);
+    pith_graph_free(g);
+    /* wrong class count, unknown input */
+    assert_int_not_equal(exp_build_model(&c, 1, 8, 8, 7, &g), 0);
+    CHECK_ERROR_HAS("7 class scores");
+    exp_config_free(&c);
+    const char *bad = "experiment: custom\nmodel:\n  - {op: relu, name: r, inputs: nothere}\nstages: [eval]\n";
+    snprintf(path, sizeof path, "%s", write_cfg("layers2.yaml", bad));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_not_equal(exp_build_model(&c, 1, 8, 8, 10, &g), 0);
+    CHECK_ERROR_HAS(":3: layer 'r': input 'nothere'");
+    exp_config_free(&c);
+}
+
+static void test_results_concurrent(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("results/runs.tsv"));
+    enum { PROCS = 6, ROWS = 60 };
+    for (int p = 0; p < PROCS; p++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (int r = 0; r < ROWS; r++) {
+                exp_row row;
+                memset(&row, 0, sizeof row);
+                snprintf(row.experiment, sizeof row.experiment, "conc");
+                snprintf(row.run_id, sizeof row.run_id, "p%d-r%d", p, r);
+                snprintf(row.status, sizeof row.status, "ok");
+                snprintf(row.knobs, sizeof row.knobs, "a\tb\nc=%d", r); /* tabs/newlines cleaned */
+                row.top1 = 0.5;
+                if (results_append(path, &row))
+                    _exit(1);
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int st;
+        wait(&st);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    assert_non_null(text);
+    int lines = 0, headers = 0;
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+        int tabs = 0;
+        for (char *q = l; *q; q++)
+            tabs += *q == '\t';
+        assert_int_equal(tabs, 20);
+        if (!strncmp(l, "experiment\t", 11))
+            headers++;
+        else
+            lines++;
+    }
+    assert_int_equal(headers, 1);
+    assert_int_equal(lines, PROCS * ROWS);
+    free(text);
+    assert_int_equal(results_has_run(path, "p3-r59"), 1);
+    assert_int_equal(results_has_run(path, "p3-r60"), 0);
+    assert_int_equal(results_has_run(path, "p3-r5"), 1);
+    assert_int_equal(results_has_run(tu_path("none.tsv"), "x"), 0);
+}
+
+static void test_run_end_to_end(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    char cfg[512], cmd[2048], runs[512], res[512];
+    snprintf(cfg, sizeof cfg, "%s", write_cfg("e2e.yaml",
+             "experiment: e2e\nseed: 2\ndataset: {subset: 1000}\nmodel: fmnist-cnn\n"
+             "stages:\n  - train: {epochs: 1}\n  - eval: {batch: 250}\n"));
+    snprintf(runs, sizeof runs, "%s", tu_path("runs"));
+    snprintf(res, sizeof res, "%s", tu_path("e2e.tsv"));
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --quiet --json > %s", bin, cfg, runs, res,
+             tu_path("e2e.json"));
+    assert_int_equal(system(cmd), 0);
+    size_t len;
+    char *out = tu_read_file(tu_path("e2e.json"), &len);
+    assert_non_null(strstr(out, "\"top1\":0."));
+    free(out);
+    char *table = tu_read_file(res, &len);
+    assert_non_null(strstr(table, "\te2e\t") == NULL ? strstr(table, "e2e\t") : table);
+    assert_non_null(strstr(table, "\ttrain>eval\t"));
+    assert_non_null(strstr(table, "\tok\t"));
+    free(table);
+    exp_config c;
+    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
+    const char *files[] = {"config.yaml", "provenance.json", "log.txt", "stage1-train.h5", "stage2-eval.json"};
+    for (int i = 0; i < 5; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/e2e/%s/%s", runs, c.run_id, files[i]);
+        if (access(p, R_OK) != 0)
+            fail_msg("%s missing", p);
+    }
+    exp_config_free(&c);
+    /* the same point again is recognised and skipped */
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --quiet --json > %s", bin, cfg, runs, res,
+             tu_path("e2e2.json"));
+    assert_int_equal(system(cmd), 0);
+    out = tu_read_file(tu_path("e2e2.json"), &len);
+    assert_non_null(strstr(out, "\"skipped\":true"));
+    free(out);
+    /* a failing run is recorded with its error */
+    snprintf(cfg, sizeof cfg, "%s", write_cfg("fail.yaml",
+             "experiment: e2e\ndataset: {path: /nonexistent}\nmodel: mlp\nstages: [eval]\n"));
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --quiet 2>/dev/null", bin, cfg, runs, res);
+    assert_int_not_equal(system(cmd), 0);
+    table = tu_read_file(res, &len);
+    assert_non_null(strstr(table, "\tfailed\t/nonexistent"));
+    free(table);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_layer_model),
+        cmocka_unit_test(test_results_concurrent),
+        cmocka_unit_test(test_run_end_to_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
