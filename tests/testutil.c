@@ -61,8 +61,10 @@ void *tu_read_file(const char *path, size_t *n)
         buf = NULL;
     }
     fclose(f);
-    if (buf)
+    if (buf) {
+        buf[len] = '\0';
         *n = (size_t)len;
+    }
     return buf;
 }
 

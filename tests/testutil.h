@@ -34,7 +34,7 @@ const char *tu_path(const char *name);
 void tu_fill(float *x, size_t n, float lo, float hi, uint64_t seed);
 /* Writes bytes to a file; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
-/* Reads a whole file (malloc'd); returns NULL on failure. */
+/* Reads a whole file (malloc'd, NUL-terminated); returns NULL on failure. */
 void *tu_read_file(const char *path, size_t *n);
 /* Is the Fashion-MNIST package installed? */
 int tu_have_fmnist(void);
