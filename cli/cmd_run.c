@@ -231,6 +231,7 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
         }
     }
     if (g) {
+        pith_shape_format(&g->input_shape, row->input, sizeof row->input);
         pith_graph_sort(g);
         row->params = pith_graph_params(g, 1);
         row->nonzero_params = nonzero_params(g);

@@ -13,6 +13,7 @@ static void usage(FILE *f)
                "  eval      test accuracy of a checkpoint: top-1, top-5, per class, confusion matrix\n"
                "  info      layer table of a checkpoint or zoo model: shapes, params, MACs, bytes\n"
                "  run       run an experiment config (YAML): stages, run directory, results table\n"
+               "  sweep     run a grid of points of a config (--param, --seeds), in parallel or on Slurm\n"
                "\n"
                "pith COMMAND --help describes a command's options. Commands that report\n"
                "metrics take --json and then print exactly one JSON object on stdout.\n");
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(c, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(c, "sweep"))
+        return cmd_sweep(argc - 1, argv + 1);
     fprintf(stderr, "pith: unknown command '%s'\n", c);
     usage(stderr);
     return EXIT_USAGE;

@@ -16,7 +16,7 @@
 #include "../core/error.h"
 
 const char *const results_header =
-    "experiment\trun_id\tconfig_hash\tseed\tgit_commit\tgit_dirty\tdate\thost\tmodel\tstages\tparams\t"
+    "experiment\trun_id\tconfig_hash\tseed\tgit_commit\tgit_dirty\tdate\thost\tmodel\tinput\tstages\tparams\t"
     "nonzero_params\tmacs\tmodel_bytes\ttop1\ttop5\tlatency_ms\tpeak_mem_kb\tknobs\tstatus\terror";
 
 /* Tabs and newlines would break the table. */
@@ -70,9 +70,9 @@ int results_append(const char *path, const exp_row *r)
     if (fstat(fd, &st) == 0 && st.st_size == 0)
         len = snprintf(line, sizeof line, "%s\n", results_header);
     len += snprintf(line + len, sizeof line - (size_t)len,
-                    "%s\t%s\t%s\t%llu\t%s\t%d\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+                    "%s\t%s\t%s\t%llu\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
                     f[0], r->run_id, r->config_hash, (unsigned long long)r->seed, f[6], r->git_dirty,
-                    r->date, f[1], f[2], f[3], (long long)r->params, (long long)r->nonzero_params,
+                    r->date, f[1], f[2], r->input[0] ? r->input : "NA", f[3], (long long)r->params, (long long)r->nonzero_params,
                     (long long)r->macs, (long long)r->bytes, n[0], n[1], n[2], n[3],
                     f[4][0] ? f[4] : "-", r->status, f[5][0] ? f[5] : "-");
     if (len >= (int)sizeof line)

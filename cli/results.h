@@ -12,7 +12,7 @@ typedef struct exp_row {
     uint64_t seed;
     char git_commit[48];
     int git_dirty;
-    char date[32], host[128], model[64], stages[128];
+    char date[32], host[128], model[64], input[32], stages[128];
     int64_t params, nonzero_params, macs, bytes;
     double top1, top5, latency_ms, peak_mem_kb; /* NAN: not measured */
     char knobs[1024];

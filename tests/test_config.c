@@ -217,7 +217,7 @@ static void test_results_concurrent(void **state)
         int tabs = 0;
         for (char *q = l; *q; q++)
             tabs += *q == '\t';
-        assert_int_equal(tabs, 20);
+        assert_int_equal(tabs, 21);
         if (!strncmp(l, "experiment\t", 11))
             headers++;
         else
@@ -283,6 +283,63 @@ static void test_run_end_to_end(void **state)
     free(table);
 }
 
+static void test_sweep_resume_and_slurm(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    char cfg[512], runs[512], res[512], cmd[4096];
+    snprintf(cfg, sizeof cfg, "%s", write_cfg("sweep.yaml",
+             "experiment: sw\ndataset: {subset: 300}\nmodel: mlp\nstages:\n  - train: {epochs: 1}\n"));
+    snprintf(runs, sizeof runs, "%s", tu_path("sw-runs"));
+    snprintf(res, sizeof res, "%s", tu_path("sw.tsv"));
+    const char *grid = "--param train.lr=0.01,0.1 --param train.batch=32,64 --seeds 2";
+    snprintf(cmd, sizeof cmd, "%s sweep %s %s --jobs 2 --runs %s --results %s > %s", bin, cfg, grid, runs,
+             res, tu_path("sw1.txt"));
+    assert_int_equal(system(cmd), 0);
+    size_t len;
+    char *out = tu_read_file(tu_path("sw1.txt"), &len);
+    assert_non_null(strstr(out, "sweep: 8 points, 8 run, 0 skipped, 0 failed"));
+    free(out);
+    /* again: every point is recognised and skipped */
+    snprintf(cmd, sizeof cmd, "%s sweep %s %s --jobs 2 --runs %s --results %s > %s", bin, cfg, grid, runs,
+             res, tu_path("sw2.txt"));
+    assert_int_equal(system(cmd), 0);
+    out = tu_read_file(tu_path("sw2.txt"), &len);
+    assert_non_null(strstr(out, "sweep: 8 points, 0 run, 8 skipped"));
+    free(out);
+    /* the Slurm script is valid shell and its tasks are exactly the 8 points */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tu_path("slurm"));
+    snprintf(cmd, sizeof cmd, "%s sweep %s %s --emit-slurm %s --runs %s --results %s > /dev/null", bin, cfg,
+             grid, dir, runs, res);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "bash -n %s/sweep.sbatch", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "for i in 0 1 2 3 4 5 6 7; do SLURM_ARRAY_TASK_ID=$i PITH=echo bash %s/sweep.sbatch; done > %s",
+             dir, tu_path("tasks.txt"));
+    assert_int_equal(system(cmd), 0);
+    out = tu_read_file(tu_path("tasks.txt"), &len);
+    const char *want[8] = {
+        "--set train.lr=0.01 --set train.batch=32 --set seed=1",
+        "--set train.lr=0.1 --set train.batch=32 --set seed=1",
+        "--set train.lr=0.01 --set train.batch=64 --set seed=1",
+        "--set train.lr=0.1 --set train.batch=64 --set seed=1",
+        "--set train.lr=0.01 --set train.batch=32 --set seed=2",
+        "--set train.lr=0.1 --set train.batch=32 --set seed=2",
+        "--set train.lr=0.01 --set train.batch=64 --set seed=2",
+        "--set train.lr=0.1 --set train.batch=64 --set seed=2",
+    };
+    for (int i = 0; i < 8; i++)
+        if (!strstr(out, want[i]))
+            fail_msg("no task runs %s", want[i]);
+    free(out);
+    snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=8 PITH=echo bash %s/sweep.sbatch 2>/dev/null", dir);
+    assert_int_not_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_layer_model),
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
+        cmocka_unit_test(test_sweep_resume_and_slurm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
