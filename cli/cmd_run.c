@@ -30,6 +30,9 @@ static void usage(FILE *f)
             "\n"
             "  --set KEY=VALUE   override a key: seed=3, dataset.subset=2000, train.epochs=2\n"
             "                    (a first key naming a stage reaches into that stage)\n"
+            "  --knob KEY=VALUE  like --set, and recorded as a swept knob in the results\n"
+            "                    table (pith sweep passes its grid this way); without any\n"
+            "                    --knob, the --set overrides are recorded\n"
             "  --runs DIR        runs directory (default runs)\n"
             "  --results FILE    results table (default results/runs.tsv)\n"
             "  --force           run even if the table has this run id\n"
@@ -249,21 +252,24 @@ int cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
     static const struct option opts[] = {
-        {"set", 1, 0, 's'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'}, {"force", 0, 0, 'f'},
+        {"set", 1, 0, 's'}, {"knob", 1, 0, 'k'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'}, {"force", 0, 0, 'f'},
         {"check", 0, 0, 'c'}, {"threads", 1, 0, 't'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
-    const char *sets[64];
-    int n_sets = 0, force = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
+    const char *sets[128], *knobs[64];
+    int n_sets = 0, n_knobs = 0, force = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
     const char *runs = "runs", *results = "results/runs.tsv";
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case 's':
-            if (n_sets == 64)
-                return cli_usage_error(cmd, "at most 64 --set");
+        case 'k':
+            if (n_sets == 128 || n_knobs == 64)
+                return cli_usage_error(cmd, "too many --set/--knob");
             sets[n_sets++] = optarg;
+            if (c == 'k')
+                knobs[n_knobs++] = optarg;
             break;
         case 'r': runs = optarg; break;
         case 'R': results = optarg; break;
@@ -337,6 +343,13 @@ int cmd_run(int argc, char **argv)
     snprintf(row.model, sizeof row.model, "%s", cfg.model);
     exp_stage_chain(&cfg, row.stages, sizeof row.stages);
     snprintf(row.knobs, sizeof row.knobs, "%s", cfg.knobs);
+    if (n_knobs) {
+        row.knobs[0] = '\0';
+        for (int i = 0; i < n_knobs; i++) {
+            size_t o = strlen(row.knobs);
+            snprintf(row.knobs + o, sizeof row.knobs - o, "%s%s", i ? ";" : "", knobs[i]);
+        }
+    }
     row.top1 = row.top5 = row.latency_ms = row.peak_mem_kb = NAN;
 
     char path[2200];

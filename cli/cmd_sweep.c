@@ -115,7 +115,7 @@ static int emit_slurm(const char *dir, const char *config, const char *runs, con
             shell_quote(f, fixed[j]);
         }
         for (int j = 0; j < pts[i].n; j++) {
-            fputs(" --set ", f);
+            fputs(" --knob ", f);
             shell_quote(f, pts[i].args[j]);
         }
         fprintf(f, " ) ;;  # run %s\n", pts[i].run_id);
@@ -160,7 +160,7 @@ static pid_t start_point(const char *config, const char *runs, const char *resul
             argv[a++] = (char *)fixed[j];
         }
         for (int j = 0; j < p->n; j++) {
-            argv[a++] = "--set";
+            argv[a++] = "--knob";
             argv[a++] = p->args[j];
         }
         argv[a++] = "--runs";

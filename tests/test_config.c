@@ -323,14 +323,14 @@ static void test_sweep_resume_and_slurm(void **state)
     assert_int_equal(system(cmd), 0);
     out = tu_read_file(tu_path("tasks.txt"), &len);
     const char *want[8] = {
-        "--set train.lr=0.01 --set train.batch=32 --set seed=1",
-        "--set train.lr=0.1 --set train.batch=32 --set seed=1",
-        "--set train.lr=0.01 --set train.batch=64 --set seed=1",
-        "--set train.lr=0.1 --set train.batch=64 --set seed=1",
-        "--set train.lr=0.01 --set train.batch=32 --set seed=2",
-        "--set train.lr=0.1 --set train.batch=32 --set seed=2",
-        "--set train.lr=0.01 --set train.batch=64 --set seed=2",
-        "--set train.lr=0.1 --set train.batch=64 --set seed=2",
+        "--knob train.lr=0.01 --knob train.batch=32 --knob seed=1",
+        "--knob train.lr=0.1 --knob train.batch=32 --knob seed=1",
+        "--knob train.lr=0.01 --knob train.batch=64 --knob seed=1",
+        "--knob train.lr=0.1 --knob train.batch=64 --knob seed=1",
+        "--knob train.lr=0.01 --knob train.batch=32 --knob seed=2",
+        "--knob train.lr=0.1 --knob train.batch=32 --knob seed=2",
+        "--knob train.lr=0.01 --knob train.batch=64 --knob seed=2",
+        "--knob train.lr=0.1 --knob train.batch=64 --knob seed=2",
     };
     for (int i = 0; i < 8; i++)
         if (!strstr(out, want[i]))
