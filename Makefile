@@ -4,6 +4,7 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
 #   make bench      build/bench/train_speed (pith vs PyTorch training speed)
+#   make plots      charts from results/runs.tsv into results/plots/
 #   make install PREFIX=/usr/local
 #   make golden     regenerate tests/golden/ with PyTorch (needs python3-torch)
 
@@ -35,7 +36,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan demo bench install clean deps golden check-tests
+.PHONY: all test asan demo bench install clean deps golden check-tests plots
 all: $(BUILD)/pith $(BUILD)/libpith.a
 
 $(OBJDIR)/%.o: %.c
@@ -89,6 +90,10 @@ demo: deps
 	@sh scripts/demo.sh $(BUILD)/pith
 
 bench: $(BUILD)/bench/train_speed
+
+# Charts from the results table into results/plots/ (PNG and SVG).
+plots: deps
+	@sh plots/render.sh results/runs.tsv results/plots runs
 
 golden:
 	/usr/bin/python3 tests/golden/make_golden.py tests/golden/fmnist_cnn.h5

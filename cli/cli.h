@@ -36,6 +36,7 @@ int cli_load_data(const char *dir, float mean, float std, int subset, int val, u
                   pith_dataset *train, pith_dataset *evalset, pith_dataset *test);
 int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 

@@ -14,6 +14,7 @@ static void usage(FILE *f)
                "  info      layer table of a checkpoint or zoo model: shapes, params, MACs, bytes\n"
                "  run       run an experiment config (YAML): stages, run directory, results table\n"
                "  sweep     run a grid of points of a config (--param, --seeds), in parallel or on Slurm\n"
+               "  report    the benchmark table (Markdown) from results/runs.tsv\n"
                "\n"
                "pith COMMAND --help describes a command's options. Commands that report\n"
                "metrics take --json and then print exactly one JSON object on stdout.\n");
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(c, "sweep"))
         return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(c, "report"))
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "pith: unknown command '%s'\n", c);
     usage(stderr);
     return EXIT_USAGE;

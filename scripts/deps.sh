@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libopenblas-openmp-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
-hdf5-tools dataset-fashion-mnist"
+hdf5-tools gnuplot-nox dataset-fashion-mnist"
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy"
 fi
