@@ -50,8 +50,13 @@ CURVES_TITLE=${LOG:-no run with epochs found}
 for term in png svg; do
     if [ "$term" = png ]; then T="pngcairo size 800,600 font 'sans,10'"; else T="svg size 800,600 font 'sans,10'"; fi
     for chart in acc_vs_bytes acc_vs_macs acc_vs_latency knob curves; do
-        gnuplot -e "set terminal $T; set output '$OUT/$chart.$term'; data='$TMP'; knobkey='$(cat "$TMP/knob_key.txt")'; curvestitle='$CURVES_TITLE'" \
-            "$HERE/common.gp" "$HERE/$chart.gp"
+        # a single point gives "empty range" warnings; anything else is shown
+        if ! gnuplot -e "set terminal $T; set output '$OUT/$chart.$term'; data='$TMP'; knobkey='$(cat "$TMP/knob_key.txt")'; curvestitle='$CURVES_TITLE'" \
+            "$HERE/common.gp" "$HERE/$chart.gp" 2> "$TMP/gnuplot.err"; then
+            cat "$TMP/gnuplot.err" >&2
+            exit 1
+        fi
+        grep -v '^Warning: empty [xy]2\{0,1\} range' "$TMP/gnuplot.err" >&2 || true
     done
 done
 echo "plots: $OUT/{acc_vs_bytes,acc_vs_macs,acc_vs_latency,knob,curves}.{png,svg}"
