@@ -266,6 +266,17 @@ static void test_run_end_to_end(void **state)
             fail_msg("%s missing", p);
     }
     exp_config_free(&c);
+    /* ... and charts from it: the training curves of this very run */
+    char plots[512];
+    snprintf(plots, sizeof plots, "%s", tu_path("e2e-plots"));
+    snprintf(cmd, sizeof cmd, "sh plots/render.sh %s %s %s > /dev/null", res, plots, runs);
+    assert_int_equal(system(cmd), 0);
+    char svgp[700];
+    snprintf(svgp, sizeof svgp, "%s/curves.svg", plots);
+    char *svg = tu_read_file(svgp, &len);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "e2e"));
+    free(svg);
     /* the same point again is recognised and skipped */
     snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --quiet --json > %s", bin, cfg, runs, res,
              tu_path("e2e2.json"));
