@@ -605,6 +605,49 @@ static int write_buf(void *data, unsigned char *b, size_t size)
     return 1;
 }
 
+/* Limits that no experiment config comes near. libyaml's loader takes time
+ * that grows faster than linearly with nesting, so an absurd file is refused
+ * by a cheap event scan before it is loaded. */
+#define CONFIG_MAX_BYTES (1 << 20)
+#define CONFIG_MAX_DEPTH 32
+
+static int prescan(FILE *f, const char *path)
+{
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        rewind(f);
+        if (size > CONFIG_MAX_BYTES)
+            return pith_error(PITH_EINVAL, "%s: %ld bytes; a config is at most %d", path, size,
+                              CONFIG_MAX_BYTES);
+    }
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int depth = 0, rc = PITH_OK;
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break; /* the loader reports syntax errors with their line */
+        yaml_event_type_t t = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > CONFIG_MAX_DEPTH) {
+                rc = pith_error(PITH_EINVAL, "%s:%d: nested deeper than %d levels", path, line,
+                                CONFIG_MAX_DEPTH);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (t == YAML_STREAM_END_EVENT) {
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    rewind(f);
+    return rc;
+}
+
 int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -616,12 +659,16 @@ int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_c
     FILE *f = fopen(path, "rb");
     if (!f)
         return pith_error(PITH_EIO, "%s: cannot open", path);
+    int rc = prescan(f, path);
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
     int ok = yaml_parser_load(&parser, &doc);
-    int rc = PITH_OK;
     if (!ok)
         rc = pith_error(PITH_EINVAL, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
                         parser.problem ? parser.problem : "unknown");

@@ -142,6 +142,28 @@ static void test_errors(void **state)
                  "op: unknown op 'conv3d' (allowed: conv2d, linear");
     exp_config c;
     assert_int_equal(exp_config_load(tu_path("none.yaml"), NULL, 0, &c), PITH_EIO);
+    /* the absurd: deep nesting, a huge file, binary garbage, a truncated file */
+    static char deep[40000];
+    int o = snprintf(deep, sizeof deep, "experiment: x\nstages: [eval]\nmodel: ");
+    for (int i = 0; i < 10000; i++)
+        deep[o++] = '[';
+    for (int i = 0; i < 10000; i++)
+        deep[o++] = ']';
+    deep[o] = '\0';
+    expect_error(deep, 3, "nested deeper than 32 levels");
+    char *big = malloc((1 << 20) + 100);
+    memset(big, '#', (1 << 20) + 99);
+    big[(1 << 20) + 99] = '\0';
+    expect_error(big, 0, "a config is at most");
+    free(big);
+    char junk[512];
+    tu_fill((float *)junk, sizeof junk / sizeof(float), -1e30f, 1e30f, 3);
+    junk[sizeof junk - 1] = '\0';
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("junk.yaml"));
+    assert_int_equal(tu_write_file(path, junk, sizeof junk), 0);
+    assert_int_not_equal(exp_config_load(path, NULL, 0, &c), 0);
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epo", 5, "the train stage must be a mapping");
 }
 
 static void test_layer_model(void **state)
