@@ -46,6 +46,9 @@ $(OBJDIR)/%.o: %.c
 # im2col/col2im copy and zero rows of a few floats: GCC would turn those loops
 # into memset/memcpy calls, which cost more than the copies themselves.
 $(OBJDIR)/core/ops/conv2d.o: FILE_CFLAGS = -fno-tree-loop-distribute-patterns
+# batchnorm recomputes a fused activation's mask in backward from the same
+# expression as forward; without contraction both round it the same way.
+$(OBJDIR)/core/ops/batchnorm.o: FILE_CFLAGS = -ffp-contract=off
 
 $(BUILD)/libpith.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)

@@ -73,12 +73,50 @@ static void bn_prepare(pith_node *nd, const pith_shape *in, int batch)
     *(int *)nd->ws = omp_get_max_threads();
 }
 
-/* dy = 0 where the activation did not pass its input (y <= 0, or y >= 6 for relu6). */
-static void mask_grad(float *restrict dy, const float *restrict y, int n, int act)
+/* The fused activation passes the gradient where 0 < v (and v < 6 for relu6),
+ * v = x * scale + shift computed exactly as in forward (this file is built
+ * without floating-point contraction, so both compute the same v). */
+static inline float pass(float x, float scale, float shift, float hi)
+{
+    float v = x * scale + shift;
+    return (v > 0.0f && v < hi) ? 1.0f : 0.0f;
+}
+
+static void masked_sums(const float *restrict dy, const float *restrict x, int n, float scale,
+                        float shift, int act, float *s1, float *s2)
 {
     const float hi = act == 2 ? 6.0f : INFINITY;
-    for (int p = 0; p < n; p++)
-        dy[p] = (y[p] > 0.0f && y[p] < hi) ? dy[p] : 0.0f;
+    float a1[16] = {0}, a2[16] = {0};
+    int p = 0;
+    for (; p + 16 <= n; p += 16)
+        for (int k = 0; k < 16; k++) {
+            float g = pass(x[p + k], scale, shift, hi) != 0.0f ? dy[p + k] : 0.0f;
+            a1[k] += g;
+            a2[k] += g * x[p + k];
+        }
+    float t1 = 0.0f, t2 = 0.0f;
+    for (; p < n; p++) {
+        float g = pass(x[p], scale, shift, hi) != 0.0f ? dy[p] : 0.0f;
+        t1 += g;
+        t2 += g * x[p];
+    }
+    for (int k = 0; k < 16; k++) {
+        t1 += a1[k];
+        t2 += a2[k];
+    }
+    *s1 = t1;
+    *s2 = t2;
+}
+
+static void masked_dx(const float *restrict dy, const float *restrict x, float *restrict dx, int n,
+                      float scale, float shift, int act, float k, float a, float b, int overwrite)
+{
+    const float hi = act == 2 ? 6.0f : INFINITY;
+    for (int p = 0; p < n; p++) {
+        float g = pass(x[p], scale, shift, hi) != 0.0f ? dy[p] : 0.0f;
+        float v = k * g - a * x[p] + b;
+        dx[p] = overwrite ? v : dx[p] + v;
+    }
 }
 
 /* 1-d inputs have one value per (sample, channel): a strided reduction. */
@@ -149,6 +187,7 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
 {
     bn_geom g = geom_of(&c->in[0], c->batch);
     const float *gamma = pith_param_value(&nd->params[0]);
+    const float *beta = pith_param_value(&nd->params[1]);
     float *dgamma = nd->params[0].grad, *dbeta = nd->params[1].grad;
     const float *saved_mean = (const float *)nd->ws + BN_HEAD, *saved_invstd = saved_mean + g.c;
     const size_t m = (size_t)g.n * g.hw;
@@ -158,16 +197,19 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
 #pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
         const float mean = saved_mean[ch], is = saved_invstd[ch];
+        const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
         double sdy = 0.0, sdyx = 0.0;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
             if (act) {
-                /* the fused activation's backward, in place: its gradient buffer
-                 * is read by this node only */
-                mask_grad(nd->dy + off, nd->y + off, g.hw, act);
-            }
-            if (g.hw > 1) {
+                /* the fused activation's backward: its mask is recomputed from
+                 * x with the forward's exact arithmetic, so y need not be read */
+                float s1 = 0.0f, s2 = 0.0f;
+                masked_sums(gp, xp, g.hw, scale, shift, act, &s1, &s2);
+                sdy += s1;
+                sdyx += s2;
+            } else if (g.hw > 1) {
                 sdy += sum_f32(gp, g.hw);
                 sdyx += dot_f32(gp, xp, g.hw);
             } else {
@@ -190,6 +232,10 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
             float *dxp = dx + off;
+            if (act) {
+                masked_dx(gp, xp, dxp, g.hw, scale, shift, act, k, a, b, ow);
+                continue;
+            }
             if (ow)
                 for (int p = 0; p < g.hw; p++)
                     dxp[p] = k * gp[p] - a * xp[p] + b;

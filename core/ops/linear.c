@@ -1,5 +1,10 @@
-/* linear: y = x W^T + b, x [N, in], W [out, in]. */
+/* linear: y = x W^T + b, x [N, in], W [out, in].
+ *
+ * Big layers split their GEMMs by hand across the OpenMP threads (slices of
+ * output features, or of input features for dx), each slice one
+ * single-threaded GEMM: for a batch of 64 that beats OpenBLAS's own split. */
 #include <cblas.h>
+#include <omp.h>
 
 #include "op_util.h"
 
@@ -42,37 +47,73 @@ static int linear_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
+/* Threads for a layer of this size: split only when each slice is worth a GEMM. */
+static int split_threads(int n, int fin, int fout)
+{
+    int t = omp_get_max_threads();
+    if ((double)n * fin * fout < 1e6 || fout < 32 * t)
+        return 1;
+    return t;
+}
+
+static void slice(int total, int t, int nt, int *lo, int *hi)
+{
+    /* multiples of 16 keep the GEMM kernels' blocks whole */
+    int step = ((total / nt) + 15) & ~15;
+    *lo = t * step < total ? t * step : total;
+    *hi = (t + 1) * step < total && t + 1 < nt ? (t + 1) * step : total;
+}
+
 static void linear_forward(pith_node *nd, const pith_ctx *c)
 {
     const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
     const float *w = pith_param_value(&nd->params[0]);
+    const float *b = nd->a.bias ? pith_param_value(&nd->params[1]) : NULL;
     float *y = nd->y;
-    if (nd->a.bias) {
-        const float *b = pith_param_value(&nd->params[1]);
-        for (int i = 0; i < n; i++)
-            memcpy(y + (size_t)i * fout, b, (size_t)fout * sizeof(float));
+    const float *x = c->x[0];
+    const int nt = split_threads(n, fin, fout);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int o0, o1;
+        slice(fout, omp_get_thread_num(), omp_get_num_threads(), &o0, &o1);
+        if (o1 > o0) {
+            if (b)
+                for (int i = 0; i < n; i++)
+                    memcpy(y + (size_t)i * fout + o0, b + o0, (size_t)(o1 - o0) * sizeof(float));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o1 - o0, fin, 1.0f, x, fin,
+                        w + (size_t)o0 * fin, fin, b ? 1.0f : 0.0f, y + o0, fout);
+        }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fout, fin, 1.0f, c->x[0], fin, w, fin,
-                nd->a.bias ? 1.0f : 0.0f, y, fout);
 }
 
 static void linear_backward(pith_node *nd, const pith_ctx *c)
 {
     const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
     pith_param *wp = &nd->params[0];
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fout, fin, n, 1.0f, nd->dy, fout, c->x[0],
-                fin, 1.0f, wp->grad, fin);
-    if (nd->a.bias) {
-        float *db = nd->params[1].grad;
-        for (int i = 0; i < n; i++) {
-            const float *g = nd->dy + (size_t)i * fout;
-            for (int o = 0; o < fout; o++)
-                db[o] += g[o];
+    const float *w = pith_param_value(wp), *x = c->x[0], *dy = nd->dy;
+    float *db = nd->a.bias ? nd->params[1].grad : NULL, *dx = c->dx[0];
+    const float beta_dx = c->dx_overwrite[0] ? 0.0f : 1.0f;
+    const int nt = split_threads(n, fin, fout);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+        int o0, o1, k0, k1;
+        slice(fout, t, tn, &o0, &o1);
+        if (o1 > o0) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, fin, n, 1.0f, dy + o0, fout,
+                        x, fin, 1.0f, wp->grad + (size_t)o0 * fin, fin);
+            if (db)
+                for (int i = 0; i < n; i++) {
+                    const float *g = dy + (size_t)i * fout;
+                    for (int o = o0; o < o1; o++)
+                        db[o] += g[o];
+                }
         }
+        slice(fin, t, tn, &k0, &k1);
+        if (dx && k1 > k0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, fout, 1.0f, dy, fout,
+                        w + k0, fin, beta_dx, dx + k0, fin);
     }
-    if (c->dx[0])
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, fin, fout, 1.0f, nd->dy, fout,
-                    pith_param_value(wp), fin, c->dx_overwrite[0] ? 0.0f : 1.0f, c->dx[0], fin);
 }
 
 static int64_t linear_macs(const pith_node *nd, const pith_shape *in)
