@@ -96,23 +96,29 @@ static int conv_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Workspace, per thread: one image's columns [c * kk, oh * ow], its output
- * gradient transposed [oh * ow, oc], and a private gradient of the weights
- * (as [oc, rows], or transposed per group [rows, oc / groups]) and bias. The thread count is
- * fixed when the graph is compiled and stored in the first word. */
+/* Workspace: a header with the thread count fixed at compile time; per
+ * thread, scratch for one image's columns [c * kk, oh * ow] and its output
+ * gradient transposed [oh * ow, oc]; then per image chunk a partial gradient
+ * of the weights (as [oc, rows], or transposed per group [rows, oc / groups])
+ * and bias. Backward hands chunks to threads dynamically (the VM's cores do
+ * not run at an even pace) and sums the chunk partials in chunk order, so the
+ * result does not depend on the thread count or on who took which chunk. */
+#define CONV_CHUNKS 16
+
 typedef struct ws_layout {
-    int threads;
-    size_t col, dyt, dw, stride; /* floats */
+    int threads, chunks;
+    size_t col, dyt, scratch, dw; /* floats */
 } ws_layout;
 
 static ws_layout layout_of(const geom *g, int threads)
 {
     ws_layout l;
     l.threads = threads;
+    l.chunks = g->n < CONV_CHUNKS ? g->n : CONV_CHUNKS;
     l.col = ((size_t)g->c * g->kk * g->ohw + 15) & ~(size_t)15;
     l.dyt = ((size_t)g->ohw * g->oc + 15) & ~(size_t)15;
+    l.scratch = l.col + l.dyt;
     l.dw = (((size_t)g->oc * g->rows + g->oc) + 15) & ~(size_t)15;
-    l.stride = l.col + l.dyt + l.dw;
     return l;
 }
 
@@ -122,7 +128,7 @@ static size_t conv_workspace(const pith_node *nd, const pith_shape *in, int batc
         return 0;
     geom g = make_geom(nd, in, batch);
     ws_layout l = layout_of(&g, omp_get_max_threads());
-    return 64 + (size_t)l.threads * l.stride * sizeof(float);
+    return 64 + ((size_t)l.threads * l.scratch + (size_t)l.chunks * l.dw) * sizeof(float);
 }
 
 static void conv_prepare(pith_node *nd, const pith_shape *in, int batch)
@@ -134,12 +140,14 @@ static void conv_prepare(pith_node *nd, const pith_shape *in, int batch)
 
 static float *thread_block(void *ws, const ws_layout *l, int t)
 {
-    return (float *)((char *)ws + 64) + (size_t)t * l->stride;
+    return (float *)((char *)ws + 64) + (size_t)t * l->scratch;
 }
 
-/* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow.
- * Rows are short (a 14-pixel row is 56 bytes), so copies are plain loops the
- * compiler vectorises, not memcpy/memset calls. */
+static float *chunk_partial(void *ws, const ws_layout *l, int q)
+{
+    return (float *)((char *)ws + 64) + (size_t)l->threads * l->scratch + (size_t)q * l->dw;
+}
+
 /* Stride 1 with output width == input width ("same" padding): each (c, ki, kj)
  * block is the input plane shifted by a constant offset, so it is one
  * contiguous copy over the rows that exist, after which the columns that
@@ -225,6 +233,9 @@ static void col2im_shift_add(const pith_attrs *a, const geom *g, float *restrict
     }
 }
 
+/* Columns of one image: row c * kk + ki * kw + kj, column oh * OW + ow.
+ * Rows are short (a 14-pixel row is 56 bytes), so copies are plain loops the
+ * compiler vectorises, not memcpy/memset calls. */
 static void im2col(const pith_attrs *a, const geom *g, const float *restrict x,
                    float *restrict col)
 {
@@ -331,7 +342,8 @@ static void conv_forward(pith_node *nd, const pith_ctx *c)
 #pragma omp parallel num_threads(nt)
     {
         float *col = thread_block(nd->ws, &l, omp_get_thread_num());
-#pragma omp for schedule(static)
+        /* each image is independent: any thread may take it */
+#pragma omp for schedule(dynamic, 2)
         for (int n = 0; n < g.n; n++) {
             im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
             float *yn = nd->y + (size_t)n * g.oc * g.ohw;
@@ -370,46 +382,50 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
 #pragma omp parallel num_threads(nt)
     {
         float *col = thread_block(nd->ws, &l, omp_get_thread_num());
-        float *dyt = col + l.col, *dwt = dyt + l.dyt, *db = dwt + nw;
-        memset(dwt, 0, (nw + g.oc) * sizeof(float));
-#pragma omp for schedule(static)
-        for (int n = 0; n < g.n; n++) {
-            const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
-            /* The columns are recomputed: cheaper than keeping a batch of them. */
-            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
-            if (transposed) {
-                /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS
-                 * runs about 1.5x faster than dW = dY x col^T when the columns
-                 * have more rows than the group has output channels. */
-                for (int o = 0; o < g.oc; o++)
-                    for (int q = 0; q < g.ohw; q++)
-                        dyt[(size_t)q * g.oc + o] = dyn[(size_t)o * g.ohw + q];
-                for (int gi = 0; gi < g.groups; gi++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw,
-                                1.0f, col + (size_t)gi * g.rows * g.ohw, g.ohw,
-                                dyt + (size_t)gi * g.ocg, g.oc, 1.0f,
-                                dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
-            } else {
-                for (int gi = 0; gi < g.groups; gi++)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
-                                dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
-                                col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
-                                dwt + (size_t)gi * g.ocg * g.rows, g.rows);
-            }
-            if (bp)
-                for (int o = 0; o < g.oc; o++)
-                    db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
-            if (dx) {
-                for (int gi = 0; gi < g.groups; gi++)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg, 1.0f,
-                                w + (size_t)gi * g.ocg * g.rows, g.rows,
-                                dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, 0.0f,
-                                col + (size_t)gi * g.rows * g.ohw, g.ohw);
-                col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
+        float *dyt = col + l.col;
+#pragma omp for schedule(dynamic, 1)
+        for (int q = 0; q < l.chunks; q++) {
+            float *dwt = chunk_partial(nd->ws, &l, q), *db = dwt + nw;
+            memset(dwt, 0, (nw + g.oc) * sizeof(float));
+            const int first = (int)((long)g.n * q / l.chunks), last = (int)((long)g.n * (q + 1) / l.chunks);
+            for (int n = first; n < last; n++) {
+                const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
+                /* The columns are recomputed: cheaper than keeping a batch of them. */
+                im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+                if (transposed) {
+                    /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS
+                     * runs about 1.5x faster than dW = dY x col^T when the
+                     * columns have more rows than the group has output channels. */
+                    for (int o = 0; o < g.oc; o++)
+                        for (int p = 0; p < g.ohw; p++)
+                            dyt[(size_t)p * g.oc + o] = dyn[(size_t)o * g.ohw + p];
+                    for (int gi = 0; gi < g.groups; gi++)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw,
+                                    1.0f, col + (size_t)gi * g.rows * g.ohw, g.ohw,
+                                    dyt + (size_t)gi * g.ocg, g.oc, 1.0f,
+                                    dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
+                } else {
+                    for (int gi = 0; gi < g.groups; gi++)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw,
+                                    1.0f, dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
+                                    col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
+                                    dwt + (size_t)gi * g.ocg * g.rows, g.rows);
+                }
+                if (bp)
+                    for (int o = 0; o < g.oc; o++)
+                        db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
+                if (dx) {
+                    for (int gi = 0; gi < g.groups; gi++)
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg,
+                                    1.0f, w + (size_t)gi * g.ocg * g.rows, g.rows,
+                                    dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, 0.0f,
+                                    col + (size_t)gi * g.rows * g.ohw, g.ohw);
+                    col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
+                }
             }
         }
-        /* Sum the per-thread partials in thread order: deterministic for a
-         * given thread count. */
+        /* Sum the chunk partials in chunk order (the omp for above ends with a
+         * barrier). */
 #pragma omp for schedule(static)
         for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
             /* i indexes the weight gradient [oc, rows], then the bias; the
@@ -421,8 +437,8 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
                 src = gi * (size_t)g.rows * g.ocg + r * (size_t)g.ocg + og;
             }
             float s = 0.0f;
-            for (int t = 0; t < nt; t++)
-                s += thread_block(nd->ws, &l, t)[l.col + l.dyt + src];
+            for (int q = 0; q < l.chunks; q++)
+                s += chunk_partial(nd->ws, &l, q)[src];
             if (i < nw)
                 wp->grad[i] += s;
             else if (bp)
