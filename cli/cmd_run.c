@@ -248,6 +248,16 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
     return rc;
 }
 
+/* Starts the --json object on stdout with what names the run. */
+static void json_begin_run(json *j, const exp_config *cfg, const char *dir)
+{
+    json_init(j, stdout);
+    json_obj(j, NULL);
+    json_str(j, "experiment", cfg->name);
+    json_str(j, "run_id", cfg->run_id);
+    json_str(j, "dir", dir);
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
@@ -298,11 +308,7 @@ int cmd_run(int argc, char **argv)
     if (check) {
         if (as_json) {
             json j;
-            json_init(&j, stdout);
-            json_obj(&j, NULL);
-            json_str(&j, "experiment", cfg.name);
-            json_str(&j, "run_id", cfg.run_id);
-            json_str(&j, "dir", dir);
+            json_begin_run(&j, &cfg, dir);
             json_end_obj(&j);
             json_finish(&j);
         } else {
@@ -315,10 +321,7 @@ int cmd_run(int argc, char **argv)
     if (done > 0 && !force) {
         if (as_json) {
             json j;
-            json_init(&j, stdout);
-            json_obj(&j, NULL);
-            json_str(&j, "run_id", cfg.run_id);
-            json_str(&j, "dir", dir);
+            json_begin_run(&j, &cfg, dir);
             json_bool(&j, "skipped", 1);
             json_end_obj(&j);
             json_finish(&j);
@@ -385,11 +388,7 @@ int cmd_run(int argc, char **argv)
         code = cli_fail(cmd, arc);
     } else if (as_json) {
         json j;
-        json_init(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "experiment", cfg.name);
-        json_str(&j, "run_id", cfg.run_id);
-        json_str(&j, "dir", dir);
+        json_begin_run(&j, &cfg, dir);
         json_num(&j, "top1", row.top1);
         json_num(&j, "top5", row.top5);
         json_int(&j, "params", row.params);
