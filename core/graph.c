@@ -354,6 +354,8 @@ int pith_graph_compile(pith_graph *g, int batch)
     for (int k = 0; k < g->n_order; k++) {
         g->nodes[g->order[k]].fused_act = 0;
         g->nodes[g->order[k]].fused_into = -1;
+        g->nodes[g->order[k]].computed_by = -1;
+        g->nodes[g->order[k]].pool_y = g->nodes[g->order[k]].pool_dy = NULL;
     }
     for (int k = 1; k < g->n_order; k++) {
         pith_node *r = &g->nodes[g->order[k]];
@@ -371,6 +373,26 @@ int pith_graph_compile(pith_graph *g, int batch)
             continue;
         g->nodes[b].fused_act = act;
         r->fused_into = b;
+    }
+    /* batchnorm -> activation -> 2x2/2 maxpool: the batchnorm computes the pool too. */
+    for (int k = 1; k < g->n_order; k++) {
+        pith_node *pl = &g->nodes[g->order[k]];
+        if (g->fuse_off || strcmp(pl->op->name, "maxpool") != 0)
+            continue;
+        const pith_attrs *a = &pl->a;
+        pith_node *r = &g->nodes[pl->in[0]];
+        if (r->fused_into < 0 || a->kh != 2 || a->kw != 2 || a->sh != 2 || a->sw != 2 || a->ph || a->pw ||
+            r->out.ndim != 3 || r->out.d[1] % 2 || r->out.d[2] % 2)
+            continue;
+        pith_node *b = &g->nodes[r->fused_into];
+        if (!b->fused_act || b->needs_grad != pl->needs_grad)
+            continue;
+        int uses = 0;
+        for (int q = 0; q < g->n_order; q++)
+            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
+                uses += g->nodes[g->order[q]].in[j] == pl->in[0];
+        if (uses == 1)
+            pl->computed_by = r->fused_into;
     }
     /* flatten is a view: sole consumer of its input, it shares that input's buffers. */
     for (int k = 1; k < g->n_order; k++) {
@@ -432,6 +454,10 @@ int pith_graph_compile(pith_graph *g, int batch)
         }
         n->ws = n->ws_bytes ? p : NULL;
         p += align_up(n->ws_bytes);
+        if (n->computed_by >= 0) {
+            g->nodes[n->computed_by].pool_y = n->y;
+            g->nodes[n->computed_by].pool_dy = n->dy;
+        }
         if (n->op->prepare && g->order[k] != 0) {
             pith_shape in[PITH_MAX_INPUTS];
             gather_in_shapes(g, n, in);
@@ -487,7 +513,7 @@ int pith_graph_forward(pith_graph *g, int batch)
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);
         pith_node *n = &g->nodes[g->order[k]];
-        if (n->fused_into >= 0)
+        if (n->fused_into >= 0 || n->computed_by >= 0)
             continue;
         double t0 = g->profile ? pith_now() : 0.0;
         n->op->forward(n, &c);
@@ -520,7 +546,7 @@ int pith_graph_backward(pith_graph *g, int batch)
     }
     for (int k = g->n_order - 1; k >= 1; k--) {
         pith_node *n = &g->nodes[g->order[k]];
-        if (!n->needs_grad || n->fused_into >= 0)
+        if (!n->needs_grad || n->fused_into >= 0 || n->computed_by >= 0)
             continue;
         pith_ctx c;
         make_ctx(g, g->order[k], batch, &c);

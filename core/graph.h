@@ -143,6 +143,12 @@ struct pith_node {
      * flatten that is its input's only consumer is a view the same way. */
     int fused_act;
     int fused_into;
+    /* A fused batchnorm -> activation followed by a 2x2/2 maxpool (sole
+     * consumer, windows tiling the plane) also computes the pool: it writes
+     * the pool's output and reads the pool's gradient, and the pool node
+     * (computed_by >= 0) does nothing. */
+    int computed_by;
+    float *pool_y, *pool_dy;
     double fwd_seconds, bwd_seconds;  /* accumulated when the graph's profiling is on */
 };
 

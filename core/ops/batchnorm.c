@@ -55,15 +55,17 @@ static int bn_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Workspace: the planned thread count (first 64 bytes), then the per-channel
- * mean and inverse std saved for backward. */
+/* Workspace: the planned thread count (first 64 bytes), the per-channel mean
+ * and inverse std saved for backward, then per-thread scratch. */
 #define BN_HEAD 16 /* floats */
 
 static size_t bn_workspace(const pith_node *nd, const pith_shape *in, int batch)
 {
     (void)nd;
-    (void)batch;
-    return (BN_HEAD + 2 * (size_t)in->d[0]) * sizeof(float);
+    /* 2d: room for one channel's gradient planes per thread, used when a
+     * following maxpool is fused in (decided after workspaces are sized) */
+    size_t scratch = in->ndim == 3 ? (size_t)batch * in->d[1] * in->d[2] * omp_get_max_threads() : 0;
+    return (BN_HEAD + 2 * (size_t)in->d[0] + scratch) * sizeof(float);
 }
 
 static void bn_prepare(pith_node *nd, const pith_shape *in, int batch)
@@ -80,6 +82,122 @@ static inline float pass(float x, float scale, float shift, float hi)
 {
     float v = x * scale + shift;
     return (v > 0.0f && v < hi) ? 1.0f : 0.0f;
+}
+
+/* Fused 2x2/2 maxpool. Four windows at a time with GCC vector extensions:
+ * lanes hold a0 b0 a1 b1 ... of a row pair, a pair swap gives every lane its
+ * partner. The arithmetic is the scalar code's, lane by lane (v = x * scale +
+ * shift, no contraction; r = clamp(v); max picks one of its inputs), so the
+ * results equal the unfused ops' bit for bit. Both outputs are written whole,
+ * so the last block may overlap the one before it. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+static inline v8f vsel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
+static inline v8f vmax8(v8f a, v8f b) { return vsel(a > b, a, b); }
+
+static inline void window_block(const float *r0, const float *r1, float scale, float shift,
+                                float hi, v8f *V0, v8f *V1, v8f *R0, v8f *R1, v8f *P0, v8f *P1,
+                                v8f *M)
+{
+    const v8i swap = {1, 0, 3, 2, 5, 4, 7, 6};
+    const v8f zero = {0}, S = zero + scale, SH = zero + shift, HI = zero + hi;
+    v8f A, B;
+    memcpy(&A, r0, sizeof A);
+    memcpy(&B, r1, sizeof B);
+    *V0 = A * S;
+    *V0 = *V0 + SH;
+    *V1 = B * S;
+    *V1 = *V1 + SH;
+    *R0 = vsel(*V0 > zero, vsel(*V0 < HI, *V0, HI), zero);
+    *R1 = vsel(*V1 > zero, vsel(*V1 < HI, *V1, HI), zero);
+    *P0 = __builtin_shuffle(*R0, swap);
+    *P1 = __builtin_shuffle(*R1, swap);
+    *M = vmax8(vmax8(*R0, *P0), vmax8(*R1, *P1));
+}
+
+static void pool_forward(const float *restrict x, float *restrict y, int h, int w, float scale,
+                         float shift, float hi)
+{
+    const int ow = w / 2;
+    for (int i = 0; i < h / 2; i++) {
+        const float *r0 = x + (size_t)(2 * i) * w, *r1 = r0 + w;
+        float *yr = y + (size_t)i * ow;
+        if (ow >= 4) {
+            for (int j = 0;; j += 4) {
+                if (j + 4 > ow)
+                    j = ow - 4;
+                v8f V0, V1, R0, R1, P0, P1, M;
+                window_block(r0 + 2 * j, r1 + 2 * j, scale, shift, hi, &V0, &V1, &R0, &R1, &P0, &P1, &M);
+                float out[4] = {M[0], M[2], M[4], M[6]};
+                memcpy(yr + j, out, sizeof out);
+                if (j + 4 >= ow)
+                    break;
+            }
+            continue;
+        }
+        for (int j = 0; j < ow; j++) {
+            float a = r0[2 * j] * scale + shift, b = r0[2 * j + 1] * scale + shift;
+            float c = r1[2 * j] * scale + shift, d = r1[2 * j + 1] * scale + shift;
+            a = a > 0.0f ? (a < hi ? a : hi) : 0.0f;
+            b = b > 0.0f ? (b < hi ? b : hi) : 0.0f;
+            c = c > 0.0f ? (c < hi ? c : hi) : 0.0f;
+            d = d > 0.0f ? (d < hi ? d : hi) : 0.0f;
+            float m0 = a > b ? a : b, m1 = c > d ? c : d;
+            yr[j] = m0 > m1 ? m0 : m1;
+        }
+    }
+}
+
+/* Gradient plane of the fused activation + pool: the pool's gradient goes to
+ * the first maximum of each window (row-major, as maxpool does), and passes
+ * only where the activation passed (0 < v < hi). */
+static void pool_backward(const float *restrict x, const float *restrict gy, float *restrict g, int h,
+                          int w, float scale, float shift, float hi)
+{
+    const int ow = w / 2;
+    const v8i dup = {0, 0, 1, 1, 2, 2, 3, 3}, odd = {0, -1, 0, -1, 0, -1, 0, -1};
+    const v8f zero = {0}, HI = zero + hi;
+    for (int i = 0; i < h / 2; i++) {
+        const float *r0 = x + (size_t)(2 * i) * w, *r1 = r0 + w;
+        float *g0 = g + (size_t)(2 * i) * w, *g1 = g0 + w;
+        const float *gr = gy + (size_t)i * ow;
+        if (ow >= 4) {
+            for (int j = 0;; j += 4) {
+                if (j + 4 > ow)
+                    j = ow - 4;
+                v8f V0, V1, R0, R1, P0, P1, M, G = {0};
+                window_block(r0 + 2 * j, r1 + 2 * j, scale, shift, hi, &V0, &V1, &R0, &R1, &P0, &P1, &M);
+                memcpy(&G, gr + j, 4 * sizeof(float));
+                G = __builtin_shuffle(G, dup);
+                v8i eA = R0 == M, eP = P0 == M, eB = R1 == M, eQ = P1 == M;
+                v8i wA = eA & ~(odd & eP);
+                v8i wB = eB & ~(eA | eP) & ~(odd & eQ);
+                v8i pA = (V0 > zero) & (V0 < HI), pB = (V1 > zero) & (V1 < HI);
+                v8f gA = vsel(wA & pA, G, zero), gB = vsel(wB & pB, G, zero);
+                memcpy(g0 + 2 * j, &gA, sizeof gA);
+                memcpy(g1 + 2 * j, &gB, sizeof gB);
+                if (j + 4 >= ow)
+                    break;
+            }
+            continue;
+        }
+        for (int j = 0; j < ow; j++) {
+            float v[4] = {r0[2 * j] * scale + shift, r0[2 * j + 1] * scale + shift,
+                          r1[2 * j] * scale + shift, r1[2 * j + 1] * scale + shift};
+            float r[4];
+            for (int q = 0; q < 4; q++)
+                r[q] = v[q] > 0.0f ? (v[q] < hi ? v[q] : hi) : 0.0f;
+            float m0 = r[0] > r[1] ? r[0] : r[1], m1 = r[2] > r[3] ? r[2] : r[3];
+            float m = m0 > m1 ? m0 : m1;
+            int at = r[0] == m ? 0 : r[1] == m ? 1 : r[2] == m ? 2 : 3;
+            float gv = (v[at] > 0.0f && v[at] < hi) ? gr[j] : 0.0f;
+            g0[2 * j] = at == 0 ? gv : 0.0f;
+            g0[2 * j + 1] = at == 1 ? gv : 0.0f;
+            g1[2 * j] = at == 2 ? gv : 0.0f;
+            g1[2 * j + 1] = at == 3 ? gv : 0.0f;
+        }
+    }
 }
 
 static void masked_sums(const float *restrict dy, const float *restrict x, int n, float scale,
@@ -147,6 +265,7 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     const float eps = nd->a.eps, mom = nd->a.momentum;
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training, act = nd->fused_act, nt = *(int *)nd->ws;
+    const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
         float mean, var;
@@ -170,6 +289,10 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *xp = c->x[0] + off;
             float *yp = nd->y + off;
+            if (nd->pool_y) {
+                pool_forward(xp, nd->pool_y + off / 4, h, w, scale, shift, hi);
+                continue;
+            }
             if (act)
                 for (int p = 0; p < g.hw; p++) {
                     float v = xp[p] * scale + shift;
@@ -194,14 +317,26 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
     const int training = c->training;
     float *dx = c->dx[0];
     const int ow = c->dx_overwrite[0], act = nd->fused_act, nt = *(int *)nd->ws;
+    const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
     for (int ch = 0; ch < g.c; ch++) {
         const float mean = saved_mean[ch], is = saved_invstd[ch];
         const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
         double sdy = 0.0, sdyx = 0.0;
+        float *gplanes = (float *)nd->ws + BN_HEAD + 2 * (size_t)g.c +
+                         (size_t)omp_get_thread_num() * g.n * g.hw;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
+            if (nd->pool_y) {
+                /* the pool's and the activation's backward: the gradient of
+                 * this plane, built in scratch, then summed like any other */
+                float *gpl = gplanes + (size_t)n * g.hw;
+                pool_backward(xp, nd->pool_dy + off / 4, gpl, h, w, scale, shift, act == 2 ? 6.0f : INFINITY);
+                sdy += sum_f32(gpl, g.hw);
+                sdyx += dot_f32(gpl, xp, g.hw);
+                continue;
+            }
             if (act) {
                 /* the fused activation's backward: its mask is recomputed from
                  * x with the forward's exact arithmetic, so y need not be read */
@@ -232,7 +367,9 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
             float *dxp = dx + off;
-            if (act) {
+            if (nd->pool_y)
+                gp = gplanes + (size_t)n * g.hw; /* already masked */
+            else if (act) {
                 masked_dx(gp, xp, dxp, g.hw, scale, shift, act, k, a, b, ow);
                 continue;
             }
