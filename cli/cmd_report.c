@@ -8,18 +8,21 @@
 
 #include "../core/error.h"
 #include "cli.h"
+#include "json.h"
 #include "results.h"
 
 #define MAX_COLS 64
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pith report [RESULTS.tsv]   (default results/runs.tsv)\n"
+    fprintf(f, "usage: pith report [RESULTS.tsv] [--json]   (default results/runs.tsv)\n"
                "\n"
                "Prints one Markdown row per successful run: Hardware | Model | Input | Batch |\n"
                "Data type | Sparsity | Params | MACs | Accuracy | FPS | Latency (ms) | Size (KB) |\n"
                "Peak memory (KB) | Comments. What a run did not measure is n/a (latency, FPS\n"
-               "and peak memory come from a bench stage). Failed runs are listed below.\n");
+               "and peak memory come from a bench stage). Failed runs are listed below.\n"
+               "--json prints one JSON object instead: the same cells per run (null for n/a)\n"
+               "and the failed runs.\n");
 }
 
 /* Splits a line at tabs in place. */
@@ -58,9 +61,18 @@ int cmd_report(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
-    if (argc > 2)
-        return cli_usage_error(cmd, "expected at most one results table");
-    const char *path = argc > 1 ? argv[1] : "results/runs.tsv";
+    const char *path = "results/runs.tsv";
+    int as_json = 0, n_paths = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = 1;
+        else if (argv[i][0] == '-')
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (n_paths++)
+            return cli_usage_error(cmd, "expected at most one results table");
+        else
+            path = argv[i];
+    }
     FILE *f = fopen(path, "r");
     if (!f)
         return cli_fail(cmd, pith_error(PITH_EIO, "%s: cannot open (run an experiment first)", path));
@@ -89,9 +101,17 @@ int cmd_report(int argc, char **argv)
             return cli_fail(cmd, pith_error(PITH_EFORMAT, "%s: no column '%s' in the header", path, need[i]));
         }
     }
-    printf("| Hardware | Model | Input | Batch | Data type | Sparsity | Params | MACs | Accuracy | FPS | "
-           "Latency (ms) | Size (KB) | Peak memory (KB) | Comments |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    json j;
+    if (as_json) {
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "results", path);
+        json_arr(&j, "runs");
+    } else {
+        printf("| Hardware | Model | Input | Batch | Data type | Sparsity | Params | MACs | Accuracy | FPS | "
+               "Latency (ms) | Size (KB) | Peak memory (KB) | Comments |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    }
     int rows = 0, failed = 0, lineno = 1;
     static char failures[8192];
     failures[0] = '\0';
@@ -131,6 +151,30 @@ int cmd_report(int argc, char **argv)
             snprintf(peak, sizeof peak, "%.0f", atof(v[col[PEAK]]));
         /* every stage in this pith computes in float32; quantize stages will say otherwise */
         const char *dtype = strstr(v[col[STAGES]], "quantize") ? "n/a" : "fp32";
+        if (as_json) {
+            double lat_ms = is_na(v[col[LAT]]) ? NAN : atof(v[col[LAT]]);
+            json_obj(&j, NULL);
+            json_str(&j, "hardware", v[col[HOST]]);
+            json_str(&j, "model", v[col[MODEL]]);
+            json_str(&j, "input", v[col[INPUT]]);
+            json_num(&j, "batch", NAN);
+            json_str(&j, "data_type", dtype);
+            json_num(&j, "sparsity", params > 0 ? 1.0 - nz / params : 0.0);
+            json_num(&j, "params", params);
+            json_num(&j, "macs", atof(v[col[MACS]]));
+            json_num(&j, "top1", is_na(v[col[TOP1]]) ? NAN : atof(v[col[TOP1]]));
+            json_num(&j, "fps", lat_ms > 0 ? 1000.0 / lat_ms : NAN);
+            json_num(&j, "latency_ms", lat_ms);
+            json_num(&j, "size_kb", atof(v[col[BYTES]]) / 1024.0);
+            json_num(&j, "peak_memory_kb", is_na(v[col[PEAK]]) ? NAN : atof(v[col[PEAK]]));
+            json_str(&j, "experiment", v[col[EXP]]);
+            json_str(&j, "run_id", v[col[RUN]]);
+            json_str(&j, "stages", v[col[STAGES]]);
+            json_str(&j, "knobs", is_na(v[col[KNOBS]]) ? "" : v[col[KNOBS]]);
+            json_end_obj(&j);
+            rows++;
+            continue;
+        }
         printf("| %s | %s | %s | n/a | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s %s, %s%s%s%s |\n",
                v[col[HOST]], v[col[MODEL]], v[col[INPUT]], dtype, sp, human(params, b1, sizeof b1),
                human(atof(v[col[MACS]]), b2, sizeof b2), acc, fps, lat, size, peak, v[col[EXP]],
@@ -139,6 +183,14 @@ int cmd_report(int argc, char **argv)
         rows++;
     }
     fclose(f);
+    if (as_json) {
+        json_end_arr(&j);
+        json_int(&j, "failed", failed);
+        json_str(&j, "failures", failures);
+        json_end_obj(&j);
+        json_finish(&j);
+        return EXIT_OK;
+    }
     printf("\n%d run%s from %s. Batch, FPS, latency and peak memory are n/a until a bench stage "
            "measures them; Size is float32 parameters and buffers.\n",
            rows, rows == 1 ? "" : "s", path);

@@ -2,6 +2,7 @@
  * run in parallel, skipping points already in the results table; or a Slurm
  * job-array script that runs one point per array task. */
 #include <getopt.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
                "  --emit-slurm DIR       write DIR/sweep.sbatch (a job array, one task per\n"
                "                         point) instead of running\n"
                "  --dry-run              list the points and their run ids\n"
+               "  --json                 one JSON object on stdout (points with run id, status,\n"
+               "                         top-1); the per-point lines go to stderr\n"
                "  -h, --help             this help\n");
 }
 
@@ -47,6 +50,8 @@ typedef struct point {
     int n;
     char run_id[32];
     char label[512];
+    const char *status;         /* ok, failed, skipped */
+    double top1;
 } point;
 
 static int split_values(const char *spec, char *key, size_t klen, char vals[][128], int *n)
@@ -190,11 +195,12 @@ int cmd_sweep(int argc, char **argv)
     static const struct option opts[] = {
         {"param", 1, 0, 'p'}, {"seeds", 1, 0, 'S'}, {"set", 1, 0, 's'}, {"jobs", 1, 0, 'j'},
         {"threads", 1, 0, 't'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'},
-        {"emit-slurm", 1, 0, 'E'}, {"dry-run", 0, 0, 'd'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"emit-slurm", 1, 0, 'E'}, {"dry-run", 0, 0, 'd'}, {"json", 0, 0, 'J'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *params[MAX_PARAMS], *fixed[64], *runs = "runs", *results = "results/runs.tsv";
     const char *slurm = NULL;
-    int n_params = 0, n_fixed = 0, seeds = 1, jobs = 1, threads = 0, dry = 0, c;
+    int n_params = 0, n_fixed = 0, seeds = 1, jobs = 1, threads = 0, dry = 0, as_json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         int rc = 0;
@@ -216,6 +222,7 @@ int cmd_sweep(int argc, char **argv)
         case 'R': results = optarg; break;
         case 'E': slurm = optarg; break;
         case 'd': dry = 1; break;
+        case 'J': as_json = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -300,6 +307,7 @@ int cmd_sweep(int argc, char **argv)
             threads = (int)sysconf(_SC_NPROCESSORS_ONLN) / jobs;
             threads = threads < 1 ? 1 : threads;
         }
+        FILE *msg = as_json ? stderr : stdout;
         int skipped = 0, failed = 0, finished = 0, next = 0, running = 0;
         pid_t pids[256];
         int fds[256], which[256];
@@ -308,9 +316,12 @@ int cmd_sweep(int argc, char **argv)
         char *todo = calloc((size_t)total, 1);
         for (int i = 0; i < total; i++) {
             todo[i] = results_has_run(results, pts[i].run_id) <= 0;
+            pts[i].top1 = NAN;
+            pts[i].status = "failed";
             if (!todo[i]) {
                 skipped++;
-                printf("[skip] %s (%s already in %s)\n", pts[i].label, pts[i].run_id, results);
+                pts[i].status = "skipped";
+                fprintf(msg, "[skip] %s (%s already in %s)\n", pts[i].label, pts[i].run_id, results);
             }
         }
         while (next < total || running) {
@@ -342,16 +353,19 @@ int cmd_sweep(int argc, char **argv)
                 ssize_t got = read(fds[k], out, sizeof out - 1);
                 out[got > 0 ? got : 0] = '\0';
                 close(fds[k]);
-                const point *p = &pts[which[k]];
+                point *p = &pts[which[k]];
                 int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
                 const char *t1 = strstr(out, "\"top1\":");
                 finished++;
                 failed += !ok;
-                printf("[%d/%d] %s: %s", finished + skipped, total, p->label, ok ? "ok" : "FAILED");
+                p->status = ok ? "ok" : "failed";
                 if (ok && t1)
-                    printf(", top-1 %.2f%%", 100 * atof(t1 + 7));
-                printf(" (%s)\n", p->run_id);
-                fflush(stdout);
+                    p->top1 = atof(t1 + 7);
+                fprintf(msg, "[%d/%d] %s: %s", finished + skipped, total, p->label, ok ? "ok" : "FAILED");
+                if (ok && t1)
+                    fprintf(msg, ", top-1 %.2f%%", 100 * p->top1);
+                fprintf(msg, " (%s)\n", p->run_id);
+                fflush(msg);
                 pids[k] = pids[running - 1];
                 fds[k] = fds[running - 1];
                 which[k] = which[running - 1];
@@ -360,8 +374,32 @@ int cmd_sweep(int argc, char **argv)
             }
         }
         free(todo);
-        printf("sweep: %d points, %d run, %d skipped, %d failed, %.1f s; rows in %s\n", total, finished,
-               skipped, failed, pith_now() - t0, results);
+        fprintf(msg, "sweep: %d points, %d run, %d skipped, %d failed, %.1f s; rows in %s\n", total,
+                finished, skipped, failed, pith_now() - t0, results);
+        if (as_json) {
+            json j;
+            json_init(&j, stdout);
+            json_obj(&j, NULL);
+            json_str(&j, "config", config);
+            json_int(&j, "points", total);
+            json_int(&j, "run", finished);
+            json_int(&j, "skipped", skipped);
+            json_int(&j, "failed", failed);
+            json_num(&j, "seconds", pith_now() - t0);
+            json_str(&j, "results", results);
+            json_arr(&j, "runs");
+            for (int i = 0; i < total; i++) {
+                json_obj(&j, NULL);
+                json_str(&j, "run_id", pts[i].run_id);
+                json_str(&j, "knobs", pts[i].label);
+                json_str(&j, "status", pts[i].status);
+                json_num(&j, "top1", pts[i].top1);
+                json_end_obj(&j);
+            }
+            json_end_arr(&j);
+            json_end_obj(&j);
+            json_finish(&j);
+        }
         code = failed ? EXIT_FAIL : EXIT_OK;
     }
     free(pts);

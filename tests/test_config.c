@@ -335,12 +335,15 @@ static void test_sweep_resume_and_slurm(void **state)
     char *out = tu_read_file(tu_path("sw1.txt"), &len);
     assert_non_null(strstr(out, "sweep: 8 points, 8 run, 0 skipped, 0 failed"));
     free(out);
-    /* again: every point is recognised and skipped */
-    snprintf(cmd, sizeof cmd, "%s sweep %s %s --jobs 2 --runs %s --results %s > %s", bin, cfg, grid, runs,
-             res, tu_path("sw2.txt"));
+    /* again: every point is recognised and skipped; --json gives one object */
+    snprintf(cmd, sizeof cmd, "%s sweep %s %s --jobs 2 --runs %s --results %s --json > %s 2>/dev/null", bin,
+             cfg, grid, runs, res, tu_path("sw2.json"));
     assert_int_equal(system(cmd), 0);
-    out = tu_read_file(tu_path("sw2.txt"), &len);
-    assert_non_null(strstr(out, "sweep: 8 points, 0 run, 8 skipped"));
+    out = tu_read_file(tu_path("sw2.json"), &len);
+    assert_int_equal(out[0], '{');
+    assert_non_null(strstr(out, "\"points\":8,\"run\":0,\"skipped\":8,\"failed\":0"));
+    assert_non_null(strstr(out, "\"knobs\":\"train.lr=0.1 train.batch=64 seed=2\",\"status\":\"skipped\""));
+    assert_int_equal(out[len - 2], '}');
     free(out);
     /* the Slurm script is valid shell and its tasks are exactly the 8 points */
     char dir[512];

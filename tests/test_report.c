@@ -85,6 +85,14 @@ static void test_report(void **state)
     assert_non_null(strstr(md, "8 runs from"));
     assert_non_null(strstr(md, "1 failed run:\n- zoo bad-s1: /nonexistent"));
     free(md);
+    snprintf(cmd, sizeof cmd, "%s report tests/fixtures/runs.tsv --json > %s", bin, tu_path("report.json"));
+    assert_int_equal(system(cmd), 0);
+    char *js = tu_read_file(tu_path("report.json"), &n);
+    assert_int_equal(js[0], '{');
+    assert_non_null(strstr(js, "\"model\":\"mlp\",\"input\":\"1x28x28\",\"batch\":null"));
+    assert_non_null(strstr(js, "\"fps\":20000,\"latency_ms\":0.050000000000000003"));
+    assert_non_null(strstr(js, "\"failed\":1"));
+    free(js);
     snprintf(cmd, sizeof cmd, "%s report %s 2>/dev/null", bin, tu_path("none.tsv"));
     assert_int_not_equal(system(cmd), 0);
 }
