@@ -293,6 +293,10 @@ int cmd_sweep(int argc, char **argv)
         }
     }
     int code = EXIT_OK;
+    /* the table is read once: which points are done */
+    char *done = rc || slurm ? NULL : results_done_ids(results);
+    if (!rc && !slurm && !done)
+        rc = PITH_EIO;
     if (rc) {
         code = cli_fail(cmd, rc);
     } else if (slurm) {
@@ -301,7 +305,7 @@ int cmd_sweep(int argc, char **argv)
     } else if (dry) {
         for (int i = 0; i < total; i++)
             printf("%-16s %s%s\n", pts[i].run_id, pts[i].label,
-                   results_has_run(results, pts[i].run_id) > 0 ? "  (done)" : "");
+                   results_done_has(done, pts[i].run_id) ? "  (done)" : "");
     } else {
         if (!threads) {
             threads = (int)sysconf(_SC_NPROCESSORS_ONLN) / jobs;
@@ -313,12 +317,12 @@ int cmd_sweep(int argc, char **argv)
         int fds[256], which[256];
         double t0 = pith_now();
         /* points already done are skipped up front */
-        char *todo = calloc((size_t)total, 1);
+        char *pending = calloc((size_t)total, 1);
         for (int i = 0; i < total; i++) {
-            todo[i] = results_has_run(results, pts[i].run_id) <= 0;
+            pending[i] = !results_done_has(done, pts[i].run_id);
             pts[i].top1 = NAN;
             pts[i].status = "failed";
-            if (!todo[i]) {
+            if (!pending[i]) {
                 skipped++;
                 pts[i].status = "skipped";
                 fprintf(msg, "[skip] %s (%s already in %s)\n", pts[i].label, pts[i].run_id, results);
@@ -326,7 +330,7 @@ int cmd_sweep(int argc, char **argv)
         }
         while (next < total || running) {
             while (running < jobs && next < total) {
-                if (!todo[next]) {
+                if (!pending[next]) {
                     next++;
                     continue;
                 }
@@ -345,9 +349,9 @@ int cmd_sweep(int argc, char **argv)
             if (!running)
                 break;
             int st;
-            pid_t done = wait(&st);
+            pid_t exited = wait(&st);
             for (int k = 0; k < running; k++) {
-                if (pids[k] != done)
+                if (pids[k] != exited)
                     continue;
                 char out[4096] = "";
                 ssize_t got = read(fds[k], out, sizeof out - 1);
@@ -373,7 +377,7 @@ int cmd_sweep(int argc, char **argv)
                 break;
             }
         }
-        free(todo);
+        free(pending);
         fprintf(msg, "sweep: %d points, %d run, %d skipped, %d failed, %.1f s; rows in %s\n", total,
                 finished, skipped, failed, pith_now() - t0, results);
         if (as_json) {
@@ -402,6 +406,7 @@ int cmd_sweep(int argc, char **argv)
         }
         code = failed ? EXIT_FAIL : EXIT_OK;
     }
+    free(done);
     free(pts);
     free(store);
     return code;

@@ -85,32 +85,68 @@ int results_append(const char *path, const exp_row *r)
     return rc;
 }
 
-int results_has_run(const char *path, const char *run_id)
+char *results_done_ids(const char *path)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : pith_error(PITH_EIO, "%s: cannot read", path);
+    if (!f) {
+        if (errno != ENOENT) {
+            pith_error(PITH_EIO, "%s: cannot read", path);
+            return NULL;
+        }
+        return strdup("\n");
+    }
     flock(fileno(f), LOCK_SH);
-    char line[8192];
-    int found = 0;
-    size_t idlen = strlen(run_id);
-    while (!found && fgets(line, sizeof line, f)) {
-        char *t = strchr(line, '\t');
-        if (!t || strncmp(t + 1, run_id, idlen) != 0 || t[1 + idlen] != '\t')
-            continue;
-        /* status is the second-to-last column */
-        char *end = line + strlen(line);
-        while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
-            *--end = '\0';
-        char *last = strrchr(line, '\t');
-        if (!last)
+    size_t cap = 4096, len = 1;
+    char *ids = malloc(cap), line[8192];
+    if (ids)
+        ids[0] = '\n', ids[1] = '\0';
+    while (ids && fgets(line, sizeof line, f)) {
+        /* run_id is the second column, status the second-to-last */
+        line[strcspn(line, "\r\n")] = '\0';
+        char *id = strchr(line, '\t'), *last = strrchr(line, '\t');
+        if (!id || last == id)
             continue;
         *last = '\0';
         char *status = strrchr(line, '\t');
-        found = status && !strcmp(status + 1, "ok");
+        char *id_end = strchr(id + 1, '\t');
+        if (!status || strcmp(status + 1, "ok") != 0 || !id_end)
+            continue;
+        size_t n = (size_t)(id_end - id - 1);
+        if (len + n + 2 > cap) {
+            char *bigger = realloc(ids, cap = 2 * (cap + n));
+            if (!bigger) {
+                free(ids);
+                ids = NULL;
+                break;
+            }
+            ids = bigger;
+        }
+        memcpy(ids + len, id + 1, n);
+        len += n;
+        ids[len++] = '\n';
+        ids[len] = '\0';
     }
     flock(fileno(f), LOCK_UN);
     fclose(f);
+    if (!ids)
+        pith_error(PITH_ENOMEM, "%s: out of memory", path);
+    return ids;
+}
+
+int results_done_has(const char *ids, const char *run_id)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s\n", run_id);
+    return strstr(ids, key) != NULL;
+}
+
+int results_has_run(const char *path, const char *run_id)
+{
+    char *ids = results_done_ids(path);
+    if (!ids)
+        return PITH_EIO;
+    int found = results_done_has(ids, run_id);
+    free(ids);
     return found;
 }
 

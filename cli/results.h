@@ -24,6 +24,10 @@ typedef struct exp_row {
 extern const char *const results_header;
 
 int results_append(const char *path, const exp_row *r);
+/* The run ids of the table's successful rows, as "\nid\nid\n" (malloc'd; "\n"
+ * when there is no table yet); NULL on error. */
+char *results_done_ids(const char *path);
+int results_done_has(const char *ids, const char *run_id);
 /* 1 if a row with this run id and status ok exists, 0 if not, <0 on error. */
 int results_has_run(const char *path, const char *run_id);
 

@@ -205,7 +205,6 @@ static int write_train(hid_t f, const pith_train_config *c)
     rc = rc ? rc : set_i64(t, "crop_pad", c->aug.crop_pad);
     rc = rc ? rc : set_i64(t, "hflip", c->aug.hflip);
     rc = rc ? rc : set_i64(t, "seed", (int64_t)c->seed);
-    rc = rc ? rc : set_i64(t, "eval_batch", c->eval_batch);
     rc = rc ? rc : set_i64(t, "subset", c->subset);
     rc = rc ? rc : set_i64(t, "val", c->val);
     H5Gclose(t);
@@ -646,7 +645,6 @@ static int read_train(const reader *r, pith_train_config *c)
     rc = rc ? rc : get_int(r, t, o, "hflip", 0, 1, &c->aug.hflip);
     if (!rc && !(rc = get_i64(r, t, o, "seed", &i64)))
         c->seed = (uint64_t)i64;
-    rc = rc ? rc : get_int(r, t, o, "eval_batch", 1, 65536, &c->eval_batch);
     rc = rc ? rc : get_int(r, t, o, "subset", 0, 1 << 30, &c->subset);
     rc = rc ? rc : get_int(r, t, o, "val", 0, 1 << 30, &c->val);
 #undef F64

@@ -312,6 +312,44 @@ int pith_graph_sort(pith_graph *g)
     return PITH_OK;
 }
 
+/* Decides the fusions of the compiled plan (see pith_node); uses[i] is the
+ * number of consumers of node i. */
+static void plan_fusion(pith_graph *g, const int *uses)
+{
+    for (int k = 0; k < g->n_order; k++) {
+        pith_node *n = &g->nodes[g->order[k]];
+        n->fused_act = 0;
+        n->fused_into = n->computed_by = -1;
+        n->pool_y = n->pool_dy = NULL;
+    }
+    if (g->fuse_off)
+        return;
+    for (int k = 1; k < g->n_order; k++) {
+        pith_node *n = &g->nodes[g->order[k]];
+        const char *op = n->op->name;
+        int src = n->in[0], is_output = g->order[k] == g->output;
+        if (uses[src] != 1)
+            continue;
+        /* batchnorm -> relu/relu6: the batchnorm applies the activation */
+        int act = !strcmp(op, "relu") ? 1 : !strcmp(op, "relu6") ? 2 : 0;
+        if (act && !is_output && !strcmp(g->nodes[src].op->name, "batchnorm") && src != g->output) {
+            g->nodes[src].fused_act = act;
+            n->fused_into = src;
+        }
+        /* ... -> 2x2/2 maxpool whose windows tile the plane: the batchnorm computes it too */
+        const pith_attrs *a = &n->a;
+        const pith_node *r = &g->nodes[src];
+        if (!strcmp(op, "maxpool") && r->fused_into >= 0 && a->kh == 2 && a->kw == 2 && a->sh == 2 &&
+            a->sw == 2 && !a->ph && !a->pw && r->out.ndim == 3 && r->out.d[1] % 2 == 0 &&
+            r->out.d[2] % 2 == 0 && g->nodes[r->fused_into].fused_act &&
+            g->nodes[r->fused_into].needs_grad == n->needs_grad)
+            n->computed_by = r->fused_into;
+        /* flatten is a view of its input */
+        if (!strcmp(op, "flatten") && !is_output && g->nodes[src].needs_grad == n->needs_grad)
+            n->fused_into = src;
+    }
+}
+
 int pith_graph_compile(pith_graph *g, int batch)
 {
     if (batch <= 0 || batch > (1 << 20))
@@ -350,78 +388,26 @@ int pith_graph_compile(pith_graph *g, int batch)
             return pith_error(PITH_ESHAPE, "node '%s': buffer size overflows", n->name);
         total += align_up(sz) * (n->needs_grad ? 2 : 1) + align_up(n->ws_bytes);
     }
-    /* Fuse batchnorm -> relu/relu6 when the activation is the only consumer. */
-    for (int k = 0; k < g->n_order; k++) {
-        g->nodes[g->order[k]].fused_act = 0;
-        g->nodes[g->order[k]].fused_into = -1;
-        g->nodes[g->order[k]].computed_by = -1;
-        g->nodes[g->order[k]].pool_y = g->nodes[g->order[k]].pool_dy = NULL;
-    }
-    for (int k = 1; k < g->n_order; k++) {
-        pith_node *r = &g->nodes[g->order[k]];
-        int act = !strcmp(r->op->name, "relu") ? 1 : !strcmp(r->op->name, "relu6") ? 2 : 0;
-        if (!act || g->fuse_off || g->order[k] == g->output)
-            continue;
-        int b = r->in[0];
-        if (strcmp(g->nodes[b].op->name, "batchnorm") != 0 || b == g->output)
-            continue;
-        int uses = 0;
-        for (int q = 0; q < g->n_order; q++)
-            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
-                uses += g->nodes[g->order[q]].in[j] == b;
-        if (uses != 1)
-            continue;
-        g->nodes[b].fused_act = act;
-        r->fused_into = b;
-    }
-    /* batchnorm -> activation -> 2x2/2 maxpool: the batchnorm computes the pool too. */
-    for (int k = 1; k < g->n_order; k++) {
-        pith_node *pl = &g->nodes[g->order[k]];
-        if (g->fuse_off || strcmp(pl->op->name, "maxpool") != 0)
-            continue;
-        const pith_attrs *a = &pl->a;
-        pith_node *r = &g->nodes[pl->in[0]];
-        if (r->fused_into < 0 || a->kh != 2 || a->kw != 2 || a->sh != 2 || a->sw != 2 || a->ph || a->pw ||
-            r->out.ndim != 3 || r->out.d[1] % 2 || r->out.d[2] % 2)
-            continue;
-        pith_node *b = &g->nodes[r->fused_into];
-        if (!b->fused_act || b->needs_grad != pl->needs_grad)
-            continue;
-        int uses = 0;
-        for (int q = 0; q < g->n_order; q++)
-            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
-                uses += g->nodes[g->order[q]].in[j] == pl->in[0];
-        if (uses == 1)
-            pl->computed_by = r->fused_into;
-    }
-    /* flatten is a view: sole consumer of its input, it shares that input's buffers. */
-    for (int k = 1; k < g->n_order; k++) {
-        pith_node *f = &g->nodes[g->order[k]];
-        if (strcmp(f->op->name, "flatten") != 0 || g->fuse_off || g->order[k] == g->output)
-            continue;
-        int src = f->in[0], uses = 0;
-        for (int q = 0; q < g->n_order; q++)
-            for (int j = 0; j < g->nodes[g->order[q]].n_in; j++)
-                uses += g->nodes[g->order[q]].in[j] == src;
-        if (uses == 1 && g->nodes[src].needs_grad == f->needs_grad)
-            f->fused_into = src;
-    }
-    /* A value with a single consumer that overwrites its gradient needs no zeroing. */
-    for (int k = 0; k < g->n_order; k++)
-        g->nodes[g->order[k]].dy_overwritten = 0;
-    for (int k = 0; k < g->n_order; k++) {
-        int i = g->order[k], uses = 0, by = -1;
-        for (int q = 0; q < g->n_order; q++) {
-            const pith_node *m = &g->nodes[g->order[q]];
-            for (int j = 0; j < m->n_in; j++)
-                if (m->in[j] == i) {
-                    uses++;
-                    by = g->order[q];
-                }
+    /* How many consumers each value has (counting repeats), and the last one. */
+    int *uses = calloc((size_t)g->n_nodes * 2, sizeof *uses);
+    if (!uses)
+        return pith_error(PITH_ENOMEM, "out of memory compiling the graph");
+    int *by = uses + g->n_nodes;
+    for (int q = 0; q < g->n_order; q++) {
+        const pith_node *m = &g->nodes[g->order[q]];
+        for (int j = 0; j < m->n_in; j++) {
+            uses[m->in[j]]++;
+            by[m->in[j]] = g->order[q];
         }
-        if (uses == 1 && g->nodes[by].op->overwrite_dx && i != g->output)
-            g->nodes[i].dy_overwritten = 1;
     }
+    plan_fusion(g, uses);
+    /* A value with a single consumer that overwrites its gradient needs no zeroing. */
+    for (int k = 0; k < g->n_order; k++) {
+        int i = g->order[k];
+        g->nodes[i].dy_overwritten =
+            uses[i] == 1 && g->nodes[by[i]].op->overwrite_dx && i != g->output;
+    }
+    free(uses);
     /* Activations of a training batch are tens of MB walked every step: back
      * them with 2 MiB pages where the kernel allows (fewer TLB misses). */
     const size_t huge = (size_t)2 << 20;

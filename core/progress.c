@@ -30,14 +30,16 @@ static void fmt_eta(double s, char *buf, size_t len)
         snprintf(buf, len, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
+int pith_progress_due(const pith_progress *p, int64_t done)
+{
+    return p->out && (done == p->total || pith_now() - p->last >= (p->tty ? 0.1 : p->interval));
+}
+
 void pith_progress_update(pith_progress *p, int64_t done, int64_t items, const char *status)
 {
-    if (!p->out)
+    if (!pith_progress_due(p, done))
         return;
     double now = pith_now();
-    int final = done == p->total;
-    if (!final && now - p->last < (p->tty ? 0.1 : p->interval))
-        return;
     p->last = now;
     double el = now - p->t0;
     double rate = el > 0 ? (double)items / el : 0.0;
@@ -46,7 +48,7 @@ void pith_progress_update(pith_progress *p, int64_t done, int64_t items, const c
     if (p->tty)
         fprintf(p->out, "\r\033[K%s [%lld/%lld] %s %.0f img/s ETA %s", p->label, (long long)done,
                 (long long)p->total, status ? status : "", rate, eta);
-    else if (!final)
+    else if (done != p->total) /* the summary line follows */
         fprintf(p->out, "%s %lld/%lld %s %.0f img/s ETA %s\n", p->label, (long long)done,
                 (long long)p->total, status ? status : "", rate, eta);
     fflush(p->out);

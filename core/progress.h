@@ -18,6 +18,8 @@ typedef struct pith_progress {
 
 double pith_now(void);
 void pith_progress_begin(pith_progress *p, FILE *out, const char *label, int64_t total);
+/* Whether an update at `done` would print now (callers skip formatting otherwise). */
+int pith_progress_due(const pith_progress *p, int64_t done);
 /* done items of total; `status` is appended (e.g. "loss 0.41 acc 85.2%"). items_per_s is
  * computed from `items` processed since begin. */
 void pith_progress_update(pith_progress *p, int64_t done, int64_t items, const char *status);

@@ -20,7 +20,6 @@ pith_train_config pith_train_defaults(void)
     c.gamma = 0.1f;
     c.optim = pith_optim_defaults(PITH_OPTIM_SGD);
     c.seed = 1;
-    c.eval_batch = 500;
     return c;
 }
 
@@ -33,8 +32,6 @@ int pith_train_config_check(const pith_train_config *c)
                           c->epochs);
     if (c->batch < 1 || c->batch > 65536)
         return pith_error(PITH_EINVAL, "batch: %d is outside 1..65536", c->batch);
-    if (c->eval_batch < 1 || c->eval_batch > 65536)
-        return pith_error(PITH_EINVAL, "eval batch: %d is outside 1..65536", c->eval_batch);
     if (!(c->lr > 0.0f && c->lr < 100.0f))
         return pith_error(PITH_EINVAL, "lr: %g must be in (0, 100)", (double)c->lr);
     if (!(c->min_lr >= 0.0f && c->min_lr <= c->lr))
@@ -94,8 +91,7 @@ int pith_trainer_create(pith_trainer **out, pith_graph *g, const pith_train_conf
     t->train = train;
     t->test = test;
     t->perm = malloc((size_t)train->n * sizeof *t->perm);
-    t->labels = malloc((size_t)(cfg->batch > cfg->eval_batch ? cfg->batch : cfg->eval_batch) *
-                       sizeof *t->labels);
+    t->labels = malloc((size_t)cfg->batch * sizeof *t->labels);
     if (!t->perm || !t->labels) {
         pith_trainer_free(t);
         return pith_error(PITH_ENOMEM, "out of memory creating the trainer");
@@ -180,11 +176,13 @@ int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec)
             return rc;
         t->step++;
         loss_sum += loss * n;
-        char status[96];
         int64_t seen = (int64_t)start + n;
-        snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / (double)seen,
-                 100.0 * (double)correct / (double)seen);
-        pith_progress_update(&pr, b + 1, seen, status);
+        if (pith_progress_due(&pr, b + 1)) {
+            char status[96];
+            snprintf(status, sizeof status, "loss %.4f acc %.2f%%", loss_sum / (double)seen,
+                     100.0 * (double)correct / (double)seen);
+            pith_progress_update(&pr, b + 1, seen, status);
+        }
     }
     double secs = pith_now() - t0;
     memset(rec, 0, sizeof *rec);

@@ -24,7 +24,6 @@ typedef struct pith_train_config {
     float label_smoothing;
     pith_augment aug;
     uint64_t seed;
-    int eval_batch;
     /* Data selection, kept with the recipe so a resumed run sees the same data. */
     int subset;              /* train on the first `subset` images (0: all) */
     int val;                 /* hold out `val` random images for per-epoch evaluation */

@@ -13,11 +13,14 @@ static char tmpdir[256];
 
 const char *tu_tmpdir(void)
 {
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof tmpdir, "/tmp/pith-test-XXXXXX");
-        if (!mkdtemp(tmpdir))
-            snprintf(tmpdir, sizeof tmpdir, "/tmp");
+    /* one new directory per test process: pid, then a counter if it exists */
+    for (int k = 0; !tmpdir[0] && k < 1000; k++) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/pith-test-%ld-%d", (long)getpid(), k);
+        if (mkdir(tmpdir, 0700) != 0)
+            tmpdir[0] = '\0';
     }
+    if (!tmpdir[0])
+        snprintf(tmpdir, sizeof tmpdir, "/tmp");
     return tmpdir;
 }
 
