@@ -105,6 +105,8 @@ static int write_graph(hid_t f, pith_graph *g, int *pos)
         for (int a = 0; pith_attr_table[a].name && !rc; a++) {
             const pith_attr_desc *d = &pith_attr_table[a];
             const char *field = (const char *)&n->a + d->offset;
+            if (d->optional && *(const int *)field == 0)
+                continue;
             rc = d->is_float ? set_attr(ng, d->name, H5T_NATIVE_FLOAT, field, 0)
                              : set_attr(ng, d->name, H5T_NATIVE_INT, field, 0);
         }
@@ -541,6 +543,8 @@ static int read_graph(const reader *r, pith_graph **out)
         for (int q = 0; pith_attr_table[q].name && !rc; q++) {
             const pith_attr_desc *d = &pith_attr_table[q];
             char *field = (char *)&at + d->offset;
+            if (d->optional && H5Aexists(ng, d->name) <= 0)
+                continue;
             if (d->is_float) {
                 double v;
                 rc = get_f64(r, ng, shown, d->name, &v);
@@ -571,6 +575,58 @@ static int read_graph(const reader *r, pith_graph **out)
     return PITH_OK;
 }
 
+/* Parameters a pass added (quantizer scales, codebooks, masks) are not
+ * created by the op's init: create each dataset of the node's group that the
+ * node does not have yet, with the file's shape. */
+static int read_extra_params(const reader *r, hid_t ng, const char *shown, pith_node *n)
+{
+    H5G_info_t info;
+    if (H5Gget_info(ng, &info) < 0)
+        return pith_error(PITH_EFORMAT, "%s: %s cannot be listed", r->path, shown);
+    for (hsize_t i = 0; i < info.nlinks; i++) {
+        char name[64];
+        ssize_t len = H5Lget_name_by_idx(ng, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                         H5P_DEFAULT);
+        if (len < 0 || (size_t)len >= sizeof name || (size_t)len >= sizeof n->params[0].name)
+            return pith_error(PITH_EFORMAT, "%s: %s has a dataset with an unusable name", r->path,
+                              shown);
+        if (pith_node_param(n, name))
+            continue;
+        hid_t d = H5Dopen2(ng, name, H5P_DEFAULT);
+        if (d < 0)
+            return pith_error(PITH_EFORMAT, "%s: %s/%s is not a dataset", r->path, shown, name);
+        hid_t s = H5Dget_space(d);
+        int rank = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+        hsize_t dims[4] = {0};
+        int shape[4], rc = PITH_OK;
+        double total = 1;
+        if (rank < 1 || rank > 4) {
+            rc = pith_error(PITH_EFORMAT, "%s: %s/%s must have 1 to 4 dimensions", r->path, shown, name);
+        } else {
+            H5Sget_simple_extent_dims(s, dims, NULL);
+            for (int k = 0; k < rank; k++) {
+                total *= (double)dims[k];
+                shape[k] = (int)dims[k];
+            }
+            if (total < 1 || total > (double)(1 << 28))
+                rc = pith_error(PITH_EFORMAT, "%s: %s/%s has %.0f values (1 to 2^28 allowed)", r->path,
+                                shown, name, total);
+        }
+        int64_t tr = 0;
+        if (!rc && H5Aexists(d, "trainable") > 0)
+            rc = get_i64(r, d, shown, "trainable", &tr);
+        if (s >= 0)
+            H5Sclose(s);
+        H5Dclose(d);
+        if (rc)
+            return rc;
+        if (!pith_node_new_param(n, name, rank, shape, tr != 0))
+            return pith_error(PITH_EFORMAT, "%s: %s/%s: node '%s' cannot hold another parameter",
+                              r->path, shown, name, n->name);
+    }
+    return PITH_OK;
+}
+
 static int read_params(const reader *r, pith_graph *g)
 {
     hid_t pg = open_group(r, r->f, "params", "/params");
@@ -588,6 +644,7 @@ static int read_params(const reader *r, pith_graph *g)
             rc = PITH_EFORMAT;
             break;
         }
+        rc = read_extra_params(r, ng, shown, n);
         for (int j = 0; j < n->n_params && !rc; j++) {
             pith_param *p = &n->params[j];
             rc = read_f32(r, ng, shown, p->name, p->data, p->ndim, p->shape);

@@ -20,7 +20,7 @@
 
 #define PITH_NAME_MAX 48
 #define PITH_MAX_INPUTS 8
-#define PITH_MAX_PARAMS 4
+#define PITH_MAX_PARAMS 6
 
 typedef struct pith_shape {
     int ndim;  /* 1 (features) or 3 (C, H, W) */
@@ -45,12 +45,31 @@ typedef struct pith_attrs {
     float eps;      /* batchnorm */
     float momentum; /* batchnorm running-statistics momentum (PyTorch convention) */
     float p;        /* dropout probability */
+    /* Weight quantization of a conv2d / linear (quant/ attaches the transform;
+     * the integer codes' scales are the node's w_scale / w_zp parameters). */
+    int wq;         /* 0 float, 1 uniform, 2 k-means codebook, 3 binary, 4 ternary */
+    int wbits;
+    int wsym;       /* symmetric (and narrow) */
+    int wgran;      /* 0 per tensor, 1 per output channel, 2 per group */
+    int wgroup;     /* values per group along the input axis */
+    int wlsq;       /* 1: the scale is learned (LSQ) */
+    /* A fake_quant node's spec (activations: per tensor). */
+    int qbits;
+    int qsym;
+    int qsigned;
+    int qnarrow;
+    int qmode;      /* 0 pass through (calibration / float), 1 fake-quantize */
+    int qlsq;       /* 1: the scale is learned (LSQ) */
+    int qema;       /* 1: training updates the range by EMA (momentum 0.01) */
+    int qio;        /* 1: the model's int8 input or output (the caller quantizes / reads codes) */
+    int qacc;       /* 1: the input is a quantized layer's accumulator, requantized as the integer kernel does */
 } pith_attrs;
 
 typedef struct pith_attr_desc {
     const char *name;
     size_t offset;
     int is_float;
+    int optional;   /* may be absent from older checkpoints (reads as 0) */
 } pith_attr_desc;
 
 /* NULL-terminated table of every attribute field. */
@@ -223,9 +242,12 @@ int64_t pith_graph_bytes(const pith_graph *g);
 int64_t pith_node_param_count(const pith_node *n, int trainable_only);
 int64_t pith_node_macs(const pith_graph *g, const pith_node *n);
 
-/* Op registry. */
+/* Op registry: the core ops, plus ops that other modules register (quant's
+ * fake_quant) before building or loading graphs that use them. */
 const pith_op *pith_op_find(const char *name);
 const pith_op *const *pith_op_all(void);
+/* Registers an op by name; registering the same op twice is a no-op. */
+int pith_op_register(const pith_op *op);
 
 /* For ops: creates a zero-filled parameter on node n. */
 pith_param *pith_node_new_param(pith_node *n, const char *name, int ndim, const int *shape,

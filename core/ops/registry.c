@@ -1,6 +1,7 @@
 /* The op table: every op the graph knows, by name. */
 #include <string.h>
 
+#include "../error.h"
 #include "../graph.h"
 
 extern const pith_op pith_op_conv2d, pith_op_linear, pith_op_batchnorm, pith_op_relu,
@@ -25,14 +26,33 @@ static const pith_op pith_op_input = {
     .shape = input_shape, .forward = input_noop, .backward = input_noop,
 };
 
-static const pith_op *const all_ops[] = {
+#define MAX_OPS 32
+
+static const pith_op *all_ops[MAX_OPS + 1] = {
     &pith_op_input, &pith_op_conv2d, &pith_op_linear, &pith_op_batchnorm, &pith_op_relu,
     &pith_op_relu6, &pith_op_hardswish, &pith_op_maxpool, &pith_op_avgpool,
     &pith_op_global_avgpool, &pith_op_flatten, &pith_op_add, &pith_op_concat, &pith_op_dropout,
     NULL,
 };
 
-const pith_op *const *pith_op_all(void) { return all_ops; }
+const pith_op *const *pith_op_all(void) { return (const pith_op *const *)all_ops; }
+
+int pith_op_register(const pith_op *op)
+{
+    if (!op || !op->name || !op->shape || !op->forward || !op->backward)
+        return pith_error(PITH_EINVAL, "op registration needs a name, shape, forward and backward");
+    int n = 0;
+    for (; all_ops[n]; n++) {
+        if (all_ops[n] == op)
+            return PITH_OK;
+        if (strcmp(all_ops[n]->name, op->name) == 0)
+            return pith_error(PITH_EINVAL, "an op named '%s' is already registered", op->name);
+    }
+    if (n >= MAX_OPS)
+        return pith_error(PITH_ENOMEM, "op table full (%d ops)", MAX_OPS);
+    all_ops[n] = op;
+    return PITH_OK;
+}
 
 const pith_op *pith_op_find(const char *name)
 {

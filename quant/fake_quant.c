@@ -1,0 +1,202 @@
+/* fake_quant: the graph node that quantizes an activation tensor.
+ *
+ * Forward is dequantize(quantize(x)) with the integer kernels' rounding and
+ * clamps (per tensor, parameters "scale" and "zero_point"). Backward is the
+ * clipped straight-through estimator: the gradient passes where round(x/s)+z
+ * lies inside [qmin, qmax] and is zero outside. With qlsq the scale is a
+ * trainable parameter with the LSQ gradient (Esser et al. 2020); with qema
+ * training updates the observed range [lo, hi] by an exponential moving
+ * average of each batch's min/max (momentum 0.01, PyTorch's default) and
+ * recomputes scale and zero point from it.
+ *
+ * With qacc the input is a quantized conv/linear's output (s_in * s_w[c] *
+ * acc, possibly through relu). In evaluation the node then recovers the
+ * integer accumulator and requantizes it with the fixed-point multiplier
+ * exactly as the integer kernel does, so the workbench computes the board's
+ * numbers; "acc_scale" (s_in * s_w[c] per channel) is written by the layer's
+ * weight quantizer before every forward. A zero acc_scale falls back to the
+ * plain path.
+ *
+ * qmode 0 passes the input through: calibration runs the float model with
+ * every node in that mode and reads the inputs. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/graph.h"
+#include "quant.h"
+#include "quantizer.h"
+
+enum { P_SCALE, P_ZERO_POINT, P_LO, P_HI, P_ACC_SCALE };
+
+pith_qspec pith_fq_spec(const pith_node *nd)
+{
+    pith_qspec s = {nd->a.qbits, nd->a.qsym, nd->a.qsigned, nd->a.qnarrow, PITH_QGRAN_TENSOR, 0,
+                    PITH_QROUND_EVEN};
+    return s;
+}
+
+static int fq_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_shape *out)
+{
+    (void)n_in;
+    pith_qspec s = pith_fq_spec(nd);
+    int rc = pith_qspec_check(&s);
+    if (rc)
+        return pith_error(rc, "node '%s': %s", nd->name, pith_last_error());
+    if (nd->a.qmode < 0 || nd->a.qmode > 1)
+        return pith_error(PITH_EINVAL, "node '%s': qmode %d (expected 0 or 1)", nd->name, nd->a.qmode);
+    if (nd->a.qlsq && nd->a.qema)
+        return pith_error(PITH_EINVAL, "node '%s': a learned scale (LSQ) and an EMA range exclude each other",
+                          nd->name);
+    *out = in[0];
+    return PITH_OK;
+}
+
+static int fq_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
+{
+    (void)rng;
+    const int one = 1;
+    pith_param *s = pith_node_new_param(nd, "scale", 1, &one, nd->a.qlsq != 0);
+    pith_param *z = s ? pith_node_new_param(nd, "zero_point", 1, &one, 0) : NULL;
+    pith_param *lo = z ? pith_node_new_param(nd, "lo", 1, &one, 0) : NULL;
+    pith_param *hi = lo ? pith_node_new_param(nd, "hi", 1, &one, 0) : NULL;
+    if (!hi)
+        return PITH_ENOMEM;
+    if (nd->a.qacc && !pith_node_new_param(nd, "acc_scale", 1, &in[0].d[0], 0))
+        return PITH_ENOMEM;
+    s->data[0] = 1.0f;
+    lo->data[0] = 1.0f; /* lo > hi: nothing observed yet */
+    hi->data[0] = -1.0f;
+    return PITH_OK;
+}
+
+/* Elementwise fake quantization; nearbyintf rounds half to even in the
+ * default rounding mode, which pith never changes (tests check it against
+ * pith_round_half_even). */
+static void fq_plain(const float *x, float *y, size_t n, float s, float z, float qmin, float qmax)
+{
+#pragma omp parallel for schedule(static) if (n > 16384)
+    for (size_t i = 0; i < n; i++) {
+        float q = nearbyintf(x[i] / s) + z;
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+        y[i] = (q - z) * s;
+    }
+}
+
+static void fq_requant(pith_node *nd, const pith_ctx *c, float s, int32_t z, int32_t qmin, int32_t qmax)
+{
+    const float *acc_scale = nd->params[P_ACC_SCALE].data;
+    const int ch = c->in[0].d[0];
+    const size_t plane = pith_shape_size(&c->in[0]) / (size_t)ch;
+    for (int b = 0; b < c->batch; b++)
+        for (int k = 0; k < ch; k++) {
+            size_t off = ((size_t)b * ch + k) * plane;
+            const float *x = c->x[0] + off;
+            float *y = nd->y + off;
+            int32_t m;
+            int shift;
+            if (!(acc_scale[k] > 0.0f) ||
+                pith_quantize_multiplier((double)acc_scale[k] / (double)s, &m, &shift)) {
+                fq_plain(x, y, plane, s, (float)z, (float)qmin, (float)qmax);
+                continue;
+            }
+            for (size_t i = 0; i < plane; i++) {
+                float a = nearbyintf(x[i] / acc_scale[k]);
+                int32_t acc = a >= 2147483520.0f ? INT32_MAX : a <= -2147483520.0f ? INT32_MIN : (int32_t)a;
+                y[i] = (float)(pith_requantize(acc, m, shift, z, qmin, qmax) - z) * s;
+            }
+        }
+}
+
+static void ema_update(pith_node *nd, const pith_qspec *spec, const float *x, size_t n)
+{
+    float bmin = FLT_MAX, bmax = -FLT_MAX;
+#pragma omp parallel for schedule(static) reduction(min : bmin) reduction(max : bmax) if (n > 16384)
+    for (size_t i = 0; i < n; i++) {
+        bmin = x[i] < bmin ? x[i] : bmin;
+        bmax = x[i] > bmax ? x[i] : bmax;
+    }
+    float *lo = nd->params[P_LO].data, *hi = nd->params[P_HI].data;
+    if (!isfinite(bmin) || !isfinite(bmax))
+        return;
+    if (lo[0] > hi[0]) {
+        lo[0] = bmin;
+        hi[0] = bmax;
+    } else {
+        lo[0] += 0.01f * (bmin - lo[0]);
+        hi[0] += 0.01f * (bmax - hi[0]);
+    }
+    int32_t zp;
+    if (pith_qparams(spec, lo[0], hi[0], nd->params[P_SCALE].data, &zp) == PITH_OK)
+        nd->params[P_ZERO_POINT].data[0] = (float)zp;
+}
+
+static void fq_forward(pith_node *nd, const pith_ctx *c)
+{
+    const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
+    const float *x = c->x[0];
+    if (!nd->a.qmode) {
+        memcpy(nd->y, x, n * sizeof(float));
+        return;
+    }
+    pith_qspec spec = pith_fq_spec(nd);
+    int32_t qmin, qmax;
+    pith_qspec_limits(&spec, &qmin, &qmax);
+    if (c->training && nd->a.qema)
+        ema_update(nd, &spec, x, n);
+    float s = nd->params[P_SCALE].data[0];
+    if (!(s >= FLT_MIN)) /* a learned scale must stay positive */
+        s = nd->params[P_SCALE].data[0] = FLT_MIN;
+    int32_t z = (int32_t)nd->params[P_ZERO_POINT].data[0];
+    if (!c->training && nd->a.qacc && nd->n_params > P_ACC_SCALE)
+        fq_requant(nd, c, s, z, qmin, qmax);
+    else
+        fq_plain(x, nd->y, n, s, (float)z, (float)qmin, (float)qmax);
+}
+
+static void fq_backward(pith_node *nd, const pith_ctx *c)
+{
+    const size_t per = pith_shape_size(&c->in[0]), n = per * (size_t)c->batch;
+    const float *x = c->x[0], *dy = nd->dy;
+    float *dx = c->dx[0];
+    const int ow = c->dx_overwrite[0];
+    if (!nd->a.qmode) {
+        if (dx)
+            for (size_t i = 0; i < n; i++)
+                dx[i] = (ow ? 0.0f : dx[i]) + dy[i];
+        return;
+    }
+    pith_qspec spec = pith_fq_spec(nd);
+    int32_t qmin_i, qmax_i;
+    pith_qspec_limits(&spec, &qmin_i, &qmax_i);
+    const float s = nd->params[P_SCALE].data[0], z = nd->params[P_ZERO_POINT].data[0];
+    const float qmin = (float)qmin_i, qmax = (float)qmax_i;
+    if (dx) {
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (size_t i = 0; i < n; i++) {
+            float q = nearbyintf(x[i] / s) + z;
+            float g = q >= qmin && q <= qmax ? dy[i] : 0.0f;
+            dx[i] = (ow ? 0.0f : dx[i]) + g;
+        }
+    }
+    float *ds = nd->params[P_SCALE].grad;
+    if (nd->a.qlsq && ds) {
+        /* d(x_hat)/ds: (q - z) - x/s inside the range, (qmin|qmax) - z outside;
+         * LSQ scales the step's gradient by 1 / sqrt(features * qmax). */
+        double acc = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 16384)
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] / s, q = nearbyintf(v) + z;
+            float d = q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v;
+            acc += (double)(dy[i] * d);
+        }
+        ds[0] += (float)(acc / sqrt((double)per * (double)(qmax_i > 0 ? qmax_i : 1)));
+    }
+}
+
+const pith_op pith_op_fake_quant = {
+    .name = "fake_quant", .min_in = 1, .max_in = 1,
+    .shape = fq_shape, .init = fq_init, .forward = fq_forward, .backward = fq_backward,
+    .overwrite_dx = 1,
+};

@@ -1,0 +1,120 @@
+/* Quantization passes over the graph: fold batchnorm, insert fake-quant nodes
+ * on activations, attach weight quantizers (uniform, k-means codebook,
+ * binary, ternary), calibrate with observers, and restore all of it from a
+ * checkpoint. The arithmetic is quantizer.h's; the integer scheme is the one
+ * in DESIGN.md that export/ and runtime/ execute.
+ *
+ * Where the state lives (so that checkpoints carry it without a quant-specific
+ * section): a fake_quant node's spec is in its attributes (qbits, qsym, ...),
+ * its scale, zero point and observed range are its parameters; a quantized
+ * conv2d/linear has wq/wbits/wsym/wgran/wgroup attributes and w_scale/w_zp
+ * (uniform, binary, ternary) or codebook/w_index (k-means) parameters. After
+ * loading, pith_quant_restore() re-attaches the weight transforms. */
+#ifndef PITH_QUANT_H
+#define PITH_QUANT_H
+
+#include <stdio.h>
+
+#include "../core/dataset.h"
+#include "../core/graph.h"
+#include "../core/rng.h"
+#include "quantizer.h"
+
+/* Registers the fake_quant op; call before building or loading a graph that
+ * has one. Idempotent. */
+int pith_quant_register(void);
+extern const pith_op pith_op_fake_quant;
+pith_qspec pith_fq_spec(const pith_node *nd);
+
+typedef enum { PITH_WQ_FLOAT = 0, PITH_WQ_UNIFORM, PITH_WQ_KMEANS, PITH_WQ_BINARY, PITH_WQ_TERNARY } pith_wq_kind;
+const char *pith_wq_name(pith_wq_kind k);
+
+typedef enum {
+    PITH_OBS_MINMAX = 0,
+    PITH_OBS_EMA,        /* moving average of per-batch min/max, momentum 0.01 */
+    PITH_OBS_PERCENTILE, /* clip at the p-th percentile of |x| (or of each tail) */
+    PITH_OBS_KL,         /* TensorRT's entropy calibration: clip minimising KL(P || Q) */
+    PITH_OBS_MSE,        /* clip minimising the quantization error's mean square */
+} pith_observer;
+const char *pith_observer_name(pith_observer o);
+int pith_observer_parse(const char *s, pith_observer *o);
+
+typedef enum { PITH_KM_LINEAR = 0, PITH_KM_DENSITY, PITH_KM_RANDOM } pith_kmeans_init;
+int pith_kmeans_init_parse(const char *s, pith_kmeans_init *k);
+
+/* What the integer model takes and gives: float IO quantizes the input and
+ * dequantizes the output inside the model; int8 IO leaves both to the caller.
+ * Weight-only keeps activations float (dynamic-range quantization). */
+typedef enum { PITH_QIO_FLOAT = 0, PITH_QIO_INT8, PITH_QIO_WEIGHT_ONLY } pith_qio;
+
+/* One layer's precision in a mixed-precision plan: 0 bits means float. */
+typedef struct pith_qlayer {
+    char name[PITH_NAME_MAX];
+    int wbits, abits;
+} pith_qlayer;
+
+typedef struct pith_quant_config {
+    pith_wq_kind method;       /* weights of every conv2d / linear */
+    pith_qspec w, a;           /* weight and activation specs */
+    pith_observer w_obs;       /* weights: MINMAX or MSE */
+    pith_qio io;
+    int fold_bn;               /* fold batchnorm into the preceding conv / linear */
+    int lsq;                   /* learned step sizes (weights and activations) */
+    int ema;                   /* training updates activation ranges by EMA */
+    int keep_ends;             /* binary/ternary/k-means: first and last layer stay uniform int8 */
+    pith_kmeans_init km_init;
+    uint64_t seed;             /* k-means random initialisation */
+    const pith_qlayer *plan;   /* per-layer overrides by node name */
+    int n_plan;
+} pith_quant_config;
+
+/* int8 per-channel symmetric weights, int8 asymmetric activations, BN folded. */
+pith_quant_config pith_quant_defaults(void);
+
+/* Folds every batchnorm whose input is a conv2d or linear with no other
+ * consumer into that layer (w *= gamma / sqrt(var + eps), b = (b - mean) *
+ * gamma / sqrt(var + eps) + beta); the batchnorm leaves the graph. Returns the
+ * number folded (>= 0) or a negative status. */
+int pith_fold_batchnorm(pith_graph *g);
+
+/* Quantizes g per c: folds BN (if asked), inserts fake_quant nodes (disabled
+ * until calibrated), quantizes weights. The graph must be compiled again
+ * afterwards. Fails on a graph that is already quantized. */
+int pith_quant_apply(pith_graph *g, const pith_quant_config *c);
+/* Re-attaches weight quantizers after a checkpoint load; a float graph is left alone. */
+int pith_quant_restore(pith_graph *g);
+/* 1 if any node is quantized. */
+int pith_graph_is_quantized(const pith_graph *g);
+
+/* Runs n images of ds (from `first` on; the caller shuffles) through the float
+ * model and sets every fake_quant node's range with observer `obs` (percentile:
+ * `pct`, e.g. 99.99), then enables them. g must be compiled. */
+int pith_quant_calibrate(pith_graph *g, const pith_dataset *ds, int n, pith_observer obs, float pct,
+                         FILE *progress);
+
+/* Turns quantization of weights / activations on or off everywhere (for
+ * analysis: weight-only vs activation-only errors), or for one layer by name
+ * (NULL: all layers). The layer's activation quantizer is the fake_quant node
+ * after it. */
+int pith_quant_enable(pith_graph *g, const char *layer, int weights, int acts);
+
+/* Weight scales per output channel (or tensor, or group) for values w[rows][cols]
+ * by min/max or by the MSE-optimal clip. n_scales = 1, rows, or rows * ceil(cols / group). */
+int pith_weight_qparams(const pith_qspec *s, pith_observer obs, const float *w, int rows, int cols,
+                        float *scale, float *zero_point);
+
+/* 1-D k-means of w into k centroids (Lloyd's algorithm on the sorted values,
+ * to convergence or 100 iterations); index[i] is w[i]'s centroid. */
+int pith_kmeans_1d(const float *w, size_t n, int k, pith_kmeans_init init, pith_rng *rng,
+                   float *centroids, float *index);
+
+/* Clip [lo, hi] for the values summarised by a histogram of `bins` equal bins
+ * over [hmin, hmax], per observer (MINMAX returns the histogram's range). */
+int pith_observer_range(pith_observer obs, const double *hist, int bins, float hmin, float hmax,
+                        const pith_qspec *spec, float pct, float *lo, float *hi);
+
+/* Size in bytes of the weights as the runtime would store them (codes packed
+ * at their bit width, plus scales / codebooks, biases as int32 or float). */
+int64_t pith_quant_weight_bytes(const pith_graph *g);
+
+#endif

@@ -1,0 +1,421 @@
+/* Weight quantizers: parameter transforms on a conv2d / linear weight (and
+ * its bias) that make the layer compute with what the integer kernels will
+ * hold.
+ *
+ *   uniform  w_hat = s * (clamp(round(w / s) + z) - z), clipped STE, optional LSQ
+ *   binary   w_hat = alpha_c * sign(w), alpha_c = mean |w_c|       (BWN / XNOR-Net)
+ *   ternary  w_hat = alpha_c * sign(w) * [|w| > 0.7 mean |w_c|]    (TWN)
+ *   k-means  w_hat = codebook[index]; each centroid's gradient is the sum of
+ *            its weights' gradients (Deep Compression); the weights are frozen
+ *
+ * Binary and ternary keep the latent float weights and pass the gradient
+ * straight through. When the layer's input comes from a fake_quant node the
+ * bias is quantized to int32 with scale s_in * s_w[c], and the output
+ * fake_quant (if it requantizes the accumulator) receives that scale. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "quant.h"
+#include "quant_internal.h"
+
+typedef struct wq_ctx {
+    const pith_graph *g;      /* its training flag: QAT recomputes min/max scales every step */
+    pith_wq_kind kind;
+    pith_qspec spec;
+    int rows, cols;           /* output channels, values per channel */
+    int groups_per_row;       /* per-group granularity */
+    float *scale, *scale_grad, *zp;
+    float *codebook, *codebook_grad, *index;
+    int k;
+    const float *in_scale;    /* the input fake_quant's scale, NULL: float input */
+    float *acc_scale;         /* the output fake_quant's accumulator scales, or NULL */
+    int n_acc;
+    int off;                  /* analysis: compute with the float weights */
+} wq_ctx;
+
+const char *pith_wq_name(pith_wq_kind k)
+{
+    static const char *names[] = {"float", "uniform", "kmeans", "binary", "ternary"};
+    return k >= PITH_WQ_FLOAT && k <= PITH_WQ_TERNARY ? names[k] : "?";
+}
+
+static inline int scale_index(const wq_ctx *c, int r, int j)
+{
+    switch (c->spec.gran) {
+    case PITH_QGRAN_TENSOR: return 0;
+    case PITH_QGRAN_CHANNEL: return r;
+    default: return r * c->groups_per_row + j / c->spec.group;
+    }
+}
+
+int pith_wq_scale_count(const pith_qspec *s, int rows, int cols)
+{
+    switch (s->gran) {
+    case PITH_QGRAN_TENSOR: return 1;
+    case PITH_QGRAN_CHANNEL: return rows;
+    default: return rows * ((cols + s->group - 1) / s->group);
+    }
+}
+
+static void publish_acc_scale(const wq_ctx *c)
+{
+    if (!c->acc_scale)
+        return;
+    for (int r = 0; r < c->n_acc; r++) {
+        float s = 0.0f; /* 0: the accumulator is not on an integer grid */
+        if (c->in_scale && !c->off && c->kind != PITH_WQ_KMEANS && c->spec.gran != PITH_QGRAN_GROUP)
+            s = c->in_scale[0] * c->scale[c->kind == PITH_WQ_UNIFORM && c->spec.gran == PITH_QGRAN_TENSOR ? 0 : r];
+        c->acc_scale[r] = s;
+    }
+}
+
+/* alpha per channel for binary (mean |w|) and ternary (mean |w| above the threshold). */
+static void bt_scales(wq_ctx *c, const float *w)
+{
+    for (int r = 0; r < c->rows; r++) {
+        const float *x = w + (size_t)r * c->cols;
+        double sum = 0.0;
+        for (int j = 0; j < c->cols; j++)
+            sum += fabsf(x[j]);
+        double mean = sum / c->cols;
+        if (c->kind == PITH_WQ_BINARY) {
+            c->scale[r] = (float)mean;
+            continue;
+        }
+        float delta = (float)(0.7 * mean);
+        double s = 0.0;
+        int cnt = 0;
+        for (int j = 0; j < c->cols; j++)
+            if (fabsf(x[j]) > delta) {
+                s += fabsf(x[j]);
+                cnt++;
+            }
+        c->scale[r] = cnt ? (float)(s / cnt) : 0.0f;
+        c->zp[r] = delta; /* ternary: the threshold, kept for export */
+    }
+}
+
+static int wq_forward(void *ctx, const pith_param *p, float *out)
+{
+    wq_ctx *c = ctx;
+    const float *w = p->data;
+    if (c->off) {
+        memcpy(out, w, p->size * sizeof(float));
+        publish_acc_scale(c);
+        return PITH_OK;
+    }
+    switch (c->kind) {
+    case PITH_WQ_UNIFORM: {
+        if (c->g->training && !c->scale_grad)
+            pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, w, c->rows, c->cols, c->scale, c->zp);
+        int32_t qmin, qmax;
+        pith_qspec_limits(&c->spec, &qmin, &qmax);
+        for (int r = 0; r < c->rows; r++)
+            for (int j = 0; j < c->cols; j++) {
+                size_t i = (size_t)r * c->cols + j;
+                int si = scale_index(c, r, j);
+                float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
+                float q = nearbyintf(w[i] / s) + z;
+                q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+                out[i] = (q - z) * s;
+            }
+        break;
+    }
+    case PITH_WQ_BINARY:
+    case PITH_WQ_TERNARY:
+        bt_scales(c, w);
+        for (int r = 0; r < c->rows; r++)
+            for (int j = 0; j < c->cols; j++) {
+                size_t i = (size_t)r * c->cols + j;
+                float a = c->scale[r];
+                if (c->kind == PITH_WQ_BINARY)
+                    out[i] = w[i] >= 0.0f ? a : -a;
+                else
+                    out[i] = fabsf(w[i]) > c->zp[r] ? (w[i] > 0.0f ? a : -a) : 0.0f;
+            }
+        break;
+    case PITH_WQ_KMEANS:
+        for (size_t i = 0; i < p->size; i++)
+            out[i] = c->codebook[(int)c->index[i]];
+        break;
+    default:
+        return pith_error(PITH_ESTATE, "weight quantizer: unknown kind %d", (int)c->kind);
+    }
+    publish_acc_scale(c);
+    return PITH_OK;
+}
+
+static void wq_backward(void *ctx, const pith_param *p, float *grad)
+{
+    wq_ctx *c = ctx;
+    if (c->off)
+        return;
+    const float *w = p->data;
+    if (c->kind == PITH_WQ_KMEANS) {
+        for (size_t i = 0; i < p->size; i++) {
+            if (c->codebook_grad)
+                c->codebook_grad[(int)c->index[i]] += grad[i];
+            grad[i] = 0.0f;
+        }
+        return;
+    }
+    if (c->kind != PITH_WQ_UNIFORM)
+        return; /* binary / ternary: plain straight-through */
+    int32_t qmin_i, qmax_i;
+    pith_qspec_limits(&c->spec, &qmin_i, &qmax_i);
+    const float qmin = (float)qmin_i, qmax = (float)qmax_i;
+    const float lsq_g = (float)(1.0 / sqrt((double)c->cols * (double)(qmax_i > 0 ? qmax_i : 1)));
+    for (int r = 0; r < c->rows; r++)
+        for (int j = 0; j < c->cols; j++) {
+            size_t i = (size_t)r * c->cols + j;
+            int si = scale_index(c, r, j);
+            float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
+            float v = w[i] / s, q = nearbyintf(v) + z;
+            int inside = q >= qmin && q <= qmax;
+            if (c->scale_grad)
+                c->scale_grad[si] += lsq_g * grad[i] * (q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v);
+            if (!inside)
+                grad[i] = 0.0f;
+        }
+}
+
+static void wq_destroy(void *ctx) { free(ctx); }
+
+static const pith_param_transform weight_tf = {
+    .name = "weight_quant", .forward = wq_forward, .backward = wq_backward, .destroy = wq_destroy,
+};
+
+/* Bias as int32 with scale s_in * s_w[c]; the gradient passes straight through. */
+static int bq_forward(void *ctx, const pith_param *p, float *out)
+{
+    const wq_ctx *c = ctx;
+    for (size_t r = 0; r < p->size; r++) {
+        float s = c->in_scale[0] * c->scale[c->kind == PITH_WQ_UNIFORM && c->spec.gran == PITH_QGRAN_TENSOR ? 0 : r];
+        if (c->off || !(s >= FLT_MIN)) {
+            out[r] = p->data[r];
+            continue;
+        }
+        float q = nearbyintf(p->data[r] / s);
+        q = q < -2147483520.0f ? -2147483520.0f : q > 2147483520.0f ? 2147483520.0f : q;
+        out[r] = q * s;
+    }
+    return PITH_OK;
+}
+
+static const pith_param_transform bias_tf = {
+    .name = "bias_quant", .forward = bq_forward, .backward = NULL, .destroy = NULL,
+};
+
+/* ---- links between a layer and its fake_quant neighbours ---- */
+
+static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
+
+/* The scale of the fake_quant node the layer's input comes from, through ops
+ * that keep values on the quantized grid; NULL when the input is float. */
+static const float *input_scale(const pith_graph *g, const pith_node *layer)
+{
+    const pith_node *n = &g->nodes[layer->in[0]];
+    while (is_op(n, "maxpool") || is_op(n, "flatten") || is_op(n, "dropout") || is_op(n, "relu"))
+        n = &g->nodes[n->in[0]];
+    return is_op(n, "fake_quant") && n->a.qmode == 1 ? n->params[0].data : NULL;
+}
+
+int pith_quant_consumers(const pith_graph *g, int node, int *only)
+{
+    int count = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] == node) {
+                count++;
+                *only = g->order[k];
+            }
+    }
+    return count;
+}
+
+int pith_quant_output_fq(const pith_graph *g, int layer)
+{
+    int cur = layer, next = -1;
+    while (pith_quant_consumers(g, cur, &next) == 1) {
+        const pith_node *n = &g->nodes[next];
+        if (is_op(n, "fake_quant"))
+            return next;
+        if (!is_op(n, "relu") && !is_op(n, "relu6") && !is_op(n, "batchnorm"))
+            return -1;
+        cur = next;
+    }
+    return -1;
+}
+
+static pith_param *need_param(pith_node *n, const char *name, size_t size)
+{
+    pith_param *p = pith_node_param(n, name);
+    if (!p || p->size != size) {
+        pith_error(PITH_EFORMAT, "layer '%s': quantizer parameter '%s' is %s (expected %zu values)",
+                   n->name, name, p ? "the wrong size" : "missing", size);
+        return NULL;
+    }
+    return p;
+}
+
+int pith_quant_attach(pith_graph *g, int idx)
+{
+    pith_node *n = &g->nodes[idx];
+    if (!n->a.wq)
+        return PITH_OK;
+    if (!is_op(n, "conv2d") && !is_op(n, "linear"))
+        return pith_error(PITH_EFORMAT, "node '%s': weight quantization on a %s", n->name, n->op->name);
+    if (n->a.wq < PITH_WQ_UNIFORM || n->a.wq > PITH_WQ_TERNARY)
+        return pith_error(PITH_EFORMAT, "node '%s': unknown weight quantizer %d", n->name, n->a.wq);
+    pith_param *w = &n->params[0];
+    wq_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    c->g = g;
+    c->kind = (pith_wq_kind)n->a.wq;
+    c->rows = w->shape[0];
+    c->cols = (int)(w->size / (size_t)c->rows);
+    pith_qspec s = {n->a.wbits, n->a.wsym, 1, n->a.wsym, (pith_qgran)n->a.wgran, n->a.wgroup, PITH_QROUND_EVEN};
+    c->spec = s;
+    int rc = PITH_OK;
+    if (c->kind == PITH_WQ_UNIFORM) {
+        rc = pith_qspec_check(&s);
+        if (rc) {
+            free(c);
+            return pith_error(rc, "node '%s': %s", n->name, pith_last_error());
+        }
+        if (s.gran == PITH_QGRAN_GROUP)
+            c->groups_per_row = (c->cols + s.group - 1) / s.group;
+        int ns = pith_wq_scale_count(&s, c->rows, c->cols);
+        pith_param *ps = need_param(n, "w_scale", (size_t)ns), *pz = ps ? need_param(n, "w_zp", (size_t)ns) : NULL;
+        if (!pz) {
+            free(c);
+            return PITH_EFORMAT;
+        }
+        c->scale = ps->data;
+        c->scale_grad = n->a.wlsq ? ps->grad : NULL;
+        c->zp = pz->data;
+    } else if (c->kind == PITH_WQ_KMEANS) {
+        if (n->a.wbits < 1 || n->a.wbits > 8) {
+            free(c);
+            return pith_error(PITH_EFORMAT, "node '%s': k-means with %d bits (1 to 8)", n->name, n->a.wbits);
+        }
+        c->k = 1 << n->a.wbits;
+        pith_param *cb = need_param(n, "codebook", (size_t)c->k), *ix = cb ? need_param(n, "w_index", w->size) : NULL;
+        if (!ix) {
+            free(c);
+            return PITH_EFORMAT;
+        }
+        for (size_t i = 0; i < w->size; i++)
+            if (!(ix->data[i] >= 0.0f && ix->data[i] < (float)c->k && ix->data[i] == floorf(ix->data[i]))) {
+                free(c);
+                return pith_error(PITH_EFORMAT, "node '%s': w_index[%zu] = %g is not a centroid number", n->name,
+                                  i, (double)ix->data[i]);
+            }
+        c->codebook = cb->data;
+        c->codebook_grad = cb->grad;
+        c->index = ix->data;
+        w->frozen = 1;
+    } else {
+        pith_param *ps = need_param(n, "w_scale", (size_t)c->rows), *pz = ps ? need_param(n, "w_zp", (size_t)c->rows) : NULL;
+        if (!pz) {
+            free(c);
+            return PITH_EFORMAT;
+        }
+        c->scale = ps->data;
+        c->zp = pz->data;
+    }
+    rc = pith_graph_sort(g);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    c->in_scale = input_scale(g, n);
+    int ofq = pith_quant_output_fq(g, idx);
+    if (ofq >= 0 && g->nodes[ofq].a.qacc) {
+        pith_param *as = pith_node_param(&g->nodes[ofq], "acc_scale");
+        if (as && (int)as->size == c->rows) {
+            c->acc_scale = as->data;
+            c->n_acc = c->rows;
+        }
+    }
+    rc = pith_param_set_transform(w, &weight_tf, c);
+    if (rc)
+        return rc;
+    n = &g->nodes[idx];
+    if (n->a.bias && c->in_scale && c->kind != PITH_WQ_KMEANS && s.gran != PITH_QGRAN_GROUP)
+        rc = pith_param_set_transform(&n->params[1], &bias_tf, c);
+    return rc;
+}
+
+int pith_quant_restore(pith_graph *g)
+{
+    int rc = pith_graph_sort(g);
+    for (int k = 0; k < g->n_order && !rc; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        if (n->a.wq)
+            rc = pith_quant_attach(g, g->order[k]);
+    }
+    return rc;
+}
+
+int pith_graph_is_quantized(const pith_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].a.wq || strcmp(g->nodes[i].op->name, "fake_quant") == 0)
+            return 1;
+    return 0;
+}
+
+int pith_quant_enable(pith_graph *g, const char *layer, int weights, int acts)
+{
+    int rc = pith_graph_sort(g), found = 0;
+    for (int k = 0; k < g->n_order && !rc; k++) {
+        int idx = g->order[k];
+        pith_node *n = &g->nodes[idx];
+        if (layer && strcmp(n->name, layer) != 0)
+            continue;
+        if (!layer && is_op(n, "fake_quant")) {
+            n->a.qmode = acts ? 1 : 0;
+            found = 1;
+            continue;
+        }
+        if (!is_op(n, "conv2d") && !is_op(n, "linear"))
+            continue;
+        found = 1;
+        if (n->params[0].tf == &weight_tf)
+            ((wq_ctx *)n->params[0].tf_ctx)->off = !weights;
+        int ofq = pith_quant_output_fq(g, idx);
+        if (layer && ofq >= 0)
+            g->nodes[ofq].a.qmode = acts ? 1 : 0;
+    }
+    if (!rc && !found)
+        rc = pith_error(PITH_EINVAL, "no layer named '%s'", layer ? layer : "");
+    return rc ? rc : pith_quant_relink(g);
+}
+
+int pith_quant_relink(pith_graph *g)
+{
+    /* the bias quantizer needs the input's scale, which exists only while
+     * the input quantizer is on */
+    int rc = pith_graph_sort(g);
+    for (int k = 0; k < g->n_order && !rc; k++) {
+        pith_node *n = &g->nodes[g->order[k]];
+        if (n->n_params && n->params[0].tf == &weight_tf) {
+            wq_ctx *c = n->params[0].tf_ctx;
+            c->in_scale = input_scale(g, n);
+            if (n->a.bias) {
+                int want = c->in_scale && c->kind != PITH_WQ_KMEANS && c->spec.gran != PITH_QGRAN_GROUP;
+                if (want && n->params[1].tf != &bias_tf)
+                    rc = pith_param_set_transform(&n->params[1], &bias_tf, c);
+                else if (!want && n->params[1].tf == &bias_tf)
+                    rc = pith_param_set_transform(&n->params[1], NULL, NULL);
+            }
+        }
+    }
+    return rc;
+}
