@@ -37,6 +37,11 @@ int cli_load_data(const char *dir, float mean, float std, int subset, int val, u
 int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+/* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
+int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                        int *has_cfg);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 

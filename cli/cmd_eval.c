@@ -57,7 +57,7 @@ int cmd_eval(int argc, char **argv)
     pith_ckpt_meta meta;
     pith_dataset test = {0};
     pith_metrics m = {0};
-    rc = pith_checkpoint_load(path, &g, &meta, NULL, NULL, NULL, NULL, 0);
+    rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
     const char *dir = data ? data : meta.dataset;
     if (!rc)
         rc = cli_load_split(dir, "test", meta.mean, meta.std, &test);

@@ -60,7 +60,7 @@ int cmd_info(int argc, char **argv)
         rc = pith_zoo_build(model, 1, 28, 28, 10, 1, &g);
     } else {
         src = argv[optind];
-        rc = pith_checkpoint_load(src, &g, &meta, NULL, NULL, NULL, NULL, 0);
+        rc = cli_load_checkpoint(src, &g, &meta, NULL, NULL);
         has_meta = 1;
     }
     if (!rc)

@@ -11,6 +11,7 @@
 #include "../core/threads.h"
 #include "../core/train.h"
 #include "../core/zoo.h"
+#include "../quant/quant.h"
 #include "cli.h"
 #include "json.h"
 
@@ -249,6 +250,8 @@ int cmd_train(int argc, char **argv)
             return EXIT_FAIL;
         rc = pith_checkpoint_load(resume, &g, &ru.meta, &cfg, &has_cfg, hist_before, &n_hist,
                                   PITH_MAX_EPOCHS);
+        if (!rc)
+            rc = pith_quant_restore(g); /* QAT resumes with its quantizers */
         if (rc) {
             free(hist_before);
             return cli_fail(cmd, rc);

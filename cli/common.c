@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../quant/quant.h"
 #include "cli.h"
 
 char cli_argv0_line[1024];
@@ -123,6 +124,25 @@ int cli_load_data(const char *dir, float mean, float std, int subset, int val, u
         pith_dataset_free(train);
         pith_dataset_free(evalset);
         pith_dataset_free(test);
+    }
+    return rc;
+}
+
+int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                        int *has_cfg)
+{
+    int rc = pith_quant_register();
+    if (!rc)
+        rc = pith_checkpoint_load(path, g, meta, cfg, has_cfg, NULL, NULL, 0);
+    if (!rc) {
+        rc = pith_quant_restore(*g);
+        if (rc) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", pith_last_error());
+            pith_graph_free(*g);
+            *g = NULL;
+            rc = pith_error(rc, "%s: %s", path, msg);
+        }
     }
     return rc;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../quant/quant.h"
 #include "cli.h"
 
 static void usage(FILE *f)
@@ -15,6 +16,8 @@ static void usage(FILE *f)
                "  run       run an experiment config (YAML): stages, run directory, results table\n"
                "  sweep     run a grid of points of a config (--param, --seeds), in parallel or on Slurm\n"
                "  report    the benchmark table (Markdown) from results/runs.tsv\n"
+               "  quantize  PTQ, QAT, k-means, binary / ternary weights, mixed precision\n"
+               "  analyze   per-layer quantization error; --propose writes a mixed-precision plan\n"
                "\n"
                "pith COMMAND --help describes a command's options. Commands that report\n"
                "metrics take --json and then print exactly one JSON object on stdout.\n");
@@ -26,6 +29,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (pith_quant_register())
+        return EXIT_FAIL;
     const char *c = argv[1];
     if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
         usage(stdout);
@@ -41,6 +46,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(c, "sweep"))
         return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(c, "quantize"))
+        return cmd_quantize(argc - 1, argv + 1);
+    if (!strcmp(c, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(c, "report"))
         return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "pith: unknown command '%s'\n", c);

@@ -113,6 +113,33 @@ int pith_kmeans_1d(const float *w, size_t n, int k, pith_kmeans_init init, pith_
 int pith_observer_range(pith_observer obs, const double *hist, int bins, float hmin, float hmax,
                         const pith_qspec *spec, float pct, float *lo, float *hi);
 
+/* Re-quantizes one layer (by name) at other bit widths: its weights (min/max
+ * scales) and its output quantizer (from the calibrated range). 0 bits: float.
+ * For mixed-precision search on a calibrated graph. */
+int pith_quant_set_layer_bits(pith_graph *g, const char *layer, int wbits, int abits);
+
+typedef struct pith_error_metrics {
+    double cosine;     /* cosine similarity of the float and quantized tensors */
+    double euclid;     /* Euclidean distance per image, averaged */
+    double sqnr_db;    /* 10 log10(sum f^2 / sum (f - q)^2) */
+    double max_abs;    /* largest absolute difference */
+    double saturated;  /* fraction of values clipped by the output quantizer */
+} pith_error_metrics;
+
+typedef struct pith_layer_error {
+    char name[PITH_NAME_MAX];
+    pith_error_metrics entire;       /* the whole network quantized */
+    pith_error_metrics single;       /* only this layer quantized, float input */
+    pith_error_metrics weights_only; /* every weight quantized, activations float */
+    pith_error_metrics acts_only;    /* every activation quantized, weights float */
+} pith_layer_error;
+
+/* Per-layer errors over n images of ds. gq and gf are two loads of the same
+ * quantized checkpoint, compiled for the same batch; gf is used as the float
+ * reference (its quantizers are switched off), gq is left as it was. */
+int pith_quant_analyze(pith_graph *gq, pith_graph *gf, const pith_dataset *ds, int n, pith_layer_error *out,
+                       int max, int *n_out, FILE *progress);
+
 /* Size in bytes of the weights as the runtime would store them (codes packed
  * at their bit width, plus scales / codebooks, biases as int32 or float). */
 int64_t pith_quant_weight_bytes(const pith_graph *g);

@@ -419,3 +419,36 @@ int pith_quant_relink(pith_graph *g)
     }
     return rc;
 }
+
+int pith_quant_set_layer_bits(pith_graph *g, const char *layer, int wbits, int abits)
+{
+    int idx = pith_graph_find(g, layer);
+    if (idx < 0 || (!is_op(&g->nodes[idx], "conv2d") && !is_op(&g->nodes[idx], "linear")))
+        return pith_error(PITH_EINVAL, "no conv2d or linear layer named '%s'", layer);
+    if ((wbits && !((wbits >= 2 && wbits <= 8) || wbits == 16)) || (abits && !((abits >= 2 && abits <= 8) || abits == 16)))
+        return pith_error(PITH_EINVAL, "layer '%s': bits %d / %d (2 to 8, 16, or 0 for float)", layer, wbits, abits);
+    int rc = pith_graph_sort(g);
+    pith_node *n = &g->nodes[idx];
+    if (!rc && n->params[0].tf == &weight_tf) {
+        wq_ctx *c = n->params[0].tf_ctx;
+        c->off = wbits == 0;
+        if (wbits && c->kind == PITH_WQ_UNIFORM) {
+            c->spec.bits = wbits;
+            n->a.wbits = wbits;
+            rc = pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, n->params[0].data, c->rows, c->cols, c->scale, c->zp);
+        }
+    }
+    int f = rc ? -1 : pith_quant_output_fq(g, idx);
+    if (f >= 0) {
+        pith_node *q = &g->nodes[f];
+        q->a.qmode = abits ? 1 : 0;
+        if (abits) {
+            q->a.qbits = abits;
+            pith_qspec s = pith_fq_spec(q);
+            int32_t zp;
+            rc = pith_qparams(&s, q->params[2].data[0], q->params[3].data[0], q->params[0].data, &zp);
+            q->params[1].data[0] = (float)zp;
+        }
+    }
+    return rc ? rc : pith_quant_relink(g);
+}

@@ -1,0 +1,301 @@
+/* pith analyze: per-layer quantization error of a quantized checkpoint, and
+ * the mixed-precision plan that meets a target accuracy drop. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/threads.h"
+#include "../core/train.h"
+#include "../quant/quant.h"
+#include "cli.h"
+#include "json.h"
+
+#define MAX_LAYERS 256
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith analyze CKPT [options]\n"
+               "\n"
+               "For every conv / linear layer of a quantized checkpoint: cosine similarity,\n"
+               "Euclidean distance (per image), SQNR, max absolute error and the fraction\n"
+               "of saturated values, comparing the quantized model with the float one at\n"
+               "the layer's output. 'entire' quantizes the whole network (errors\n"
+               "accumulate); 'single' quantizes only that layer, fed the float model's\n"
+               "values; 'w-only' and 'a-only' quantize only weights or only activations.\n"
+               "\n"
+               "  --calib N          images drawn from the training set (default 512)\n"
+               "  --chart FILE       bar chart of SQNR per layer (.png or .svg, gnuplot)\n"
+               "  --propose          write a mixed-precision plan (YAML) on stdout: the most\n"
+               "                     sensitive layers (lowest single SQNR) go to int16, then\n"
+               "                     float, until the test accuracy drop is within --target-drop\n"
+               "  --target-drop PT   accuracy drop to meet, in points (default 0.2)\n"
+               "  --data DIR         dataset directory (default: the checkpoint's)\n"
+               "  --seed S           calibration sample (default 1)\n"
+               "  --threads N        threads (default: all cores)\n"
+               "  --quiet            no progress output\n"
+               "  --json             print one JSON object on stdout\n"
+               "  -h, --help         this help\n");
+}
+
+static void metrics_json(json *j, const char *key, const pith_error_metrics *m)
+{
+    json_obj(j, key);
+    json_num(j, "cosine", m->cosine);
+    json_num(j, "euclid", m->euclid);
+    json_num(j, "sqnr_db", isfinite(m->sqnr_db) ? m->sqnr_db : 999.0);
+    json_num(j, "max_abs", m->max_abs);
+    json_num(j, "saturated", m->saturated);
+    json_end_obj(j);
+}
+
+static double finite_db(double v) { return isfinite(v) ? v : 999.0; }
+
+static void print_table(const pith_layer_error *e, int n)
+{
+    printf("%-12s | %-44s | %-30s | %7s %7s\n", "", "entire", "single", "w-only", "a-only");
+    printf("%-12s | %8s %9s %8s %9s %5s | %8s %9s %8s %s | %7s %7s\n", "layer", "cosine", "euclid", "SQNR dB",
+           "max err", "sat%", "cosine", "euclid", "SQNR dB", "", "SQNR dB", "SQNR dB");
+    for (int i = 0; i < n; i++) {
+        const pith_error_metrics *a = &e[i].entire, *s = &e[i].single;
+        printf("%-12s | %8.5f %9.4f %8.2f %9.4f %5.2f | %8.5f %9.4f %8.2f  | %7.2f %7.2f\n", e[i].name, a->cosine,
+               a->euclid, finite_db(a->sqnr_db), a->max_abs, 100 * a->saturated, s->cosine, s->euclid,
+               finite_db(s->sqnr_db), finite_db(e[i].weights_only.sqnr_db), finite_db(e[i].acts_only.sqnr_db));
+    }
+}
+
+static int chart(const char *path, const char *title, const pith_layer_error *e, int n)
+{
+    const char *ext = strrchr(path, '.');
+    int svg = ext && !strcmp(ext, ".svg");
+    FILE *p = popen("gnuplot", "w");
+    if (!p)
+        return pith_error(PITH_EIO, "cannot run gnuplot (install gnuplot-nox)");
+    fprintf(p, "set terminal %s size 900,480\nset output '%s'\n", svg ? "svg" : "pngcairo", path);
+    fprintf(p, "set title \"%s\" noenhanced\nset ylabel 'SQNR (dB), higher is better'\n"
+               "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.85 border -1\n"
+               "set boxwidth 0.9\nset key top right\nset grid ytics\nset yrange [0:*]\nset xtics noenhanced\n",
+            title);
+    fprintf(p, "$d << EOD\n");
+    for (int i = 0; i < n; i++)
+        fprintf(p, "%s %.3f %.3f %.3f %.3f\n", e[i].name, fmin(finite_db(e[i].entire.sqnr_db), 99),
+                fmin(finite_db(e[i].single.sqnr_db), 99), fmin(finite_db(e[i].weights_only.sqnr_db), 99),
+                fmin(finite_db(e[i].acts_only.sqnr_db), 99));
+    fprintf(p, "EOD\nplot $d using 2:xtic(1) title 'entire', '' using 3 title 'single', "
+               "'' using 4 title 'weights only', '' using 5 title 'activations only'\n");
+    int st = pclose(p);
+    return st == 0 ? PITH_OK : pith_error(PITH_EIO, "gnuplot failed to draw %s", path);
+}
+
+static int accuracy(pith_graph *g, const pith_dataset *test, double *top1)
+{
+    pith_metrics m = {0};
+    int rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+    if (!rc)
+        rc = pith_evaluate(g, test, &m, NULL);
+    if (!rc)
+        *top1 = pith_metrics_top1(&m);
+    pith_metrics_free(&m);
+    return rc;
+}
+
+static int current_bits(const pith_graph *g, const char *name, int *wbits, int *abits)
+{
+    int idx = pith_graph_find(g, name);
+    const pith_node *n = &g->nodes[idx];
+    *wbits = n->a.wq == PITH_WQ_UNIFORM || n->a.wq == PITH_WQ_KMEANS ? n->a.wbits : n->a.wq ? 8 : 0;
+    int f = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] == idx)
+                f = i;
+    /* the output quantizer sits after the layer's activation */
+    while (f >= 0 && strcmp(g->nodes[f].op->name, "fake_quant") != 0) {
+        int next = -1;
+        for (int i = 0; i < g->n_nodes && next < 0; i++)
+            for (int j = 0; j < g->nodes[i].n_in; j++)
+                if (g->nodes[i].in[j] == f && (!strcmp(g->nodes[f].op->name, "relu") || !strcmp(g->nodes[f].op->name, "relu6")))
+                    next = i;
+        f = next;
+    }
+    *abits = f >= 0 && g->nodes[f].a.qmode ? g->nodes[f].a.qbits : 0;
+    return PITH_OK;
+}
+
+/* Greedy: promote layers from most to least sensitive, first to 16 bits, then to float. */
+static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_dataset *test, float target,
+                   const char *path, FILE *progress)
+{
+    int order[MAX_LAYERS], wb[MAX_LAYERS], ab[MAX_LAYERS], new_w[MAX_LAYERS], new_a[MAX_LAYERS];
+    for (int i = 0; i < n; i++) {
+        order[i] = i;
+        current_bits(g, e[i].name, &wb[i], &ab[i]);
+        new_w[i] = wb[i];
+        new_a[i] = ab[i];
+    }
+    for (int i = 1; i < n; i++) /* insertion sort by single SQNR, lowest first */
+        for (int k = i; k > 0 && finite_db(e[order[k]].single.sqnr_db) < finite_db(e[order[k - 1]].single.sqnr_db); k--) {
+            int t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    double float_top1, top1;
+    int rc = pith_quant_enable(g, NULL, 0, 0);
+    if (!rc)
+        rc = accuracy(g, test, &float_top1);
+    for (int i = 0; i < n && !rc; i++)
+        rc = pith_quant_set_layer_bits(g, e[i].name, wb[i], ab[i]);
+    if (!rc)
+        rc = pith_quant_enable(g, NULL, 1, 1);
+    for (int i = 0; i < n && !rc; i++) /* enable turned on outputs the run had float */
+        rc = pith_quant_set_layer_bits(g, e[i].name, wb[i], ab[i]);
+    if (!rc)
+        rc = accuracy(g, test, &top1);
+    double start_top1 = top1;
+    int promoted = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (int k = 0; k < n && !rc && 100 * (float_top1 - top1) > target; k++) {
+            int i = order[k];
+            int w = pass == 0 ? (new_w[i] && new_w[i] < 16 ? 16 : new_w[i]) : 0;
+            int a = pass == 0 ? (new_a[i] && new_a[i] < 16 ? 16 : new_a[i]) : 0;
+            if (w == new_w[i] && a == new_a[i])
+                continue;
+            rc = pith_quant_set_layer_bits(g, e[i].name, w, a);
+            if (!rc)
+                rc = accuracy(g, test, &top1);
+            new_w[i] = w;
+            new_a[i] = a;
+            promoted++;
+            if (progress && !rc)
+                fprintf(progress, "propose: %s to %s -> top-1 %.2f%% (drop %.2f pt)\n", e[i].name,
+                        w ? "16 bits" : "float", 100 * top1, 100 * (float_top1 - top1));
+        }
+    if (rc)
+        return rc;
+    int met = 100 * (float_top1 - top1) <= target;
+    printf("# mixed-precision plan for %s (pith analyze --propose --target-drop %g)\n", path, (double)target);
+    printf("# test top-1: float %.2f%%, as quantized %.2f%%, with this plan %.2f%% (drop %.2f pt%s)\n",
+           100 * float_top1, 100 * start_top1, 100 * top1, 100 * (float_top1 - top1),
+           met ? "" : ", target NOT met");
+    printf("# layers by sensitivity (single-layer SQNR, lowest first):");
+    for (int k = 0; k < n; k++)
+        printf(" %s", e[order[k]].name);
+    printf("\n# apply with: pith quantize FLOAT.h5 --method ptq --plan THIS.yaml --out MIXED.h5\n");
+    printf("target_drop: %g\nlayers:\n", (double)target);
+    for (int i = 0; i < n; i++) {
+        char w[8], a[8];
+        snprintf(w, sizeof w, "%d", new_w[i]);
+        snprintf(a, sizeof a, "%d", new_a[i]);
+        printf("  %s: {wbits: %s, abits: %s}\n", e[i].name, new_w[i] ? w : "float", new_a[i] ? a : "float");
+    }
+    (void)promoted;
+    return PITH_OK;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    const char *cmd = "analyze";
+    static const struct option opts[] = {
+        {"calib", 1, 0, 'c'}, {"chart", 1, 0, 'C'}, {"propose", 0, 0, 'p'}, {"target-drop", 1, 0, 'T'},
+        {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'}, {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},
+        {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *data = NULL, *chart_path = NULL;
+    int calib = 512, threads = 0, quiet = 0, as_json = 0, do_propose = 0, c, rc;
+    float target = 0.2f;
+    uint64_t seed = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 'c': rc = cli_int(cmd, "--calib", optarg, 1, 1 << 24, &calib); break;
+        case 'C': chart_path = optarg; break;
+        case 'p': do_propose = 1; break;
+        case 'T': rc = cli_float(cmd, "--target-drop", optarg, 0.0, 100.0, &target); break;
+        case 'd': data = optarg; break;
+        case 'S': rc = cli_u64(cmd, "--seed", optarg, &seed); break;
+        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
+        case 'q': quiet = 1; break;
+        case 'j': as_json = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one quantized checkpoint");
+    if (do_propose && as_json)
+        return cli_usage_error(cmd, "--propose writes YAML; it does not combine with --json");
+    const char *path = argv[optind];
+    pith_set_threads(threads);
+    FILE *progress = quiet || as_json ? NULL : stderr;
+
+    pith_graph *gq = NULL, *gf = NULL;
+    pith_ckpt_meta meta;
+    pith_dataset train = {0}, none = {0}, test = {0}, rest = {0}, cal = {0};
+    pith_layer_error *e = calloc(MAX_LAYERS, sizeof *e);
+    int n = 0;
+    rc = e ? cli_load_checkpoint(path, &gq, &meta, NULL, NULL) : pith_error(PITH_ENOMEM, "out of memory");
+    if (!rc && !pith_graph_is_quantized(gq))
+        rc = pith_error(PITH_EINVAL, "%s is a float model; quantize it first (pith quantize)", path);
+    if (!rc)
+        rc = cli_load_checkpoint(path, &gf, &meta, NULL, NULL);
+    const char *dir = data ? data : meta.dataset;
+    if (!rc)
+        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+    if (!rc && calib >= train.n)
+        rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", calib, train.n);
+    if (!rc)
+        rc = pith_dataset_split(&train, calib, seed, &rest, &cal);
+    if (!rc)
+        rc = pith_graph_compile(gq, 256);
+    if (!rc)
+        rc = pith_graph_compile(gf, 256);
+    if (!rc)
+        rc = pith_quant_analyze(gq, gf, &cal, cal.n, e, MAX_LAYERS, &n, progress);
+    if (!rc && chart_path) {
+        char title[300];
+        snprintf(title, sizeof title, "per-layer quantization error: %s (%d images)", path, cal.n);
+        rc = chart(chart_path, title, e, n);
+    }
+    if (!rc && do_propose) {
+        rc = propose(gq, e, n, &test, target, path, progress);
+    } else if (!rc && as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "checkpoint", path);
+        json_int(&j, "images", cal.n);
+        json_arr(&j, "layers");
+        for (int i = 0; i < n; i++) {
+            json_obj(&j, NULL);
+            json_str(&j, "name", e[i].name);
+            metrics_json(&j, "entire", &e[i].entire);
+            metrics_json(&j, "single", &e[i].single);
+            metrics_json(&j, "weights_only", &e[i].weights_only);
+            metrics_json(&j, "acts_only", &e[i].acts_only);
+            json_end_obj(&j);
+        }
+        json_end_arr(&j);
+        json_end_obj(&j);
+        json_finish(&j);
+    } else if (!rc) {
+        printf("%s: quantization error per layer over %d calibration images\n\n", path, cal.n);
+        print_table(e, n);
+        if (chart_path)
+            printf("\nchart: %s\n", chart_path);
+    }
+    int exit_code = rc ? cli_fail(cmd, rc) : EXIT_OK;
+    free(e);
+    pith_graph_free(gq);
+    pith_graph_free(gf);
+    pith_dataset_free(&train);
+    pith_dataset_free(&none);
+    pith_dataset_free(&test);
+    pith_dataset_free(&rest);
+    pith_dataset_free(&cal);
+    return exit_code;
+}

@@ -1,0 +1,209 @@
+#include "quantize.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/threads.h"
+#include "cli.h"
+
+void quant_job_defaults(quant_job *j)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->method, sizeof j->method, "ptq");
+    j->q = pith_quant_defaults();
+    j->a_obs = PITH_OBS_MINMAX;
+    j->pct = 99.99f;
+    j->calib = 512;
+    j->epochs = -1;
+}
+
+int quant_job_finish(quant_job *j)
+{
+    pith_wq_kind k = j->q.method;
+    if (j->epochs < 0)
+        j->epochs = !j->train ? 0 : k == PITH_WQ_KMEANS ? 2 : 3;
+    if (j->epochs && !j->train)
+        return pith_error(PITH_EINVAL, "--epochs: ptq does not fine-tune (use --method qat)");
+    if (k == PITH_WQ_KMEANS && !j->mode_given)
+        j->q.io = PITH_QIO_WEIGHT_ONLY; /* Deep Compression shares weights; activations stay float */
+    if (k == PITH_WQ_KMEANS && j->q.w.bits > 8)
+        return pith_error(PITH_EINVAL, "k-means takes 1 to 8 bits (a codebook of 2^bits centroids)");
+    if ((k == PITH_WQ_BINARY || k == PITH_WQ_TERNARY) && j->q.w.bits != 8)
+        return pith_error(PITH_EINVAL, "--wbits does not apply to %s weights", j->method);
+    if (k == PITH_WQ_UNIFORM && j->q.w.bits < 2)
+        return pith_error(PITH_EINVAL, "uniform weights take 2 to 8 or 16 bits (1 bit: --method binary)");
+    if (j->q.lsq && !j->train)
+        return pith_error(PITH_EINVAL, "--lsq learns scales during fine-tuning: use --method qat");
+    /* QAT tracks activation ranges by EMA unless it learns them */
+    j->q.ema = j->train && !j->q.lsq;
+    return PITH_OK;
+}
+
+static int evaluate(pith_graph *g, const pith_dataset *test, double *top1, double *top5, double *loss)
+{
+    pith_metrics m = {0};
+    int rc = pith_graph_compile(g, 500);
+    if (!rc)
+        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+    if (!rc)
+        rc = pith_evaluate(g, test, &m, NULL);
+    if (!rc) {
+        *top1 = pith_metrics_top1(&m);
+        if (top5)
+            *top5 = pith_metrics_top5(&m);
+        if (loss)
+            *loss = pith_metrics_loss(&m);
+    }
+    pith_metrics_free(&m);
+    return rc;
+}
+
+/* "conv1 int8, conv2 ternary, fc1 ternary, fc2 int8 (first/last kept)" */
+static void describe_layers(const pith_graph *g, const quant_job *j, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    int first = -1, last = -1;
+    for (int k = 0; k < g->n_order; k++) {
+        const char *op = g->nodes[g->order[k]].op->name;
+        if (!strcmp(op, "conv2d") || !strcmp(op, "linear")) {
+            first = first < 0 ? g->order[k] : first;
+            last = g->order[k];
+        }
+    }
+    for (int k = 0; k < g->n_order && o + 64 < len; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        if (strcmp(n->op->name, "conv2d") && strcmp(n->op->name, "linear"))
+            continue;
+        char what[32];
+        if (n->a.wq == PITH_WQ_UNIFORM)
+            snprintf(what, sizeof what, "int%d", n->a.wbits);
+        else if (n->a.wq == PITH_WQ_KMEANS)
+            snprintf(what, sizeof what, "kmeans%d", n->a.wbits);
+        else
+            snprintf(what, sizeof what, "%s", pith_wq_name((pith_wq_kind)n->a.wq));
+        int kept = j->q.method != PITH_WQ_UNIFORM && n->a.wq == PITH_WQ_UNIFORM &&
+                   (g->order[k] == first || g->order[k] == last);
+        o += (size_t)snprintf(buf + o, len - o, "%s%s %s%s", o ? ", " : "", n->name, what,
+                              kept ? (g->order[k] == first ? " (first layer kept at int8)" : " (last layer kept at int8)") : "");
+    }
+}
+
+int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base, quant_job *j,
+              const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = evaluate(g, test, &r->float_top1, NULL, NULL);
+    r->float_bytes = pith_graph_bytes(g);
+    if (!rc && j->plan) {
+        int n = 0;
+        rc = quant_plan_load(j->plan, j->layers, QUANT_MAX_PLAN, &n);
+        j->q.plan = j->layers;
+        j->q.n_plan = n;
+    }
+    if (!rc)
+        rc = pith_quant_apply(g, &j->q);
+    if (!rc)
+        rc = pith_graph_compile(g, 500);
+    pith_dataset rest = {0}, calib = {0};
+    if (!rc && j->q.io != PITH_QIO_WEIGHT_ONLY) {
+        if (j->calib >= train->n)
+            rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", j->calib, train->n);
+        else
+            rc = pith_dataset_split(train, j->calib, j->q.seed, &rest, &calib);
+        if (!rc)
+            rc = pith_quant_calibrate(g, &calib, calib.n, j->a_obs, j->pct, progress);
+    }
+    pith_dataset_free(&rest);
+    pith_dataset_free(&calib);
+    if (!rc && j->train && j->epochs > 0) {
+        pith_train_config c = *base;
+        c.epochs = j->epochs;
+        c.stop_after = 0;
+        c.warmup_epochs = 0;
+        c.subset = 0;
+        c.val = 0;
+        c.lr = j->lr > 0 ? j->lr
+                         : base->lr / (j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f);
+        c.min_lr = 0;
+        c.sched = PITH_SCHED_COSINE;
+        if (j->q.method == PITH_WQ_KMEANS)
+            c.optim.weight_decay = 0; /* would pull the shared centroids toward zero */
+        pith_trainer *t = NULL;
+        rc = pith_trainer_create(&t, g, &c, train, test);
+        if (!rc) {
+            t->progress = progress;
+            if (progress)
+                fprintf(progress, "fine-tuning %s for %d epoch%s, lr %g\n", j->method, c.epochs,
+                        c.epochs == 1 ? "" : "s", (double)c.lr);
+            rc = pith_trainer_run(t);
+            r->epochs = t->epoch;
+        }
+        r->cfg = c;
+        pith_trainer_free(t);
+    }
+    if (!rc)
+        rc = evaluate(g, test, &r->top1, &r->top5, &r->loss);
+    if (!rc) {
+        r->bytes = pith_quant_weight_bytes(g);
+        describe_layers(g, j, r->layers, sizeof r->layers);
+        meta->top1 = r->top1;
+        meta->top5 = r->top5;
+        meta->test_loss = r->loss;
+    }
+    return rc;
+}
+
+static void scheme(const quant_job *j, char *buf, size_t len)
+{
+    const pith_quant_config *q = &j->q;
+    const char *gran = q->w.gran == PITH_QGRAN_TENSOR ? "per-tensor" : q->w.gran == PITH_QGRAN_CHANNEL ? "per-channel" : "per-group";
+    if (q->method == PITH_WQ_UNIFORM)
+        snprintf(buf, len, "w%d %s %s", q->w.bits, gran, q->w.symmetric ? "symmetric" : "asymmetric");
+    else if (q->method == PITH_WQ_KMEANS)
+        snprintf(buf, len, "k-means %d-bit codebook", q->w.bits);
+    else
+        snprintf(buf, len, "%s weights", pith_wq_name(q->method));
+    size_t o = strlen(buf);
+    if (q->io == PITH_QIO_WEIGHT_ONLY)
+        snprintf(buf + o, len - o, ", float activations");
+    else
+        snprintf(buf + o, len - o, ", a%d %s (%s, %d calibration images)%s", q->a.bits,
+                 q->a.symmetric ? "symmetric" : "asymmetric", pith_observer_name(j->a_obs), j->calib,
+                 q->io == PITH_QIO_INT8 ? ", int8 input/output" : "");
+}
+
+void quant_result_print(FILE *f, const quant_job *j, const quant_result *r)
+{
+    char s[256];
+    scheme(j, s, sizeof s);
+    fprintf(f, "method     %s: %s%s\n", j->method, s, j->q.lsq ? ", LSQ" : "");
+    if (r->epochs)
+        fprintf(f, "fine-tune  %d epoch%s, lr %g\n", r->epochs, r->epochs == 1 ? "" : "s", (double)r->cfg.lr);
+    fprintf(f, "layers     %s\n", r->layers);
+    fprintf(f, "float      top-1 %6.2f%%   weights %9.1f KB\n", 100 * r->float_top1, r->float_bytes / 1024.0);
+    fprintf(f, "quantized  top-1 %6.2f%%   weights %9.1f KB   (%.1fx smaller)   drop %+.2f pt\n",
+            100 * r->top1, r->bytes / 1024.0, r->bytes ? (double)r->float_bytes / (double)r->bytes : 0.0,
+            100 * (r->float_top1 - r->top1));
+}
+
+void quant_result_json(json *js, const quant_job *j, const quant_result *r)
+{
+    char s[256];
+    scheme(j, s, sizeof s);
+    json_str(js, "method", j->method);
+    json_str(js, "scheme", s);
+    json_int(js, "wbits", j->q.w.bits);
+    json_int(js, "abits", j->q.io == PITH_QIO_WEIGHT_ONLY ? 32 : j->q.a.bits);
+    json_str(js, "observer", pith_observer_name(j->a_obs));
+    json_int(js, "calib", j->calib);
+    json_int(js, "epochs", r->epochs);
+    json_str(js, "layers", r->layers);
+    json_num(js, "float_top1", r->float_top1);
+    json_num(js, "top1", r->top1);
+    json_num(js, "top5", r->top5);
+    json_num(js, "drop_pt", 100 * (r->float_top1 - r->top1));
+    json_int(js, "float_bytes", r->float_bytes);
+    json_int(js, "bytes", r->bytes);
+}

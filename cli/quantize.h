@@ -1,0 +1,51 @@
+/* The quantize step shared by `pith quantize` and the `quantize` stage of
+ * experiment configs. */
+#ifndef PITH_CLI_QUANTIZE_H
+#define PITH_CLI_QUANTIZE_H
+
+#include <stdio.h>
+
+#include "../core/checkpoint.h"
+#include "../core/train.h"
+#include "../quant/quant.h"
+#include "json.h"
+
+#define QUANT_MAX_PLAN 256
+
+typedef struct quant_job {
+    char method[16];          /* ptq, qat, kmeans, ternary, binary */
+    int train;                /* the method fine-tunes */
+    pith_quant_config q;
+    pith_observer a_obs;
+    float pct;
+    int calib;
+    int epochs;               /* -1: the method's default */
+    float lr;                 /* 0: the checkpoint's learning rate / 10 */
+    int mode_given;
+    const char *plan;         /* YAML plan file, or NULL */
+    pith_qlayer layers[QUANT_MAX_PLAN];
+} quant_job;
+
+typedef struct quant_result {
+    double float_top1, top1, top5, loss;
+    int64_t float_bytes, bytes;
+    int epochs;
+    pith_train_config cfg;    /* the fine-tuning recipe */
+    char layers[2048];        /* "conv1 int8 (first layer kept), conv2 ternary, ..." */
+} quant_result;
+
+void quant_job_defaults(quant_job *j);
+/* Applies the method's defaults to what was not given; checks combinations. */
+int quant_job_finish(quant_job *j);
+/* Quantizes g (loaded from a float checkpoint with meta and its training
+ * recipe base), calibrates, fine-tunes, evaluates on test; meta's metrics
+ * are updated for the quantized model. */
+int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base, quant_job *j,
+              const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r);
+void quant_result_print(FILE *f, const quant_job *j, const quant_result *r);
+void quant_result_json(json *js, const quant_job *j, const quant_result *r);
+
+/* Mixed-precision plans (YAML): layers: {NAME: {wbits: N|float, abits: N|float}}. */
+int quant_plan_load(const char *path, pith_qlayer *layers, int max, int *n);
+
+#endif
