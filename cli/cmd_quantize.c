@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "  --kmeans-init I   linear (default) | density | random\n"
             "  --plan FILE       per-layer bits from a YAML plan (pith analyze --propose)\n"
             "  --epochs N        fine-tuning epochs (qat 3, kmeans 2, ternary/binary 3; ptq 0)\n"
-            "  --lr LR           fine-tuning learning rate (default: the checkpoint's / 10;\n"
+            "  --lr LR           fine-tuning learning rate (default: the checkpoint's / 10; k-means / 100,\n"
             "                    binary and ternary: / 5)\n"
             "  --data DIR        dataset directory (default: the checkpoint's)\n"
             "  --seed S          calibration sample and k-means seed (default 1)\n"

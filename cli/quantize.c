@@ -125,7 +125,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         c.subset = 0;
         c.val = 0;
         c.lr = j->lr > 0 ? j->lr
-                         : base->lr / (j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f);
+                         : base->lr / (j->q.method == PITH_WQ_KMEANS ? 100.0f : j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f);
         c.min_lr = 0;
         c.sched = PITH_SCHED_COSINE;
         if (j->q.method == PITH_WQ_KMEANS)

@@ -183,7 +183,8 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
     float *ds = nd->params[P_SCALE].grad;
     if (nd->a.qlsq && ds) {
         /* d(x_hat)/ds: (q - z) - x/s inside the range, (qmin|qmax) - z outside;
-         * LSQ scales the step's gradient by 1 / sqrt(features * qmax). */
+         * LSQ scales the step's gradient by 1 / sqrt(elements * qmax), the
+         * batch included, as the reference implementations do. */
         double acc = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 16384)
         for (size_t i = 0; i < n; i++) {
@@ -191,7 +192,7 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
             float d = q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v;
             acc += (double)(dy[i] * d);
         }
-        ds[0] += (float)(acc / sqrt((double)per * (double)(qmax_i > 0 ? qmax_i : 1)));
+        ds[0] += (float)(acc / sqrt((double)n * (double)(qmax_i > 0 ? qmax_i : 1)));
     }
 }
 

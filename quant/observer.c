@@ -222,33 +222,32 @@ int pith_observer_range(pith_observer obs, const double *hist, int bins, float h
     int32_t qmin, qmax;
     pith_qspec_limits(spec, &qmin, &qmax);
     if (obs == PITH_OBS_KL) {
-        /* one-sided: the values themselves when non-negative (after relu),
-         * otherwise |x| folded around zero onto the same number of bins */
-        if (hmin >= 0.0f) {
-            int first = (int)floorf(hmin / width); /* bins below hmin are empty */
-            double *h = calloc((size_t)(bins + first), sizeof *h);
-            if (!h)
-                return pith_error(PITH_ENOMEM, "out of memory");
-            memcpy(h + first, hist, (size_t)bins * sizeof *h);
-            int t = kl_threshold(h, bins + first, qmax - qmin + 1);
-            free(h);
-            *hi = fminf(hmax, width * (float)t);
-            return PITH_OK;
-        }
-        float amax = fmaxf(-hmin, hmax), aw = amax / (float)bins;
+        /* One-sided, as TensorRT: an asymmetric quantizer covers [hmin, t]
+         * (hmin maps to the zero point), a symmetric one [-t, t] over |x|.
+         * The first bin holds the values the grid represents exactly (the
+         * relu zeros, the image background) and its spike would dominate
+         * P, so it takes its neighbour's count, as TensorRT does. */
+        int sym = spec->symmetric && hmin < 0.0f;
+        float base = sym ? 0.0f : hmin, aw = sym ? fmaxf(-hmin, hmax) / (float)bins : width;
         double *h = calloc((size_t)bins, sizeof *h);
         if (!h)
             return pith_error(PITH_ENOMEM, "out of memory");
         for (int i = 0; i < bins; i++) {
-            float x = fabsf(hmin + width * ((float)i + 0.5f));
-            int j = (int)(x / aw);
-            h[j < bins ? j : bins - 1] += hist[i];
+            float x = sym ? fabsf(hmin + width * ((float)i + 0.5f)) : hmin + width * ((float)i + 0.5f);
+            int j = (int)((x - base) / aw);
+            h[j < 0 ? 0 : j < bins ? j : bins - 1] += hist[i];
         }
-        int t = kl_threshold(h, bins, (qmax - qmin + 1) / 2);
+        if (bins > 1)
+            h[0] = h[1];
+        int levels = sym ? (qmax - qmin + 1) / 2 : qmax - qmin + 1;
+        int t = kl_threshold(h, bins, levels);
         free(h);
-        float clip = aw * (float)t;
-        *lo = fmaxf(hmin, -clip);
-        *hi = fminf(hmax, clip);
+        if (sym) {
+            *lo = fmaxf(hmin, -aw * (float)t);
+            *hi = fminf(hmax, aw * (float)t);
+        } else {
+            *hi = fminf(hmax, base + aw * (float)t);
+        }
         return PITH_OK;
     }
     /* MSE: shrink the range toward zero in 1% steps, keep the best */

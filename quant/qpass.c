@@ -122,7 +122,8 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         return pith_error(PITH_ENOMEM, "out of memory");
     memcpy(order, g->order, (size_t)n_order * sizeof *order);
     pith_attrs a;
-    act_attrs(&a, &c->a, c->a.bits, c);
+    /* images are 8-bit data: fewer bits at the input would only discard pixels */
+    act_attrs(&a, &c->a, c->a.bits < 8 ? 8 : c->a.bits, c);
     int idx = pith_graph_insert_after(g, 0, "fake_quant", "input_quant", &a);
     rc = idx < 0 ? idx : pith_graph_sort(g);
     for (int k = 1; k < n_order && !rc; k++) {
@@ -145,6 +146,10 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
             continue; /* the plan keeps this layer's output float */
         int wq_on = is_layer(&g->nodes[ni]) && (pl ? pl->wbits : c->w.bits) != 0 &&
                     c->method != PITH_WQ_KMEANS;
+        /* the model's output is ranked (argmax, top-5): at 8 bits or more,
+         * since a handful of levels would tie class scores */
+        if (end == g->output && bits < 8)
+            bits = 8;
         act_attrs(&a, &c->a, bits, c);
         a.qacc = wq_on && only_relu && c->w.gran != PITH_QGRAN_GROUP;
         char name[PITH_NAME_MAX];

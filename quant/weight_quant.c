@@ -167,7 +167,7 @@ static void wq_backward(void *ctx, const pith_param *p, float *grad)
     int32_t qmin_i, qmax_i;
     pith_qspec_limits(&c->spec, &qmin_i, &qmax_i);
     const float qmin = (float)qmin_i, qmax = (float)qmax_i;
-    const float lsq_g = (float)(1.0 / sqrt((double)c->cols * (double)(qmax_i > 0 ? qmax_i : 1)));
+    const float lsq_g = (float)(1.0 / sqrt((double)p->size * (double)(qmax_i > 0 ? qmax_i : 1)));
     for (int r = 0; r < c->rows; r++)
         for (int j = 0; j < c->cols; j++) {
             size_t i = (size_t)r * c->cols + j;
