@@ -3,7 +3,7 @@
 #   make test       install missing Debian packages, build, run every cmocka test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
-#   make bench      build/bench/train_speed (pith vs PyTorch training speed)
+#   make bench      build/bench/train_speed (pith vs PyTorch training speed), build/bench/qat_speed
 #   make plots      charts from results/runs.tsv into results/plots/
 #   make install PREFIX=/usr/local
 #   make golden     regenerate tests/golden/ with PyTorch (needs python3-torch)
@@ -65,7 +65,7 @@ $(BUILD)/tests/%: $(OBJDIR)/tests/%.o $(OBJDIR)/tests/testutil.o $(BUILD)/libpit
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJDIR)/tests/testutil.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a $(LDLIBS_ALL) -lcmocka
 
-$(BUILD)/bench/train_speed: $(OBJDIR)/bench/train_speed.o $(BUILD)/libpith.a
+$(BUILD)/bench/%: $(OBJDIR)/bench/%.o $(BUILD)/libpith.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpith.a $(LDLIBS_ALL)
 
@@ -92,7 +92,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(BUILD)/pith
 
-bench: $(BUILD)/bench/train_speed
+bench: $(BUILD)/bench/train_speed $(BUILD)/bench/qat_speed
 
 # Charts from the results table into results/plots/ (PNG and SVG).
 plots: deps

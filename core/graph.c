@@ -39,6 +39,7 @@ const pith_attr_desc pith_attr_table[] = {
     {"qmode", offsetof(pith_attrs, qmode), 0, 1},
     {"qlsq", offsetof(pith_attrs, qlsq), 0, 1},
     {"qema", offsetof(pith_attrs, qema), 0, 1},
+    {"qrelu", offsetof(pith_attrs, qrelu), 0, 1},
     {"qio", offsetof(pith_attrs, qio), 0, 1},
     {"qacc", offsetof(pith_attrs, qacc), 0, 1},
     {NULL, 0, 0, 0},

@@ -61,6 +61,7 @@ typedef struct pith_attrs {
     int qmode;      /* 0 pass through (calibration / float), 1 fake-quantize */
     int qlsq;       /* 1: the scale is learned (LSQ) */
     int qema;       /* 1: training updates the range by EMA (momentum 0.01) */
+    int qrelu;      /* 1 relu, 2 relu6 applied before quantizing (folded into the clamp) */
     int qio;        /* 1: the model's int8 input or output (the caller quantizes / reads codes) */
     int qacc;       /* 1: the input is a quantized layer's accumulator, requantized as the integer kernel does */
 } pith_attrs;

@@ -17,8 +17,12 @@
  * weight quantizer before every forward. A zero acc_scale falls back to the
  * plain path.
  *
- * qmode 0 passes the input through: calibration runs the float model with
- * every node in that mode and reads the inputs. */
+ * With qrelu (1: relu, 2: relu6) the node applies the activation before
+ * quantizing, as the integer kernel folds it into its output clamp; the
+ * quantization pass folds a relu that only feeds the quantizer this way.
+ *
+ * qmode 0 passes the input through (after qrelu's activation): calibration
+ * runs the float model with every node in that mode and reads the outputs. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -46,6 +50,8 @@ static int fq_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_sh
         return pith_error(rc, "node '%s': %s", nd->name, pith_last_error());
     if (nd->a.qmode < 0 || nd->a.qmode > 1)
         return pith_error(PITH_EINVAL, "node '%s': qmode %d (expected 0 or 1)", nd->name, nd->a.qmode);
+    if (nd->a.qrelu < 0 || nd->a.qrelu > 2)
+        return pith_error(PITH_EINVAL, "node '%s': qrelu %d (0, 1 relu, 2 relu6)", nd->name, nd->a.qrelu);
     if (nd->a.qlsq && nd->a.qema)
         return pith_error(PITH_EINVAL, "node '%s': a learned scale (LSQ) and an EMA range exclude each other",
                           nd->name);
@@ -71,14 +77,21 @@ static int fq_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
+static inline float act(float x, int relu)
+{
+    if (relu && !(x > 0.0f)) /* NaN stays NaN below: fq clamps it */
+        return x != x ? x : 0.0f;
+    return relu == 2 && x > 6.0f ? 6.0f : x;
+}
+
 /* Elementwise fake quantization; nearbyintf rounds half to even in the
  * default rounding mode, which pith never changes (tests check it against
  * pith_round_half_even). */
-static void fq_plain(const float *x, float *y, size_t n, float s, float z, float qmin, float qmax)
+static void fq_plain(const float *x, float *y, size_t n, float s, float z, float qmin, float qmax, int relu)
 {
 #pragma omp parallel for schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
-        float q = nearbyintf(x[i] / s) + z;
+        float q = nearbyintf(act(x[i], relu) / s) + z;
         q = q < qmin ? qmin : q > qmax ? qmax : q;
         y[i] = (q - z) * s;
     }
@@ -98,11 +111,11 @@ static void fq_requant(pith_node *nd, const pith_ctx *c, float s, int32_t z, int
             int shift;
             if (!(acc_scale[k] > 0.0f) ||
                 pith_quantize_multiplier((double)acc_scale[k] / (double)s, &m, &shift)) {
-                fq_plain(x, y, plane, s, (float)z, (float)qmin, (float)qmax);
+                fq_plain(x, y, plane, s, (float)z, (float)qmin, (float)qmax, nd->a.qrelu);
                 continue;
             }
             for (size_t i = 0; i < plane; i++) {
-                float a = nearbyintf(x[i] / acc_scale[k]);
+                float a = nearbyintf(act(x[i], nd->a.qrelu) / acc_scale[k]);
                 int32_t acc = a >= 2147483520.0f ? INT32_MAX : a <= -2147483520.0f ? INT32_MIN : (int32_t)a;
                 y[i] = (float)(pith_requantize(acc, m, shift, z, qmin, qmax) - z) * s;
             }
@@ -111,11 +124,16 @@ static void fq_requant(pith_node *nd, const pith_ctx *c, float s, int32_t z, int
 
 static void ema_update(pith_node *nd, const pith_qspec *spec, const float *x, size_t n)
 {
+    const int relu = nd->a.qrelu;
     float bmin = FLT_MAX, bmax = -FLT_MAX;
 #pragma omp parallel for schedule(static) reduction(min : bmin) reduction(max : bmax) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         bmin = x[i] < bmin ? x[i] : bmin;
         bmax = x[i] > bmax ? x[i] : bmax;
+    }
+    if (relu) {
+        bmin = act(bmin, relu);
+        bmax = act(bmax, relu);
     }
     float *lo = nd->params[P_LO].data, *hi = nd->params[P_HI].data;
     if (!isfinite(bmin) || !isfinite(bmax))
@@ -137,7 +155,11 @@ static void fq_forward(pith_node *nd, const pith_ctx *c)
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     const float *x = c->x[0];
     if (!nd->a.qmode) {
-        memcpy(nd->y, x, n * sizeof(float));
+        if (!nd->a.qrelu)
+            memcpy(nd->y, x, n * sizeof(float));
+        else
+            for (size_t i = 0; i < n; i++)
+                nd->y[i] = act(x[i], nd->a.qrelu);
         return;
     }
     pith_qspec spec = pith_fq_spec(nd);
@@ -152,7 +174,7 @@ static void fq_forward(pith_node *nd, const pith_ctx *c)
     if (!c->training && nd->a.qacc && nd->n_params > P_ACC_SCALE)
         fq_requant(nd, c, s, z, qmin, qmax);
     else
-        fq_plain(x, nd->y, n, s, (float)z, (float)qmin, (float)qmax);
+        fq_plain(x, nd->y, n, s, (float)z, (float)qmin, (float)qmax, nd->a.qrelu);
 }
 
 static void fq_backward(pith_node *nd, const pith_ctx *c)
@@ -161,10 +183,13 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
     const float *x = c->x[0], *dy = nd->dy;
     float *dx = c->dx[0];
     const int ow = c->dx_overwrite[0];
+    const int relu = nd->a.qrelu;
     if (!nd->a.qmode) {
         if (dx)
-            for (size_t i = 0; i < n; i++)
-                dx[i] = (ow ? 0.0f : dx[i]) + dy[i];
+            for (size_t i = 0; i < n; i++) {
+                int pass = !relu || (x[i] > 0.0f && (relu == 1 || x[i] < 6.0f));
+                dx[i] = (ow ? 0.0f : dx[i]) + (pass ? dy[i] : 0.0f);
+            }
         return;
     }
     pith_qspec spec = pith_fq_spec(nd);
@@ -175,8 +200,9 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
     if (dx) {
 #pragma omp parallel for schedule(static) if (n > 16384)
         for (size_t i = 0; i < n; i++) {
-            float q = nearbyintf(x[i] / s) + z;
-            float g = q >= qmin && q <= qmax ? dy[i] : 0.0f;
+            float q = nearbyintf(act(x[i], relu) / s) + z;
+            int pass = !relu || (x[i] > 0.0f && (relu == 1 || x[i] < 6.0f));
+            float g = pass && q >= qmin && q <= qmax ? dy[i] : 0.0f;
             dx[i] = (ow ? 0.0f : dx[i]) + g;
         }
     }
@@ -188,7 +214,7 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
         double acc = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 16384)
         for (size_t i = 0; i < n; i++) {
-            float v = x[i] / s, q = nearbyintf(v) + z;
+            float v = act(x[i], relu) / s, q = nearbyintf(v) + z;
             float d = q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v;
             acc += (double)(dy[i] * d);
         }

@@ -66,9 +66,10 @@ int pith_weight_qparams(const pith_qspec *s, pith_observer obs, const float *w, 
             len = (size_t)(cols - j0 < s->group ? cols - j0 : s->group);
         }
         float lo = FLT_MAX, hi = -FLT_MAX;
-        for (size_t i = 0; i < len; i++) {
-            lo = fminf(lo, w[start + i]);
-            hi = fmaxf(hi, w[start + i]);
+        for (size_t i = 0; i < len; i++) { /* comparisons, not fminf: they vectorise */
+            float v = w[start + i];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
         }
         if (obs == PITH_OBS_MSE) {
             /* clip fractions 1.00, 0.99, ..., 0.20 of the range; the first best wins */

@@ -4,9 +4,10 @@
  *
  * Placement follows the integer kernels: the input is quantized; every op
  * that computes new values (conv2d, linear, add, concat, avgpool, global
- * average pool, hardswish) is followed by a requantization, after the
- * relu / relu6 the kernel folds into its clamp; max pooling, flatten and
- * dropout move quantized values unchanged and need none. */
+ * average pool, hardswish) is followed by a requantization, and a relu /
+ * relu6 that only feeds it is folded into it (qrelu), as the kernel folds it
+ * into its output clamp; max pooling, flatten and dropout move quantized
+ * values unchanged and need none. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,15 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         snprintf(name, sizeof name, "%.*s_quant", PITH_NAME_MAX - 7, g->nodes[ni].name);
         idx = pith_graph_insert_after(g, end, "fake_quant", name, &a);
         rc = idx < 0 ? idx : pith_graph_sort(g);
+        /* fold the activation into the quantizer, as the kernel folds it into its clamp */
+        pith_node *act = &g->nodes[end];
+        int prev = act->in[0], only = -1;
+        if (!rc && end != ni && (is_op(act, "relu") || is_op(act, "relu6")) &&
+            pith_quant_consumers(g, prev, &only) == 1) {
+            g->nodes[idx].in[0] = prev;
+            g->nodes[idx].a.qrelu = is_op(act, "relu") ? 1 : 2;
+            rc = pith_graph_sort(g);
+        }
     }
     free(order);
     return rc;

@@ -75,6 +75,7 @@ static void publish_acc_scale(const wq_ctx *c)
 /* alpha per channel for binary (mean |w|) and ternary (mean |w| above the threshold). */
 static void bt_scales(wq_ctx *c, const float *w)
 {
+#pragma omp parallel for schedule(static) if ((size_t)c->rows * c->cols > 32768)
     for (int r = 0; r < c->rows; r++) {
         const float *x = w + (size_t)r * c->cols;
         double sum = 0.0;
@@ -98,6 +99,30 @@ static void bt_scales(wq_ctx *c, const float *w)
     }
 }
 
+/* Rows are independent (per-channel and per-group scales live in their row),
+ * so both directions run in parallel over output channels. */
+static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refresh)
+{
+    const float *x = w + (size_t)r * c->cols;
+    float *y = out + (size_t)r * c->cols;
+    int per_row = c->spec.gran == PITH_QGRAN_GROUP ? c->groups_per_row : 1;
+    int first = c->spec.gran == PITH_QGRAN_TENSOR ? 0 : r * per_row;
+    if (refresh && c->spec.gran != PITH_QGRAN_TENSOR)
+        pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, x, 1, c->cols, c->scale + first, c->zp + first);
+    int32_t qmin, qmax;
+    pith_qspec_limits(&c->spec, &qmin, &qmax);
+    int span = c->spec.gran == PITH_QGRAN_GROUP ? c->spec.group : c->cols;
+    for (int j0 = 0, u = first; j0 < c->cols; j0 += span, u++) {
+        int j1 = j0 + span < c->cols ? j0 + span : c->cols;
+        float s = c->scale[u] >= FLT_MIN ? c->scale[u] : FLT_MIN, z = c->zp[u];
+        for (int j = j0; j < j1; j++) {
+            float q = nearbyintf(x[j] / s) + z;
+            q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+            y[j] = (q - z) * s;
+        }
+    }
+}
+
 static int wq_forward(void *ctx, const pith_param *p, float *out)
 {
     wq_ctx *c = ctx;
@@ -109,24 +134,19 @@ static int wq_forward(void *ctx, const pith_param *p, float *out)
     }
     switch (c->kind) {
     case PITH_WQ_UNIFORM: {
-        if (c->g->training && !c->scale_grad)
+        /* QAT follows the weights: min/max scales every step, unless learned */
+        int refresh = c->g->training && !c->scale_grad;
+        if (refresh && c->spec.gran == PITH_QGRAN_TENSOR)
             pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, w, c->rows, c->cols, c->scale, c->zp);
-        int32_t qmin, qmax;
-        pith_qspec_limits(&c->spec, &qmin, &qmax);
+#pragma omp parallel for schedule(static) if (p->size > 32768)
         for (int r = 0; r < c->rows; r++)
-            for (int j = 0; j < c->cols; j++) {
-                size_t i = (size_t)r * c->cols + j;
-                int si = scale_index(c, r, j);
-                float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
-                float q = nearbyintf(w[i] / s) + z;
-                q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
-                out[i] = (q - z) * s;
-            }
+            uniform_row(c, w, out, r, refresh);
         break;
     }
     case PITH_WQ_BINARY:
     case PITH_WQ_TERNARY:
         bt_scales(c, w);
+#pragma omp parallel for schedule(static) if (p->size > 32768)
         for (int r = 0; r < c->rows; r++)
             for (int j = 0; j < c->cols; j++) {
                 size_t i = (size_t)r * c->cols + j;
@@ -168,6 +188,9 @@ static void wq_backward(void *ctx, const pith_param *p, float *grad)
     pith_qspec_limits(&c->spec, &qmin_i, &qmax_i);
     const float qmin = (float)qmin_i, qmax = (float)qmax_i;
     const float lsq_g = (float)(1.0 / sqrt((double)p->size * (double)(qmax_i > 0 ? qmax_i : 1)));
+    /* a per-tensor learned scale is shared by all rows: accumulate it serially */
+    int parallel = !(c->scale_grad && c->spec.gran == PITH_QGRAN_TENSOR) && p->size > 32768;
+#pragma omp parallel for schedule(static) if (parallel)
     for (int r = 0; r < c->rows; r++)
         for (int j = 0; j < c->cols; j++) {
             size_t i = (size_t)r * c->cols + j;
