@@ -6,6 +6,7 @@
 
 #include "../core/error.h"
 #include "../core/zoo.h"
+#include "../quant/quant.h"
 #include "cli.h"
 #include "json.h"
 
@@ -70,7 +71,8 @@ int cmd_info(int argc, char **argv)
 
     const int64_t params = pith_graph_params(g, 0), trainable = pith_graph_params(g, 1);
     const int64_t macs = pith_graph_macs(g), bytes = pith_graph_bytes(g);
-    char shape[48];
+    char shape[48], qd[64];
+    const int quantized = pith_graph_is_quantized(g);
     if (as_json) {
         json j;
         json_init(&j, stdout);
@@ -88,6 +90,8 @@ int cmd_info(int argc, char **argv)
         json_int(&j, "buffers", params - trainable);
         json_int(&j, "macs", macs);
         json_int(&j, "bytes", bytes);
+        if (quantized)
+            json_int(&j, "quantized_bytes", pith_quant_weight_bytes(g));
         json_arr(&j, "layers");
         for (int k = 1; k < g->n_order; k++) {
             const pith_node *n = &g->nodes[g->order[k]];
@@ -103,6 +107,9 @@ int cmd_info(int argc, char **argv)
             json_int(&j, "params", pith_node_param_count(n, 1));
             json_int(&j, "buffers", pith_node_param_count(n, 0) - pith_node_param_count(n, 1));
             json_int(&j, "macs", pith_node_macs(g, n));
+            pith_quant_describe(n, qd, sizeof qd);
+            if (qd[0])
+                json_str(&j, "quant", qd);
             json_end_obj(&j);
         }
         json_end_arr(&j);
@@ -116,16 +123,21 @@ int cmd_info(int argc, char **argv)
             printf("zoo model %s\n", model);
         pith_shape_format(&g->input_shape, shape, sizeof shape);
         printf("input %s\n\n", shape);
-        printf("%-22s %-15s %-12s %10s %12s\n", "layer", "op", "output", "params", "MACs");
+        printf("%-22s %-15s %-12s %10s %12s%s\n", "layer", "op", "output", "params", "MACs",
+               quantized ? "  quantization" : "");
         for (int k = 1; k < g->n_order; k++) {
             const pith_node *n = &g->nodes[g->order[k]];
             pith_shape_format(&n->out, shape, sizeof shape);
-            printf("%-22s %-15s %-12s %10lld %12lld\n", n->name, n->op->name, shape,
-                   (long long)pith_node_param_count(n, 1), (long long)pith_node_macs(g, n));
+            pith_quant_describe(n, qd, sizeof qd);
+            printf("%-22s %-15s %-12s %10lld %12lld%s%s\n", n->name, n->op->name, shape,
+                   (long long)pith_node_param_count(n, 1), (long long)pith_node_macs(g, n), qd[0] ? "  " : "", qd);
         }
-        printf("\ntotal: %lld parameters + %lld buffer values (BN statistics), %lld MACs per image, "
-               "%lld bytes as float32\n",
+        printf("\ntotal: %lld parameters + %lld buffer values (BN statistics, quantizer state), %lld MACs per "
+               "image, %lld bytes as float32",
                (long long)trainable, (long long)(params - trainable), (long long)macs, (long long)bytes);
+        if (quantized)
+            printf(", %lld bytes quantized", (long long)pith_quant_weight_bytes(g));
+        printf("\n");
     }
     pith_graph_free(g);
     return EXIT_OK;

@@ -136,7 +136,11 @@ int cmd_quantize(int argc, char **argv)
             if (pith_kmeans_init_parse(optarg, &job.q.km_init))
                 return cli_usage_error(cmd, "%s", pith_last_error());
             break;
-        case 'p': job.plan = optarg; break;
+        case 'p':
+            if (strlen(optarg) >= sizeof job.plan)
+                return cli_usage_error(cmd, "--plan: path too long");
+            snprintf(job.plan, sizeof job.plan, "%s", optarg);
+            break;
         case 'e': rc = cli_int(cmd, "--epochs", optarg, 0, PITH_MAX_EPOCHS, &job.epochs); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &job.lr); break;
         case 'd': data = optarg; break;

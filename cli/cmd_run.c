@@ -11,6 +11,7 @@
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
+#include "../quant/quant.h"
 #include "cli.h"
 #include "config.h"
 #include "json.h"
@@ -21,7 +22,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pith run CONFIG.yaml [--set key=value]... [options]\n"
             "\n"
-            "Runs the config's stages in order (train, eval) and appends one row to the\n"
+            "Runs the config's stages in order (train, eval, quantize) and appends one row to the\n"
             "results table. The run directory runs/<experiment>/<run-id>/ holds the\n"
             "resolved config (config.yaml), provenance.json, log.txt, each stage's\n"
             "checkpoint and metrics. The run id is derived from the resolved config's\n"
@@ -176,6 +177,7 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
         int classes = train.classes > test.classes ? train.classes : test.classes;
         rc = exp_build_model(cfg, train.c, train.h, train.w, classes, &g);
     }
+    pith_train_config last_train = pith_train_defaults(); /* fine-tuning starts from the last recipe */
     for (int i = 0; i < cfg->n_stages && !rc; i++) {
         const exp_stage *st = &cfg->stages[i];
         stage_ctx sc = {"", cfg, log};
@@ -201,6 +203,31 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
                 }
             }
             pith_trainer_free(t);
+            last_train = tc;
+        } else if (st->kind == STAGE_QUANTIZE) {
+            quant_job job = st->quant;
+            quant_result res;
+            pith_ckpt_meta m;
+            memset(&m, 0, sizeof m);
+            snprintf(m.model, sizeof m.model, "%s", cfg->model);
+            snprintf(m.dataset, sizeof m.dataset, "%s", cfg->data_dir);
+            snprintf(m.command, sizeof m.command, "pith run %.900s (stage %d: quantize)", cfg->path, i + 1);
+            cli_utc_now(m.created, sizeof m.created);
+            m.seed = cfg->seed;
+            m.mean = cfg->mean;
+            m.std = cfg->std;
+            m.classes = pith_graph_output_shape(g)->d[0];
+            fprintf(log, "stage %d: quantize, method %s, w%d a%d, %d fine-tuning epochs\n", i + 1, job.method,
+                    job.q.w.bits, job.q.io == PITH_QIO_WEIGHT_ONLY ? 32 : job.q.a.bits, job.epochs);
+            rc = quant_run(g, &m, &last_train, &job, &train, &test, quiet ? NULL : stderr, &res);
+            if (!rc) {
+                quant_result_print(log, &job, &res);
+                row->top1 = res.top1;
+                row->top5 = res.top5;
+                char path[2200];
+                snprintf(path, sizeof path, "%s/stage%d-quantize.h5", dir, i + 1);
+                rc = pith_checkpoint_save(path, g, &m, job.train ? &res.cfg : NULL, NULL, NULL, 0);
+            }
         } else {
             fprintf(log, "stage %d: eval on %d test images\n", i + 1, test.n);
             pith_metrics m = {0};
@@ -239,7 +266,7 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
         row->params = pith_graph_params(g, 1);
         row->nonzero_params = nonzero_params(g);
         row->macs = pith_graph_macs(g);
-        row->bytes = pith_graph_bytes(g);
+        row->bytes = pith_graph_is_quantized(g) ? pith_quant_weight_bytes(g) : pith_graph_bytes(g);
     }
     pith_graph_free(g);
     pith_dataset_free(&train);

@@ -286,8 +286,122 @@ static int parse_eval(ctx *c, yaml_node_t *m, exp_stage *s)
     return PITH_OK;
 }
 
-static const char *const stage_names = "train, eval";
-static const char *const future_stages[] = {"quantize", "prune", "distill", "lowrank",
+static const char *const quantize_keys =
+    "method, bits, wbits, abits, granularity, group, weights_symmetric, acts_symmetric, observer, "
+    "percentile, wobserver, calib, mode, fold_bn, lsq, keep_ends, kmeans_init, epochs, lr, plan";
+
+/* The quantize stage: the options of `pith quantize`, as keys. */
+static int parse_quantize(ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    quant_job *j = &s->quant;
+    quant_job_defaults(j);
+    int rc = is_empty(m) ? PITH_OK : need_map(c, m, "the quantize stage");
+    int bits = 0, wbits = 0, abits = 0, wobs_given = 0, b;
+    char str[64];
+    static const struct { const char *name; pith_wq_kind kind; int train; } methods[] = {
+        {"ptq", PITH_WQ_UNIFORM, 0}, {"qat", PITH_WQ_UNIFORM, 1}, {"kmeans", PITH_WQ_KMEANS, 1},
+        {"ternary", PITH_WQ_TERNARY, 1}, {"binary", PITH_WQ_BINARY, 1}};
+    for (yaml_node_pair_t *p = is_empty(m) ? NULL : m->data.mapping.pairs.start;
+         !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "method")) {
+            rc = get_str(c, v, "quantize.method", str, sizeof str);
+            size_t i = 0;
+            for (; !rc && i < sizeof methods / sizeof *methods && strcmp(str, methods[i].name); i++)
+                ;
+            if (!rc && i == sizeof methods / sizeof *methods)
+                rc = err(c, v, "quantize.method: '%s' (ptq, qat, kmeans, ternary, binary)", str);
+            if (!rc) {
+                snprintf(j->method, sizeof j->method, "%.15s", str);
+                j->q.method = methods[i].kind;
+                j->train = methods[i].train;
+            }
+        } else if (!strcmp(key, "bits")) {
+            rc = get_int(c, v, "quantize.bits", 1, 16, &bits);
+        } else if (!strcmp(key, "wbits")) {
+            rc = get_int(c, v, "quantize.wbits", 1, 16, &wbits);
+        } else if (!strcmp(key, "abits")) {
+            rc = get_int(c, v, "quantize.abits", 2, 16, &abits);
+        } else if (!strcmp(key, "granularity")) {
+            rc = get_str(c, v, "quantize.granularity", str, sizeof str);
+            if (!rc && !strcmp(str, "tensor"))
+                j->q.w.gran = PITH_QGRAN_TENSOR;
+            else if (!rc && !strcmp(str, "channel"))
+                j->q.w.gran = PITH_QGRAN_CHANNEL;
+            else if (!rc && !strcmp(str, "group"))
+                j->q.w.gran = PITH_QGRAN_GROUP;
+            else if (!rc)
+                rc = err(c, v, "quantize.granularity: '%s' (tensor, channel, group)", str);
+        } else if (!strcmp(key, "group")) {
+            rc = get_int(c, v, "quantize.group", 1, 1 << 20, &j->q.w.group);
+        } else if (!strcmp(key, "weights_symmetric")) {
+            rc = get_bool(c, v, "quantize.weights_symmetric", &b);
+            j->q.w.symmetric = j->q.w.narrow = b;
+        } else if (!strcmp(key, "acts_symmetric")) {
+            rc = get_bool(c, v, "quantize.acts_symmetric", &j->q.a.symmetric);
+        } else if (!strcmp(key, "observer") || !strcmp(key, "wobserver")) {
+            int w = key[0] == 'w';
+            rc = get_str(c, v, w ? "quantize.wobserver" : "quantize.observer", str, sizeof str);
+            if (!rc && pith_observer_parse(str, w ? &j->q.w_obs : &j->a_obs))
+                rc = err(c, v, "quantize.%s: %s", key, pith_last_error());
+            if (!rc && w && j->q.w_obs != PITH_OBS_MINMAX && j->q.w_obs != PITH_OBS_MSE)
+                rc = err(c, v, "quantize.wobserver: minmax or mse");
+            wobs_given |= w;
+        } else if (!strcmp(key, "percentile")) {
+            rc = get_float(c, v, "quantize.percentile", 50.0, 100.0, 0, &j->pct);
+        } else if (!strcmp(key, "calib")) {
+            rc = get_int(c, v, "quantize.calib", 1, 1 << 24, &j->calib);
+        } else if (!strcmp(key, "mode")) {
+            rc = get_str(c, v, "quantize.mode", str, sizeof str);
+            if (!rc && !strcmp(str, "float-io"))
+                j->q.io = PITH_QIO_FLOAT;
+            else if (!rc && !strcmp(str, "int8-io"))
+                j->q.io = PITH_QIO_INT8;
+            else if (!rc && !strcmp(str, "weight-only"))
+                j->q.io = PITH_QIO_WEIGHT_ONLY;
+            else if (!rc)
+                rc = err(c, v, "quantize.mode: '%s' (float-io, int8-io, weight-only)", str);
+            j->mode_given = 1;
+        } else if (!strcmp(key, "fold_bn")) {
+            rc = get_bool(c, v, "quantize.fold_bn", &j->q.fold_bn);
+        } else if (!strcmp(key, "lsq")) {
+            rc = get_bool(c, v, "quantize.lsq", &j->q.lsq);
+        } else if (!strcmp(key, "keep_ends")) {
+            rc = get_bool(c, v, "quantize.keep_ends", &j->q.keep_ends);
+        } else if (!strcmp(key, "kmeans_init")) {
+            rc = get_str(c, v, "quantize.kmeans_init", str, sizeof str);
+            if (!rc && pith_kmeans_init_parse(str, &j->q.km_init))
+                rc = err(c, v, "quantize.kmeans_init: %s", pith_last_error());
+        } else if (!strcmp(key, "epochs")) {
+            rc = get_int(c, v, "quantize.epochs", 0, PITH_MAX_EPOCHS, &j->epochs);
+        } else if (!strcmp(key, "lr")) {
+            rc = get_float(c, v, "quantize.lr", 0.0, 10.0, 1, &j->lr);
+        } else if (!strcmp(key, "plan")) {
+            rc = get_str(c, v, "quantize.plan", j->plan, sizeof j->plan);
+        } else {
+            rc = unknown(c, k, "the quantize stage", quantize_keys);
+        }
+    }
+    if (rc)
+        return rc;
+    if (bits)
+        j->q.w.bits = j->q.a.bits = bits;
+    if (wbits)
+        j->q.w.bits = wbits;
+    if (abits)
+        j->q.a.bits = abits;
+    if (!wobs_given)
+        j->q.w_obs = j->q.w.bits < 8 ? PITH_OBS_MSE : PITH_OBS_MINMAX;
+    if (j->q.w.gran == PITH_QGRAN_GROUP && j->q.w.group < 1)
+        return err(c, m, "quantize: granularity group needs 'group: N'");
+    if (quant_job_finish(j))
+        return err(c, m, "quantize: %s", pith_last_error());
+    return PITH_OK;
+}
+
+static const char *const stage_names = "train, eval, quantize";
+static const char *const future_stages[] = {"prune", "distill", "lowrank",
                                             "finetune", "export", "bench", NULL};
 
 static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
@@ -317,12 +431,15 @@ static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
         } else if (!strcmp(n, "eval")) {
             s->kind = STAGE_EVAL;
             rc = parse_eval(c, params, s);
+        } else if (!strcmp(n, "quantize")) {
+            s->kind = STAGE_QUANTIZE;
+            rc = parse_quantize(c, params, s);
         } else {
             for (int f = 0; future_stages[f]; f++)
                 if (!strcmp(n, future_stages[f]))
                     return err(c, name, "stage '%s' is not available yet in this pith (it runs: %s)", n,
                                stage_names);
-            return err(c, name, "unknown stage '%s' (stages: %s; later: quantize, prune, distill, "
+            return err(c, name, "unknown stage '%s' (stages: %s; later: prune, distill, "
                                 "lowrank, finetune, export, bench)",
                        n, stage_names);
         }
@@ -728,7 +845,9 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
     b[0] = '\0';
     for (int i = 0; i < cfg->n_stages && o + 1 < len; i++)
         o += (size_t)snprintf(b + o, len - o, "%s%s", i ? ">" : "",
-                              cfg->stages[i].kind == STAGE_TRAIN ? "train" : "eval");
+                              cfg->stages[i].kind == STAGE_TRAIN ? "train"
+                              : cfg->stages[i].kind == STAGE_EVAL ? "eval"
+                                                                   : "quantize");
 }
 
 int exp_build_model(const exp_config *cfg, int c, int h, int w, int classes, pith_graph **out)

@@ -9,17 +9,19 @@
 
 #include "../core/graph.h"
 #include "../core/train.h"
+#include "quantize.h"
 
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256
 
-typedef enum { STAGE_TRAIN = 0, STAGE_EVAL } exp_stage_kind;
+typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE } exp_stage_kind;
 
 typedef struct exp_stage {
     exp_stage_kind kind;
     int line;
     pith_train_config train; /* STAGE_TRAIN */
     int batch;               /* STAGE_EVAL: evaluation batch */
+    quant_job quant;         /* STAGE_QUANTIZE */
 } exp_stage;
 
 /* One layer of a model written in the config. */

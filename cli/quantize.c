@@ -1,6 +1,7 @@
 #include "quantize.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/error.h"
@@ -96,14 +97,17 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
     memset(r, 0, sizeof *r);
     int rc = evaluate(g, test, &r->float_top1, NULL, NULL);
     r->float_bytes = pith_graph_bytes(g);
-    if (!rc && j->plan) {
-        int n = 0;
-        rc = quant_plan_load(j->plan, j->layers, QUANT_MAX_PLAN, &n);
-        j->q.plan = j->layers;
-        j->q.n_plan = n;
+    pith_qlayer *layers = NULL;
+    pith_quant_config qc = j->q;
+    if (!rc && j->plan[0]) {
+        layers = calloc(QUANT_MAX_PLAN, sizeof *layers);
+        rc = layers ? quant_plan_load(j->plan, layers, QUANT_MAX_PLAN, &qc.n_plan)
+                    : pith_error(PITH_ENOMEM, "out of memory");
+        qc.plan = layers;
     }
     if (!rc)
-        rc = pith_quant_apply(g, &j->q);
+        rc = pith_quant_apply(g, &qc);
+    free(layers);
     if (!rc)
         rc = pith_graph_compile(g, 500);
     pith_dataset rest = {0}, calib = {0};

@@ -22,8 +22,7 @@ typedef struct quant_job {
     int epochs;               /* -1: the method's default */
     float lr;                 /* 0: the checkpoint's learning rate / 10 */
     int mode_given;
-    const char *plan;         /* YAML plan file, or NULL */
-    pith_qlayer layers[QUANT_MAX_PLAN];
+    char plan[512];           /* YAML plan file, or "" */
 } quant_job;
 
 typedef struct quant_result {

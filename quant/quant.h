@@ -83,6 +83,8 @@ int pith_fold_batchnorm(pith_graph *g);
 int pith_quant_apply(pith_graph *g, const pith_quant_config *c);
 /* Re-attaches weight quantizers after a checkpoint load; a float graph is left alone. */
 int pith_quant_restore(pith_graph *g);
+/* "w8 sym channel", "a8 asym +relu", "kmeans 4-bit", ... ("" for a float node). */
+void pith_quant_describe(const pith_node *n, char *buf, size_t len);
 /* 1 if any node is quantized. */
 int pith_graph_is_quantized(const pith_graph *g);
 

@@ -475,3 +475,28 @@ int pith_quant_set_layer_bits(pith_graph *g, const char *layer, int wbits, int a
     }
     return rc ? rc : pith_quant_relink(g);
 }
+
+void pith_quant_describe(const pith_node *n, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (is_op(n, "fake_quant")) {
+        snprintf(buf, len, "a%d %s%s%s%s", n->a.qbits, n->a.qsym ? "sym" : "asym",
+                 n->a.qrelu == 1 ? " +relu" : n->a.qrelu == 2 ? " +relu6" : "", n->a.qlsq ? " lsq" : "",
+                 n->a.qmode ? "" : " (off)");
+        return;
+    }
+    static const char *gran[] = {"tensor", "channel", "group"};
+    switch (n->a.wq) {
+    case PITH_WQ_UNIFORM:
+        if (n->a.wgran == PITH_QGRAN_GROUP)
+            snprintf(buf, len, "w%d %s g%d%s", n->a.wbits, n->a.wsym ? "sym" : "asym", n->a.wgroup, n->a.wlsq ? " lsq" : "");
+        else
+            snprintf(buf, len, "w%d %s %s%s", n->a.wbits, n->a.wsym ? "sym" : "asym",
+                     gran[n->a.wgran >= 0 && n->a.wgran <= 2 ? n->a.wgran : 0], n->a.wlsq ? " lsq" : "");
+        break;
+    case PITH_WQ_KMEANS: snprintf(buf, len, "kmeans %d-bit", n->a.wbits); break;
+    case PITH_WQ_BINARY: snprintf(buf, len, "binary"); break;
+    case PITH_WQ_TERNARY: snprintf(buf, len, "ternary"); break;
+    default: break;
+    }
+}
