@@ -251,6 +251,12 @@ int pith_quant_apply(pith_graph *g, const pith_quant_config *c)
     if (rc)
         return rc;
     rc = pith_graph_sort(g);
+    for (int i = 0; i < c->n_plan && !rc; i++) {
+        int li = pith_graph_find(g, c->plan[i].name);
+        if (li < 0 || !is_layer(&g->nodes[li]))
+            rc = pith_error(PITH_EINVAL, "the plan names layer '%s', which is not a conv2d or linear of this model",
+                            c->plan[i].name);
+    }
     if (!rc && c->fold_bn) {
         int n = pith_fold_batchnorm(g);
         rc = n < 0 ? n : 0;

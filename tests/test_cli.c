@@ -216,6 +216,81 @@ static void test_train_eval_info_json(void **state)
     assert_non_null(strstr(stderr_text(), "cli-bad.h5"));
 }
 
+/* quantize, eval, info and analyze on a quickly trained model; plans round-trip. */
+static void test_quantize_analyze(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    char a[2048], ck[512], q[512], plan[512];
+    snprintf(ck, sizeof ck, "%s", tu_path("qbase.h5"));
+    snprintf(q, sizeof q, "%s", tu_path("q8.h5"));
+    snprintf(plan, sizeof plan, "%s", tu_path("plan.yaml"));
+    snprintf(a, sizeof a, "train --subset 2000 --epochs 1 --threads 2 --quiet --out %s", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+
+    snprintf(a, sizeof a, "quantize %s --method ptq --bits 8 --calib 256 --quiet --json --out %s", ck, q);
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    double fl = json_number(out, "float_top1"), top1 = json_number(out, "top1");
+    assert_true(fl > 0.5 && fabs(fl - top1) < 0.01);
+    double ratio = json_number(out, "float_bytes") / json_number(out, "bytes");
+    assert_true(ratio > 3.9 && ratio < 4.0); /* int8 codes + float scales and int32 biases */
+    /* eval of the saved file computes exactly the same accuracy */
+    snprintf(a, sizeof a, "eval %s --json", q);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_float_equal(json_number(out, "top1"), top1, 1e-9);
+    snprintf(a, sizeof a, "info %s --json", q);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"quant\":\"w8 sym channel\""));
+    assert_non_null(strstr(out, "\"quant\":\"a8 asym +relu\""));
+
+    snprintf(a, sizeof a, "analyze %s --calib 128 --json", q);
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"name\":\"conv1\",\"entire\":{\"cosine\":0.99"));
+    assert_non_null(strstr(out, "\"name\":\"fc2\""));
+    snprintf(a, sizeof a, "analyze %s --calib 128 --quiet", q);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_non_null(strstr(out, "SQNR dB"));
+    /* a plan that must promote layers to meet a zero drop, and back into quantize */
+    snprintf(a, sizeof a, "analyze %s --calib 128 --quiet --propose --target-drop 0 > %s", q, plan);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    size_t len;
+    char *text = tu_read_file(plan, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "layers:\n  conv1: {wbits: "));
+    free(text);
+    snprintf(a, sizeof a, "quantize %s --plan %s --calib 256 --quiet --json --out %s", ck, plan, tu_path("mixed.h5"));
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+
+    /* errors: a float model to analyze, a quantized one to quantize, bad options and plans */
+    snprintf(a, sizeof a, "analyze %s", ck);
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "is a float model"));
+    snprintf(a, sizeof a, "quantize %s --out %s", q, tu_path("qq.h5"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "already quantized"));
+    snprintf(a, sizeof a, "quantize %s --method fp4 --out x.h5", ck);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "unknown method 'fp4'"));
+    snprintf(a, sizeof a, "quantize %s --method binary --wbits 4 --out x.h5", ck);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    const char *bad = "layers:\n  conv1: {wbits: 9, abits: 8}\n";
+    assert_int_equal(tu_write_file(plan, bad, strlen(bad)), 0);
+    snprintf(a, sizeof a, "quantize %s --plan %s --out %s", ck, plan, tu_path("m2.h5"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "plan.yaml:2: wbits: expected 2 to 8, 16 or float"));
+    const char *unknown = "layers:\n  conv9: {wbits: 8, abits: 8}\n";
+    assert_int_equal(tu_write_file(plan, unknown, strlen(unknown)), 0);
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "conv9"));
+}
+
 static void test_info_zoo(void **state)
 {
     (void)state;
@@ -232,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_train_eval_info_json),
+        cmocka_unit_test(test_quantize_analyze),
         cmocka_unit_test(test_info_zoo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

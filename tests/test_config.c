@@ -166,6 +166,54 @@ static void test_errors(void **state)
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epo", 5, "the train stage must be a mapping");
 }
 
+static void test_quantize_stage(void **state)
+{
+    (void)state;
+    exp_config c;
+    char path[512];
+    snprintf(path, sizeof path, "%s", write_cfg("q.yaml",
+             "experiment: q\nmodel: mlp\nstages:\n  - train: {epochs: 1}\n"
+             "  - quantize:\n      method: qat\n      wbits: 4\n      abits: 6\n      granularity: group\n"
+             "      group: 16\n      observer: percentile\n      percentile: 99.9\n      lsq: true\n"
+             "      epochs: 2\n      lr: 0.001\n  - eval\n"));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_equal(c.n_stages, 3);
+    const quant_job *j = &c.stages[1].quant;
+    assert_int_equal(c.stages[1].kind, STAGE_QUANTIZE);
+    assert_string_equal(j->method, "qat");
+    assert_int_equal(j->train, 1);
+    assert_int_equal(j->q.w.bits, 4);
+    assert_int_equal(j->q.a.bits, 6);
+    assert_int_equal(j->q.w.gran, PITH_QGRAN_GROUP);
+    assert_int_equal(j->q.w.group, 16);
+    assert_int_equal(j->q.w_obs, PITH_OBS_MSE); /* below 8 bits unless given */
+    assert_int_equal(j->a_obs, PITH_OBS_PERCENTILE);
+    assert_float_equal(j->pct, 99.9, 1e-4);
+    assert_int_equal(j->q.lsq, 1);
+    assert_int_equal(j->q.ema, 0);
+    assert_int_equal(j->epochs, 2);
+    char chain[64];
+    exp_stage_chain(&c, chain, sizeof chain);
+    assert_string_equal(chain, "train>quantize>eval");
+    exp_config_free(&c);
+    /* an override reaches into the stage */
+    const char *sets[] = {"quantize.method=kmeans", "quantize.wbits=2", "quantize.lsq=false"};
+    CHECK_OK(exp_config_load(path, sets, 3, &c));
+    assert_int_equal(c.stages[1].quant.q.method, PITH_WQ_KMEANS);
+    assert_int_equal(c.stages[1].quant.q.io, PITH_QIO_WEIGHT_ONLY);
+    exp_config_free(&c);
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      method: fp4\n", 5,
+                 "quantize.method: 'fp4' (ptq, qat, kmeans, ternary, binary)");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      bit: 4\n", 5,
+                 "unknown key 'bit' in the quantize stage (allowed: method, bits");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      observer: magic\n", 5,
+                 "unknown observer 'magic'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      method: binary\n      wbits: 4\n", 5,
+                 "does not apply to binary weights");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      epochs: 2\n", 5,
+                 "ptq does not fine-tune");
+}
+
 static void test_layer_model(void **state)
 {
     (void)state;
@@ -382,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_quantize_stage),
         cmocka_unit_test(test_layer_model),
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
