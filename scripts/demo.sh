@@ -1,8 +1,9 @@
 #!/bin/sh
 # make demo: run experiments/fmnist-baseline.yaml (train fmnist-cnn for 5 epochs
 # with the PyTorch peer's recipe, then evaluate), show the test-set breakdown,
-# the benchmark table and the charts. A second demo finds the run in the
-# results table and does not train again.
+# quantize it (PTQ int8, then QAT w4a4 for 3 epochs), show the per-layer
+# quantization error, the benchmark table and the charts. A second demo finds
+# the run and the quantized models and does not compute them again.
 set -eu
 PITH=${1:-build/pith}
 CONFIG=experiments/fmnist-baseline.yaml
@@ -16,6 +17,29 @@ echo "== pith eval $DIR/stage1-train.h5"
 echo
 echo "== pith info $DIR/stage1-train.h5"
 "$PITH" info "$DIR/stage1-train.h5"
+echo
+CK=$DIR/stage1-train.h5
+echo "== pith quantize $CK --method ptq --bits 8 --calib 512"
+[ -f "$DIR/ptq8.h5" ] || "$PITH" quantize "$CK" --method ptq --bits 8 --calib 512 --out "$DIR/ptq8.h5"
+echo
+echo "== pith quantize $CK --method qat --wbits 4 --abits 4 --epochs 3"
+[ -f "$DIR/qat44.h5" ] || "$PITH" quantize "$CK" --method qat --wbits 4 --abits 4 --epochs 3 --out "$DIR/qat44.h5"
+echo
+echo "== pith info $DIR/qat44.h5"
+"$PITH" info "$DIR/qat44.h5"
+echo
+mkdir -p results/plots
+echo "== pith analyze $DIR/ptq8.h5 --chart results/plots/quant_error.png"
+"$PITH" analyze "$DIR/ptq8.h5" --quiet --chart results/plots/quant_error.png
+echo
+echo "== what quantization costs and buys (test top-1, weight bytes as stored)"
+printf '%-22s %8s %12s\n' model top-1 weights
+for m in "$CK" "$DIR/ptq8.h5" "$DIR/qat44.h5"; do
+    t=$("$PITH" eval "$m" --json | sed -n 's/.*"top1":\([0-9.]*\).*/\1/p')
+    b=$("$PITH" info "$m" --json | sed -n 's/.*"quantized_bytes":\([0-9]*\).*/\1/p')
+    [ -n "$b" ] || b=$("$PITH" info "$m" --json | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
+    printf '%-22s %7.2f%% %9.1f KB\n' "$(basename "$m")" "$(awk "BEGIN{print 100*$t}")" "$(awk "BEGIN{print $b/1024}")"
+done
 echo
 echo "== pith report results/runs.tsv"
 "$PITH" report results/runs.tsv
