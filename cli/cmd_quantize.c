@@ -38,7 +38,10 @@ static void usage(FILE *f)
             "  --wobserver O     weight scales: minmax or mse (default: minmax at 8 bits, mse below)\n"
             "  --calib N         calibration images drawn from the training set (default 512)\n"
             "  --mode M          float-io (default) | int8-io | weight-only\n"
-            "  --no-fold         keep batchnorm layers (QAT then trains them)\n"
+            "  --no-fold         keep batchnorm layers (QAT then trains them, batch statistics,\n"
+            "                    weights quantized as folded: w * gamma / sqrt(var + eps))\n"
+            "  --freeze-bn E     QAT: batch statistics for E epochs, then BN frozen and folded\n"
+            "                    (Jacob et al. 2018; implies --no-fold; 0 = fold first)\n"
             "  --lsq             learn the scales (LSQ) during fine-tuning\n"
             "  --all-layers      binary/ternary/k-means also on the first and last layer\n"
             "                    (default: those stay uniform int8)\n"
@@ -78,7 +81,7 @@ int cmd_quantize(int argc, char **argv)
         {"method", 1, 0, 'm'}, {"bits", 1, 0, 'B'}, {"wbits", 1, 0, 'W'}, {"abits", 1, 0, 'A'},
         {"per-tensor", 0, 0, 'T'}, {"group", 1, 0, 'G'}, {"wasym", 0, 0, 'w'}, {"sym-acts", 0, 0, 's'},
         {"observer", 1, 0, 'o'}, {"percentile", 1, 0, 'P'}, {"wobserver", 1, 0, 'O'},
-        {"calib", 1, 0, 'c'}, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"lsq", 0, 0, 'L'},
+        {"calib", 1, 0, 'c'}, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'},
         {"all-layers", 0, 0, 'a'}, {"kmeans-init", 1, 0, 'k'}, {"plan", 1, 0, 'p'},
         {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'},
         {"threads", 1, 0, 't'}, {"out", 1, 0, 'u'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'},
@@ -130,6 +133,7 @@ int cmd_quantize(int argc, char **argv)
             job.mode_given = 1;
             break;
         case 'F': job.q.fold_bn = 0; break;
+        case 'Z': rc = cli_int(cmd, "--freeze-bn", optarg, 0, PITH_MAX_EPOCHS, &job.freeze_bn); break;
         case 'L': job.q.lsq = 1; break;
         case 'a': job.q.keep_ends = 0; break;
         case 'k':

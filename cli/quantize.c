@@ -17,6 +17,7 @@ void quant_job_defaults(quant_job *j)
     j->pct = 99.99f;
     j->calib = 512;
     j->epochs = -1;
+    j->freeze_bn = -1;
 }
 
 int quant_job_finish(quant_job *j)
@@ -34,6 +35,11 @@ int quant_job_finish(quant_job *j)
         return pith_error(PITH_EINVAL, "--wbits does not apply to %s weights", j->method);
     if (k == PITH_WQ_UNIFORM && j->q.w.bits < 2)
         return pith_error(PITH_EINVAL, "uniform weights take 2 to 8 or 16 bits (1 bit: --method binary)");
+    if (j->freeze_bn >= 0) {
+        if (!j->train || j->q.method != PITH_WQ_UNIFORM)
+            return pith_error(PITH_EINVAL, "--freeze-bn applies to --method qat");
+        j->q.fold_bn = 0; /* BN trains with batch statistics until it is frozen */
+    }
     if (j->q.lsq && !j->train)
         return pith_error(PITH_EINVAL, "--lsq learns scales during fine-tuning: use --method qat");
     /* QAT tracks activation ranges by EMA unless it learns them */
@@ -134,18 +140,46 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         c.sched = PITH_SCHED_COSINE;
         if (j->q.method == PITH_WQ_KMEANS)
             c.optim.weight_decay = 0; /* would pull the shared centroids toward zero */
+        /* Jacob et al.: batchnorm with batch statistics for `split` epochs, then frozen
+         * (folded with its running statistics) for the rest of the schedule */
+        int has_bn = 0;
+        for (int k = 0; k < g->n_order; k++)
+            has_bn |= g->nodes[g->order[k]].a.wbn;
+        int split = has_bn && j->freeze_bn >= 0 && j->freeze_bn < c.epochs ? j->freeze_bn : c.epochs;
+        if (progress)
+            fprintf(progress, "fine-tuning %s for %d epoch%s, lr %g%s\n", j->method, c.epochs, c.epochs == 1 ? "" : "s",
+                    (double)c.lr, has_bn ? (split < c.epochs ? ", batchnorm frozen and folded after epoch" : ", batchnorm training") : "");
+        if (progress && has_bn && split < c.epochs)
+            fprintf(progress, "  (freeze after epoch %d)\n", split);
         pith_trainer *t = NULL;
-        rc = pith_trainer_create(&t, g, &c, train, test);
-        if (!rc) {
-            t->progress = progress;
-            if (progress)
-                fprintf(progress, "fine-tuning %s for %d epoch%s, lr %g\n", j->method, c.epochs,
-                        c.epochs == 1 ? "" : "s", (double)c.lr);
-            rc = pith_trainer_run(t);
-            r->epochs = t->epoch;
+        int64_t steps = 0;
+        if (split > 0) {
+            c.stop_after = split < c.epochs ? split : 0;
+            rc = pith_trainer_create(&t, g, &c, train, test);
+            if (!rc) {
+                t->progress = progress;
+                rc = pith_trainer_run(t);
+                r->epochs = t->epoch;
+                steps = t->step;
+            }
+            pith_trainer_free(t);
+            t = NULL;
+        }
+        if (!rc && split < c.epochs) {
+            rc = pith_quant_freeze_bn(g);
+            c.stop_after = 0;
+            if (!rc)
+                rc = pith_trainer_create(&t, g, &c, train, test);
+            if (!rc) {
+                t->progress = progress;
+                t->epoch = split;
+                t->step = steps;
+                rc = pith_trainer_run(t);
+                r->epochs = t->epoch;
+            }
+            pith_trainer_free(t);
         }
         r->cfg = c;
-        pith_trainer_free(t);
     }
     if (!rc)
         rc = evaluate(g, test, &r->top1, &r->top5, &r->loss);

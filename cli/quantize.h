@@ -22,6 +22,7 @@ typedef struct quant_job {
     int epochs;               /* -1: the method's default */
     float lr;                 /* 0: the checkpoint's learning rate / 10 */
     int mode_given;
+    int freeze_bn;            /* QAT with BN kept: freeze (fold) it after this many epochs; -1 never */
     char plan[512];           /* YAML plan file, or "" */
 } quant_job;
 

@@ -32,6 +32,7 @@ const pith_attr_desc pith_attr_table[] = {
     {"wgran", offsetof(pith_attrs, wgran), 0, 1},
     {"wgroup", offsetof(pith_attrs, wgroup), 0, 1},
     {"wlsq", offsetof(pith_attrs, wlsq), 0, 1},
+    {"wbn", offsetof(pith_attrs, wbn), 0, 1},
     {"qbits", offsetof(pith_attrs, qbits), 0, 1},
     {"qsym", offsetof(pith_attrs, qsym), 0, 1},
     {"qsigned", offsetof(pith_attrs, qsigned), 0, 1},

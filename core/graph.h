@@ -53,6 +53,7 @@ typedef struct pith_attrs {
     int wgran;      /* 0 per tensor, 1 per output channel, 2 per group */
     int wgroup;     /* values per group along the input axis */
     int wlsq;       /* 1: the scale is learned (LSQ) */
+    int wbn;        /* 1: quantized folded with the batchnorm after it (QAT before BN freezing) */
     /* A fake_quant node's spec (activations: per tensor). */
     int qbits;
     int qsym;

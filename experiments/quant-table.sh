@@ -40,6 +40,7 @@ for obs in minmax ema percentile kl mse; do
 done
 row "QAT w4a4, 3 epochs (EMA ranges)" 1.0 qat44 --method qat --wbits 4 --abits 4 --epochs 3
 row "QAT w4a4, 3 epochs, LSQ, MSE init" 1.0 qat44-lsq --method qat --wbits 4 --abits 4 --epochs 3 --lsq --observer mse
+row "QAT w4a4, 3 epochs, BN trained 1 epoch then frozen (\`--freeze-bn 1\`)" 1.0 qat44-bn --method qat --wbits 4 --abits 4 --epochs 3 --freeze-bn 1
 row "ternary weights (TWN), a8, QAT 3 epochs" 2.0 ternary --method ternary --epochs 3
 row "binary weights (BWN), a8, QAT 3 epochs" 3.0 binary --method binary --epochs 3
 row "k-means 4-bit + 2 epochs centroid fine-tune" 0.5 km4 --method kmeans --wbits 4 --epochs 2

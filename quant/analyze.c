@@ -48,7 +48,12 @@ static void count_saturated(acc_err *a, const pith_node *fq, const float *x, siz
     pith_qspec_limits(&s, &qmin, &qmax);
     float sc = fq->params[0].data[0], z = fq->params[1].data[0];
     for (size_t i = 0; i < n; i++) {
-        float q = nearbyintf(x[i] / sc) + z;
+        float v = x[i];
+        if (fq->a.qrelu && !(v > 0.0f))
+            continue; /* relu's zeros, not saturation */
+        if (fq->a.qrelu == 2 && v > 6.0f)
+            v = 6.0f;
+        float q = nearbyintf(v / sc) + z;
         a->sat += q < (float)qmin || q > (float)qmax;
     }
 }

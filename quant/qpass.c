@@ -58,6 +58,10 @@ int pith_fold_batchnorm(pith_graph *g)
         if (!l->a.bias) {
             if (!pith_node_new_param(l, "bias", 1, &l->a.out, 1))
                 return PITH_ENOMEM;
+            /* ops read the bias as parameter 1: move it before any quantizer state */
+            pith_param b = l->params[l->n_params - 1];
+            memmove(&l->params[2], &l->params[1], (size_t)(l->n_params - 2) * sizeof b);
+            l->params[1] = b;
             l->a.bias = 1;
         }
         pith_param *w = &l->params[0];
@@ -208,6 +212,9 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         n->a.wgran = kind == PITH_WQ_UNIFORM ? (int)s.gran : PITH_QGRAN_CHANNEL;
         n->a.wgroup = s.gran == PITH_QGRAN_GROUP ? s.group : 0;
         n->a.wlsq = kind == PITH_WQ_UNIFORM && c->lsq;
+        int only = -1;
+        n->a.wbn = kind == PITH_WQ_UNIFORM && pith_quant_consumers(g, li, &only) == 1 &&
+                   is_op(&g->nodes[only], "batchnorm");
         if (kind == PITH_WQ_KMEANS) {
             int kc = 1 << s.bits, size = (int)w->size;
             pith_param *cb = pith_node_new_param(n, "codebook", 1, &kc, 1);
@@ -224,7 +231,21 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
             if (!pz)
                 return PITH_ENOMEM;
             if (kind == PITH_WQ_UNIFORM) {
-                int rc = pith_weight_qparams(&s, c->w_obs, w->data, rows, cols, ps->data, pz->data);
+                const float *src = w->data;
+                float *folded = NULL;
+                if (n->a.wbn) { /* scales of the weight the folded model will hold */
+                    const pith_node *bn = &g->nodes[only];
+                    folded = malloc(w->size * sizeof *folded);
+                    if (!folded)
+                        return pith_error(PITH_ENOMEM, "out of memory");
+                    const float *gm = bn->params[0].data, *var = pith_node_param((pith_node *)bn, "running_var")->data;
+                    for (int r = 0; r < rows; r++)
+                        for (int j = 0; j < cols; j++)
+                            folded[(size_t)r * cols + j] = w->data[(size_t)r * cols + j] * (gm[r] / sqrtf(var[r] + bn->a.eps));
+                    src = folded;
+                }
+                int rc = pith_weight_qparams(&s, c->w_obs, src, rows, cols, ps->data, pz->data);
+                free(folded);
                 if (rc)
                     return rc;
             }

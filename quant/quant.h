@@ -81,6 +81,10 @@ int pith_fold_batchnorm(pith_graph *g);
  * until calibrated), quantizes weights. The graph must be compiled again
  * afterwards. Fails on a graph that is already quantized. */
 int pith_quant_apply(pith_graph *g, const pith_quant_config *c);
+/* QAT with batchnorm (fold_bn 0): freezes the BN statistics by folding every
+ * batchnorm into its layer (running statistics) and switching the layer's
+ * quantizer from the BN-aware form to the plain one. Compile again after. */
+int pith_quant_freeze_bn(pith_graph *g);
 /* Re-attaches weight quantizers after a checkpoint load; a float graph is left alone. */
 int pith_quant_restore(pith_graph *g);
 /* "w8 sym channel", "a8 asym +relu", "kmeans 4-bit", ... ("" for a float node). */

@@ -9,7 +9,13 @@
  *            its weights' gradients (Deep Compression); the weights are frozen
  *
  * Binary and ternary keep the latent float weights and pass the gradient
- * straight through. When the layer's input comes from a fake_quant node the
+ * straight through.
+ *
+ * A uniform quantizer with wbn sits on a conv whose batchnorm is not folded
+ * yet (QAT with BN statistics still training, Jacob et al. 2018 / PyTorch's
+ * ConvBn): it quantizes the folded weight w * gamma / sqrt(var + eps), with
+ * the running variance, and divides the factor out again, so that conv -> BN
+ * in evaluation computes conv(x, Q(w_folded)) + b_folded, the integer model. When the layer's input comes from a fake_quant node the
  * bias is quantized to int32 with scale s_in * s_w[c], and the output
  * fake_quant (if it requantizes the accumulator) receives that scale. */
 #include <float.h>
@@ -34,6 +40,9 @@ typedef struct wq_ctx {
     float *acc_scale;         /* the output fake_quant's accumulator scales, or NULL */
     int n_acc;
     int off;                  /* analysis: compute with the float weights */
+    const float *bn_gamma, *bn_var; /* wbn: the following batchnorm's gamma and running variance */
+    float bn_eps;
+    float *bn_factor;         /* wbn: gamma / sqrt(var + eps) per channel, from the last forward */
 } wq_ctx;
 
 const char *pith_wq_name(pith_wq_kind k)
@@ -111,6 +120,7 @@ static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refres
         pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, x, 1, c->cols, c->scale + first, c->zp + first);
     int32_t qmin, qmax;
     pith_qspec_limits(&c->spec, &qmin, &qmax);
+    const float f = c->bn_factor ? c->bn_factor[r] : 1.0f;
     int span = c->spec.gran == PITH_QGRAN_GROUP ? c->spec.group : c->cols;
     for (int j0 = 0, u = first; j0 < c->cols; j0 += span, u++) {
         int j1 = j0 + span < c->cols ? j0 + span : c->cols;
@@ -118,9 +128,23 @@ static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refres
         for (int j = j0; j < j1; j++) {
             float q = nearbyintf(x[j] / s) + z;
             q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
-            y[j] = (q - z) * s;
+            y[j] = c->bn_factor ? (q - z) * s / f : (q - z) * s;
         }
     }
+}
+
+/* wbn: out = w * gamma / sqrt(var + eps), the weight the folded model will hold. */
+static const float *fold_into(wq_ctx *c, const float *w, float *out)
+{
+    if (!c->bn_gamma)
+        return w;
+    for (int r = 0; r < c->rows; r++) {
+        float f = c->bn_gamma[r] / sqrtf(c->bn_var[r] + c->bn_eps);
+        c->bn_factor[r] = f != 0.0f && isfinite(f) ? f : 1.0f;
+        for (int j = 0; j < c->cols; j++)
+            out[(size_t)r * c->cols + j] = w[(size_t)r * c->cols + j] * c->bn_factor[r];
+    }
+    return out;
 }
 
 static int wq_forward(void *ctx, const pith_param *p, float *out)
@@ -136,11 +160,12 @@ static int wq_forward(void *ctx, const pith_param *p, float *out)
     case PITH_WQ_UNIFORM: {
         /* QAT follows the weights: min/max scales every step, unless learned */
         int refresh = c->g->training && !c->scale_grad;
+        const float *src = fold_into(c, w, out);
         if (refresh && c->spec.gran == PITH_QGRAN_TENSOR)
-            pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, w, c->rows, c->cols, c->scale, c->zp);
+            pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, src, c->rows, c->cols, c->scale, c->zp);
 #pragma omp parallel for schedule(static) if (p->size > 32768)
         for (int r = 0; r < c->rows; r++)
-            uniform_row(c, w, out, r, refresh);
+            uniform_row(c, src, out, r, refresh);
         break;
     }
     case PITH_WQ_BINARY:
@@ -196,16 +221,22 @@ static void wq_backward(void *ctx, const pith_param *p, float *grad)
             size_t i = (size_t)r * c->cols + j;
             int si = scale_index(c, r, j);
             float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
-            float v = w[i] / s, q = nearbyintf(v) + z;
+            float f = c->bn_factor ? c->bn_factor[r] : 1.0f;
+            float v = w[i] * f / s, q = nearbyintf(v) + z;
             int inside = q >= qmin && q <= qmax;
             if (c->scale_grad)
-                c->scale_grad[si] += lsq_g * grad[i] * (q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v);
+                c->scale_grad[si] += lsq_g * grad[i] / f * (q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v);
             if (!inside)
                 grad[i] = 0.0f;
         }
 }
 
-static void wq_destroy(void *ctx) { free(ctx); }
+static void wq_destroy(void *ctx)
+{
+    wq_ctx *c = ctx;
+    free(c->bn_factor);
+    free(c);
+}
 
 static const pith_param_transform weight_tf = {
     .name = "weight_quant", .forward = wq_forward, .backward = wq_backward, .destroy = wq_destroy,
@@ -353,8 +384,25 @@ int pith_quant_attach(pith_graph *g, int idx)
         c->zp = pz->data;
     }
     rc = pith_graph_sort(g);
+    if (!rc && n->a.wbn) {
+        int bn = -1;
+        if (c->kind != PITH_WQ_UNIFORM || pith_quant_consumers(g, idx, &bn) != 1 || !is_op(&g->nodes[bn], "batchnorm") ||
+            g->nodes[bn].params[0].size != (size_t)c->rows)
+            rc = pith_error(PITH_EFORMAT, "node '%s': wbn set, but its only consumer is not a matching batchnorm",
+                            n->name);
+        else {
+            c->bn_gamma = g->nodes[bn].params[0].data;
+            c->bn_var = pith_node_param(&g->nodes[bn], "running_var")->data;
+            c->bn_eps = g->nodes[bn].a.eps;
+            c->bn_factor = malloc((size_t)c->rows * sizeof *c->bn_factor);
+            if (!c->bn_factor)
+                rc = pith_error(PITH_ENOMEM, "out of memory");
+            for (int r = 0; !rc && r < c->rows; r++)
+                c->bn_factor[r] = 1.0f;
+        }
+    }
     if (rc) {
-        free(c);
+        wq_destroy(c);
         return rc;
     }
     c->in_scale = input_scale(g, n);
@@ -491,12 +539,52 @@ void pith_quant_describe(const pith_node *n, char *buf, size_t len)
         if (n->a.wgran == PITH_QGRAN_GROUP)
             snprintf(buf, len, "w%d %s g%d%s", n->a.wbits, n->a.wsym ? "sym" : "asym", n->a.wgroup, n->a.wlsq ? " lsq" : "");
         else
-            snprintf(buf, len, "w%d %s %s%s", n->a.wbits, n->a.wsym ? "sym" : "asym",
-                     gran[n->a.wgran >= 0 && n->a.wgran <= 2 ? n->a.wgran : 0], n->a.wlsq ? " lsq" : "");
+            snprintf(buf, len, "w%d %s %s%s%s", n->a.wbits, n->a.wsym ? "sym" : "asym",
+                     gran[n->a.wgran >= 0 && n->a.wgran <= 2 ? n->a.wgran : 0], n->a.wlsq ? " lsq" : "",
+                     n->a.wbn ? " (BN-folded)" : "");
         break;
     case PITH_WQ_KMEANS: snprintf(buf, len, "kmeans %d-bit", n->a.wbits); break;
     case PITH_WQ_BINARY: snprintf(buf, len, "binary"); break;
     case PITH_WQ_TERNARY: snprintf(buf, len, "ternary"); break;
     default: break;
     }
+}
+
+int pith_quant_freeze_bn(pith_graph *g)
+{
+    int rc = pith_graph_sort(g), n_bn = 0;
+    int *layers = malloc((size_t)(g->n_order + 1) * sizeof *layers);
+    if (!layers)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    /* detach the BN-aware quantizers, fold, attach the plain ones */
+    for (int k = 0; k < g->n_order && !rc; k++) {
+        pith_node *n = &g->nodes[g->order[k]];
+        if (!n->a.wbn)
+            continue;
+        layers[n_bn++] = g->order[k];
+        rc = pith_param_set_transform(&n->params[0], NULL, NULL);
+        if (!rc && n->a.bias)
+            rc = pith_param_set_transform(&n->params[1], NULL, NULL);
+        n->a.wbn = 0;
+    }
+    if (!rc && n_bn) {
+        int folded = pith_fold_batchnorm(g);
+        rc = folded < 0 ? folded : 0;
+    }
+    for (int i = 0; i < n_bn && !rc; i++) {
+        /* the output quantizer now follows the layer directly: requantize its accumulator */
+        int f = pith_quant_output_fq(g, layers[i]), only = -1;
+        if (f >= 0 && !g->nodes[f].a.qacc && g->nodes[f].a.qrelu != 2 && pith_quant_consumers(g, layers[i], &only) == 1 &&
+            only == f) {
+            if (!pith_node_new_param(&g->nodes[f], "acc_scale", 1, &g->nodes[layers[i]].a.out, 0))
+                rc = PITH_ENOMEM;
+            else
+                g->nodes[f].a.qacc = 1;
+        }
+        if (!rc)
+            rc = pith_quant_attach(g, layers[i]);
+    }
+    free(layers);
+    g->batch = 0; /* rewritten: compile again */
+    return rc ? rc : pith_quant_relink(g);
 }

@@ -440,6 +440,73 @@ static void test_fold_batchnorm(void **state)
     pith_graph_free(g);
 }
 
+/* QAT with batchnorm kept: in evaluation, conv -> BN with the BN-aware weight
+ * quantizer computes what the folded model computes; freezing folds it. */
+static void test_bn_aware_quantizer_and_freeze(void **state)
+{
+    (void)state;
+    CHECK_OK(pith_quant_register());
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, chw(2, 5, 5), 17));
+    pith_attrs a = {0};
+    a.out = 3;
+    a.kh = a.kw = 3;
+    a.sh = a.sw = 1;
+    a.ph = a.pw = 1;
+    a.dh = a.dw = 1;
+    a.groups = 1;
+    int in = 0;
+    int conv = pith_graph_add(g, "conv2d", "conv", &a, &in, 1);
+    pith_attrs b = {0};
+    b.eps = 1e-5f;
+    b.momentum = 0.1f;
+    int bn = pith_graph_add(g, "batchnorm", "bn", &b, &conv, 1);
+    pith_attrs r = {0};
+    pith_graph_add(g, "relu", "relu", &r, &bn, 1);
+    for (int c = 0; c < 3; c++) {
+        g->nodes[bn].params[0].data[c] = 0.6f + 0.5f * c;
+        g->nodes[bn].params[1].data[c] = 0.1f * c - 0.05f;
+        g->nodes[bn].params[2].data[c] = 0.02f * c;
+        g->nodes[bn].params[3].data[c] = 0.3f + 0.4f * c;
+    }
+    pith_quant_config c = pith_quant_defaults();
+    c.fold_bn = 0;
+    CHECK_OK(pith_quant_apply(g, &c));
+    assert_int_equal(g->nodes[conv].a.wbn, 1);
+    CHECK_OK(pith_graph_compile(g, 4));
+    pith_dataset ds = random_data(32, 2, 5, 5, 60);
+    CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 0, NULL));
+    /* the scales are those of the folded weight: w * gamma / sqrt(var + eps) */
+    const float *sw = pith_node_param(&g->nodes[conv], "w_scale")->data, *w = g->nodes[conv].params[0].data;
+    for (int o = 0; o < 3; o++) {
+        float f = g->nodes[bn].params[0].data[o] / sqrtf(g->nodes[bn].params[3].data[o] + 1e-5f), amax = 0;
+        for (int i = 0; i < 18; i++)
+            amax = fmaxf(amax, fabsf(w[o * 18 + i] * f));
+        assert_float_equal(sw[o], amax / 127, 1e-6);
+    }
+    memcpy(pith_graph_input(g), ds.x, 4 * 50 * sizeof(float));
+    CHECK_OK(pith_graph_forward(g, 4));
+    float before[4 * 75];
+    memcpy(before, pith_graph_output(g), sizeof before);
+    CHECK_OK(pith_quant_freeze_bn(g));
+    CHECK_OK(pith_graph_compile(g, 4));
+    assert_int_equal(g->n_order, 4); /* input, input_quant, conv, conv_quant (relu folded) */
+    assert_int_equal(g->nodes[conv].a.wbn, 0);
+    assert_int_equal(g->nodes[g->output].a.qacc, 1);
+    memcpy(pith_graph_input(g), ds.x, 4 * 50 * sizeof(float));
+    CHECK_OK(pith_graph_forward(g, 4));
+    float step = g->nodes[g->output].params[0].data[0];
+    int same = 0;
+    for (int i = 0; i < 4 * 75; i++) {
+        float d = fabsf(pith_graph_output(g)[i] - before[i]);
+        assert_true(d <= step * 1.001f); /* at most one code apart (float rounding of the folded product) */
+        same += d == 0.0f;
+    }
+    assert_true(same >= 4 * 75 * 95 / 100);
+    pith_dataset_free(&ds);
+    pith_graph_free(g);
+}
+
 /* ---- the fake-quant model equals the integer computation ---- */
 
 /* conv(2->3, 3x3, pad 1, bias) -> relu -> flatten -> linear(3*4*4 -> 5, bias). */
@@ -645,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_kmeans),
         cmocka_unit_test(test_kmeans_layer),
         cmocka_unit_test(test_fold_batchnorm),
+        cmocka_unit_test(test_bn_aware_quantizer_and_freeze),
         cmocka_unit_test(test_fake_quant_equals_integer),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_restore_rejects_bad_state),
