@@ -125,10 +125,18 @@ static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refres
     for (int j0 = 0, u = first; j0 < c->cols; j0 += span, u++) {
         int j1 = j0 + span < c->cols ? j0 + span : c->cols;
         float s = c->scale[u] >= FLT_MIN ? c->scale[u] : FLT_MIN, z = c->zp[u];
-        for (int j = j0; j < j1; j++) {
-            float q = nearbyintf(x[j] / s) + z;
-            q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
-            y[j] = c->bn_factor ? (q - z) * s / f : (q - z) * s;
+        if (!c->bn_factor) {
+            for (int j = j0; j < j1; j++) {
+                float q = nearbyintf(x[j] / s) + z;
+                q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+                y[j] = (q - z) * s;
+            }
+        } else {
+            for (int j = j0; j < j1; j++) {
+                float q = nearbyintf(x[j] / s) + z;
+                q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+                y[j] = (q - z) * s / f;
+            }
         }
     }
 }
