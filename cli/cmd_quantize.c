@@ -43,6 +43,8 @@ static void usage(FILE *f)
             "  --freeze-bn E     QAT: batch statistics for E epochs, then BN frozen and folded\n"
             "                    (Jacob et al. 2018; implies --no-fold; 0 = fold first)\n"
             "  --lsq             learn the scales (LSQ) during fine-tuning\n"
+            "  --stochastic      round stochastically while fine-tuning (evaluation and the\n"
+            "                    integer model always round to nearest even)\n"
             "  --all-layers      binary/ternary/k-means also on the first and last layer\n"
             "                    (default: those stay uniform int8)\n"
             "  --kmeans-init I   linear (default) | density | random\n"
@@ -81,7 +83,7 @@ int cmd_quantize(int argc, char **argv)
         {"method", 1, 0, 'm'}, {"bits", 1, 0, 'B'}, {"wbits", 1, 0, 'W'}, {"abits", 1, 0, 'A'},
         {"per-tensor", 0, 0, 'T'}, {"group", 1, 0, 'G'}, {"wasym", 0, 0, 'w'}, {"sym-acts", 0, 0, 's'},
         {"observer", 1, 0, 'o'}, {"percentile", 1, 0, 'P'}, {"wobserver", 1, 0, 'O'},
-        {"calib", 1, 0, 'c'}, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'},
+        {"calib", 1, 0, 'c'}, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
         {"all-layers", 0, 0, 'a'}, {"kmeans-init", 1, 0, 'k'}, {"plan", 1, 0, 'p'},
         {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'},
         {"threads", 1, 0, 't'}, {"out", 1, 0, 'u'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'},
@@ -135,6 +137,7 @@ int cmd_quantize(int argc, char **argv)
         case 'F': job.q.fold_bn = 0; break;
         case 'Z': rc = cli_int(cmd, "--freeze-bn", optarg, 0, PITH_MAX_EPOCHS, &job.freeze_bn); break;
         case 'L': job.q.lsq = 1; break;
+        case 'R': job.q.w.round = job.q.a.round = PITH_QROUND_STOCHASTIC; break;
         case 'a': job.q.keep_ends = 0; break;
         case 'k':
             if (pith_kmeans_init_parse(optarg, &job.q.km_init))

@@ -288,7 +288,7 @@ static int parse_eval(ctx *c, yaml_node_t *m, exp_stage *s)
 
 static const char *const quantize_keys =
     "method, bits, wbits, abits, granularity, group, weights_symmetric, acts_symmetric, observer, "
-    "percentile, wobserver, calib, mode, fold_bn, freeze_bn, lsq, keep_ends, kmeans_init, epochs, lr, plan";
+    "percentile, wobserver, calib, mode, fold_bn, freeze_bn, lsq, stochastic, keep_ends, kmeans_init, epochs, lr, plan";
 
 /* The quantize stage: the options of `pith quantize`, as keys. */
 static int parse_quantize(ctx *c, yaml_node_t *m, exp_stage *s)
@@ -369,6 +369,9 @@ static int parse_quantize(ctx *c, yaml_node_t *m, exp_stage *s)
             rc = get_int(c, v, "quantize.freeze_bn", 0, PITH_MAX_EPOCHS, &j->freeze_bn);
         } else if (!strcmp(key, "lsq")) {
             rc = get_bool(c, v, "quantize.lsq", &j->q.lsq);
+        } else if (!strcmp(key, "stochastic")) {
+            rc = get_bool(c, v, "quantize.stochastic", &b);
+            j->q.w.round = j->q.a.round = b ? PITH_QROUND_STOCHASTIC : PITH_QROUND_EVEN;
         } else if (!strcmp(key, "keep_ends")) {
             rc = get_bool(c, v, "quantize.keep_ends", &j->q.keep_ends);
         } else if (!strcmp(key, "kmeans_init")) {

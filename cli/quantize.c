@@ -40,6 +40,8 @@ int quant_job_finish(quant_job *j)
             return pith_error(PITH_EINVAL, "--freeze-bn applies to --method qat");
         j->q.fold_bn = 0; /* BN trains with batch statistics until it is frozen */
     }
+    if (j->q.w.round == PITH_QROUND_STOCHASTIC && !j->train)
+        return pith_error(PITH_EINVAL, "stochastic rounding is for fine-tuning: use --method qat");
     if (j->q.lsq && !j->train)
         return pith_error(PITH_EINVAL, "--lsq learns scales during fine-tuning: use --method qat");
     /* QAT tracks activation ranges by EMA unless it learns them */

@@ -53,6 +53,7 @@ typedef struct pith_attrs {
     int wgran;      /* 0 per tensor, 1 per output channel, 2 per group */
     int wgroup;     /* values per group along the input axis */
     int wlsq;       /* 1: the scale is learned (LSQ) */
+    int wstoch;     /* 1: stochastic rounding while training */
     int wbn;        /* 1: quantized folded with the batchnorm after it (QAT before BN freezing) */
     /* A fake_quant node's spec (activations: per tensor). */
     int qbits;
@@ -62,6 +63,7 @@ typedef struct pith_attrs {
     int qmode;      /* 0 pass through (calibration / float), 1 fake-quantize */
     int qlsq;       /* 1: the scale is learned (LSQ) */
     int qema;       /* 1: training updates the range by EMA (momentum 0.01) */
+    int qstoch;     /* 1: stochastic rounding while training */
     int qrelu;      /* 1 relu, 2 relu6 applied before quantizing (folded into the clamp) */
     int qio;        /* 1: the model's int8 input or output (the caller quantizes / reads codes) */
     int qacc;       /* 1: the input is a quantized layer's accumulator, requantized as the integer kernel does */

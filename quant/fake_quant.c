@@ -21,6 +21,9 @@
  * quantizing, as the integer kernel folds it into its output clamp; the
  * quantization pass folds a relu that only feeds the quantizer this way.
  *
+ * With qstoch, training rounds stochastically (floor(x/s + u)); evaluation
+ * always rounds to nearest even, as the kernels do.
+ *
  * qmode 0 passes the input through (after qrelu's activation): calibration
  * runs the float model with every node in that mode and reads the outputs. */
 #include <float.h>
@@ -29,6 +32,7 @@
 
 #include "../core/error.h"
 #include "../core/graph.h"
+#include "../core/rng.h"
 #include "quant.h"
 #include "quantizer.h"
 
@@ -191,6 +195,19 @@ static void fq_forward(pith_node *nd, const pith_ctx *c)
     if (!(s >= FLT_MIN)) /* a learned scale must stay positive */
         s = nd->params[P_SCALE].data[0] = FLT_MIN;
     int32_t z = (int32_t)nd->params[P_ZERO_POINT].data[0];
+    if (c->training && nd->a.qstoch) {
+        /* stochastic rounding: floor(v + u), u uniform in [0, 1), from a
+         * counter-based hash of (call seed, element): unbiased, reproducible */
+        const float *xs = x;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t st = c->seed ^ (i * 0x9E3779B97F4A7C15ull);
+            float u = (float)(pith_splitmix64(&st) >> 40) * (1.0f / 16777216.0f);
+            float q = floorf(act(xs[i], nd->a.qrelu) / s + u) + (float)z;
+            q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+            nd->y[i] = (q - (float)z) * s;
+        }
+        return;
+    }
     if (!c->training && nd->a.qacc && nd->n_params > P_ACC_SCALE)
         fq_requant(nd, c, s, z, qmin, qmax);
     else

@@ -104,6 +104,7 @@ static void act_attrs(pith_attrs *a, const pith_qspec *s, int bits, const pith_q
     a->qnarrow = s->narrow;
     a->qlsq = c->lsq;
     a->qema = c->ema && !c->lsq;
+    a->qstoch = s->round == PITH_QROUND_STOCHASTIC;
 }
 
 static int computes_values(const pith_node *n)
@@ -212,6 +213,7 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         n->a.wgran = kind == PITH_WQ_UNIFORM ? (int)s.gran : PITH_QGRAN_CHANNEL;
         n->a.wgroup = s.gran == PITH_QGRAN_GROUP ? s.group : 0;
         n->a.wlsq = kind == PITH_WQ_UNIFORM && c->lsq;
+        n->a.wstoch = kind == PITH_WQ_UNIFORM && s.round == PITH_QROUND_STOCHASTIC;
         int only = -1;
         n->a.wbn = kind == PITH_WQ_UNIFORM && pith_quant_consumers(g, li, &only) == 1 &&
                    is_op(&g->nodes[only], "batchnorm");

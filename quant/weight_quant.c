@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/rng.h"
 #include "quant.h"
 #include "quant_internal.h"
 
@@ -40,6 +41,7 @@ typedef struct wq_ctx {
     float *acc_scale;         /* the output fake_quant's accumulator scales, or NULL */
     int n_acc;
     int off;                  /* analysis: compute with the float weights */
+    int stochastic;           /* round stochastically while training */
     const float *bn_gamma, *bn_var; /* wbn: the following batchnorm's gamma and running variance */
     float bn_eps;
     float *bn_factor;         /* wbn: gamma / sqrt(var + eps) per channel, from the last forward */
@@ -125,7 +127,16 @@ static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refres
     for (int j0 = 0, u = first; j0 < c->cols; j0 += span, u++) {
         int j1 = j0 + span < c->cols ? j0 + span : c->cols;
         float s = c->scale[u] >= FLT_MIN ? c->scale[u] : FLT_MIN, z = c->zp[u];
-        if (!c->bn_factor) {
+        if (c->stochastic && c->g->training) {
+            /* floor(v + rnd) with rnd from a hash of (graph seed, step, element): unbiased, reproducible */
+            for (int j = j0; j < j1; j++) {
+                uint64_t st = pith_hash64(c->g->seed, c->g->step, (uint64_t)r * (uint64_t)c->cols + (uint64_t)j);
+                float rnd = (float)(pith_splitmix64(&st) >> 40) * (1.0f / 16777216.0f);
+                float q = floorf(x[j] / s + rnd) + z;
+                q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
+                y[j] = (q - z) * s / f;
+            }
+        } else if (!c->bn_factor) {
             for (int j = j0; j < j1; j++) {
                 float q = nearbyintf(x[j] / s) + z;
                 q = q < (float)qmin ? (float)qmin : q > (float)qmax ? (float)qmax : q;
@@ -339,6 +350,7 @@ int pith_quant_attach(pith_graph *g, int idx)
         return pith_error(PITH_ENOMEM, "out of memory");
     c->g = g;
     c->kind = (pith_wq_kind)n->a.wq;
+    c->stochastic = n->a.wstoch;
     c->rows = w->shape[0];
     c->cols = (int)(w->size / (size_t)c->rows);
     pith_qspec s = {n->a.wbits, n->a.wsym, 1, n->a.wsym, (pith_qgran)n->a.wgran, n->a.wgroup, PITH_QROUND_EVEN};
@@ -536,9 +548,9 @@ void pith_quant_describe(const pith_node *n, char *buf, size_t len)
 {
     buf[0] = 0;
     if (is_op(n, "fake_quant")) {
-        snprintf(buf, len, "a%d %s%s%s%s", n->a.qbits, n->a.qsym ? "sym" : "asym",
+        snprintf(buf, len, "a%d %s%s%s%s%s", n->a.qbits, n->a.qsym ? "sym" : "asym",
                  n->a.qrelu == 1 ? " +relu" : n->a.qrelu == 2 ? " +relu6" : "", n->a.qlsq ? " lsq" : "",
-                 n->a.qmode ? "" : " (off)");
+                 n->a.qstoch ? " stochastic" : "", n->a.qmode ? "" : " (off)");
         return;
     }
     static const char *gran[] = {"tensor", "channel", "group"};
@@ -547,9 +559,9 @@ void pith_quant_describe(const pith_node *n, char *buf, size_t len)
         if (n->a.wgran == PITH_QGRAN_GROUP)
             snprintf(buf, len, "w%d %s g%d%s", n->a.wbits, n->a.wsym ? "sym" : "asym", n->a.wgroup, n->a.wlsq ? " lsq" : "");
         else
-            snprintf(buf, len, "w%d %s %s%s%s", n->a.wbits, n->a.wsym ? "sym" : "asym",
+            snprintf(buf, len, "w%d %s %s%s%s%s", n->a.wbits, n->a.wsym ? "sym" : "asym",
                      gran[n->a.wgran >= 0 && n->a.wgran <= 2 ? n->a.wgran : 0], n->a.wlsq ? " lsq" : "",
-                     n->a.wbn ? " (BN-folded)" : "");
+                     n->a.wstoch ? " stochastic" : "", n->a.wbn ? " (BN-folded)" : "");
         break;
     case PITH_WQ_KMEANS: snprintf(buf, len, "kmeans %d-bit", n->a.wbits); break;
     case PITH_WQ_BINARY: snprintf(buf, len, "binary"); break;

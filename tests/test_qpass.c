@@ -209,6 +209,65 @@ static void test_uniform_weights_ste(void **state)
     pith_graph_free(g);
 }
 
+/* Stochastic rounding while training: each value rounds up with probability
+ * equal to its fractional part (unbiased); evaluation rounds to nearest. */
+static void test_stochastic_rounding(void **state)
+{
+    (void)state;
+    CHECK_OK(pith_quant_register());
+    enum { N = 20000 };
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, feat(N), 1));
+    int fq = add_fq(g, 0, 8, 1, 0);
+    g->nodes[fq].a.qstoch = 1;
+    CHECK_OK(pith_graph_compile(g, 1));
+    g->nodes[fq].params[0].data[0] = 1.0f;
+    for (int i = 0; i < N; i++)
+        pith_graph_input(g)[i] = 0.3f;
+    pith_graph_set_training(g, 1);
+    CHECK_OK(pith_graph_forward(g, 1));
+    double mean = 0;
+    for (int i = 0; i < N; i++) {
+        float y = pith_graph_output(g)[i];
+        assert_true(y == 0.0f || y == 1.0f);
+        mean += y;
+    }
+    mean /= N;
+    assert_float_equal(mean, 0.3, 0.015); /* 4.6 standard deviations */
+    pith_graph_set_training(g, 0);
+    CHECK_OK(pith_graph_forward(g, 1));
+    for (int i = 0; i < N; i++)
+        assert_float_equal(pith_graph_output(g)[i], 0.0f, 0);
+    pith_graph_free(g);
+
+    /* weights: w[0] = 1.27 sets the scale to 0.01; the others are 0.3 steps */
+    g = linear_model(N, 1, 0, 1);
+    assert_non_null(g);
+    float *w = g->nodes[1].params[0].data;
+    w[0] = 1.27f;
+    for (int i = 1; i < N; i++)
+        w[i] = 0.003f;
+    pith_quant_config c = pith_quant_defaults();
+    c.io = PITH_QIO_WEIGHT_ONLY;
+    c.w.round = PITH_QROUND_STOCHASTIC;
+    CHECK_OK(pith_quant_apply(g, &c));
+    assert_int_equal(g->nodes[1].a.wstoch, 1);
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 1);
+    CHECK_OK(pith_graph_forward(g, 1));
+    const float *eff = g->nodes[1].params[0].eff;
+    mean = 0;
+    for (int i = 1; i < N; i++) {
+        assert_true(fabsf(eff[i]) < 1e-9f || fabsf(eff[i] - 0.01f) < 1e-8f);
+        mean += eff[i];
+    }
+    assert_float_equal(mean / (N - 1), 0.003, 0.00015);
+    pith_graph_set_training(g, 0);
+    CHECK_OK(pith_graph_forward(g, 1));
+    assert_float_equal(g->nodes[1].params[0].eff[5], 0.0f, 0);
+    pith_graph_free(g);
+}
+
 /* ---- observers ---- */
 
 static void test_weight_mse_brute_force(void **state)
@@ -705,6 +764,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fake_quant_forward_ste),
         cmocka_unit_test(test_fake_quant_lsq_gradient),
+        cmocka_unit_test(test_stochastic_rounding),
         cmocka_unit_test(test_binary_ternary_values),
         cmocka_unit_test(test_uniform_weights_ste),
         cmocka_unit_test(test_weight_mse_brute_force),
