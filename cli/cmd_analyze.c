@@ -101,27 +101,14 @@ static int accuracy(pith_graph *g, const pith_dataset *test, double *top1)
     return rc;
 }
 
-static int current_bits(const pith_graph *g, const char *name, int *wbits, int *abits)
+/* A layer's bits as the run has them: weights (0: float), and its output quantizer's. */
+static void current_bits(pith_graph *g, const char *name, int *wbits, int *abits)
 {
     int idx = pith_graph_find(g, name);
     const pith_node *n = &g->nodes[idx];
     *wbits = n->a.wq == PITH_WQ_UNIFORM || n->a.wq == PITH_WQ_KMEANS ? n->a.wbits : n->a.wq ? 8 : 0;
-    int f = -1;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int j = 0; j < g->nodes[i].n_in; j++)
-            if (g->nodes[i].in[j] == idx)
-                f = i;
-    /* the output quantizer sits after the layer's activation */
-    while (f >= 0 && strcmp(g->nodes[f].op->name, "fake_quant") != 0) {
-        int next = -1;
-        for (int i = 0; i < g->n_nodes && next < 0; i++)
-            for (int j = 0; j < g->nodes[i].n_in; j++)
-                if (g->nodes[i].in[j] == f && (!strcmp(g->nodes[f].op->name, "relu") || !strcmp(g->nodes[f].op->name, "relu6")))
-                    next = i;
-        f = next;
-    }
+    int f = pith_quant_output_fq(g, idx);
     *abits = f >= 0 && g->nodes[f].a.qmode ? g->nodes[f].a.qbits : 0;
-    return PITH_OK;
 }
 
 /* Greedy: promote layers from most to least sensitive, first to 16 bits, then to float. */
@@ -141,18 +128,24 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
             order[k] = order[k - 1];
             order[k - 1] = t;
         }
-    double float_top1, top1;
-    int rc = pith_quant_enable(g, NULL, 0, 0);
+    double float_top1 = 0, top1 = 0;
+    int *mode = malloc((size_t)g->n_nodes * sizeof *mode);
+    if (!mode)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++)
+        mode[i] = g->nodes[i].a.qmode;
+    int rc = accuracy(g, test, &top1); /* as loaded */
+    if (!rc)
+        rc = pith_quant_enable(g, NULL, 0, 0);
     if (!rc)
         rc = accuracy(g, test, &float_top1);
-    for (int i = 0; i < n && !rc; i++)
-        rc = pith_quant_set_layer_bits(g, e[i].name, wb[i], ab[i]);
     if (!rc)
-        rc = pith_quant_enable(g, NULL, 1, 1);
-    for (int i = 0; i < n && !rc; i++) /* enable turned on outputs the run had float */
-        rc = pith_quant_set_layer_bits(g, e[i].name, wb[i], ab[i]);
+        rc = pith_quant_enable(g, NULL, 1, 0);
+    for (int i = 0; i < g->n_nodes; i++) /* back to the run's quantizers, scales untouched */
+        g->nodes[i].a.qmode = mode[i];
+    free(mode);
     if (!rc)
-        rc = accuracy(g, test, &top1);
+        rc = pith_quant_relink(g);
     double start_top1 = top1;
     int promoted = 0;
     for (int pass = 0; pass < 2 && !rc; pass++)
@@ -176,7 +169,8 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
         return rc;
     int met = 100 * (float_top1 - top1) <= target;
     printf("# mixed-precision plan for %s (pith analyze --propose --target-drop %g)\n", path, (double)target);
-    printf("# test top-1: float %.2f%%, as quantized %.2f%%, with this plan %.2f%% (drop %.2f pt%s)\n",
+    printf("# test top-1: quantizers off %.2f%% (the float model, for PTQ), as quantized %.2f%%, with this plan "
+           "%.2f%% (drop %.2f pt%s)\n",
            100 * float_top1, 100 * start_top1, 100 * top1, 100 * (float_top1 - top1),
            met ? "" : ", target NOT met");
     printf("# layers by sensitivity (single-layer SQNR, lowest first):");

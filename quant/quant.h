@@ -89,6 +89,9 @@ int pith_quant_freeze_bn(pith_graph *g);
 int pith_quant_restore(pith_graph *g);
 /* "w8 sym channel", "a8 asym +relu", "kmeans 4-bit", ... ("" for a float node). */
 void pith_quant_describe(const pith_node *n, char *buf, size_t len);
+/* The fake_quant node that quantizes a layer's output (directly, or through
+ * relu, relu6 or batchnorm with no other consumer), or -1. g must be sorted. */
+int pith_quant_output_fq(const pith_graph *g, int layer);
 /* 1 if any node is quantized. */
 int pith_graph_is_quantized(const pith_graph *g);
 
@@ -118,6 +121,10 @@ int pith_kmeans_1d(const float *w, size_t n, int k, pith_kmeans_init init, pith_
  * over [hmin, hmax], per observer (MINMAX returns the histogram's range). */
 int pith_observer_range(pith_observer obs, const double *hist, int bins, float hmin, float hmax,
                         const pith_qspec *spec, float pct, float *lo, float *hi);
+
+/* Re-reads which layers have a quantized input, after fake_quant nodes were
+ * switched (qmode) by hand; pith_quant_enable does this itself. */
+int pith_quant_relink(pith_graph *g);
 
 /* Re-quantizes one layer (by name) at other bit widths: its weights (min/max
  * scales) and its output quantizer (from the calibrated range). 0 bits: float.

@@ -307,6 +307,96 @@ static void test_weight_mse_brute_force(void **state)
     assert_true(scale < 6.0f / 7); /* it clipped the outlier */
 }
 
+/* Weight scales per tensor, per channel and per group, hand-worked, and the
+ * round trip within half a step at each. */
+static void test_weight_granularity(void **state)
+{
+    (void)state;
+    const float w[8] = {1.0f, -2.0f, 0.5f, 0.25f, /* row 2 */ 4.0f, 1.0f, -1.0f, 0.0f};
+    struct {
+        pith_qgran gran;
+        int group, n;
+        float amax[4];
+    } t[] = {{PITH_QGRAN_TENSOR, 0, 1, {4.0f}},
+             {PITH_QGRAN_CHANNEL, 0, 2, {2.0f, 4.0f}},
+             {PITH_QGRAN_GROUP, 2, 4, {2.0f, 0.5f, 4.0f, 1.0f}},
+             {PITH_QGRAN_GROUP, 3, 4, {2.0f, 0.25f, 4.0f, 0.0f}}};
+    for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
+        pith_qspec s = pith_qspec_weights_default();
+        s.gran = t[k].gran;
+        s.group = t[k].group;
+        float sc[4], zp[4];
+        CHECK_OK(pith_weight_qparams(&s, PITH_OBS_MINMAX, w, 2, 4, sc, zp));
+        for (int u = 0; u < t[k].n; u++) {
+            float want = t[k].amax[u] > 0 ? t[k].amax[u] / 127.0f : FLT_MIN; /* symmetric narrow int8 */
+            assert_float_equal(sc[u], want, 1e-9);
+            assert_float_equal(zp[u], 0.0f, 0);
+        }
+        /* the weight quantizer with that granularity reproduces w within half a step */
+        pith_graph *g = linear_model(4, 2, 0, 1);
+        memcpy(g->nodes[1].params[0].data, w, sizeof w);
+        pith_quant_config c = pith_quant_defaults();
+        c.w = s;
+        c.io = PITH_QIO_WEIGHT_ONLY;
+        CHECK_OK(pith_quant_apply(g, &c));
+        assert_int_equal(pith_node_param(&g->nodes[1], "w_scale")->size, (size_t)t[k].n);
+        CHECK_OK(pith_graph_compile(g, 1));
+        CHECK_OK(pith_graph_forward(g, 1));
+        const float *eff = g->nodes[1].params[0].eff;
+        for (int i = 0; i < 8; i++) {
+            int r = i / 4, j = i % 4;
+            int u = t[k].gran == PITH_QGRAN_TENSOR ? 0 : t[k].gran == PITH_QGRAN_CHANNEL ? r
+                                                        : r * (t[k].n / 2) + j / t[k].group;
+            assert_true(fabsf(eff[i] - w[i]) <= 0.5f * sc[u] * 1.0001f);
+        }
+        pith_graph_free(g);
+    }
+    /* asymmetric unsigned 4-bit over [-1, 2]: scale 3/15 = 0.2, zero point round(1/0.2) = 5 */
+    pith_qspec a = {4, 0, 0, 0, PITH_QGRAN_TENSOR, 0, PITH_QROUND_EVEN};
+    const float v[2] = {-1.0f, 2.0f};
+    float sc, zp;
+    CHECK_OK(pith_weight_qparams(&a, PITH_OBS_MINMAX, v, 1, 2, &sc, &zp));
+    assert_float_equal(sc, 0.2f, 1e-7);
+    assert_float_equal(zp, 5.0f, 0);
+}
+
+/* Calibration with the EMA observer: the first batch sets the range, each
+ * later one moves it by 0.01 of the way; min/max takes the extremes. */
+static void test_calibrate_ema_and_minmax(void **state)
+{
+    (void)state;
+    CHECK_OK(pith_quant_register());
+    for (int obs = 0; obs < 2; obs++) {
+        pith_graph *g;
+        CHECK_OK(pith_graph_create(&g, feat(3), 1));
+        int fq = add_fq(g, 0, 8, 0, 0);
+        CHECK_OK(pith_graph_compile(g, 2));
+        pith_dataset ds = random_data(4, 3, 1, 1, 1); /* 4 samples of 3 features */
+        /* batch 1: range [-1, 1]; batch 2: [-0.5, 3] */
+        const float x[12] = {-1, 0, 1, 0.5f, 0, 0, /* batch 2 */ 3, 0, -0.5f, 0, 1, 2};
+        memcpy(ds.x, x, sizeof x);
+        CHECK_OK(pith_quant_calibrate(g, &ds, 4, obs ? PITH_OBS_EMA : PITH_OBS_MINMAX, 0, NULL));
+        const float lo = g->nodes[fq].params[2].data[0], hi = g->nodes[fq].params[3].data[0];
+        if (obs) {
+            assert_float_equal(lo, -1.0f + 0.01f * (-0.5f - -1.0f), 1e-6);
+            assert_float_equal(hi, 1.0f + 0.01f * (3.0f - 1.0f), 1e-6);
+        } else {
+            assert_float_equal(lo, -1.0f, 0);
+            assert_float_equal(hi, 3.0f, 0);
+        }
+        assert_int_equal(g->nodes[fq].a.qmode, 1);
+        /* scale and zero point are pith_qparams of that range */
+        pith_qspec sp = pith_fq_spec(&g->nodes[fq]);
+        float sc;
+        int32_t z;
+        CHECK_OK(pith_qparams(&sp, lo, hi, &sc, &z));
+        assert_float_equal(g->nodes[fq].params[0].data[0], sc, 0);
+        assert_float_equal(g->nodes[fq].params[1].data[0], (float)z, 0);
+        pith_dataset_free(&ds);
+        pith_graph_free(g);
+    }
+}
+
 static void test_observer_histograms(void **state)
 {
     (void)state;
@@ -768,6 +858,8 @@ int main(void)
         cmocka_unit_test(test_binary_ternary_values),
         cmocka_unit_test(test_uniform_weights_ste),
         cmocka_unit_test(test_weight_mse_brute_force),
+        cmocka_unit_test(test_weight_granularity),
+        cmocka_unit_test(test_calibrate_ema_and_minmax),
         cmocka_unit_test(test_observer_histograms),
         cmocka_unit_test(test_kmeans),
         cmocka_unit_test(test_kmeans_layer),
