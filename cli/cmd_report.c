@@ -149,8 +149,16 @@ int cmd_report(int argc, char **argv)
             snprintf(peak, sizeof peak, "n/a");
         else
             snprintf(peak, sizeof peak, "%.0f", atof(v[col[PEAK]]));
-        /* every stage in this pith computes in float32; quantize stages will say otherwise */
-        const char *dtype = strstr(v[col[STAGES]], "quantize") ? "n/a" : "fp32";
+        /* float32 unless a quantize stage ran: its chain entry names the format,
+         * e.g. quantize(w4a4); the last one counts */
+        char dtype[32] = "fp32";
+        const char *qs = v[col[STAGES]], *last = NULL;
+        while ((qs = strstr(qs, "quantize(")) != NULL)
+            last = qs++;
+        if (last) {
+            const char *a = last + strlen("quantize("), *b = strchr(a, ')');
+            snprintf(dtype, sizeof dtype, "%.*s", b ? (int)(b - a) : 0, a);
+        }
         if (as_json) {
             double lat_ms = is_na(v[col[LAT]]) ? NAN : atof(v[col[LAT]]);
             json_obj(&j, NULL);
@@ -192,7 +200,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_OK;
     }
     printf("\n%d run%s from %s. Batch, FPS, latency and peak memory are n/a until a bench stage "
-           "measures them; Size is float32 parameters and buffers.\n",
+           "measures them; Size is float32 parameters and buffers, or a quantized model's weights as stored.\n",
            rows, rows == 1 ? "" : "s", path);
     if (failed)
         printf("\n%d failed run%s:\n%s", failed, failed == 1 ? "" : "s", failures);

@@ -848,11 +848,18 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
 {
     size_t o = 0;
     b[0] = '\0';
-    for (int i = 0; i < cfg->n_stages && o + 1 < len; i++)
-        o += (size_t)snprintf(b + o, len - o, "%s%s", i ? ">" : "",
+    for (int i = 0; i < cfg->n_stages && o + 1 < len; i++) {
+        char label[40] = "";
+        if (cfg->stages[i].kind == STAGE_QUANTIZE)
+            quant_job_label(&cfg->stages[i].quant, label, sizeof label);
+        o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "",
                               cfg->stages[i].kind == STAGE_TRAIN ? "train"
                               : cfg->stages[i].kind == STAGE_EVAL ? "eval"
-                                                                   : "quantize");
+                                                                   : "quantize",
+                              label[0] ? "(" : "", label, label[0] ? ")" : "");
+        if (o >= len)
+            break;
+    }
 }
 
 int exp_build_model(const exp_config *cfg, int c, int h, int w, int classes, pith_graph **out)

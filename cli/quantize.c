@@ -247,3 +247,17 @@ void quant_result_json(json *js, const quant_job *j, const quant_result *r)
     json_int(js, "float_bytes", r->float_bytes);
     json_int(js, "bytes", r->bytes);
 }
+
+void quant_job_label(const quant_job *j, char *buf, size_t len)
+{
+    const pith_quant_config *q = &j->q;
+    char acts[16] = "";
+    if (q->io != PITH_QIO_WEIGHT_ONLY)
+        snprintf(acts, sizeof acts, "a%d", q->a.bits);
+    switch (q->method) {
+    case PITH_WQ_KMEANS: snprintf(buf, len, "kmeans%d%s%s", q->w.bits, acts[0] ? "-" : "", acts); break;
+    case PITH_WQ_BINARY: snprintf(buf, len, "binary%s%s", acts[0] ? "-" : "", acts); break;
+    case PITH_WQ_TERNARY: snprintf(buf, len, "ternary%s%s", acts[0] ? "-" : "", acts); break;
+    default: snprintf(buf, len, "w%d%s", q->w.bits, acts[0] ? acts : "-weight-only"); break;
+    }
+}

@@ -42,6 +42,8 @@ int quant_job_finish(quant_job *j);
  * are updated for the quantized model. */
 int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base, quant_job *j,
               const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r);
+/* "w4a4", "w8-weight-only", "kmeans4", "ternary-a8": the format in a stage chain. */
+void quant_job_label(const quant_job *j, char *buf, size_t len);
 void quant_result_print(FILE *f, const quant_job *j, const quant_result *r);
 void quant_result_json(json *js, const quant_job *j, const quant_result *r);
 

@@ -194,7 +194,7 @@ static void test_quantize_stage(void **state)
     assert_int_equal(j->epochs, 2);
     char chain[64];
     exp_stage_chain(&c, chain, sizeof chain);
-    assert_string_equal(chain, "train>quantize>eval");
+    assert_string_equal(chain, "train>quantize(w4a6)>eval");
     exp_config_free(&c);
     /* an override reaches into the stage */
     const char *sets[] = {"quantize.method=kmeans", "quantize.wbits=2", "quantize.lsq=false"};

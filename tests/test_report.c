@@ -82,7 +82,10 @@ static void test_report(void **state)
     assert_non_null(strstr(md, "| 88.50% | 20000 | 0.050 |"));
     /* lenet5 with 50,000 of 61,706 weights nonzero: 19.0% sparse */
     assert_non_null(strstr(md, "| 19.0% | 61.7K |"));
-    assert_non_null(strstr(md, "8 runs from"));
+    /* a quantized run: the format from its stage chain, the size as stored */
+    assert_non_null(strstr(md, "| fixture-host | fmnist-cnn | 1x28x28 | n/a | w4a4 | 0.0% | 207.2K | 1.22M | "
+                               "91.84% | n/a | n/a | 102.4 | n/a |"));
+    assert_non_null(strstr(md, "9 runs from"));
     assert_non_null(strstr(md, "1 failed run:\n- zoo bad-s1: /nonexistent"));
     free(md);
     snprintf(cmd, sizeof cmd, "%s report tests/fixtures/runs.tsv --json > %s", bin, tu_path("report.json"));
