@@ -373,6 +373,14 @@ int pith_quant_attach(pith_graph *g, int idx)
         c->scale = ps->data;
         c->scale_grad = n->a.wlsq ? ps->grad : NULL;
         c->zp = pz->data;
+        int32_t qmin, qmax;
+        pith_qspec_limits(&s, &qmin, &qmax);
+        for (int u = 0; u < ns; u++)
+            if (!(pz->data[u] >= (float)qmin && pz->data[u] <= (float)qmax) || pz->data[u] != floorf(pz->data[u])) {
+                free(c);
+                return pith_error(PITH_EFORMAT, "node '%s': w_zp[%d] = %g is not an integer in [%d, %d]", n->name, u,
+                                  (double)pz->data[u], (int)qmin, (int)qmax);
+            }
     } else if (c->kind == PITH_WQ_KMEANS) {
         if (n->a.wbits < 1 || n->a.wbits > 8) {
             free(c);
@@ -443,6 +451,22 @@ int pith_quant_attach(pith_graph *g, int idx)
     return rc;
 }
 
+/* A loaded activation quantizer must hold a usable state: a positive finite
+ * scale and an integer zero point inside its range. */
+static int check_fq_state(const pith_node *n)
+{
+    pith_qspec s = pith_fq_spec(n);
+    int32_t qmin, qmax;
+    pith_qspec_limits(&s, &qmin, &qmax);
+    float sc = n->params[0].data[0], z = n->params[1].data[0];
+    if (!(sc > 0.0f) || !isfinite(sc))
+        return pith_error(PITH_EFORMAT, "node '%s': scale %g is not a positive number", n->name, (double)sc);
+    if (!(z >= (float)qmin && z <= (float)qmax) || z != floorf(z))
+        return pith_error(PITH_EFORMAT, "node '%s': zero point %g is not an integer in [%d, %d]", n->name,
+                          (double)z, (int)qmin, (int)qmax);
+    return PITH_OK;
+}
+
 int pith_quant_restore(pith_graph *g)
 {
     int rc = pith_graph_sort(g);
@@ -450,6 +474,8 @@ int pith_quant_restore(pith_graph *g)
         const pith_node *n = &g->nodes[g->order[k]];
         if (n->a.wq)
             rc = pith_quant_attach(g, g->order[k]);
+        else if (is_op(n, "fake_quant"))
+            rc = check_fq_state(n);
     }
     return rc;
 }

@@ -846,6 +846,25 @@ static void test_restore_rejects_bad_state(void **state)
     g->nodes[1].a.wgran = PITH_QGRAN_TENSOR; /* 1 scale expected, 4 stored */
     assert_int_not_equal(pith_quant_restore(g), 0);
     CHECK_ERROR_HAS("w_scale");
+    g->nodes[1].a.wgran = PITH_QGRAN_CHANNEL;
+    pith_node_param(&g->nodes[1], "w_zp")->data[2] = 1e30f; /* the absurd */
+    assert_int_not_equal(pith_quant_restore(g), 0);
+    CHECK_ERROR_HAS("w_zp[2]");
+    pith_graph_free(g);
+
+    /* an activation quantizer with an impossible state */
+    CHECK_OK(pith_quant_register());
+    CHECK_OK(pith_graph_create(&g, feat(4), 1));
+    int fq = add_fq(g, 0, 8, 0, 0);
+    g->nodes[fq].params[1].data[0] = 3e9f;
+    assert_int_not_equal(pith_quant_restore(g), 0);
+    CHECK_ERROR_HAS("zero point");
+    g->nodes[fq].params[1].data[0] = 0.0f;
+    g->nodes[fq].params[0].data[0] = -1.0f;
+    assert_int_not_equal(pith_quant_restore(g), 0);
+    CHECK_ERROR_HAS("scale -1");
+    g->nodes[fq].params[0].data[0] = 0.5f;
+    CHECK_OK(pith_quant_restore(g));
     pith_graph_free(g);
 }
 
