@@ -234,6 +234,32 @@ pith_param *pith_node_param(pith_node *n, const char *name)
     return NULL;
 }
 
+int pith_param_replace(pith_param *p, int ndim, const int *shape, float *data)
+{
+    if (ndim < 1 || ndim > 4)
+        return pith_error(PITH_EINVAL, "parameter '%s': %d dimensions", p->name, ndim);
+    size_t size = 1;
+    for (int i = 0; i < ndim; i++)
+        size *= (size_t)shape[i];
+    float *grad = NULL;
+    if (p->grad && !(grad = calloc(size ? size : 1, sizeof(float))))
+        return pith_error(PITH_ENOMEM, "out of memory resizing '%s'", p->name);
+    int rc = pith_param_set_transform(p, NULL, NULL);
+    if (rc) {
+        free(grad);
+        return rc;
+    }
+    free(p->data);
+    free(p->grad);
+    p->data = data;
+    p->grad = grad;
+    p->ndim = ndim;
+    for (int i = 0; i < 4; i++)
+        p->shape[i] = i < ndim ? shape[i] : 0;
+    p->size = size;
+    return PITH_OK;
+}
+
 pith_param *pith_node_new_param(pith_node *n, const char *name, int ndim, const int *shape,
                                 int trainable)
 {

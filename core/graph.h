@@ -256,6 +256,10 @@ int pith_op_register(const pith_op *op);
 /* For ops: creates a zero-filled parameter on node n. */
 pith_param *pith_node_new_param(pith_node *n, const char *name, int ndim, const int *shape,
                                 int trainable);
+/* For passes that change a layer's size: gives p new contents of the given
+ * shape (takes ownership of data, which holds shape's element count), drops
+ * its transform and gives it a fresh zeroed gradient if it is trainable. */
+int pith_param_replace(pith_param *p, int ndim, const int *shape, float *data);
 /* For ops: fills with U(-bound, bound) from rng. */
 void pith_fill_uniform(float *x, size_t n, float bound, pith_rng *rng);
 

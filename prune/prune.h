@@ -1,0 +1,64 @@
+/* Structured pruning: channels removed physically from the graph.
+ *
+ * Every output channel of a conv2d / linear (a producer) lives in a channel
+ * space. Ops that keep channels apart (batchnorm, activations, pooling,
+ * dropout, flatten, a depthwise conv) carry their input's channels through;
+ * an add ties the channels of its inputs together, so their spaces form one
+ * dependency group that is pruned as one; a concat lays its inputs' channels
+ * side by side. Removing a channel of a group removes the producers' output
+ * rows (weights, bias), the batchnorm entries and depthwise filters that
+ * carry it, and the matching input slices of every consumer (conv input
+ * channels, linear input features after a flatten). The graph must be
+ * compiled again afterwards; `pith info` then shows the smaller shapes. */
+#ifndef PITH_PRUNE_H
+#define PITH_PRUNE_H
+
+#include <stdint.h>
+
+#include "../core/dataset.h"
+#include "../core/graph.h"
+#include "../core/rng.h"
+
+#define PITH_PRUNE_MAX_MEMBERS 16
+
+typedef struct pith_prune_group {
+    int members[PITH_PRUNE_MAX_MEMBERS]; /* producer nodes; channel c of the group is their output channel c */
+    int n_members;
+    int channels;
+    int prunable;
+    char why[96];                        /* why not, when not prunable */
+} pith_prune_group;
+
+/* The dependency groups of g (sorted first), in topological order of their
+ * first member. *groups is malloc'ed; free it. */
+int pith_prune_groups(pith_graph *g, pith_prune_group **groups, int *n_groups);
+
+/* Removes channels: remove[i] (channels of group i, 1 = remove) for every
+ * group; NULL entries leave a group alone. Refuses to empty a group or to
+ * touch one that is not prunable. Compile again afterwards. */
+int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_groups, uint8_t *const *remove);
+
+typedef enum {
+    PITH_CRIT_L1 = 0,   /* sum |w| of the channel's filters */
+    PITH_CRIT_L2,       /* sqrt(sum w^2) */
+    PITH_CRIT_BN_GAMMA, /* |gamma| of the batchnorm after each producer (network slimming) */
+    PITH_CRIT_TAYLOR,   /* |mean over images and positions of activation * gradient| (Molchanov et al.) */
+    PITH_CRIT_RANDOM,   /* the control */
+} pith_prune_criterion;
+const char *pith_prune_criterion_name(pith_prune_criterion c);
+int pith_prune_criterion_parse(const char *s, pith_prune_criterion *c);
+
+/* Scores of every channel of every group (scores[i] has groups[i].channels
+ * values; a group's score is the sum over its members). Taylor runs `images`
+ * images of ds through the compiled graph with cross-entropy; the other
+ * criteria read the weights (ds may be NULL). */
+int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_groups, pith_prune_criterion crit,
+                      const pith_dataset *ds, int images, pith_rng *rng, float **scores);
+
+/* Uniform structured pruning: in every prunable group, removes the
+ * floor(ratio * channels) lowest-scoring channels (keeping at least one).
+ * Returns the number of channels removed (>= 0) or a negative status. */
+int pith_prune_structured(pith_graph *g, pith_prune_criterion crit, float ratio, const pith_dataset *ds,
+                          int images, uint64_t seed);
+
+#endif
