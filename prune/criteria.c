@@ -127,8 +127,11 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
             const pith_param *w = &n->params[0];
             size_t cols = w->size / (size_t)grp->channels;
             int bn = crit == PITH_CRIT_BN_GAMMA ? bn_after(g, grp->members[k]) : -1;
-            if (crit == PITH_CRIT_BN_GAMMA && bn < 0)
+            if (crit == PITH_CRIT_BN_GAMMA && bn < 0) {
+                if (!grp->prunable)
+                    continue; /* never pruned: no score needed */
                 return pith_error(PITH_EINVAL, "bn_gamma: '%s' is not followed by a batchnorm", n->name);
+            }
             for (int c = 0; c < grp->channels; c++) {
                 const float *row = w->data + (size_t)c * cols;
                 double s = 0.0;

@@ -1,0 +1,319 @@
+/* Structured pruning: dependency groups against a hand analysis, the pruned
+ * network against the original with the same channels zeroed (through
+ * residual adds, concat, depthwise convs and batchnorm), criteria against
+ * hand-computed rankings, pruned models through checkpoints. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../core/checkpoint.h"
+#include "../core/zoo.h"
+#include "../prune/prune.h"
+#include "testutil.h"
+
+static pith_graph *zoo(const char *name)
+{
+    pith_graph *g = NULL;
+    if (pith_zoo_build(name, 1, 28, 28, 10, 3, &g))
+        fail_msg("%s: %s", name, pith_last_error());
+    return g;
+}
+
+static void expect_groups(pith_graph *g, const char *const *want, int n_want)
+{
+    pith_prune_group *grp;
+    int n;
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    assert_int_equal(n, n_want);
+    for (int i = 0; i < n; i++) {
+        char got[256] = "";
+        size_t o = 0;
+        o += (size_t)snprintf(got, sizeof got, "%d%s:", grp[i].channels, grp[i].prunable ? "" : "!");
+        for (int k = 0; k < grp[i].n_members; k++)
+            o += (size_t)snprintf(got + o, sizeof got - o, " %s", g->nodes[grp[i].members[k]].name);
+        assert_string_equal(got, want[i]);
+    }
+    free(grp);
+}
+
+/* By hand: an add ties its inputs' channels (layer1's identity shortcut ties
+ * conv1 to layer1.conv2; layer2/3's projections tie down.conv to conv2); a
+ * depthwise conv carries its input's channels (it joins no group as a
+ * producer); the classifier's outputs are the model's output. */
+static void test_groups(void **state)
+{
+    (void)state;
+    pith_graph *g = zoo("resnet8");
+    const char *const resnet[] = {"16: conv1 layer1.conv2", "16: layer1.conv1", "32: layer2.conv1",
+                                  "32: layer2.conv2 layer2.down.conv", "64: layer3.conv1",
+                                  "64: layer3.conv2 layer3.down.conv", "10!: fc"};
+    expect_groups(g, resnet, 7);
+    pith_graph_free(g);
+    g = zoo("mobilenet-tiny");
+    const char *const mobile[] = {"16: conv1", "32: block1.pw", "64: block2.pw", "64: block3.pw", "128: block4.pw",
+                                  "10!: fc"};
+    expect_groups(g, mobile, 6);
+    pith_graph_free(g);
+}
+
+/* Random BN statistics and affine parameters, so that zeroing means something. */
+static void randomize_bn(pith_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!strcmp(g->nodes[i].op->name, "batchnorm")) {
+            pith_node *n = &g->nodes[i];
+            tu_fill(n->params[0].data, n->params[0].size, 0.5f, 1.5f, 100 + i);
+            tu_fill(n->params[1].data, n->params[1].size, -0.3f, 0.3f, 200 + i);
+            tu_fill(n->params[2].data, n->params[2].size, -0.2f, 0.2f, 300 + i);
+            tu_fill(n->params[3].data, n->params[3].size, 0.5f, 2.0f, 400 + i);
+        }
+}
+
+/* Zeroes channel c wherever the group's values flow: each member's filter and
+ * bias, and gamma/beta of every batchnorm fed (through depthwise convs and
+ * activations) by the member. Then those channels are exactly 0 after every
+ * batchnorm and relu, as if they did not exist. */
+static void zero_channel(pith_graph *g, int member, int c)
+{
+    pith_node *m = &g->nodes[member];
+    size_t cols = m->params[0].size / (size_t)m->a.out;
+    memset(m->params[0].data + (size_t)c * cols, 0, cols * sizeof(float));
+    if (m->a.bias)
+        m->params[1].data[c] = 0.0f;
+    /* follow the value: batchnorm, activations, depthwise convs keep channel c */
+    int cur = member;
+    for (int guard = 0; guard < 64; guard++) {
+        int next = -1;
+        for (int k = 0; k < g->n_order; k++)
+            for (int j = 0; j < g->nodes[g->order[k]].n_in; j++)
+                if (g->nodes[g->order[k]].in[j] == cur && next < 0)
+                    next = g->order[k];
+        if (next < 0)
+            break;
+        pith_node *n = &g->nodes[next];
+        if (!strcmp(n->op->name, "batchnorm")) {
+            n->params[0].data[c] = 0.0f;
+            n->params[1].data[c] = 0.0f;
+        } else if (!strcmp(n->op->name, "conv2d") && n->a.groups > 1) {
+            size_t k = n->params[0].size / (size_t)n->a.out;
+            memset(n->params[0].data + (size_t)c * k, 0, k * sizeof(float));
+        } else if (strcmp(n->op->name, "relu") && strcmp(n->op->name, "relu6")) {
+            break;
+        }
+        cur = next;
+    }
+}
+
+static void prune_equals_zeroing(const char *model, float ratio)
+{
+    pith_graph *g = zoo(model), *ref = zoo(model);
+    CHECK_OK(pith_graph_sort(ref)); /* zero_channel follows the order */
+    randomize_bn(g);
+    randomize_bn(ref);
+    pith_prune_group *grp;
+    int n;
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    uint8_t **rm = calloc((size_t)n, sizeof *rm);
+    for (int i = 0; i < n; i++) {
+        if (!grp[i].prunable)
+            continue;
+        rm[i] = calloc((size_t)grp[i].channels, 1);
+        for (int c = 0; c < grp[i].channels; c++)
+            rm[i][c] = (c * 7 + i) % 10 < (int)(ratio * 10); /* a spread of channels */
+        for (int c = 0; c < grp[i].channels; c++)
+            if (rm[i][c])
+                for (int k = 0; k < grp[i].n_members; k++)
+                    zero_channel(ref, grp[i].members[k], c);
+    }
+    CHECK_OK(pith_prune_remove(g, grp, n, rm));
+    CHECK_OK(pith_graph_compile(g, 4));
+    CHECK_OK(pith_graph_compile(ref, 4));
+    assert_true(pith_graph_macs(g) < pith_graph_macs(ref));
+    assert_true(pith_graph_params(g, 1) < pith_graph_params(ref, 1));
+    tu_fill(pith_graph_input(g), 4 * 784, -1, 1, 9);
+    memcpy(pith_graph_input(ref), pith_graph_input(g), 4 * 784 * sizeof(float));
+    CHECK_OK(pith_graph_forward(g, 4));
+    CHECK_OK(pith_graph_forward(ref, 4));
+    double worst = 0, scale = 0;
+    for (int i = 0; i < 40; i++) {
+        worst = fmax(worst, fabs(pith_graph_output(g)[i] - pith_graph_output(ref)[i]));
+        scale = fmax(scale, fabs(pith_graph_output(ref)[i]));
+    }
+    print_message("  %s, %.0f%% of channels: max |pruned - zeroed| %.2g (outputs up to %.3g)\n", model, 100 * ratio,
+                  worst, scale);
+    /* equal up to the summation order of the shorter GEMMs */
+    assert_true(worst <= 1e-5 * scale + 1e-6);
+    for (int i = 0; i < n; i++)
+        free(rm[i]);
+    free(rm);
+    free(grp);
+    pith_graph_free(g);
+    pith_graph_free(ref);
+}
+
+static void test_pruned_equals_zeroed(void **state)
+{
+    (void)state;
+    prune_equals_zeroing("fmnist-cnn", 0.5f);   /* conv -> BN -> relu -> pool -> flatten -> linear */
+    prune_equals_zeroing("resnet8", 0.4f);      /* residual adds with identity and projection shortcuts */
+    prune_equals_zeroing("mobilenet-tiny", 0.3f); /* depthwise convs carrying channels, relu6 */
+    prune_equals_zeroing("vgg-small", 0.5f);
+}
+
+/* A concat lays its inputs' channels side by side: pruning either input cuts
+ * the consumer's matching input slices. */
+static void test_concat(void **state)
+{
+    (void)state;
+    pith_graph *g, *ref;
+    for (int v = 0; v < 2; v++) {
+        pith_graph **p = v ? &ref : &g;
+        CHECK_OK(pith_graph_create(p, (pith_shape){3, {2, 6, 6}}, 5));
+        pith_attrs a = {0};
+        a.kh = a.kw = 3;
+        a.sh = a.sw = a.dh = a.dw = 1;
+        a.ph = a.pw = 1;
+        a.groups = 1;
+        a.bias = 1;
+        int in = 0;
+        a.out = 4;
+        int c1 = pith_graph_add(*p, "conv2d", "a", &a, &in, 1);
+        a.out = 6;
+        int c2 = pith_graph_add(*p, "conv2d", "b", &a, &in, 1);
+        int both[2] = {c1, c2};
+        pith_attrs z = {0};
+        int cat = pith_graph_add(*p, "concat", "cat", &z, both, 2);
+        int r = pith_graph_add(*p, "relu", "relu", &z, &cat, 1);
+        a.out = 3;
+        pith_graph_add(*p, "conv2d", "out", &a, &r, 1);
+    }
+    pith_prune_group *grp;
+    int n;
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    assert_int_equal(n, 3);
+    CHECK_OK(pith_graph_sort(ref));
+    uint8_t ra[4] = {0, 1, 0, 1}, rb[6] = {1, 0, 0, 0, 0, 1};
+    uint8_t *rm[3] = {ra, rb, NULL};
+    for (int c = 0; c < 4; c++)
+        if (ra[c])
+            zero_channel(ref, 1, c);
+    for (int c = 0; c < 6; c++)
+        if (rb[c])
+            zero_channel(ref, 2, c);
+    CHECK_OK(pith_prune_remove(g, grp, n, rm));
+    CHECK_OK(pith_graph_compile(g, 2));
+    CHECK_OK(pith_graph_compile(ref, 2));
+    assert_int_equal(g->nodes[3].out.d[0], 6); /* 2 + 4 channels left */
+    assert_int_equal(g->nodes[5].params[0].shape[1], 6);
+    tu_fill(pith_graph_input(g), 2 * 72, -1, 1, 4);
+    memcpy(pith_graph_input(ref), pith_graph_input(g), 2 * 72 * sizeof(float));
+    CHECK_OK(pith_graph_forward(g, 2));
+    CHECK_OK(pith_graph_forward(ref, 2));
+    for (int i = 0; i < 2 * 3 * 36; i++)
+        assert_float_equal(pith_graph_output(g)[i], pith_graph_output(ref)[i], 1e-5);
+    /* emptying a group or pruning the output is refused */
+    uint8_t all[4] = {1, 1, 1, 1};
+    uint8_t *bad[3] = {all, NULL, NULL};
+    free(grp);
+    CHECK_OK(pith_prune_groups(ref, &grp, &n));
+    assert_int_not_equal(pith_prune_remove(ref, grp, n, bad), 0);
+    CHECK_ERROR_HAS("every channel of 'a'");
+    uint8_t one[3] = {1, 0, 0};
+    uint8_t *outp[3] = {NULL, NULL, one};
+    assert_int_not_equal(pith_prune_remove(ref, grp, n, outp), 0);
+    CHECK_ERROR_HAS("model output");
+    free(grp);
+    pith_graph_free(g);
+    pith_graph_free(ref);
+}
+
+/* Rankings by hand: a linear layer's rows and a batchnorm's gammas. */
+static void test_criteria(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, (pith_shape){1, {3, 0, 0}}, 1));
+    pith_attrs a = {0};
+    a.out = 4;
+    int in = 0;
+    int fc = pith_graph_add(g, "linear", "fc", &a, &in, 1);
+    pith_attrs b = {0};
+    b.eps = 1e-5f;
+    b.momentum = 0.1f;
+    int bn = pith_graph_add(g, "batchnorm", "bn", &b, &fc, 1);
+    a.out = 2;
+    pith_graph_add(g, "linear", "head", &a, &bn, 1);
+    /* rows: L1 = 3, 1.5, 2.9, 2; L2 = 3, 0.87, 1.70, 2 */
+    const float w[12] = {3, 0, 0, 0.5f, 0.5f, 0.5f, 1, 1, 0.9f, 0, 2, 0};
+    memcpy(g->nodes[fc].params[0].data, w, sizeof w);
+    const float gamma[4] = {0.1f, -2.0f, 0.5f, 0.05f};
+    memcpy(g->nodes[bn].params[0].data, gamma, sizeof gamma);
+    pith_prune_group *grp;
+    int n;
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    assert_int_equal(n, 2);
+    float s[4], *sc[2] = {s, (float[2]){0}};
+    CHECK_OK(pith_prune_scores(g, grp, n, PITH_CRIT_L1, NULL, 0, NULL, sc));
+    assert_float_equal(s[0], 3.0f, 1e-6);
+    assert_float_equal(s[1], 1.5f, 1e-6);
+    assert_float_equal(s[2], 2.9f, 1e-6);
+    assert_float_equal(s[3], 2.0f, 1e-6);
+    CHECK_OK(pith_prune_scores(g, grp, n, PITH_CRIT_L2, NULL, 0, NULL, sc));
+    assert_float_equal(s[1], sqrtf(0.75f), 1e-6);
+    assert_float_equal(s[2], sqrtf(2.81f), 1e-6);
+    CHECK_OK(pith_prune_scores(g, grp, n, PITH_CRIT_BN_GAMMA, NULL, 0, NULL, sc));
+    assert_float_equal(s[1], 2.0f, 0);
+    assert_float_equal(s[3], 0.05f, 1e-7);
+    free(grp);
+    /* ratio 0.5 by L1 removes rows 1 and 3; by bn_gamma rows 0 and 3 */
+    assert_int_equal(pith_prune_structured(g, PITH_CRIT_L1, 0.5f, NULL, 0, 1), 2);
+    const float *w2 = g->nodes[fc].params[0].data;
+    assert_int_equal(g->nodes[fc].a.out, 2);
+    assert_float_equal(w2[0], 3.0f, 0);  /* row 0 kept */
+    assert_float_equal(w2[3], 1.0f, 0);  /* row 2 kept */
+    assert_float_equal(g->nodes[bn].params[0].data[1], 0.5f, 0); /* gamma of row 2 */
+    CHECK_OK(pith_graph_compile(g, 2));
+    pith_graph_free(g);
+}
+
+/* A pruned model reloads from its checkpoint with its smaller shapes. */
+static void test_checkpoint(void **state)
+{
+    (void)state;
+    pith_graph *g = zoo("resnet8");
+    assert_true(pith_prune_structured(g, PITH_CRIT_L2, 0.5f, NULL, 0, 1) > 0);
+    CHECK_OK(pith_graph_compile(g, 2));
+    tu_fill(pith_graph_input(g), 2 * 784, -1, 1, 2);
+    float x[2 * 784], y[20];
+    memcpy(x, pith_graph_input(g), sizeof x);
+    CHECK_OK(pith_graph_forward(g, 2));
+    memcpy(y, pith_graph_output(g), sizeof y);
+    pith_ckpt_meta meta = {0};
+    snprintf(meta.model, sizeof meta.model, "resnet8");
+    meta.classes = 10;
+    meta.std = 1;
+    const char *path = tu_path("pruned.h5");
+    CHECK_OK(pith_checkpoint_save(path, g, &meta, NULL, NULL, NULL, 0));
+    pith_graph *h;
+    CHECK_OK(pith_checkpoint_load(path, &h, &meta, NULL, NULL, NULL, NULL, 0));
+    CHECK_OK(pith_graph_compile(h, 2));
+    assert_int_equal(pith_graph_params(h, 0), pith_graph_params(g, 0));
+    assert_int_equal(h->nodes[pith_graph_find(h, "layer3.conv1")].a.out, 32);
+    memcpy(pith_graph_input(h), x, sizeof x);
+    CHECK_OK(pith_graph_forward(h, 2));
+    for (int i = 0; i < 20; i++)
+        assert_float_equal(pith_graph_output(h)[i], y[i], 0);
+    pith_graph_free(h);
+    pith_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_pruned_equals_zeroed),
+        cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_criteria),
+        cmocka_unit_test(test_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
