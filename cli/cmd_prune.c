@@ -1,0 +1,216 @@
+/* pith prune: structured channel pruning of a float checkpoint, with
+ * fine-tuning; the result is physically smaller (pith info shows it). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/error.h"
+#include "../core/threads.h"
+#include "../core/train.h"
+#include "../prune/prune.h"
+#include "../quant/quant.h"
+#include "cli.h"
+#include "json.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith prune CKPT --ratio R --out OUT [options]\n"
+               "\n"
+               "Structured channel pruning: in every dependency group (layers whose channels\n"
+               "are tied by residual adds are pruned together), removes the fraction R of\n"
+               "output channels that score lowest, with their batchnorm entries and the\n"
+               "matching inputs of every consumer; then fine-tunes. The model is physically\n"
+               "smaller: fewer parameters, MACs and checkpoint bytes.\n"
+               "\n"
+               "  --criterion C     l1 (default), l2, bn_gamma, taylor, random\n"
+               "  --ratio R         fraction of each group's channels to remove, in [0, 1)\n"
+               "  --finetune N      fine-tuning epochs afterwards (default 0)\n"
+               "  --lr LR           fine-tuning learning rate (default: the checkpoint's / 10)\n"
+               "  --taylor-images N images for the taylor criterion (default 1024)\n"
+               "  --data DIR        dataset directory (default: the checkpoint's)\n"
+               "  --seed S          random criterion and fine-tuning seed (default 1)\n"
+               "  --threads N       threads (default: all cores)\n"
+               "  --quiet           no progress output\n"
+               "  --json            print one JSON object on stdout\n"
+               "  -h, --help        this help\n");
+}
+
+static int top1_of(pith_graph *g, const pith_dataset *test, double *top1)
+{
+    pith_metrics m = {0};
+    int rc = pith_graph_compile(g, 500);
+    if (!rc)
+        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+    if (!rc)
+        rc = pith_evaluate(g, test, &m, NULL);
+    if (!rc)
+        *top1 = pith_metrics_top1(&m);
+    pith_metrics_free(&m);
+    return rc;
+}
+
+static long file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+int cmd_prune(int argc, char **argv)
+{
+    const char *cmd = "prune";
+    static const struct option opts[] = {
+        {"criterion", 1, 0, 'c'}, {"ratio", 1, 0, 'r'}, {"finetune", 1, 0, 'f'}, {"lr", 1, 0, 'l'},
+        {"taylor-images", 1, 0, 'T'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'}, {"threads", 1, 0, 't'},
+        {"out", 1, 0, 'o'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    pith_prune_criterion crit = PITH_CRIT_L1;
+    float ratio = -1.0f, lr = 0.0f;
+    int finetune = 0, taylor_images = 1024, threads = 0, quiet = 0, as_json = 0, c, rc;
+    uint64_t seed = 1;
+    const char *data = NULL, *out = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 'c':
+            if (pith_prune_criterion_parse(optarg, &crit))
+                return cli_usage_error(cmd, "%s", pith_last_error());
+            break;
+        case 'r': rc = cli_float(cmd, "--ratio", optarg, 0.0, 0.999, &ratio); break;
+        case 'f': rc = cli_int(cmd, "--finetune", optarg, 0, PITH_MAX_EPOCHS, &finetune); break;
+        case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &lr); break;
+        case 'T': rc = cli_int(cmd, "--taylor-images", optarg, 1, 1 << 24, &taylor_images); break;
+        case 'd': data = optarg; break;
+        case 'S': rc = cli_u64(cmd, "--seed", optarg, &seed); break;
+        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'j': as_json = 1; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one float checkpoint");
+    if (ratio < 0)
+        return cli_usage_error(cmd, "--ratio is required");
+    if (!out)
+        return cli_usage_error(cmd, "--out is required");
+    const char *path = argv[optind];
+    pith_set_threads(threads);
+    FILE *progress = quiet || as_json ? NULL : stderr;
+
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    pith_train_config base;
+    int has_cfg = 0, removed = 0;
+    pith_dataset train = {0}, none = {0}, test = {0};
+    double top1_before = 0, top1_pruned = 0, top1 = 0;
+    int64_t params0 = 0, macs0 = 0, bytes0 = 0;
+    rc = cli_load_checkpoint(path, &g, &meta, &base, &has_cfg);
+    if (!rc && pith_graph_is_quantized(g))
+        rc = pith_error(PITH_EINVAL, "%s is quantized: prune the float model, then quantize", path);
+    const char *dir = data ? data : meta.dataset;
+    if (!rc)
+        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+    if (!rc)
+        rc = top1_of(g, &test, &top1_before);
+    if (!rc) {
+        params0 = pith_graph_params(g, 0);
+        macs0 = pith_graph_macs(g);
+        bytes0 = pith_graph_bytes(g);
+    }
+    if (!rc && crit == PITH_CRIT_TAYLOR)
+        rc = pith_graph_compile(g, 64);
+    if (!rc) {
+        removed = pith_prune_structured(g, crit, ratio, &train, taylor_images, seed);
+        rc = removed < 0 ? removed : 0;
+    }
+    if (!rc)
+        rc = top1_of(g, &test, &top1_pruned);
+    top1 = top1_pruned;
+    pith_train_config c2 = has_cfg ? base : pith_train_defaults();
+    if (!rc && finetune > 0) {
+        c2.epochs = finetune;
+        c2.stop_after = 0;
+        c2.warmup_epochs = 0;
+        c2.subset = 0;
+        c2.val = 0;
+        c2.seed = seed;
+        c2.lr = lr > 0 ? lr : c2.lr / 10.0f;
+        c2.min_lr = 0;
+        pith_trainer *t = NULL;
+        rc = pith_trainer_create(&t, g, &c2, &train, &test);
+        if (!rc) {
+            t->progress = progress;
+            if (progress)
+                fprintf(progress, "fine-tuning for %d epoch%s, lr %g\n", finetune, finetune == 1 ? "" : "s", (double)c2.lr);
+            rc = pith_trainer_run(t);
+        }
+        pith_trainer_free(t);
+        if (!rc)
+            rc = top1_of(g, &test, &top1);
+    }
+    if (!rc) {
+        meta.top1 = top1;
+        cli_command_line(argc, argv, meta.command, sizeof meta.command);
+        rc = pith_checkpoint_save(out, g, &meta, finetune > 0 ? &c2 : NULL, NULL, NULL, 0);
+    }
+    int exit_code = EXIT_OK;
+    if (rc) {
+        exit_code = cli_fail(cmd, rc);
+    } else {
+        pith_graph_sort(g);
+        int64_t params1 = pith_graph_params(g, 0), macs1 = pith_graph_macs(g), bytes1 = pith_graph_bytes(g);
+        long f0 = file_bytes(path), f1 = file_bytes(out);
+        if (as_json) {
+            json j;
+            json_init(&j, stdout);
+            json_obj(&j, NULL);
+            json_str(&j, "checkpoint", path);
+            json_str(&j, "out", out);
+            json_str(&j, "criterion", pith_prune_criterion_name(crit));
+            json_num(&j, "ratio", ratio);
+            json_int(&j, "channels_removed", removed);
+            json_int(&j, "finetune", finetune);
+            json_num(&j, "top1_before", top1_before);
+            json_num(&j, "top1_pruned", top1_pruned);
+            json_num(&j, "top1", top1);
+            json_int(&j, "params_before", params0);
+            json_int(&j, "params", params1);
+            json_int(&j, "macs_before", macs0);
+            json_int(&j, "macs", macs1);
+            json_int(&j, "bytes_before", bytes0);
+            json_int(&j, "bytes", bytes1);
+            json_int(&j, "file_bytes_before", f0);
+            json_int(&j, "file_bytes", f1);
+            json_end_obj(&j);
+            json_finish(&j);
+        } else {
+            printf("criterion %s, ratio %.2f: %d channels removed\n", pith_prune_criterion_name(crit), (double)ratio,
+                   removed);
+            printf("%-12s %12s %12s %8s\n", "", "before", "after", "kept");
+            printf("%-12s %12lld %12lld %7.1f%%\n", "params", (long long)params0, (long long)params1,
+                   100.0 * (double)params1 / (double)params0);
+            printf("%-12s %12lld %12lld %7.1f%%\n", "MACs", (long long)macs0, (long long)macs1,
+                   100.0 * (double)macs1 / (double)macs0);
+            printf("%-12s %12lld %12lld %7.1f%%\n", "float32 B", (long long)bytes0, (long long)bytes1,
+                   100.0 * (double)bytes1 / (double)bytes0);
+            printf("%-12s %12ld %12ld %7.1f%%\n", "file B", f0, f1, 100.0 * (double)f1 / (double)f0);
+            printf("test top-1   %.2f%% before, %.2f%% pruned, %.2f%% after %d epoch%s of fine-tuning (drop %+.2f pt)\n",
+                   100 * top1_before, 100 * top1_pruned, 100 * top1, finetune, finetune == 1 ? "" : "s",
+                   100 * (top1_before - top1));
+            printf("saved %s\n", out);
+        }
+    }
+    pith_graph_free(g);
+    pith_dataset_free(&train);
+    pith_dataset_free(&none);
+    pith_dataset_free(&test);
+    return exit_code;
+}
