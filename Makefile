@@ -24,9 +24,9 @@ OPT     ?= -O3 $(MARCH)
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
              -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp $(EXTRA_LDFLAGS)
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp $(EXTRA_LDFLAGS)
 
-CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c)
+CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 

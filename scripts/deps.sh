@@ -5,7 +5,7 @@
 # Uses sudo only when not running as root. Does nothing when all are present.
 set -eu
 
-PKGS="gcc make pkg-config libopenblas-openmp-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
+PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
 hdf5-tools gnuplot-nox dataset-fashion-mnist"
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy"
