@@ -20,6 +20,7 @@ static void usage(FILE *f)
                "  analyze   per-layer quantization error; --propose writes a mixed-precision plan\n"
                "  prune     structured channel pruning (physically smaller), with fine-tuning\n"
                "  lowrank   SVD factorization of linear / conv layers, with fine-tuning\n"
+               "  distill   train a student from a teacher checkpoint (knowledge distillation)\n"
                "\n"
                "pith COMMAND --help describes a command's options. Commands that report\n"
                "metrics take --json and then print exactly one JSON object on stdout.\n");
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(c, "quantize"))
         return cmd_quantize(argc - 1, argv + 1);
+    if (!strcmp(c, "distill"))
+        return cmd_distill(argc - 1, argv + 1);
     if (!strcmp(c, "lowrank"))
         return cmd_lowrank(argc - 1, argv + 1);
     if (!strcmp(c, "prune"))

@@ -157,8 +157,9 @@ int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec)
         if (rc)
             return rc;
         const float *z = pith_graph_output(g);
-        double loss = pith_softmax_cross_entropy(z, t->labels, n, k, t->cfg.label_smoothing,
-                                                 pith_graph_output_grad(g));
+        double loss = t->loss ? t->loss(t->loss_user, pith_graph_input(g), z, t->labels, n, k, pith_graph_output_grad(g))
+                              : pith_softmax_cross_entropy(z, t->labels, n, k, t->cfg.label_smoothing,
+                                                           pith_graph_output_grad(g));
         if (!isfinite(loss))
             return pith_error(PITH_ENUM,
                               "the loss became %s at epoch %d, step %d of %d (try a lower learning "

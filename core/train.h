@@ -60,6 +60,12 @@ struct pith_trainer {
     FILE *progress;          /* NULL: silent */
     pith_epoch_hook on_epoch;
     void *user;
+    /* Optional: a loss instead of cross-entropy (distillation). Given the
+     * batch's input and the model's logits [n, k], returns the mean loss and
+     * writes its gradient with respect to the logits. */
+    double (*loss)(void *loss_user, const float *input, const float *logits, const int *labels, int n, int k,
+                   float *grad);
+    void *loss_user;
 };
 
 /* Compiles g for cfg->batch and creates the optimizer. The trainer does not

@@ -12,6 +12,7 @@ const pith_zoo_entry pith_zoo[] = {
     {"vgg-small", "VGG-style 32-32-M-64-64-M-128-M with BN, linear 256 + dropout"},
     {"resnet8", "ResNet-8: stem + three basic blocks (16, 32, 64) with residual adds"},
     {"mobilenet-tiny", "stem + four depthwise-separable blocks with ReLU6, global pool"},
+    {"fmnist-cnn-slim", "fmnist-cnn with half the channels (8, 16, linear 64): a distillation student"},
     {NULL, NULL},
 };
 
@@ -111,6 +112,25 @@ static int build_fmnist_cnn(pith_graph *g, int classes)
     TRY(pool(g, x, "maxpool", "pool2", 2, 2));
     TRY(unary(g, x, "flatten", "flatten"));
     TRY(linear(g, x, "fc1", 128));
+    TRY(unary(g, x, "relu", "relu3"));
+    TRY(linear(g, x, "fc2", classes));
+    return x;
+}
+
+/* Half of fmnist-cnn everywhere: the student for distillation. */
+static int build_fmnist_cnn_slim(pith_graph *g, int classes)
+{
+    int x = 0;
+    TRY(conv(g, x, "conv1", 8, 3, 1, 1, 1, 0));
+    TRY(bn(g, x, "bn1"));
+    TRY(unary(g, x, "relu", "relu1"));
+    TRY(pool(g, x, "maxpool", "pool1", 2, 2));
+    TRY(conv(g, x, "conv2", 16, 3, 1, 1, 1, 0));
+    TRY(bn(g, x, "bn2"));
+    TRY(unary(g, x, "relu", "relu2"));
+    TRY(pool(g, x, "maxpool", "pool2", 2, 2));
+    TRY(unary(g, x, "flatten", "flatten"));
+    TRY(linear(g, x, "fc1", 64));
     TRY(unary(g, x, "relu", "relu3"));
     TRY(linear(g, x, "fc2", classes));
     return x;
@@ -246,6 +266,8 @@ int pith_zoo_build(const char *name, int c, int h, int w, int classes, uint64_t 
         build = build_resnet8;
     else if (strcmp(name, "mobilenet-tiny") == 0)
         build = build_mobilenet_tiny;
+    else if (strcmp(name, "fmnist-cnn-slim") == 0)
+        build = build_fmnist_cnn_slim;
     if (!build) {
         char list[256] = "";
         for (int i = 0; pith_zoo[i].name; i++) {
