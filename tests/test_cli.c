@@ -291,6 +291,61 @@ static void test_quantize_analyze(void **state)
     assert_non_null(strstr(stderr_text(), "conv9"));
 }
 
+/* prune, lowrank and distill from the command line: smaller models, sane accuracy, clear refusals. */
+static void test_prune_lowrank_distill(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    char a[2048], ck[512], p[512];
+    snprintf(ck, sizeof ck, "%s", tu_path("pbase.h5"));
+    snprintf(p, sizeof p, "%s", tu_path("p50.h5"));
+    snprintf(a, sizeof a, "train --subset 2000 --epochs 1 --threads 2 --quiet --out %s", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    snprintf(a, sizeof a, "prune %s --criterion l1 --ratio 0.5 --json --out %s", ck, p);
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    assert_int_equal((int)json_number(out, "channels_removed"), 8 + 16 + 64);
+    assert_true(json_number(out, "params") < 0.3 * json_number(out, "params_before"));
+    assert_true(json_number(out, "macs") < 0.3 * json_number(out, "macs_before"));
+    assert_true(json_number(out, "file_bytes") < json_number(out, "file_bytes_before"));
+    snprintf(a, sizeof a, "info %s", p);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_non_null(strstr(out, "conv1                  conv2d          8x28x28"));
+    assert_non_null(strstr(out, "fc1                    linear          64"));
+
+    snprintf(a, sizeof a, "lowrank %s --layers fc1 --rank 16 --json --out %s", ck, tu_path("lr.h5"));
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"name\":\"fc1\",\"full_rank\":128,\"rank\":16"));
+    assert_true(json_number(out, "params") < 0.2 * json_number(out, "params_before")); /* fc1 dominates */
+
+    snprintf(a, sizeof a, "distill --teacher %s --student fmnist-cnn-slim --epochs 1 --json --quiet --out %s", ck,
+             tu_path("kd.h5"));
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    assert_true(json_number(out, "top1") > 0.6);
+    assert_true(json_number(out, "params") < json_number(out, "teacher_params"));
+
+    /* refusals */
+    snprintf(a, sizeof a, "lowrank %s --rank 4 --energy 0.9 --out x.h5", ck);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "exactly one of"));
+    snprintf(a, sizeof a, "lowrank %s --rank 4 --layers nope --out %s", ck, tu_path("x.h5"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "no linear or conv2d named 'nope'"));
+    snprintf(a, sizeof a, "prune %s --ratio 0.5 --criterion magic --out x.h5", ck);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    snprintf(a, sizeof a, "quantize %s --quiet --out %s", ck, tu_path("q.h5"));
+    assert_int_equal(run(a, out, sizeof out), 0);
+    snprintf(a, sizeof a, "prune %s --ratio 0.5 --out %s", tu_path("q.h5"), tu_path("x.h5"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "is quantized"));
+}
+
 static void test_info_zoo(void **state)
 {
     (void)state;
@@ -308,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_train_eval_info_json),
         cmocka_unit_test(test_quantize_analyze),
+        cmocka_unit_test(test_prune_lowrank_distill),
         cmocka_unit_test(test_info_zoo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
