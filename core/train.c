@@ -176,6 +176,8 @@ int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec)
         if (rc)
             return rc;
         t->step++;
+        if (t->on_step && (rc = t->on_step(t, t->step_user)))
+            return rc;
         loss_sum += loss * n;
         int64_t seen = (int64_t)start + n;
         if (pith_progress_due(&pr, b + 1)) {

@@ -66,6 +66,9 @@ struct pith_trainer {
     double (*loss)(void *loss_user, const float *input, const float *logits, const int *labels, int n, int k,
                    float *grad);
     void *loss_user;
+    /* Optional: called after every optimizer step (pruning schedules). */
+    int (*on_step)(pith_trainer *t, void *step_user);
+    void *step_user;
 };
 
 /* Compiles g for cfg->batch and creates the optimizer. The trainer does not

@@ -61,4 +61,30 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
 int pith_prune_structured(pith_graph *g, pith_prune_criterion crit, float ratio, const pith_dataset *ds,
                           int images, uint64_t seed);
 
+/* ---- fine-grained pruning with masks ---- */
+
+typedef enum { PITH_PRUNE_ELEMENT = 0, PITH_PRUNE_KERNEL, PITH_PRUNE_CHANNEL } pith_prune_gran;
+const char *pith_prune_gran_name(pith_prune_gran g);
+int pith_prune_gran_parse(const char *s, pith_prune_gran *g);
+
+/* Masks the smallest-magnitude units of a conv2d / linear weight (units per
+ * granularity, by mean |w|) so that `sparsity` of them are zero; raising the
+ * sparsity later keeps what is already pruned. The mask is the node's "mask"
+ * parameter; the layer computes with w * mask and masked weights stay zero
+ * through optimizer steps. */
+int pith_prune_magnitude(pith_graph *g, int layer, float sparsity, pith_prune_gran gran);
+/* Zeroes the masked master weights again (an optimizer step with momentum
+ * moves them; the layers compute with w * mask regardless). Call after steps
+ * and before saving. */
+void pith_prune_apply_masks(pith_graph *g);
+/* Fraction of the weight that is exactly zero, measured from the weights. */
+double pith_prune_sparsity(const pith_graph *g, int layer);
+/* Re-attaches masks after a checkpoint load. */
+int pith_prune_restore(pith_graph *g);
+
+/* Automated gradual pruning (Zhu & Gupta 2017): the sparsity at step t of a
+ * schedule starting at t0 with n updates every dt steps,
+ * s_t = s_f + (s_i - s_f) (1 - k / n)^3 with k = floor((t - t0) / dt) updates done. */
+double pith_agp_sparsity(double s_initial, double s_final, int64_t t0, int64_t n, int64_t dt, int64_t t);
+
 #endif

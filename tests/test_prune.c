@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../core/checkpoint.h"
+#include "../core/optim.h"
 #include "../core/zoo.h"
 #include "../prune/prune.h"
 #include "testutil.h"
@@ -306,6 +307,149 @@ static void test_checkpoint(void **state)
     pith_graph_free(g);
 }
 
+/* Magnitude masks: the smallest units go, per granularity, by hand. */
+static void test_magnitude_masks(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, (pith_shape){1, {4, 0, 0}}, 1));
+    pith_attrs a = {0};
+    a.out = 2;
+    a.bias = 1;
+    int in = 0;
+    int fc = pith_graph_add(g, "linear", "fc", &a, &in, 1);
+    const float w[8] = {0.5f, -0.1f, 0.3f, -0.9f, 0.05f, 0.7f, -0.2f, 0.4f};
+    memcpy(g->nodes[fc].params[0].data, w, sizeof w);
+    CHECK_OK(pith_prune_magnitude(g, fc, 0.5f, PITH_PRUNE_ELEMENT));
+    /* the four smallest |w|: 0.05, 0.1, 0.2, 0.3 */
+    const float want[8] = {0.5f, 0, 0, -0.9f, 0, 0.7f, 0, 0.4f};
+    for (int i = 0; i < 8; i++)
+        assert_float_equal(g->nodes[fc].params[0].data[i], want[i], 0);
+    assert_float_equal(pith_prune_sparsity(g, fc), 0.5, 0);
+    /* raising it keeps what is pruned and takes the next smallest (0.4) */
+    CHECK_OK(pith_prune_magnitude(g, fc, 0.625f, PITH_PRUNE_ELEMENT));
+    assert_float_equal(g->nodes[fc].params[0].data[7], 0.0f, 0);
+    assert_float_equal(pith_prune_sparsity(g, fc), 0.625, 0);
+    pith_graph_free(g);
+
+    /* channel granularity on a conv: the filter with the smallest mean |w| goes */
+    CHECK_OK(pith_graph_create(&g, (pith_shape){3, {1, 4, 4}}, 1));
+    pith_attrs c = {0};
+    c.out = 3;
+    c.kh = c.kw = 3;
+    c.sh = c.sw = c.dh = c.dw = 1;
+    c.groups = 1;
+    int conv = pith_graph_add(g, "conv2d", "conv", &c, &in, 1);
+    float *cw = g->nodes[conv].params[0].data;
+    for (int i = 0; i < 27; i++)
+        cw[i] = (i / 9 == 1 ? 0.01f : 1.0f) * (i % 2 ? -1.0f : 1.0f);
+    CHECK_OK(pith_prune_magnitude(g, conv, 0.34f, PITH_PRUNE_CHANNEL)); /* round(0.34 * 3) = 1 filter */
+    for (int i = 0; i < 27; i++)
+        if ((cw[i] == 0.0f) != (i / 9 == 1))
+            fail_msg("w[%d] = %g", i, (double)cw[i]);
+    pith_graph_free(g);
+}
+
+/* Pruned weights stay zero through SGD steps with momentum and weight decay,
+ * even when the momentum buffer was full before pruning. */
+static void test_masks_survive_training(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, (pith_shape){1, {6, 0, 0}}, 3));
+    pith_attrs a = {0};
+    a.out = 4;
+    a.bias = 1;
+    int in = 0;
+    int fc = pith_graph_add(g, "linear", "fc", &a, &in, 1);
+    CHECK_OK(pith_graph_compile(g, 2));
+    pith_optim_config oc = pith_optim_defaults(PITH_OPTIM_SGD);
+    oc.momentum = 0.9f;
+    oc.weight_decay = 5e-4f;
+    pith_optim *opt;
+    CHECK_OK(pith_optim_create(&opt, g, &oc));
+    for (int step = 0; step < 12; step++) {
+        if (step == 3) { /* prune mid-training, with momentum built up */
+            CHECK_OK(pith_prune_magnitude(g, fc, 0.5f, PITH_PRUNE_KERNEL));
+            CHECK_OK(pith_graph_compile(g, 2));
+        }
+        tu_fill(pith_graph_input(g), 12, -1, 1, 50 + step);
+        CHECK_OK(pith_graph_forward(g, 2));
+        for (int i = 0; i < 8; i++)
+            pith_graph_output_grad(g)[i] = pith_graph_output(g)[i] - 0.3f;
+        pith_graph_zero_grad(g);
+        CHECK_OK(pith_graph_backward(g, 2));
+        if (step >= 3) {
+            const float *m = pith_node_param(&g->nodes[fc], "mask")->data;
+            for (int i = 0; i < 24; i++) {
+                assert_true(m[i] || g->nodes[fc].params[0].eff[i] == 0.0f);     /* computes with zero */
+                assert_true(m[i] || g->nodes[fc].params[0].grad[i] == 0.0f);    /* and learns nothing there */
+            }
+        }
+        CHECK_OK(pith_optim_step(opt, 0.1f));
+        pith_prune_apply_masks(g);
+    }
+    assert_float_equal(pith_prune_sparsity(g, fc), 0.5, 0);
+    pith_optim_free(opt);
+    pith_graph_free(g);
+}
+
+/* AGP's cubic: s_f + (s_i - s_f)(1 - k/n)^3 after k of n updates. */
+#define NEAR(x, y) assert_true(fabs((double)(x) - (double)(y)) < 1e-12)
+
+static void test_agp(void **state)
+{
+    (void)state;
+    /* from 0 to 0.9 over 10 updates every 100 steps starting at step 0 */
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 0), 0.0);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 99), 0.0);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 100), 0.9 - 0.9 * 0.729);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 500), 0.9 - 0.9 * 0.125);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 999), 0.9 - 0.9 * 0.001);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 1000), 0.9);
+    NEAR(pith_agp_sparsity(0, 0.9, 0, 10, 100, 5000), 0.9);
+    /* monotone, and fastest early */
+    double prev = -1, prev_gain = 1;
+    for (int k = 0; k <= 10; k++) {
+        double s = pith_agp_sparsity(0.1, 0.8, 0, 10, 1, k);
+        assert_true(s >= prev);
+        if (k >= 2)
+            assert_true(s - prev <= prev_gain + 1e-12);
+        if (k >= 1)
+            prev_gain = s - prev;
+        prev = s;
+    }
+}
+
+/* Masks go through checkpoints and come back attached. */
+static void test_mask_checkpoint(void **state)
+{
+    (void)state;
+    pith_graph *g = zoo("mlp");
+    CHECK_OK(pith_graph_sort(g));
+    int fc = pith_graph_find(g, "fc1");
+    assert_true(fc > 0);
+    CHECK_OK(pith_prune_magnitude(g, fc, 0.9f, PITH_PRUNE_ELEMENT));
+    pith_ckpt_meta meta = {0};
+    snprintf(meta.model, sizeof meta.model, "mlp");
+    meta.classes = 10;
+    meta.std = 1;
+    const char *path = tu_path("masked.h5");
+    CHECK_OK(pith_checkpoint_save(path, g, &meta, NULL, NULL, NULL, 0));
+    pith_graph *h;
+    CHECK_OK(pith_checkpoint_load(path, &h, &meta, NULL, NULL, NULL, NULL, 0));
+    CHECK_OK(pith_prune_restore(h));
+    int hf = pith_graph_find(h, "fc1");
+    assert_non_null(h->nodes[hf].params[0].tf);
+    assert_float_equal(pith_prune_sparsity(h, hf), 0.9, 1e-6);
+    pith_node_param(&h->nodes[hf], "mask")->data[3] = 0.5f;
+    CHECK_OK(pith_param_set_transform(&h->nodes[hf].params[0], NULL, NULL));
+    assert_int_not_equal(pith_prune_restore(h), 0);
+    CHECK_ERROR_HAS("is not 0 or 1");
+    pith_graph_free(h);
+    pith_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +458,10 @@ int main(void)
         cmocka_unit_test(test_concat),
         cmocka_unit_test(test_criteria),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_magnitude_masks),
+        cmocka_unit_test(test_masks_survive_training),
+        cmocka_unit_test(test_agp),
+        cmocka_unit_test(test_mask_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
