@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../prune/prune.h"
 #include "../quant/quant.h"
 #include "cli.h"
 
@@ -136,6 +137,8 @@ int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, 
         rc = pith_checkpoint_load(path, g, meta, cfg, has_cfg, NULL, NULL, 0);
     if (!rc) {
         rc = pith_quant_restore(*g);
+        if (!rc)
+            rc = pith_prune_restore(*g);
         if (rc) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s", pith_last_error());
