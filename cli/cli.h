@@ -42,6 +42,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_lowrank(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 /* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
 int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
                         int *has_cfg);

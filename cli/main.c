@@ -19,6 +19,7 @@ static void usage(FILE *f)
                "  quantize  PTQ, QAT, k-means, binary / ternary weights, mixed precision\n"
                "  analyze   per-layer quantization error; --propose writes a mixed-precision plan\n"
                "  prune     structured channel pruning (physically smaller), with fine-tuning\n"
+               "  sensitivity  accuracy when one layer at a time is pruned, across ratios (+ chart)\n"
                "  lowrank   SVD factorization of linear / conv layers, with fine-tuning\n"
                "  distill   train a student from a teacher checkpoint (knowledge distillation)\n"
                "\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
         return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(c, "quantize"))
         return cmd_quantize(argc - 1, argv + 1);
+    if (!strcmp(c, "sensitivity"))
+        return cmd_sensitivity(argc - 1, argv + 1);
     if (!strcmp(c, "distill"))
         return cmd_distill(argc - 1, argv + 1);
     if (!strcmp(c, "lowrank"))

@@ -158,6 +158,12 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
 int pith_prune_structured(pith_graph *g, pith_prune_criterion crit, float ratio, const pith_dataset *ds,
                           int images, uint64_t seed)
 {
+    return pith_prune_structured_group(g, -1, crit, ratio, ds, images, seed);
+}
+
+int pith_prune_structured_group(pith_graph *g, int only, pith_prune_criterion crit, float ratio,
+                                const pith_dataset *ds, int images, uint64_t seed)
+{
     if (!(ratio >= 0.0f && ratio < 1.0f))
         return pith_error(PITH_EINVAL, "pruning ratio %g is outside [0, 1)", (double)ratio);
     pith_prune_group *groups = NULL;
@@ -179,7 +185,7 @@ int pith_prune_structured(pith_graph *g, pith_prune_criterion crit, float ratio,
         rc = pith_prune_scores(g, groups, n, crit, ds, images, &rng, scores);
     for (int i = 0; i < n && !rc; i++) {
         int c = groups[i].channels, drop = (int)floorf(ratio * (float)c);
-        if (!groups[i].prunable || drop < 1)
+        if (!groups[i].prunable || drop < 1 || (only >= 0 && i != only))
             continue;
         if (drop > c - 1)
             drop = c - 1;

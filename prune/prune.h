@@ -61,6 +61,11 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
 int pith_prune_structured(pith_graph *g, pith_prune_criterion crit, float ratio, const pith_dataset *ds,
                           int images, uint64_t seed);
 
+/* The same for one group only (its index in pith_prune_groups' order):
+ * per-layer sensitivity analysis. */
+int pith_prune_structured_group(pith_graph *g, int group, pith_prune_criterion crit, float ratio,
+                                const pith_dataset *ds, int images, uint64_t seed);
+
 /* ---- fine-grained pruning with masks ---- */
 
 typedef enum { PITH_PRUNE_ELEMENT = 0, PITH_PRUNE_KERNEL, PITH_PRUNE_CHANNEL } pith_prune_gran;

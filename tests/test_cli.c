@@ -330,6 +330,24 @@ static void test_prune_lowrank_distill(void **state)
     assert_true(json_number(out, "top1") > 0.6);
     assert_true(json_number(out, "params") < json_number(out, "teacher_params"));
 
+    /* sensitivity: ratio 0 is the model itself; each prunable layer gets a row */
+    snprintf(a, sizeof a, "sensitivity %s --ratios 0,0.5 --json --chart %s", ck, tu_path("sens.svg"));
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s failed: %s", a, stderr_text());
+    assert_one_json_object(out);
+    double base = json_number(out, "top1");
+    char want[128];
+    snprintf(want, sizeof want, "\"name\":\"conv1\",\"channels\":16,\"top1\":[%.17g,", base);
+    if (!strstr(out, want))
+        fail_msg("no '%s' in %s", want, out);
+    assert_non_null(strstr(out, "\"name\":\"fc1\",\"channels\":128"));
+    assert_null(strstr(out, "\"name\":\"fc2\""));
+    size_t svg_len;
+    char *svg = tu_read_file(tu_path("sens.svg"), &svg_len);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    free(svg);
+
     /* refusals */
     snprintf(a, sizeof a, "lowrank %s --rank 4 --energy 0.9 --out x.h5", ck);
     assert_int_equal(run(a, out, sizeof out), 2);
