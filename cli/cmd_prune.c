@@ -76,24 +76,13 @@ typedef struct agp_state {
     int64_t dt, n;
 } agp_state;
 
-static int prune_all(pith_graph *g, float s, pith_prune_gran gran)
-{
-    int rc = pith_graph_sort(g);
-    for (int k = 0; k < g->n_order && !rc; k++) {
-        const char *op = g->nodes[g->order[k]].op->name;
-        if (!strcmp(op, "conv2d") || !strcmp(op, "linear"))
-            rc = pith_prune_magnitude(g, g->order[k], s, gran);
-    }
-    return rc;
-}
-
 /* After every step: masked weights back to zero; AGP raises the sparsity on its schedule. */
 static int agp_step(pith_trainer *t, void *user)
 {
     agp_state *a = user;
     if (a->n > 0 && t->step % a->dt == 0 && t->step / a->dt <= a->n) {
         float s = (float)pith_agp_sparsity(0.0, a->target, 0, a->n, a->dt, t->step);
-        int rc = prune_all(a->g, s, a->gran);
+        int rc = pith_prune_magnitude_all(a->g, s, a->gran);
         if (rc)
             return rc;
     }
@@ -136,7 +125,7 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
     for (int r = 1; r <= rounds && !rc; r++) {
         agp_state st = {g, sparsity, gran, 1, 0};
         if (schedule != 2) {
-            rc = prune_all(g, sparsity * (float)r / (float)rounds, gran);
+            rc = pith_prune_magnitude_all(g, sparsity * (float)r / (float)rounds, gran);
             if (!rc && r == 1)
                 rc = top1_of(g, &test, &top1_pruned);
         }

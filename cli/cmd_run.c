@@ -11,6 +11,7 @@
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
+#include "../prune/prune.h"
 #include "../quant/quant.h"
 #include "cli.h"
 #include "config.h"
@@ -22,7 +23,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pith run CONFIG.yaml [--set key=value]... [options]\n"
             "\n"
-            "Runs the config's stages in order (train, eval, quantize) and appends one row to the\n"
+            "Runs the config's stages in order (train, eval, quantize, prune, finetune) and appends one row to the\n"
             "results table. The run directory runs/<experiment>/<run-id>/ holds the\n"
             "resolved config (config.yaml), provenance.json, log.txt, each stage's\n"
             "checkpoint and metrics. The run id is derived from the resolved config's\n"
@@ -166,6 +167,13 @@ static int64_t nonzero_params(const pith_graph *g)
     return n;
 }
 
+static int keep_masks(pith_trainer *t, void *user)
+{
+    (void)user;
+    pith_prune_apply_masks(t->g);
+    return PITH_OK;
+}
+
 /* Runs the stages; fills row metrics. */
 static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int quiet, exp_row *row)
 {
@@ -181,14 +189,15 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
     for (int i = 0; i < cfg->n_stages && !rc; i++) {
         const exp_stage *st = &cfg->stages[i];
         stage_ctx sc = {"", cfg, log};
-        if (st->kind == STAGE_TRAIN) {
+        if (st->kind == STAGE_TRAIN || st->kind == STAGE_FINETUNE) {
             pith_train_config tc = st->train;
             tc.seed = cfg->seed;
             tc.subset = cfg->subset;
             tc.val = cfg->val;
             tc.aug = cfg->aug;
-            snprintf(sc.ckpt, sizeof sc.ckpt, "%s/stage%d-train.h5", dir, i + 1);
-            fprintf(log, "stage %d: train, %d epochs, batch %d, lr %g (%s), %s\n", i + 1, tc.epochs, tc.batch,
+            const char *what = st->kind == STAGE_TRAIN ? "train" : "finetune";
+            snprintf(sc.ckpt, sizeof sc.ckpt, "%s/stage%d-%s.h5", dir, i + 1, what);
+            fprintf(log, "stage %d: %s, %d epochs, batch %d, lr %g (%s), %s\n", i + 1, what, tc.epochs, tc.batch,
                     (double)tc.lr, pith_sched_name(tc.sched), pith_optim_name(tc.optim.kind));
             pith_trainer *t = NULL;
             rc = pith_trainer_create(&t, g, &tc, &train, cfg->val ? &evalset : &test);
@@ -196,6 +205,7 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
                 t->progress = quiet ? NULL : stderr;
                 t->on_epoch = save_epoch;
                 t->user = &sc;
+                t->on_step = keep_masks; /* magnitude-pruned weights stay zero */
                 rc = pith_trainer_run(t);
                 if (!rc && t->n_history) {
                     row->top1 = t->history[t->n_history - 1].test_top1;
@@ -204,6 +214,28 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
             }
             pith_trainer_free(t);
             last_train = tc;
+        } else if (st->kind == STAGE_PRUNE) {
+            int removed = 0;
+            if (st->prune_magnitude) {
+                fprintf(log, "stage %d: magnitude pruning to %.1f%% (%s)\n", i + 1, 100.0 * st->prune_sparsity,
+                        pith_prune_gran_name((pith_prune_gran)st->prune_granularity));
+                rc = pith_prune_magnitude_all(g, st->prune_sparsity, (pith_prune_gran)st->prune_granularity);
+            } else {
+                fprintf(log, "stage %d: structured pruning, %s, ratio %.2f\n", i + 1,
+                        pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion), (double)st->prune_ratio);
+                if (st->prune_criterion == PITH_CRIT_TAYLOR)
+                    rc = pith_graph_compile(g, 64);
+                if (!rc) {
+                    removed = pith_prune_structured(g, (pith_prune_criterion)st->prune_criterion, st->prune_ratio, &train,
+                                                    1024, cfg->seed);
+                    rc = removed < 0 ? removed : 0;
+                }
+            }
+            if (!rc) {
+                pith_graph_sort(g);
+                fprintf(log, "prune: %d channels removed; now %lld parameters, %lld MACs\n", removed,
+                        (long long)pith_graph_params(g, 1), (long long)pith_graph_macs(g));
+            }
         } else if (st->kind == STAGE_QUANTIZE) {
             quant_job job = st->quant;
             quant_result res;

@@ -10,6 +10,7 @@
 #include "../core/dataset.h"
 #include "../core/error.h"
 #include "../core/zoo.h"
+#include "../prune/prune.h"
 
 typedef struct ctx {
     const char *path;
@@ -405,9 +406,51 @@ static int parse_quantize(ctx *c, yaml_node_t *m, exp_stage *s)
     return PITH_OK;
 }
 
-static const char *const stage_names = "train, eval, quantize";
-static const char *const future_stages[] = {"prune", "distill", "lowrank",
-                                            "finetune", "export", "bench", NULL};
+/* The prune stage: structured (criterion, ratio) or magnitude (sparsity, granularity). */
+static int parse_prune(ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    s->prune_criterion = PITH_CRIT_L1;
+    s->prune_ratio = 0.5f;
+    s->prune_sparsity = 0.5f;
+    s->prune_granularity = PITH_PRUNE_ELEMENT;
+    int rc = is_empty(m) ? PITH_OK : need_map(c, m, "the prune stage");
+    char str[32];
+    for (yaml_node_pair_t *p = is_empty(m) ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "method")) {
+            rc = get_str(c, v, "prune.method", str, sizeof str);
+            if (!rc && strcmp(str, "structured") && strcmp(str, "magnitude"))
+                rc = err(c, v, "prune.method: '%s' (structured, magnitude)", str);
+            s->prune_magnitude = !rc && !strcmp(str, "magnitude");
+        } else if (!strcmp(key, "criterion")) {
+            pith_prune_criterion cr;
+            rc = get_str(c, v, "prune.criterion", str, sizeof str);
+            if (!rc && pith_prune_criterion_parse(str, &cr))
+                rc = err(c, v, "prune.criterion: %s", pith_last_error());
+            s->prune_criterion = (int)cr;
+        } else if (!strcmp(key, "ratio")) {
+            rc = get_float(c, v, "prune.ratio", 0.0, 0.999, 0, &s->prune_ratio);
+        } else if (!strcmp(key, "sparsity")) {
+            rc = get_float(c, v, "prune.sparsity", 0.0, 0.999, 0, &s->prune_sparsity);
+        } else if (!strcmp(key, "granularity")) {
+            pith_prune_gran gr;
+            rc = get_str(c, v, "prune.granularity", str, sizeof str);
+            if (!rc && pith_prune_gran_parse(str, &gr))
+                rc = err(c, v, "prune.granularity: %s", pith_last_error());
+            s->prune_granularity = (int)gr;
+        } else {
+            rc = unknown(c, k, "the prune stage", "method, criterion, ratio, sparsity, granularity");
+        }
+    }
+    return rc;
+}
+
+static const char *const stage_names = "train, eval, quantize, prune, finetune";
+static const char *const future_stages[] = {"distill", "lowrank", "export", "bench", NULL};
+
+static yaml_node_pair_t *find_pair(ctx *c, yaml_node_t *map, const char *key);
 
 static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
 {
@@ -439,13 +482,23 @@ static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
         } else if (!strcmp(n, "quantize")) {
             s->kind = STAGE_QUANTIZE;
             rc = parse_quantize(c, params, s);
+        } else if (!strcmp(n, "prune")) {
+            s->kind = STAGE_PRUNE;
+            rc = parse_prune(c, params, s);
+        } else if (!strcmp(n, "finetune")) {
+            /* training of the model as it stands, with fine-tuning defaults */
+            s->kind = STAGE_FINETUNE;
+            rc = parse_train(c, params, s);
+            if (!rc && !(params && params->type == YAML_MAPPING_NODE && find_pair(c, params, "epochs")))
+                s->train.epochs = 3;
+            if (!rc && !(params && params->type == YAML_MAPPING_NODE && find_pair(c, params, "lr")))
+                s->train.lr = 0.005f;
         } else {
             for (int f = 0; future_stages[f]; f++)
                 if (!strcmp(n, future_stages[f]))
                     return err(c, name, "stage '%s' is not available yet in this pith (it runs: %s)", n,
                                stage_names);
-            return err(c, name, "unknown stage '%s' (stages: %s; later: prune, distill, "
-                                "lowrank, finetune, export, bench)",
+            return err(c, name, "unknown stage '%s' (stages: %s; later: distill, lowrank, export, bench)",
                        n, stage_names);
         }
         if (rc)
@@ -849,14 +902,19 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
     size_t o = 0;
     b[0] = '\0';
     for (int i = 0; i < cfg->n_stages && o + 1 < len; i++) {
+        const exp_stage *st = &cfg->stages[i];
         char label[40] = "";
-        if (cfg->stages[i].kind == STAGE_QUANTIZE)
-            quant_job_label(&cfg->stages[i].quant, label, sizeof label);
-        o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "",
-                              cfg->stages[i].kind == STAGE_TRAIN ? "train"
-                              : cfg->stages[i].kind == STAGE_EVAL ? "eval"
-                                                                   : "quantize",
-                              label[0] ? "(" : "", label, label[0] ? ")" : "");
+        if (st->kind == STAGE_QUANTIZE)
+            quant_job_label(&st->quant, label, sizeof label);
+        else if (st->kind == STAGE_PRUNE && st->prune_magnitude)
+            snprintf(label, sizeof label, "magnitude-%g-%s", (double)st->prune_sparsity,
+                     pith_prune_gran_name((pith_prune_gran)st->prune_granularity));
+        else if (st->kind == STAGE_PRUNE)
+            snprintf(label, sizeof label, "%s-%g", pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion),
+                     (double)st->prune_ratio);
+        static const char *kinds[] = {"train", "eval", "quantize", "prune", "finetune"};
+        o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "", kinds[st->kind], label[0] ? "(" : "", label,
+                              label[0] ? ")" : "");
         if (o >= len)
             break;
     }

@@ -14,7 +14,7 @@
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256
 
-typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE } exp_stage_kind;
+typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE, STAGE_PRUNE, STAGE_FINETUNE } exp_stage_kind;
 
 typedef struct exp_stage {
     exp_stage_kind kind;
@@ -22,6 +22,12 @@ typedef struct exp_stage {
     pith_train_config train; /* STAGE_TRAIN */
     int batch;               /* STAGE_EVAL: evaluation batch */
     quant_job quant;         /* STAGE_QUANTIZE */
+    /* STAGE_PRUNE: structured (criterion, ratio) or magnitude (sparsity, granularity) */
+    int prune_magnitude;
+    int prune_criterion;     /* pith_prune_criterion */
+    float prune_ratio;
+    float prune_sparsity;
+    int prune_granularity;   /* pith_prune_gran */
 } exp_stage;
 
 /* One layer of a model written in the config. */

@@ -154,6 +154,15 @@ int pith_prune_magnitude(pith_graph *g, int layer, float sparsity, pith_prune_gr
     return PITH_OK;
 }
 
+int pith_prune_magnitude_all(pith_graph *g, float sparsity, pith_prune_gran gran)
+{
+    int rc = pith_graph_sort(g);
+    for (int k = 0; k < g->n_order && !rc; k++)
+        if (is_layer(&g->nodes[g->order[k]]))
+            rc = pith_prune_magnitude(g, g->order[k], sparsity, gran);
+    return rc;
+}
+
 void pith_prune_apply_masks(pith_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {

@@ -82,6 +82,8 @@ int pith_prune_magnitude(pith_graph *g, int layer, float sparsity, pith_prune_gr
  * moves them; the layers compute with w * mask regardless). Call after steps
  * and before saving. */
 void pith_prune_apply_masks(pith_graph *g);
+/* pith_prune_magnitude on every conv2d and linear. */
+int pith_prune_magnitude_all(pith_graph *g, float sparsity, pith_prune_gran gran);
 /* Fraction of the weight that is exactly zero, measured from the weights. */
 double pith_prune_sparsity(const pith_graph *g, int layer);
 /* Re-attaches masks after a checkpoint load. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../cli/config.h"
+#include "../prune/prune.h"
 #include "../cli/results.h"
 #include "testutil.h"
 
@@ -126,8 +127,13 @@ static void test_errors(void **state)
                  "allowed: constant, step, cosine");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epoch: 3\n", 5,
                  "unknown key 'epoch' in the train stage (allowed: epochs,");
-    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - prune:\n      ratio: 0.5\n", 5,
-                 "stage 'prune' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - distill:\n      T: 4\n", 5,
+                 "stage 'distill' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      ratio: 1.5\n", 5, "prune.ratio");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      criterion: loud\n", 5,
+                 "unknown criterion 'loud'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      amount: 3\n", 5,
+                 "unknown key 'amount' in the prune stage");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - fly\n", 4, "unknown stage 'fly'");
     expect_error("model: mlp\nstages: [eval]\n", 1, "missing required key 'experiment'");
     expect_error("experiment: x\nmodel: mlp\n", 1, "missing required key 'stages'");
@@ -212,6 +218,39 @@ static void test_quantize_stage(void **state)
                  "does not apply to binary weights");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - quantize:\n      epochs: 2\n", 5,
                  "ptq does not fine-tune");
+}
+
+static void test_prune_finetune_stages(void **state)
+{
+    (void)state;
+    exp_config c;
+    char path[512];
+    snprintf(path, sizeof path, "%s", write_cfg("p.yaml",
+             "experiment: p\nmodel: fmnist-cnn\nstages:\n  - train: {epochs: 1}\n"
+             "  - prune: {criterion: bn_gamma, ratio: 0.25}\n  - finetune\n"
+             "  - prune: {method: magnitude, sparsity: 0.8, granularity: kernel}\n  - finetune: {epochs: 2}\n"));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_equal(c.n_stages, 5);
+    assert_int_equal(c.stages[1].kind, STAGE_PRUNE);
+    assert_int_equal(c.stages[1].prune_criterion, PITH_CRIT_BN_GAMMA);
+    assert_float_equal(c.stages[1].prune_ratio, 0.25f, 0);
+    assert_int_equal(c.stages[2].kind, STAGE_FINETUNE);
+    assert_int_equal(c.stages[2].train.epochs, 3);          /* fine-tuning defaults */
+    assert_float_equal(c.stages[2].train.lr, 0.005f, 1e-9);
+    assert_int_equal(c.stages[3].prune_magnitude, 1);
+    assert_int_equal(c.stages[3].prune_granularity, PITH_PRUNE_KERNEL);
+    assert_int_equal(c.stages[4].train.epochs, 2);
+    char chain[128];
+    exp_stage_chain(&c, chain, sizeof chain);
+    assert_string_equal(chain, "train>prune(bn_gamma-0.25)>finetune>prune(magnitude-0.8-kernel)>finetune");
+    exp_config_free(&c);
+    const char *sets[] = {"prune.ratio=0.5", "prune.criterion=taylor"};
+    snprintf(path, sizeof path, "%s", write_cfg("p2.yaml",
+             "experiment: p\nmodel: fmnist-cnn\nstages:\n  - prune: {ratio: 0.1}\n"));
+    CHECK_OK(exp_config_load(path, sets, 2, &c));
+    assert_float_equal(c.stages[0].prune_ratio, 0.5f, 0);
+    assert_int_equal(c.stages[0].prune_criterion, PITH_CRIT_TAYLOR);
+    exp_config_free(&c);
 }
 
 static void test_layer_model(void **state)
@@ -431,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_quantize_stage),
+        cmocka_unit_test(test_prune_finetune_stages),
         cmocka_unit_test(test_layer_model),
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
