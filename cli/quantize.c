@@ -105,6 +105,10 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
     memset(r, 0, sizeof *r);
     int rc = evaluate(g, test, &r->float_top1, NULL, NULL);
     r->float_bytes = pith_graph_bytes(g);
+    for (int i = 0; i < g->n_nodes; i++) { /* pruning masks are not part of the float model's size */
+        const pith_param *mk = pith_node_param(&g->nodes[i], "mask");
+        r->float_bytes -= mk ? (int64_t)mk->size * 4 : 0;
+    }
     pith_qlayer *layers = NULL;
     pith_quant_config qc = j->q;
     if (!rc && j->plan[0]) {

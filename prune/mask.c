@@ -84,6 +84,8 @@ int pith_prune_restore(pith_graph *g)
         for (size_t k = 0; k < m->size; k++)
             if (m->data[k] != 0.0f && m->data[k] != 1.0f)
                 return pith_error(PITH_EFORMAT, "node '%s': mask[%zu] = %g is not 0 or 1", n->name, k, (double)m->data[k]);
+        if (n->a.wq)
+            continue; /* a k-means quantizer applies the mask itself */
         int rc = attach(n, m->data);
         if (rc)
             return rc;

@@ -199,12 +199,16 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         pith_wq_kind kind = c->method;
         pith_qspec s = c->w;
         s.bits = bits;
-        if (kind != PITH_WQ_UNIFORM && c->keep_ends && (li == first || li == last)) {
+        if (kind != PITH_WQ_UNIFORM && c->keep_ends && (li == first || li == last) &&
+            !(kind == PITH_WQ_KMEANS && pith_node_param(n, "mask"))) { /* a pruned layer stays in the sparse k-means form */
             kind = PITH_WQ_UNIFORM;
             s = pith_qspec_weights_default();
         }
         if (pl && kind != PITH_WQ_UNIFORM && bits >= 8 && kind != PITH_WQ_KMEANS)
             kind = PITH_WQ_UNIFORM; /* a plan promoting a binary/ternary layer means uniform bits */
+        if (pith_node_param(n, "mask") && kind != PITH_WQ_KMEANS)
+            return pith_error(PITH_EINVAL, "'%s' is magnitude-pruned: combine its mask with k-means (--method kmeans), "
+                                           "or quantize before pruning", n->name);
         pith_param *w = &n->params[0];
         int rows = w->shape[0], cols = (int)(w->size / (size_t)rows);
         n->a.wq = kind;
@@ -223,7 +227,30 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
             pith_param *ix = cb ? pith_node_new_param(n, "w_index", 1, &size, 0) : NULL;
             if (!ix)
                 return PITH_ENOMEM;
-            int rc = pith_kmeans_1d(w->data, w->size, kc, c->km_init, &rng, cb->data, ix->data);
+            /* after magnitude pruning, cluster the surviving weights only (Deep Compression) */
+            const pith_param *mk = pith_node_param(n, "mask");
+            int rc;
+            if (mk && mk->size == w->size) {
+                size_t live = 0;
+                for (size_t i = 0; i < w->size; i++)
+                    live += mk->data[i] != 0.0f;
+                float *vals = malloc((live ? live : 1) * sizeof *vals), *vidx = malloc((live ? live : 1) * sizeof *vidx);
+                if (!vals || !vidx) {
+                    free(vals);
+                    free(vidx);
+                    return pith_error(PITH_ENOMEM, "out of memory");
+                }
+                for (size_t i = 0, o = 0; i < w->size; i++)
+                    if (mk->data[i] != 0.0f)
+                        vals[o++] = w->data[i];
+                rc = live ? pith_kmeans_1d(vals, live, kc, c->km_init, &rng, cb->data, vidx) : PITH_OK;
+                for (size_t i = 0, o = 0; !rc && i < w->size; i++)
+                    ix->data[i] = mk->data[i] != 0.0f ? vidx[o++] : 0.0f;
+                free(vals);
+                free(vidx);
+            } else {
+                rc = pith_kmeans_1d(w->data, w->size, kc, c->km_init, &rng, cb->data, ix->data);
+            }
             if (rc)
                 return rc;
         } else {
@@ -314,9 +341,25 @@ int64_t pith_quant_weight_bytes(const pith_graph *g)
         for (int j = 0; j < n->n_params; j++) {
             const pith_param *p = &n->params[j];
             int64_t sz = (int64_t)p->size;
-            if (j == 0 && n->a.wq) {
+            const pith_param *mk = j == 0 ? pith_node_param((pith_node *)n, "mask") : NULL;
+            if (j == 0 && mk && mk->size == p->size) {
+                /* Deep Compression's sparse form: each surviving weight as its code plus a
+                 * 4-bit gap to the previous one; a gap over 15 takes a filler entry */
+                int64_t bits = n->a.wq == PITH_WQ_KMEANS ? n->a.wbits : 32, entries = 0, gap = 0;
+                for (size_t i = 0; i < mk->size; i++) {
+                    if (mk->data[i] == 0.0f) {
+                        gap++;
+                        continue;
+                    }
+                    entries += 1 + gap / 16;
+                    gap = 0;
+                }
+                bytes += (entries * (bits + 4) + 7) / 8;
+            } else if (j == 0 && n->a.wq) {
                 int64_t bits = n->a.wq == PITH_WQ_BINARY ? 1 : n->a.wq == PITH_WQ_TERNARY ? 2 : n->a.wbits;
                 bytes += (sz * bits + 7) / 8; /* packed codes or indices */
+            } else if (strcmp(p->name, "mask") == 0) {
+                continue; /* implied by the sparse form */
             } else if (strcmp(p->name, "w_index") == 0) {
                 continue; /* counted as the weight's packed indices */
             } else if (strcmp(p->name, "w_zp") == 0) {

@@ -36,6 +36,7 @@ typedef struct wq_ctx {
     int groups_per_row;       /* per-group granularity */
     float *scale, *scale_grad, *zp;
     float *codebook, *codebook_grad, *index;
+    const float *mask;        /* k-means after pruning: masked weights stay exactly zero */
     int k;
     const float *in_scale;    /* the input fake_quant's scale, NULL: float input */
     float *acc_scale;         /* the output fake_quant's accumulator scales, or NULL */
@@ -203,7 +204,7 @@ static int wq_forward(void *ctx, const pith_param *p, float *out)
         break;
     case PITH_WQ_KMEANS:
         for (size_t i = 0; i < p->size; i++)
-            out[i] = c->codebook[(int)c->index[i]];
+            out[i] = c->mask && c->mask[i] == 0.0f ? 0.0f : c->codebook[(int)c->index[i]];
         break;
     default:
         return pith_error(PITH_ESTATE, "weight quantizer: unknown kind %d", (int)c->kind);
@@ -220,7 +221,7 @@ static void wq_backward(void *ctx, const pith_param *p, float *grad)
     const float *w = p->data;
     if (c->kind == PITH_WQ_KMEANS) {
         for (size_t i = 0; i < p->size; i++) {
-            if (c->codebook_grad)
+            if (c->codebook_grad && !(c->mask && c->mask[i] == 0.0f))
                 c->codebook_grad[(int)c->index[i]] += grad[i];
             grad[i] = 0.0f;
         }
@@ -401,6 +402,8 @@ int pith_quant_attach(pith_graph *g, int idx)
         c->codebook = cb->data;
         c->codebook_grad = cb->grad;
         c->index = ix->data;
+        pith_param *mk = pith_node_param(n, "mask");
+        c->mask = mk && mk->size == w->size ? mk->data : NULL;
         w->frozen = 1;
     } else {
         pith_param *ps = need_param(n, "w_scale", (size_t)c->rows), *pz = ps ? need_param(n, "w_zp", (size_t)c->rows) : NULL;

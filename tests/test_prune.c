@@ -9,6 +9,7 @@
 #include "../core/optim.h"
 #include "../core/zoo.h"
 #include "../prune/prune.h"
+#include "../quant/quant.h"
 #include "testutil.h"
 
 static pith_graph *zoo(const char *name)
@@ -450,6 +451,49 @@ static void test_mask_checkpoint(void **state)
     pith_graph_free(g);
 }
 
+/* Deep Compression: k-means on a pruned layer clusters the survivors only,
+ * keeps the pruned weights at exactly zero, and the stored size counts each
+ * survivor's code and 4-bit gap (fillers for gaps over 15), plus codebook and bias. */
+static void test_kmeans_after_pruning(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    CHECK_OK(pith_graph_create(&g, (pith_shape){1, {40, 0, 0}}, 2));
+    pith_attrs a = {0};
+    a.out = 1;
+    a.bias = 1;
+    int in = 0;
+    int fc = pith_graph_add(g, "linear", "fc", &a, &in, 1);
+    float *w = g->nodes[fc].params[0].data;
+    for (int i = 0; i < 40; i++)
+        w[i] = 0.01f * (float)(i % 7 - 3); /* small everywhere... */
+    w[0] = 1.0f;                           /* ...but for 3 survivors, with gaps 0, 19 and 19 */
+    w[20] = -1.0f;
+    w[39] = 0.5f;
+    CHECK_OK(pith_prune_magnitude(g, fc, 37.0f / 40.0f, PITH_PRUNE_ELEMENT));
+    assert_float_equal(pith_prune_sparsity(g, fc), 37.0 / 40.0, 1e-9);
+    pith_quant_config c = pith_quant_defaults();
+    c.method = PITH_WQ_KMEANS;
+    c.w.bits = 2;
+    c.io = PITH_QIO_WEIGHT_ONLY;
+    CHECK_OK(pith_quant_apply(g, &c));
+    CHECK_OK(pith_graph_compile(g, 1));
+    CHECK_OK(pith_graph_forward(g, 1));
+    const float *eff = g->nodes[fc].params[0].eff;
+    for (int i = 0; i < 40; i++)
+        if (i == 0 || i == 20 || i == 39)
+            assert_true(eff[i] != 0.0f); /* three survivors, four centroids: each exact */
+        else
+            assert_float_equal(eff[i], 0.0f, 0);
+    assert_float_equal(eff[0], 1.0f, 1e-6);
+    assert_float_equal(eff[20], -1.0f, 1e-6);
+    assert_float_equal(eff[39], 0.5f, 1e-6);
+    /* entries: survivor 0 (gap 0), survivor 20 (gap 19: one filler), survivor 39 (gap 18: one filler) = 5,
+     * each 2 + 4 bits = 30 bits -> 4 bytes; codebook 4 floats 16 bytes; bias 4 bytes */
+    assert_int_equal(pith_quant_weight_bytes(g), 4 + 16 + 4);
+    pith_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_masks_survive_training),
         cmocka_unit_test(test_agp),
         cmocka_unit_test(test_mask_checkpoint),
+        cmocka_unit_test(test_kmeans_after_pruning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
