@@ -11,6 +11,8 @@
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
+#include "../distill/distill.h"
+#include "../lowrank/lowrank.h"
 #include "../prune/prune.h"
 #include "../quant/quant.h"
 #include "cli.h"
@@ -23,7 +25,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pith run CONFIG.yaml [--set key=value]... [options]\n"
             "\n"
-            "Runs the config's stages in order (train, eval, quantize, prune, finetune) and appends one row to the\n"
+            "Runs the config's stages in order (train, eval, quantize, prune, finetune,\n"
+            "distill, lowrank) and appends one row to the\n"
             "results table. The run directory runs/<experiment>/<run-id>/ holds the\n"
             "resolved config (config.yaml), provenance.json, log.txt, each stage's\n"
             "checkpoint and metrics. The run id is derived from the resolved config's\n"
@@ -189,13 +192,27 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
     for (int i = 0; i < cfg->n_stages && !rc; i++) {
         const exp_stage *st = &cfg->stages[i];
         stage_ctx sc = {"", cfg, log};
-        if (st->kind == STAGE_TRAIN || st->kind == STAGE_FINETUNE) {
+        if (st->kind == STAGE_TRAIN || st->kind == STAGE_FINETUNE || st->kind == STAGE_DISTILL) {
             pith_train_config tc = st->train;
             tc.seed = cfg->seed;
             tc.subset = cfg->subset;
             tc.val = cfg->val;
             tc.aug = cfg->aug;
-            const char *what = st->kind == STAGE_TRAIN ? "train" : "finetune";
+            const char *what = st->kind == STAGE_TRAIN ? "train" : st->kind == STAGE_FINETUNE ? "finetune" : "distill";
+            pith_graph *teacher = NULL;
+            pith_ckpt_meta tmeta;
+            pith_distill kd = {NULL, st->kd_T, st->kd_alpha};
+            if (st->kind == STAGE_DISTILL) {
+                rc = cli_load_checkpoint(st->teacher, &teacher, &tmeta, NULL, NULL);
+                if (!rc)
+                    rc = pith_graph_compile(teacher, tc.batch);
+                if (rc)
+                    break;
+                pith_graph_set_training(teacher, 0);
+                kd.teacher = teacher;
+                fprintf(log, "stage %d: teacher %s (T %g, alpha %g)\n", i + 1, st->teacher, (double)st->kd_T,
+                        (double)st->kd_alpha);
+            }
             snprintf(sc.ckpt, sizeof sc.ckpt, "%s/stage%d-%s.h5", dir, i + 1, what);
             fprintf(log, "stage %d: %s, %d epochs, batch %d, lr %g (%s), %s\n", i + 1, what, tc.epochs, tc.batch,
                     (double)tc.lr, pith_sched_name(tc.sched), pith_optim_name(tc.optim.kind));
@@ -206,6 +223,10 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
                 t->on_epoch = save_epoch;
                 t->user = &sc;
                 t->on_step = keep_masks; /* magnitude-pruned weights stay zero */
+                if (teacher) {
+                    t->loss = pith_distill_loss;
+                    t->loss_user = &kd;
+                }
                 rc = pith_trainer_run(t);
                 if (!rc && t->n_history) {
                     row->top1 = t->history[t->n_history - 1].test_top1;
@@ -213,7 +234,38 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
                 }
             }
             pith_trainer_free(t);
+            pith_graph_free(teacher);
             last_train = tc;
+        } else if (st->kind == STAGE_LOWRANK) {
+            pith_lowrank_rule rule = {st->lr_rank, st->lr_energy, st->lr_macs_ratio};
+            rc = pith_graph_sort(g);
+            int cand[256], n_cand = 0;
+            for (int k = 0; !rc && k < g->n_order && n_cand < 256; k++) {
+                int li = g->order[k];
+                const pith_node *n = &g->nodes[li];
+                int ok = !strcmp(n->op->name, "linear") || (!strcmp(n->op->name, "conv2d") && n->a.groups == 1);
+                if (!ok)
+                    continue;
+                if (st->lr_layers[0]) {
+                    char pat[300];
+                    snprintf(pat, sizeof pat, ",%s,", st->lr_layers);
+                    char me[PITH_NAME_MAX + 3];
+                    snprintf(me, sizeof me, ",%s,", n->name);
+                    ok = strstr(pat, me) != NULL;
+                } else {
+                    ok = li != g->output;
+                }
+                if (ok)
+                    cand[n_cand++] = li;
+            }
+            for (int q = 0; q < n_cand && !rc; q++) {
+                pith_lowrank_report rep;
+                rc = pith_lowrank_factorize(g, cand[q], &rule, &rep);
+                if (!rc)
+                    fprintf(log, "lowrank: %s rank %d of %d (%.1f%% energy), %lld -> %lld MACs%s\n", rep.name, rep.rank,
+                            rep.full_rank, 100 * rep.energy, (long long)rep.macs_before,
+                            (long long)(rep.replaced ? rep.macs_after : rep.macs_before), rep.replaced ? "" : ", kept");
+            }
         } else if (st->kind == STAGE_PRUNE) {
             int removed = 0;
             if (st->prune_magnitude) {

@@ -249,8 +249,16 @@ static int parse_train(ctx *c, yaml_node_t *m, exp_stage *s)
             wd_set = 1;
         } else if (!strcmp(key, "label_smoothing"))
             rc = get_float(c, v, "train.label_smoothing", 0, 0.999, 0, &t->label_smoothing);
+        else if (s->kind == STAGE_DISTILL && !strcmp(key, "teacher"))
+            rc = get_str(c, v, "distill.teacher", s->teacher, sizeof s->teacher);
+        else if (s->kind == STAGE_DISTILL && !strcmp(key, "T"))
+            rc = get_float(c, v, "distill.T", 0, 100, 1, &s->kd_T);
+        else if (s->kind == STAGE_DISTILL && !strcmp(key, "alpha"))
+            rc = get_float(c, v, "distill.alpha", 0, 1, 0, &s->kd_alpha);
         else
-            rc = unknown(c, k, "the train stage", train_keys);
+            rc = unknown(c, k, s->kind == STAGE_DISTILL ? "the distill stage (teacher, T, alpha and the train keys)"
+                                                        : "the train stage",
+                         train_keys);
         if (rc)
             return rc;
     }
@@ -447,8 +455,34 @@ static int parse_prune(ctx *c, yaml_node_t *m, exp_stage *s)
     return rc;
 }
 
-static const char *const stage_names = "train, eval, quantize, prune, finetune";
-static const char *const future_stages[] = {"distill", "lowrank", "export", "bench", NULL};
+static int parse_lowrank(ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    int rc = need_map(c, m, "the lowrank stage"), rules = 0;
+    for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = get(c, p->key), *v = get(c, p->value);
+        const char *key = scalar(k) ? scalar(k) : "";
+        if (!strcmp(key, "rank")) {
+            rc = get_int(c, v, "lowrank.rank", 1, 1 << 20, &s->lr_rank);
+            rules++;
+        } else if (!strcmp(key, "energy")) {
+            rc = get_float(c, v, "lowrank.energy", 0, 1, 1, &s->lr_energy);
+            rules++;
+        } else if (!strcmp(key, "macs_ratio")) {
+            rc = get_float(c, v, "lowrank.macs_ratio", 0, 0.999999, 1, &s->lr_macs_ratio);
+            rules++;
+        } else if (!strcmp(key, "layers")) {
+            rc = get_str(c, v, "lowrank.layers", s->lr_layers, sizeof s->lr_layers);
+        } else {
+            rc = unknown(c, k, "the lowrank stage", "rank, energy, macs_ratio, layers");
+        }
+    }
+    if (!rc && rules != 1)
+        rc = err(c, m, "the lowrank stage takes exactly one of rank, energy, macs_ratio");
+    return rc;
+}
+
+static const char *const stage_names = "train, eval, quantize, prune, finetune, distill, lowrank";
+static const char *const future_stages[] = {"export", "bench", NULL};
 
 static yaml_node_pair_t *find_pair(ctx *c, yaml_node_t *map, const char *key);
 
@@ -485,6 +519,16 @@ static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
         } else if (!strcmp(n, "prune")) {
             s->kind = STAGE_PRUNE;
             rc = parse_prune(c, params, s);
+        } else if (!strcmp(n, "distill")) {
+            s->kind = STAGE_DISTILL;
+            s->kd_T = 4.0f;
+            s->kd_alpha = 0.9f;
+            rc = parse_train(c, params, s);
+            if (!rc && !s->teacher[0])
+                rc = err(c, st, "the distill stage needs 'teacher: CHECKPOINT'");
+        } else if (!strcmp(n, "lowrank")) {
+            s->kind = STAGE_LOWRANK;
+            rc = parse_lowrank(c, params, s);
         } else if (!strcmp(n, "finetune")) {
             /* training of the model as it stands, with fine-tuning defaults */
             s->kind = STAGE_FINETUNE;
@@ -498,7 +542,7 @@ static int parse_stages(ctx *c, yaml_node_t *seq, exp_config *cfg)
                 if (!strcmp(n, future_stages[f]))
                     return err(c, name, "stage '%s' is not available yet in this pith (it runs: %s)", n,
                                stage_names);
-            return err(c, name, "unknown stage '%s' (stages: %s; later: distill, lowrank, export, bench)",
+            return err(c, name, "unknown stage '%s' (stages: %s; later: export, bench)",
                        n, stage_names);
         }
         if (rc)
@@ -912,7 +956,14 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
         else if (st->kind == STAGE_PRUNE)
             snprintf(label, sizeof label, "%s-%g", pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion),
                      (double)st->prune_ratio);
-        static const char *kinds[] = {"train", "eval", "quantize", "prune", "finetune"};
+        else if (st->kind == STAGE_DISTILL)
+            snprintf(label, sizeof label, "T%g-a%g", (double)st->kd_T, (double)st->kd_alpha);
+        else if (st->kind == STAGE_LOWRANK && st->lr_rank)
+            snprintf(label, sizeof label, "rank%d", st->lr_rank);
+        else if (st->kind == STAGE_LOWRANK)
+            snprintf(label, sizeof label, "%s%g", st->lr_energy > 0 ? "energy" : "macs",
+                     st->lr_energy > 0 ? (double)st->lr_energy : (double)st->lr_macs_ratio);
+        static const char *kinds[] = {"train", "eval", "quantize", "prune", "finetune", "distill", "lowrank"};
         o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "", kinds[st->kind], label[0] ? "(" : "", label,
                               label[0] ? ")" : "");
         if (o >= len)

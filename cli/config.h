@@ -14,7 +14,7 @@
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256
 
-typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE, STAGE_PRUNE, STAGE_FINETUNE } exp_stage_kind;
+typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE, STAGE_PRUNE, STAGE_FINETUNE, STAGE_DISTILL, STAGE_LOWRANK } exp_stage_kind;
 
 typedef struct exp_stage {
     exp_stage_kind kind;
@@ -28,6 +28,13 @@ typedef struct exp_stage {
     float prune_ratio;
     float prune_sparsity;
     int prune_granularity;   /* pith_prune_gran */
+    /* STAGE_DISTILL: the train keys plus the teacher checkpoint, T and alpha */
+    char teacher[512];
+    float kd_T, kd_alpha;
+    /* STAGE_LOWRANK: one rule, and optionally the layers */
+    int lr_rank;
+    float lr_energy, lr_macs_ratio;
+    char lr_layers[256];
 } exp_stage;
 
 /* One layer of a model written in the config. */

@@ -127,8 +127,13 @@ static void test_errors(void **state)
                  "allowed: constant, step, cosine");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epoch: 3\n", 5,
                  "unknown key 'epoch' in the train stage (allowed: epochs,");
-    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - distill:\n      T: 4\n", 5,
-                 "stage 'distill' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - export:\n      out: m.pith\n", 5,
+                 "stage 'export' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      T: 4\n", 4, "needs 'teacher: CHECKPOINT'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      teacher: t.h5\n      temp: 4\n", 6,
+                 "unknown key 'temp' in the distill stage");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - lowrank:\n      rank: 4\n      energy: 0.9\n", 5,
+                 "exactly one of rank, energy, macs_ratio");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      ratio: 1.5\n", 5, "prune.ratio");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      criterion: loud\n", 5,
                  "unknown criterion 'loud'");
@@ -243,6 +248,18 @@ static void test_prune_finetune_stages(void **state)
     char chain[128];
     exp_stage_chain(&c, chain, sizeof chain);
     assert_string_equal(chain, "train>prune(bn_gamma-0.25)>finetune>prune(magnitude-0.8-kernel)>finetune");
+    exp_config_free(&c);
+    snprintf(path, sizeof path, "%s", write_cfg("dl.yaml",
+             "experiment: p\nmodel: fmnist-cnn\nstages:\n  - distill: {teacher: t.h5, T: 2, alpha: 0.5, epochs: 2}\n"
+             "  - lowrank: {macs_ratio: 0.5, layers: fc1}\n"));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_equal(c.stages[0].kind, STAGE_DISTILL);
+    assert_string_equal(c.stages[0].teacher, "t.h5");
+    assert_float_equal(c.stages[0].kd_alpha, 0.5f, 0);
+    assert_int_equal(c.stages[0].train.epochs, 2);
+    assert_string_equal(c.stages[1].lr_layers, "fc1");
+    exp_stage_chain(&c, chain, sizeof chain);
+    assert_string_equal(chain, "distill(T2-a0.5)>lowrank(macs0.5)");
     exp_config_free(&c);
     const char *sets[] = {"prune.ratio=0.5", "prune.criterion=taylor"};
     snprintf(path, sizeof path, "%s", write_cfg("p2.yaml",
