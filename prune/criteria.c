@@ -127,11 +127,8 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
             const pith_param *w = &n->params[0];
             size_t cols = w->size / (size_t)grp->channels;
             int bn = crit == PITH_CRIT_BN_GAMMA ? bn_after(g, grp->members[k]) : -1;
-            if (crit == PITH_CRIT_BN_GAMMA && bn < 0) {
-                if (!grp->prunable)
-                    continue; /* never pruned: no score needed */
-                return pith_error(PITH_EINVAL, "bn_gamma: '%s' is not followed by a batchnorm", n->name);
-            }
+            if (crit == PITH_CRIT_BN_GAMMA && bn < 0)
+                break; /* no scaling factor: scores stay 0 and pith_prune_structured leaves the group alone */
             for (int c = 0; c < grp->channels; c++) {
                 const float *row = w->data + (size_t)c * cols;
                 double s = 0.0;
@@ -186,6 +183,11 @@ int pith_prune_structured_group(pith_graph *g, int only, pith_prune_criterion cr
     for (int i = 0; i < n && !rc; i++) {
         int c = groups[i].channels, drop = (int)floorf(ratio * (float)c);
         if (!groups[i].prunable || drop < 1 || (only >= 0 && i != only))
+            continue;
+        int has_bn = 1; /* network slimming prunes only channels that have a batchnorm scale */
+        for (int k = 0; crit == PITH_CRIT_BN_GAMMA && k < groups[i].n_members; k++)
+            has_bn &= bn_after(g, groups[i].members[k]) >= 0;
+        if (!has_bn)
             continue;
         if (drop > c - 1)
             drop = c - 1;

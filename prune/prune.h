@@ -41,7 +41,8 @@ int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_group
 typedef enum {
     PITH_CRIT_L1 = 0,   /* sum |w| of the channel's filters */
     PITH_CRIT_L2,       /* sqrt(sum w^2) */
-    PITH_CRIT_BN_GAMMA, /* |gamma| of the batchnorm after each producer (network slimming) */
+    PITH_CRIT_BN_GAMMA, /* |gamma| of the batchnorm after each producer (network slimming); groups
+                         * without one are left unpruned */
     PITH_CRIT_TAYLOR,   /* |mean over images and positions of activation * gradient| (Molchanov et al.) */
     PITH_CRIT_RANDOM,   /* the control */
 } pith_prune_criterion;

@@ -275,6 +275,12 @@ static void test_criteria(void **state)
     assert_float_equal(g->nodes[bn].params[0].data[1], 0.5f, 0); /* gamma of row 2 */
     CHECK_OK(pith_graph_compile(g, 2));
     pith_graph_free(g);
+    /* bn_gamma on fmnist-cnn prunes the convs (each has a batchnorm) and leaves fc1 alone */
+    g = zoo("fmnist-cnn");
+    assert_int_equal(pith_prune_structured(g, PITH_CRIT_BN_GAMMA, 0.5f, NULL, 0, 1), 8 + 16);
+    assert_int_equal(g->nodes[pith_graph_find(g, "fc1")].a.out, 128);
+    assert_int_equal(g->nodes[pith_graph_find(g, "conv2")].a.out, 16);
+    pith_graph_free(g);
 }
 
 /* A pruned model reloads from its checkpoint with its smaller shapes. */
