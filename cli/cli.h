@@ -7,6 +7,7 @@
 #include "../core/checkpoint.h"
 #include "../core/dataset.h"
 #include "../core/graph.h"
+#include "../core/train.h"
 
 /* Exit codes */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NAN = 3 };
@@ -48,6 +49,14 @@ int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, 
                         int *has_cfg);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
+
+/* Test-set accuracy of g (compiled again for `batch` images first when batch > 0);
+ * top5 and loss may be NULL. */
+int cli_test_accuracy(pith_graph *g, const pith_dataset *test, int batch, double *top1, double *top5, double *loss);
+/* The recipe for fine-tuning after a compression step: the checkpoint's (or
+ * the defaults), `epochs` epochs, lr given or the recipe's / divisor, cosine
+ * to zero, no warm-up, all the training data. */
+pith_train_config cli_finetune_config(const pith_train_config *base, int epochs, float lr, float divisor);
 
 extern char cli_argv0_line[1024];
 

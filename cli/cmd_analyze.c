@@ -89,18 +89,6 @@ static int chart(const char *path, const char *title, const pith_layer_error *e,
     return st == 0 ? PITH_OK : pith_error(PITH_EIO, "gnuplot failed to draw %s", path);
 }
 
-static int accuracy(pith_graph *g, const pith_dataset *test, double *top1)
-{
-    pith_metrics m = {0};
-    int rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
-    if (!rc)
-        rc = pith_evaluate(g, test, &m, NULL);
-    if (!rc)
-        *top1 = pith_metrics_top1(&m);
-    pith_metrics_free(&m);
-    return rc;
-}
-
 /* A layer's bits as the run has them: weights (0: float), and its output quantizer's. */
 static void current_bits(pith_graph *g, const char *name, int *wbits, int *abits)
 {
@@ -134,11 +122,11 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
         return pith_error(PITH_ENOMEM, "out of memory");
     for (int i = 0; i < g->n_nodes; i++)
         mode[i] = g->nodes[i].a.qmode;
-    int rc = accuracy(g, test, &top1); /* as loaded */
+    int rc = cli_test_accuracy(g, test, 0, &top1, NULL, NULL); /* as loaded */
     if (!rc)
         rc = pith_quant_enable(g, NULL, 0, 0);
     if (!rc)
-        rc = accuracy(g, test, &float_top1);
+        rc = cli_test_accuracy(g, test, 0, &float_top1, NULL, NULL);
     if (!rc)
         rc = pith_quant_enable(g, NULL, 1, 0);
     for (int i = 0; i < g->n_nodes; i++) /* back to the run's quantizers, scales untouched */
@@ -157,7 +145,7 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
                 continue;
             rc = pith_quant_set_layer_bits(g, e[i].name, w, a);
             if (!rc)
-                rc = accuracy(g, test, &top1);
+                rc = cli_test_accuracy(g, test, 0, &top1, NULL, NULL);
             new_w[i] = w;
             new_a[i] = a;
             promoted++;

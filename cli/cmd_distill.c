@@ -108,17 +108,8 @@ int cmd_distill(int argc, char **argv)
         meta.classes = classes;
     }
     meta.seed = cfg.seed;
-    if (!rc) { /* the teacher's own accuracy, for the record */
-        pith_metrics m = {0};
-        rc = pith_graph_compile(teacher, 500);
-        if (!rc)
-            rc = pith_metrics_init(&m, pith_graph_output_shape(teacher)->d[0]);
-        if (!rc)
-            rc = pith_evaluate(teacher, &test, &m, NULL);
-        if (!rc)
-            teacher_top1 = pith_metrics_top1(&m);
-        pith_metrics_free(&m);
-    }
+    if (!rc) /* the teacher's own accuracy, for the record */
+        rc = cli_test_accuracy(teacher, &test, 500, &teacher_top1, NULL, NULL);
     if (!rc)
         rc = pith_graph_compile(teacher, cfg.batch);
     pith_graph_set_training(teacher, 0);

@@ -36,20 +36,6 @@ static void usage(FILE *f)
                "  -h, --help        this help\n");
 }
 
-static int top1_of(pith_graph *g, const pith_dataset *test, double *top1)
-{
-    pith_metrics m = {0};
-    int rc = pith_graph_compile(g, 500);
-    if (!rc)
-        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
-    if (!rc)
-        rc = pith_evaluate(g, test, &m, NULL);
-    if (!rc)
-        *top1 = pith_metrics_top1(&m);
-    pith_metrics_free(&m);
-    return rc;
-}
-
 static int listed(const char *list, const char *name)
 {
     size_t n = strlen(name);
@@ -121,7 +107,7 @@ int cmd_lowrank(int argc, char **argv)
     if (!rc)
         rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
     if (!rc)
-        rc = top1_of(g, &test, &top1_before);
+        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
     if (!rc) {
         macs0 = pith_graph_macs(g);
         params0 = pith_graph_params(g, 0);
@@ -151,17 +137,10 @@ int cmd_lowrank(int argc, char **argv)
     for (int q = 0; q < n_cand && !rc; q++)
         rc = pith_lowrank_factorize(g, cand[q], &rule, &rep[n_rep++]);
     if (!rc)
-        rc = top1_of(g, &test, &top1_split);
+        rc = cli_test_accuracy(g, &test, 500, &top1_split, NULL, NULL);
     top1 = top1_split;
-    pith_train_config c2 = has_cfg ? base : pith_train_defaults();
+    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
     if (!rc && finetune > 0) {
-        c2.epochs = finetune;
-        c2.stop_after = 0;
-        c2.warmup_epochs = 0;
-        c2.subset = 0;
-        c2.val = 0;
-        c2.lr = lr > 0 ? lr : c2.lr / 10.0f;
-        c2.min_lr = 0;
         pith_trainer *t = NULL;
         rc = pith_trainer_create(&t, g, &c2, &train, &test);
         if (!rc) {
@@ -170,7 +149,7 @@ int cmd_lowrank(int argc, char **argv)
         }
         pith_trainer_free(t);
         if (!rc)
-            rc = top1_of(g, &test, &top1);
+            rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;

@@ -49,20 +49,6 @@ static void usage(FILE *f)
                "  -h, --help        this help\n");
 }
 
-static int top1_of(pith_graph *g, const pith_dataset *test, double *top1)
-{
-    pith_metrics m = {0};
-    int rc = pith_graph_compile(g, 500);
-    if (!rc)
-        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
-    if (!rc)
-        rc = pith_evaluate(g, test, &m, NULL);
-    if (!rc)
-        *top1 = pith_metrics_top1(&m);
-    pith_metrics_free(&m);
-    return rc;
-}
-
 static long file_bytes(const char *path)
 {
     struct stat st;
@@ -112,22 +98,16 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
     if (!rc)
         rc = cli_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
     if (!rc)
-        rc = top1_of(g, &test, &top1_before);
-    pith_train_config c2 = has_cfg ? base : pith_train_defaults();
-    c2.stop_after = 0;
-    c2.warmup_epochs = 0;
-    c2.subset = 0;
-    c2.val = 0;
+        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
+    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, epochs, lr, 10.0f);
     c2.seed = seed;
-    c2.lr = lr > 0 ? lr : c2.lr / 10.0f;
-    c2.min_lr = 0;
     int rounds = schedule == 1 ? 3 : 1;
     for (int r = 1; r <= rounds && !rc; r++) {
         agp_state st = {g, sparsity, gran, 1, 0};
         if (schedule != 2) {
             rc = pith_prune_magnitude_all(g, sparsity * (float)r / (float)rounds, gran);
             if (!rc && r == 1)
-                rc = top1_of(g, &test, &top1_pruned);
+                rc = cli_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
         }
         c2.epochs = schedule == 1 ? (epochs + rounds - 1) / rounds : epochs;
         pith_trainer *t = NULL;
@@ -151,7 +131,7 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
     }
     if (!rc) {
         pith_prune_apply_masks(g);
-        rc = top1_of(g, &test, &top1);
+        rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;
@@ -299,7 +279,7 @@ int cmd_prune(int argc, char **argv)
     if (!rc)
         rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
     if (!rc)
-        rc = top1_of(g, &test, &top1_before);
+        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
     if (!rc) {
         params0 = pith_graph_params(g, 0);
         macs0 = pith_graph_macs(g);
@@ -312,18 +292,11 @@ int cmd_prune(int argc, char **argv)
         rc = removed < 0 ? removed : 0;
     }
     if (!rc)
-        rc = top1_of(g, &test, &top1_pruned);
+        rc = cli_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
     top1 = top1_pruned;
-    pith_train_config c2 = has_cfg ? base : pith_train_defaults();
+    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
+    c2.seed = seed;
     if (!rc && finetune > 0) {
-        c2.epochs = finetune;
-        c2.stop_after = 0;
-        c2.warmup_epochs = 0;
-        c2.subset = 0;
-        c2.val = 0;
-        c2.seed = seed;
-        c2.lr = lr > 0 ? lr : c2.lr / 10.0f;
-        c2.min_lr = 0;
         pith_trainer *t = NULL;
         rc = pith_trainer_create(&t, g, &c2, &train, &test);
         if (!rc) {
@@ -334,7 +307,7 @@ int cmd_prune(int argc, char **argv)
         }
         pith_trainer_free(t);
         if (!rc)
-            rc = top1_of(g, &test, &top1);
+            rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;

@@ -130,16 +130,8 @@ int cmd_sensitivity(int argc, char **argv)
         if (!acc || !names || !index)
             rc = pith_error(PITH_ENOMEM, "out of memory");
     }
-    pith_metrics m = {0};
-    if (!rc) {
-        rc = pith_graph_compile(g, 500);
-        if (!rc)
-            rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
-        if (!rc)
-            rc = pith_evaluate(g, &test, &m, NULL);
-        base = rc ? 0 : pith_metrics_top1(&m);
-        pith_metrics_free(&m);
-    }
+    if (!rc)
+        rc = cli_test_accuracy(g, &test, 500, &base, NULL, NULL);
     for (int gi = 0; gi < n_groups && !rc; gi++) {
         if (!groups[gi].prunable)
             continue;
@@ -154,16 +146,8 @@ int cmd_sensitivity(int argc, char **argv)
                 int removed = pith_prune_structured_group(h, gi, crit, ratios[r], &train, 1024, 1);
                 rc = removed < 0 ? removed : 0;
             }
-            pith_metrics mm = {0};
             if (!rc)
-                rc = pith_graph_compile(h, 500);
-            if (!rc)
-                rc = pith_metrics_init(&mm, pith_graph_output_shape(h)->d[0]);
-            if (!rc)
-                rc = pith_evaluate(h, &test, &mm, NULL);
-            if (!rc)
-                acc[n_rows * n_ratios + r] = pith_metrics_top1(&mm);
-            pith_metrics_free(&mm);
+                rc = cli_test_accuracy(h, &test, 500, &acc[n_rows * n_ratios + r], NULL, NULL);
             pith_graph_free(h);
             if (!as_json && !rc)
                 fprintf(stderr, "%ssensitivity: %s at %.2f -> %.2f%%%s", tty ? "\r" : "", names[n_rows],

@@ -49,25 +49,6 @@ int quant_job_finish(quant_job *j)
     return PITH_OK;
 }
 
-static int evaluate(pith_graph *g, const pith_dataset *test, double *top1, double *top5, double *loss)
-{
-    pith_metrics m = {0};
-    int rc = pith_graph_compile(g, 500);
-    if (!rc)
-        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
-    if (!rc)
-        rc = pith_evaluate(g, test, &m, NULL);
-    if (!rc) {
-        *top1 = pith_metrics_top1(&m);
-        if (top5)
-            *top5 = pith_metrics_top5(&m);
-        if (loss)
-            *loss = pith_metrics_loss(&m);
-    }
-    pith_metrics_free(&m);
-    return rc;
-}
-
 /* "conv1 int8, conv2 ternary, fc1 ternary, fc2 int8 (first/last kept)" */
 static void describe_layers(const pith_graph *g, const quant_job *j, char *buf, size_t len)
 {
@@ -103,7 +84,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
               const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = evaluate(g, test, &r->float_top1, NULL, NULL);
+    int rc = cli_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL);
     r->float_bytes = pith_graph_bytes(g);
     for (int i = 0; i < g->n_nodes; i++) { /* pruning masks are not part of the float model's size */
         const pith_param *mk = pith_node_param(&g->nodes[i], "mask");
@@ -134,16 +115,10 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
     pith_dataset_free(&rest);
     pith_dataset_free(&calib);
     if (!rc && j->train && j->epochs > 0) {
-        pith_train_config c = *base;
-        c.epochs = j->epochs;
-        c.stop_after = 0;
-        c.warmup_epochs = 0;
-        c.subset = 0;
-        c.val = 0;
-        c.lr = j->lr > 0 ? j->lr
-                         : base->lr / (j->q.method == PITH_WQ_KMEANS ? 100.0f : j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f);
-        c.min_lr = 0;
-        c.sched = PITH_SCHED_COSINE;
+        /* k-means centroid gradients are sums over many weights: a smaller rate */
+        float divisor = j->q.method == PITH_WQ_KMEANS ? 100.0f
+                        : j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f;
+        pith_train_config c = cli_finetune_config(base, j->epochs, j->lr, divisor);
         if (j->q.method == PITH_WQ_KMEANS)
             c.optim.weight_decay = 0; /* would pull the shared centroids toward zero */
         /* Jacob et al.: batchnorm with batch statistics for `split` epochs, then frozen
@@ -188,7 +163,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         r->cfg = c;
     }
     if (!rc)
-        rc = evaluate(g, test, &r->top1, &r->top5, &r->loss);
+        rc = cli_test_accuracy(g, test, 500, &r->top1, &r->top5, &r->loss);
     if (!rc) {
         r->bytes = pith_quant_weight_bytes(g);
         describe_layers(g, j, r->layers, sizeof r->layers);
