@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/checkpoint.h"
 #include "../core/error.h"
@@ -41,6 +42,11 @@ static void usage(FILE *f)
             "  --runs DIR        runs directory (default runs)\n"
             "  --results FILE    results table (default results/runs.tsv)\n"
             "  --force           run even if the table has this run id\n"
+            "  --no-cache        run every stage; by default a run starts from the\n"
+            "                    checkpoint of an earlier run whose config agrees up to\n"
+            "                    its last training stage and whose seed is the same\n"
+            "                    (runs/<experiment>/cache/; a sweep over pruning ratios\n"
+            "                    trains each seed's base model once)\n"
             "  --check           validate the config (with overrides) and print the run id\n"
             "  --threads N       threads (default: all cores)\n"
             "  --json            print one JSON object on stdout\n"
@@ -177,8 +183,75 @@ static int keep_masks(pith_trainer *t, void *user)
     return PITH_OK;
 }
 
-/* Runs the stages; fills row metrics. */
-static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int quiet, exp_row *row)
+/* The stage cache: runs that share a config prefix and seed (every point of
+ * a pruning sweep trains the same base model) reuse the checkpoint of the
+ * last training stage of that prefix instead of training it again. Only
+ * prefixes of train, finetune, prune, lowrank and eval stages are cached:
+ * what they produce depends on nothing but the config and the seed. */
+static int cacheable(exp_stage_kind k)
+{
+    return k == STAGE_TRAIN || k == STAGE_FINETUNE || k == STAGE_PRUNE || k == STAGE_LOWRANK || k == STAGE_EVAL;
+}
+
+static void cache_path(const char *cache, const exp_config *cfg, int i, char *buf, size_t len)
+{
+    uint64_t k = cfg->stages[i].prefix_key ^ (cfg->seed * 0x9e3779b97f4a7c15ull);
+    snprintf(buf, len, "%s/%016llx.h5", cache, (unsigned long long)k);
+}
+
+/* Publishes a finished stage checkpoint; a hard link, else a copy, renamed
+ * into place so that concurrent runs never see half a file. */
+static void cache_store(const char *cache, const char *src, const char *dst)
+{
+    char tmp[2600];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", dst, (long)getpid());
+    mkdir(cache, 0777);
+    unlink(tmp);
+    if (link(src, tmp) != 0) {
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
+        char b[65536];
+        size_t n;
+        int ok = in && out;
+        while (ok && (n = fread(b, 1, sizeof b, in)) > 0)
+            ok = fwrite(b, 1, n, out) == n;
+        ok = ok && !ferror(in);
+        if (out && fclose(out) != 0)
+            ok = 0;
+        if (in)
+            fclose(in);
+        if (!ok) {
+            unlink(tmp);
+            return;
+        }
+    }
+    if (rename(tmp, dst) != 0)
+        unlink(tmp);
+}
+
+static const char *stage_file_word(exp_stage_kind k)
+{
+    return k == STAGE_TRAIN ? "train" : k == STAGE_FINETUNE ? "finetune" : "distill";
+}
+
+/* The last stage whose result is in the cache, or -1. */
+static int cache_lookup(const exp_config *cfg, const char *cache, char *path, size_t len)
+{
+    int last = -1;
+    for (int i = 0; i < cfg->n_stages && cacheable(cfg->stages[i].kind); i++) {
+        exp_stage_kind k = cfg->stages[i].kind;
+        char p[2400];
+        cache_path(cache, cfg, i, p, sizeof p);
+        if ((k == STAGE_TRAIN || k == STAGE_FINETUNE) && access(p, R_OK) == 0) {
+            last = i;
+            snprintf(path, len, "%s", p);
+        }
+    }
+    return last;
+}
+
+/* Runs the stages; fills row metrics. cache (NULL: off) is the stage cache folder. */
+static int run_stages(const exp_config *cfg, const char *dir, const char *cache, FILE *log, int quiet,
+                      exp_row *row)
 {
     pith_dataset train = {0}, evalset = {0}, test = {0};
     pith_graph *g = NULL;
@@ -189,7 +262,40 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
         rc = exp_build_model(cfg, train.c, train.h, train.w, classes, &g);
     }
     pith_train_config last_train = pith_train_defaults(); /* fine-tuning starts from the last recipe */
-    for (int i = 0; i < cfg->n_stages && !rc; i++) {
+    int first = 0;
+    char cached[2400];
+    int hit = !rc && cache ? cache_lookup(cfg, cache, cached, sizeof cached) : -1;
+    if (hit >= 0) {
+        pith_graph *cg = NULL;
+        pith_ckpt_meta cm;
+        if (cli_load_checkpoint(cached, &cg, &cm, NULL, NULL) == PITH_OK) {
+            pith_graph_free(g);
+            g = cg;
+            first = hit + 1;
+            for (int i = 0; i <= hit; i++)
+                if (cfg->stages[i].kind == STAGE_TRAIN || cfg->stages[i].kind == STAGE_FINETUNE) {
+                    last_train = cfg->stages[i].train;
+                    last_train.seed = cfg->seed;
+                    last_train.subset = cfg->subset;
+                    last_train.val = cfg->val;
+                    last_train.aug = cfg->aug;
+                }
+            char here[2200];
+            snprintf(here, sizeof here, "%s/stage%d-%s.h5", dir, hit + 1, stage_file_word(cfg->stages[hit].kind));
+            unlink(here);
+            if (link(cached, here) != 0)
+                here[0] = '\0';
+            fprintf(log, "stages 1-%d: reused %s (same config up to stage %d and seed; top-1 %.4f)\n", hit + 1,
+                    cached, hit + 1, cm.top1);
+            if (!quiet)
+                fprintf(stderr, "stages 1-%d: reused from the stage cache (%s)\n", hit + 1, cached);
+            row->top1 = cm.top1;
+            row->top5 = cm.top5;
+        } else {
+            fprintf(log, "stage cache: %s unreadable (%s); running every stage\n", cached, pith_last_error());
+        }
+    }
+    for (int i = first; i < cfg->n_stages && !rc; i++) {
         const exp_stage *st = &cfg->stages[i];
         stage_ctx sc = {"", cfg, log};
         if (st->kind == STAGE_TRAIN || st->kind == STAGE_FINETUNE || st->kind == STAGE_DISTILL) {
@@ -198,7 +304,7 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
             tc.subset = cfg->subset;
             tc.val = cfg->val;
             tc.aug = cfg->aug;
-            const char *what = st->kind == STAGE_TRAIN ? "train" : st->kind == STAGE_FINETUNE ? "finetune" : "distill";
+            const char *what = stage_file_word(st->kind);
             pith_graph *teacher = NULL;
             pith_ckpt_meta tmeta;
             pith_distill kd = {NULL, st->kd_T, st->kd_alpha};
@@ -236,6 +342,14 @@ static int run_stages(const exp_config *cfg, const char *dir, FILE *log, int qui
             pith_trainer_free(t);
             pith_graph_free(teacher);
             last_train = tc;
+            int all = 1;
+            for (int q = 0; q <= i; q++)
+                all = all && cacheable(cfg->stages[q].kind);
+            if (!rc && cache && all) {
+                char dst[2400];
+                cache_path(cache, cfg, i, dst, sizeof dst);
+                cache_store(cache, sc.ckpt, dst);
+            }
         } else if (st->kind == STAGE_LOWRANK) {
             pith_lowrank_rule rule = {st->lr_rank, st->lr_energy, st->lr_macs_ratio};
             rc = pith_graph_sort(g);
@@ -373,12 +487,12 @@ int cmd_run(int argc, char **argv)
 {
     const char *cmd = "run";
     static const struct option opts[] = {
-        {"set", 1, 0, 's'}, {"knob", 1, 0, 'k'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'}, {"force", 0, 0, 'f'},
+        {"set", 1, 0, 's'}, {"knob", 1, 0, 'k'}, {"runs", 1, 0, 'r'}, {"results", 1, 0, 'R'}, {"force", 0, 0, 'f'}, {"no-cache", 0, 0, 'C'},
         {"check", 0, 0, 'c'}, {"threads", 1, 0, 't'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *sets[128], *knobs[64];
-    int n_sets = 0, n_knobs = 0, force = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
+    int n_sets = 0, n_knobs = 0, force = 0, no_cache = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
     const char *runs = "runs", *results = "results/runs.tsv";
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -395,6 +509,7 @@ int cmd_run(int argc, char **argv)
         case 'r': runs = optarg; break;
         case 'R': results = optarg; break;
         case 'f': force = 1; break;
+        case 'C': no_cache = 1; break;
         case 'c': check = 1; break;
         case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
         case 'j': as_json = 1; break;
@@ -479,7 +594,9 @@ int cmd_run(int argc, char **argv)
                 (unsigned long long)cfg.seed, cfg.knobs[0] ? cfg.knobs : "no overrides");
         if (!quiet)
             fprintf(stderr, "run %s -> %s\n", cfg.run_id, dir);
-        rc = run_stages(&cfg, dir, log, quiet, &row);
+        char cache[2100];
+        snprintf(cache, sizeof cache, "%s/%s/cache", runs, cfg.name);
+        rc = run_stages(&cfg, dir, no_cache ? NULL : cache, log, quiet, &row);
     }
     snprintf(row.status, sizeof row.status, "%s", rc ? "failed" : "ok");
     if (rc)

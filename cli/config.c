@@ -673,6 +673,57 @@ static int parse_model(ctx *c, yaml_node_t *v, exp_config *cfg)
 
 static const char *const root_keys = "experiment, seed, dataset, model, stages";
 
+/* FNV-1a over a canonical form of a node: scalars, [items], {key:value}. */
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t node_key(ctx *c, const yaml_node_t *n, uint64_t h, int depth)
+{
+    if (!n || depth > 64)
+        return fnv(h, "~", 1);
+    if (n->type == YAML_SCALAR_NODE)
+        return fnv(fnv(h, "'", 1), (const char *)n->data.scalar.value, n->data.scalar.length);
+    if (n->type == YAML_SEQUENCE_NODE) {
+        h = fnv(h, "[", 1);
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+            h = fnv(node_key(c, get(c, *it), h, depth + 1), ",", 1);
+        return fnv(h, "]", 1);
+    }
+    h = fnv(h, "{", 1);
+    FOR_PAIRS(n, p)
+    {
+        h = fnv(node_key(c, get(c, p->key), h, depth + 1), ":", 1);
+        h = fnv(node_key(c, get(c, p->value), h, depth + 1), ",", 1);
+    }
+    return fnv(h, "}", 1);
+}
+
+/* stages[i].prefix_key identifies everything that determines the model after
+ * stage i: every root key but `stages` (seed, dataset, model, ...) and
+ * stages 0..i. pith run reuses a stage's checkpoint across runs that share it. */
+static void prefix_keys(ctx *c, yaml_node_t *root, yaml_node_t *stages, exp_config *cfg)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    FOR_PAIRS(root, p)
+    {
+        const char *key = scalar(get(c, p->key));
+        if (key && !strcmp(key, "stages"))
+            continue;
+        h = fnv(node_key(c, get(c, p->key), h, 0), ":", 1);
+        h = fnv(node_key(c, get(c, p->value), h, 0), ";", 1);
+    }
+    int i = 0;
+    for (yaml_node_item_t *it = stages->data.sequence.items.start;
+         it < stages->data.sequence.items.top && i < cfg->n_stages; it++, i++) {
+        h = fnv(node_key(c, get(c, *it), h, 0), ";", 1);
+        cfg->stages[i].prefix_key = h;
+    }
+}
+
 static int parse_root(ctx *c, exp_config *cfg)
 {
     yaml_node_t *root = yaml_document_get_root_node(c->doc);
@@ -713,7 +764,11 @@ static int parse_root(ctx *c, exp_config *cfg)
     if (!stages)
         return err(c, root, "missing required key 'stages'");
     rc = parse_model(c, model, cfg);
-    return rc ? rc : parse_stages(c, stages, cfg);
+    if (!rc)
+        rc = parse_stages(c, stages, cfg);
+    if (!rc)
+        prefix_keys(c, root, stages, cfg);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- overrides */

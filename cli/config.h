@@ -35,6 +35,7 @@ typedef struct exp_stage {
     int lr_rank;
     float lr_energy, lr_macs_ratio;
     char lr_layers[256];
+    uint64_t prefix_key;     /* hash of the config up to and including this stage (see pith run's cache) */
 } exp_stage;
 
 /* One layer of a model written in the config. */

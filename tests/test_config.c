@@ -420,6 +420,66 @@ static void test_run_end_to_end(void **state)
     free(table);
 }
 
+/* Runs that share a config prefix and seed reuse its training: the second
+ * pruning ratio starts from the first run's base model, and gives exactly
+ * what training it again gives. */
+static void test_stage_cache(void **state)
+{
+    (void)state;
+    exp_config a, b, c;
+    const char *text = "experiment: sc\nseed: 3\ndataset: {subset: 600}\nmodel: mlp\n"
+                       "stages:\n  - train: {epochs: 1}\n  - prune: {ratio: 0.2}\n  - finetune: {epochs: 1}\n";
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s", write_cfg("sc.yaml", text));
+    const char *r5[] = {"prune.ratio=0.5"}, *s4[] = {"seed=4"};
+    CHECK_OK(exp_config_load(cfg, NULL, 0, &a));
+    CHECK_OK(exp_config_load(cfg, r5, 1, &b));
+    CHECK_OK(exp_config_load(cfg, s4, 1, &c));
+    assert_true(a.stages[0].prefix_key == b.stages[0].prefix_key);
+    assert_true(a.stages[1].prefix_key != b.stages[1].prefix_key);
+    assert_true(a.stages[2].prefix_key != b.stages[2].prefix_key);
+    assert_true(a.stages[0].prefix_key != c.stages[0].prefix_key);
+    exp_config_free(&a);
+    exp_config_free(&b);
+    exp_config_free(&c);
+    if (!tu_have_fmnist())
+        skip();
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    char runs[512], res[512], cmd[4096];
+    snprintf(runs, sizeof runs, "%s", tu_path("sc-runs"));
+    snprintf(res, sizeof res, "%s", tu_path("sc.tsv"));
+    const char *common = "--threads 1 --quiet --json";
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s %s > %s", bin, cfg, runs, res, common,
+             tu_path("sc1.json"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s run %s --set prune.ratio=0.5 --runs %s --results %s %s > %s", bin, cfg, runs,
+             res, common, tu_path("sc2.json"));
+    assert_int_equal(system(cmd), 0);
+    size_t len;
+    char *j2 = tu_read_file(tu_path("sc2.json"), &len), *j3;
+    assert_non_null(j2);
+    const char *d = strstr(j2, "\"dir\":\"");
+    assert_non_null(d);
+    char log[1200];
+    snprintf(log, sizeof log, "%.*s/log.txt", (int)strcspn(d + 7, "\""), d + 7);
+    char *lt = tu_read_file(log, &len);
+    assert_non_null(lt);
+    assert_non_null(strstr(lt, "stages 1-1: reused"));
+    assert_null(strstr(lt, "stage 1: train"));
+    free(lt);
+    snprintf(cmd, sizeof cmd, "%s run %s --set prune.ratio=0.5 --runs %s --results %s --force --no-cache %s > %s",
+             bin, cfg, runs, res, common, tu_path("sc3.json"));
+    assert_int_equal(system(cmd), 0);
+    j3 = tu_read_file(tu_path("sc3.json"), &len);
+    assert_non_null(j3);
+    const char *t2 = strstr(j2, "\"top1\":"), *t3 = strstr(j3, "\"top1\":");
+    assert_non_null(t2);
+    assert_non_null(t3);
+    assert_true(strtod(t2 + 7, NULL) == strtod(t3 + 7, NULL));
+    free(j2);
+    free(j3);
+}
+
 static void test_sweep_resume_and_slurm(void **state)
 {
     (void)state;
@@ -492,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
         cmocka_unit_test(test_sweep_resume_and_slurm),
+        cmocka_unit_test(test_stage_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
