@@ -30,6 +30,10 @@ static void usage(FILE *f)
                "  --labels-only     train the same student on labels alone (the control)\n"
                "  --epochs N        epochs (default 5); --lr, --batch as in pith train (0.05, 64)\n"
                "  --seed S          seed (default 1)\n"
+               "  --crop-pad N, --hflip   augmentation, as in pith train (default off)\n"
+               "  --no-teacher-cache  run the teacher on every batch; by default, without\n"
+               "                    augmentation, its logits for each training image are\n"
+               "                    computed once (first epoch) and reused\n"
                "  --data DIR        dataset directory (default: the teacher's)\n"
                "  --threads N       threads (default: all cores)\n"
                "  --quiet           no progress output\n"
@@ -50,11 +54,12 @@ int cmd_distill(int argc, char **argv)
         {"teacher", 1, 0, 'T'}, {"student", 1, 0, 's'}, {"T", 1, 0, 'p'}, {"alpha", 1, 0, 'a'},
         {"labels-only", 0, 0, 'L'}, {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"batch", 1, 0, 'b'},
         {"seed", 1, 0, 'S'}, {"data", 1, 0, 'd'}, {"threads", 1, 0, 't'}, {"out", 1, 0, 'o'},
-        {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {"crop-pad", 1, 0, 'c'},
+        {"hflip", 0, 0, 'f'}, {"no-teacher-cache", 0, 0, 'N'}, {0, 0, 0, 0},
     };
     const char *teacher_path = NULL, *student = NULL, *data = NULL, *out = NULL;
     float T = 4.0f, alpha = 0.9f;
-    int labels_only = 0, threads = 0, quiet = 0, as_json = 0, c, rc;
+    int labels_only = 0, no_cache = 0, threads = 0, quiet = 0, as_json = 0, c, rc;
     pith_train_config cfg = pith_train_defaults();
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -70,6 +75,9 @@ int cmd_distill(int argc, char **argv)
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &cfg.batch); break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &cfg.seed); break;
         case 'd': data = optarg; break;
+        case 'c': rc = cli_int(cmd, "--crop-pad", optarg, 0, 64, &cfg.aug.crop_pad); break;
+        case 'f': cfg.aug.hflip = 1; break;
+        case 'N': no_cache = 1; break;
         case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
@@ -113,7 +121,10 @@ int cmd_distill(int argc, char **argv)
     if (!rc)
         rc = pith_graph_compile(teacher, cfg.batch);
     pith_graph_set_training(teacher, 0);
-    pith_distill kd = {teacher, T, alpha};
+    pith_distill kd = {.teacher = teacher, .T = T, .alpha = alpha};
+    int augmented = cfg.aug.crop_pad > 0 || cfg.aug.hflip;
+    if (!rc && !labels_only && !no_cache && !augmented)
+        rc = pith_distill_cache_init(&kd, train.n, pith_graph_output_shape(teacher)->d[0]);
     pith_trainer *t = NULL;
     if (!rc)
         rc = pith_trainer_create(&t, g, &cfg, &train, &test);
@@ -127,6 +138,9 @@ int cmd_distill(int argc, char **argv)
             fprintf(progress, "%s %s for %d epochs%s\n", labels_only ? "training" : "distilling into", student,
                     cfg.epochs, labels_only ? " on labels alone (control)" : "");
         rc = pith_trainer_run(t);
+        if (!rc && progress && !labels_only)
+            fprintf(progress, "teacher: %lld images run, %lld served from its logit cache\n",
+                    (long long)kd.teacher_images, (long long)kd.cached_images);
     }
     double top1 = t && t->n_history ? t->history[t->n_history - 1].test_top1 : NAN;
     if (!rc) {
@@ -150,6 +164,8 @@ int cmd_distill(int argc, char **argv)
         json_int(&j, "epochs", cfg.epochs);
         json_int(&j, "seed", (int64_t)cfg.seed);
         json_num(&j, "teacher_top1", teacher_top1);
+        json_int(&j, "teacher_images", kd.teacher_images);
+        json_int(&j, "teacher_cached_images", kd.cached_images);
         json_num(&j, "top1", top1);
         json_int(&j, "params", pith_graph_params(g, 1));
         json_int(&j, "teacher_params", pith_graph_params(teacher, 1));
@@ -162,6 +178,7 @@ int cmd_distill(int argc, char **argv)
                labels_only ? " (labels only)" : "", 100 * top1, cfg.epochs, (long long)pith_graph_params(g, 1), out);
     }
     pith_trainer_free(t);
+    pith_distill_free(&kd);
     pith_graph_free(g);
     pith_graph_free(teacher);
     pith_dataset_free(&train);

@@ -307,7 +307,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
             const char *what = stage_file_word(st->kind);
             pith_graph *teacher = NULL;
             pith_ckpt_meta tmeta;
-            pith_distill kd = {NULL, st->kd_T, st->kd_alpha};
+            pith_distill kd = {.T = st->kd_T, .alpha = st->kd_alpha};
             if (st->kind == STAGE_DISTILL) {
                 rc = cli_load_checkpoint(st->teacher, &teacher, &tmeta, NULL, NULL);
                 if (!rc)
@@ -316,6 +316,12 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
                     break;
                 pith_graph_set_training(teacher, 0);
                 kd.teacher = teacher;
+                if (!(tc.aug.crop_pad > 0 || tc.aug.hflip)) /* unaugmented: teacher logits computed once */
+                    rc = pith_distill_cache_init(&kd, train.n, pith_graph_output_shape(teacher)->d[0]);
+                if (rc) {
+                    pith_graph_free(teacher);
+                    break;
+                }
                 fprintf(log, "stage %d: teacher %s (T %g, alpha %g)\n", i + 1, st->teacher, (double)st->kd_T,
                         (double)st->kd_alpha);
             }
@@ -340,6 +346,10 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
                 }
             }
             pith_trainer_free(t);
+            if (teacher)
+                fprintf(log, "teacher: %lld images run, %lld served from its logit cache\n",
+                        (long long)kd.teacher_images, (long long)kd.cached_images);
+            pith_distill_free(&kd);
             pith_graph_free(teacher);
             last_train = tc;
             int all = 1;

@@ -61,10 +61,13 @@ struct pith_trainer {
     pith_epoch_hook on_epoch;
     void *user;
     /* Optional: a loss instead of cross-entropy (distillation). Given the
-     * batch's input and the model's logits [n, k], returns the mean loss and
-     * writes its gradient with respect to the logits. */
-    double (*loss)(void *loss_user, const float *input, const float *logits, const int *labels, int n, int k,
-                   float *grad);
+     * batch's input, the model's logits [n, k] and each row's index in the
+     * training set, returns the mean loss and writes its gradient with
+     * respect to the logits. augmented tells whether the input is a random
+     * transform of the stored image (so that per-image results cannot be
+     * reused across epochs). */
+    double (*loss)(void *loss_user, const float *input, const float *logits, const int *labels,
+                   const int *index, int augmented, int n, int k, float *grad);
     void *loss_user;
     /* Optional: called after every optimizer step (pruning schedules). */
     int (*on_step)(pith_trainer *t, void *step_user);

@@ -15,11 +15,26 @@ double pith_kd_loss(const float *student, const float *teacher, const int *label
 typedef struct pith_distill {
     pith_graph *teacher;   /* compiled for at least the student's batch */
     float T, alpha;
+    /* Teacher logits per training image, filled the first time each image is
+     * seen and reused afterwards; only when the batches are not augmented
+     * (the teacher is deterministic in evaluation mode). NULL: off. */
+    float *cache;          /* [cache_n, k] */
+    unsigned char *cached; /* [cache_n] */
+    float *rows;           /* [teacher batch, k]: a cached batch gathered */
+    int cache_n, cache_k;
+    int64_t teacher_images, cached_images; /* images run through the teacher / served from the cache */
 } pith_distill;
 
-/* A pith_trainer loss hook: runs the teacher on the batch's input and
- * returns pith_kd_loss. user is a pith_distill. */
-double pith_distill_loss(void *user, const float *input, const float *logits, const int *labels, int n, int k,
-                         float *grad);
+/* Turns on the per-image teacher-logit cache for a training set of n images
+ * and k classes. */
+int pith_distill_cache_init(pith_distill *d, int n, int k);
+void pith_distill_free(pith_distill *d);
+
+/* A pith_trainer loss hook: the teacher's logits for the batch (from the
+ * cache when every image of the batch is in it and the batch is not
+ * augmented, else by running the teacher) and pith_kd_loss. user is a
+ * pith_distill. */
+double pith_distill_loss(void *user, const float *input, const float *logits, const int *labels, const int *index,
+                         int augmented, int n, int k, float *grad);
 
 #endif

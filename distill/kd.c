@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/error.h"
@@ -47,8 +48,37 @@ double pith_kd_loss(const float *student, const float *teacher, const int *label
     return alpha * (double)T * T * kl / n + (1.0 - alpha) * ce;
 }
 
-double pith_distill_loss(void *user, const float *input, const float *logits, const int *labels, int n, int k,
-                         float *grad)
+int pith_distill_cache_init(pith_distill *d, int n, int k)
+{
+    if (n <= 0 || k <= 0)
+        return pith_error(PITH_EINVAL, "teacher cache: %d images of %d classes", n, k);
+    if (!d->teacher || d->teacher->batch <= 0)
+        return pith_error(PITH_EINVAL, "teacher cache: compile the teacher first");
+    d->cache = malloc((size_t)n * k * sizeof *d->cache);
+    d->cached = calloc((size_t)n, 1);
+    d->rows = malloc((size_t)d->teacher->batch * k * sizeof *d->rows);
+    if (!d->cache || !d->cached || !d->rows) {
+        pith_distill_free(d);
+        return pith_error(PITH_ENOMEM, "teacher cache: no memory for %d x %d logits", n, k);
+    }
+    d->cache_n = n;
+    d->cache_k = k;
+    return PITH_OK;
+}
+
+void pith_distill_free(pith_distill *d)
+{
+    free(d->cache);
+    free(d->cached);
+    free(d->rows);
+    d->cache = NULL;
+    d->cached = NULL;
+    d->rows = NULL;
+    d->cache_n = d->cache_k = 0;
+}
+
+double pith_distill_loss(void *user, const float *input, const float *logits, const int *labels, const int *index,
+                         int augmented, int n, int k, float *grad)
 {
     pith_distill *d = user;
     pith_graph *t = d->teacher;
@@ -57,8 +87,27 @@ double pith_distill_loss(void *user, const float *input, const float *logits, co
         pith_error(PITH_ESHAPE, "the teacher's output or batch does not match the student's");
         return NAN;
     }
+    int use_cache = d->cache && index && !augmented && d->cache_k == k;
+    for (int i = 0; use_cache && i < n; i++)
+        use_cache = index[i] >= 0 && index[i] < d->cache_n;
+    int all_cached = use_cache;
+    for (int i = 0; all_cached && i < n; i++)
+        all_cached = d->cached[index[i]];
+    if (all_cached) {
+        float *z = d->rows;
+        for (int i = 0; i < n; i++)
+            memcpy(z + (size_t)i * k, d->cache + (size_t)index[i] * k, (size_t)k * sizeof *z);
+        d->cached_images += n;
+        return pith_kd_loss(logits, z, labels, n, k, d->T, d->alpha, grad);
+    }
     memcpy(pith_graph_input(t), input, pith_shape_size(&t->input_shape) * (size_t)n * sizeof(float));
     if (pith_graph_forward(t, n))
         return NAN;
-    return pith_kd_loss(logits, pith_graph_output(t), labels, n, k, d->T, d->alpha, grad);
+    const float *z = pith_graph_output(t);
+    d->teacher_images += n;
+    for (int i = 0; use_cache && i < n; i++) {
+        memcpy(d->cache + (size_t)index[i] * k, z + (size_t)i * k, (size_t)k * sizeof *z);
+        d->cached[index[i]] = 1;
+    }
+    return pith_kd_loss(logits, z, labels, n, k, d->T, d->alpha, grad);
 }

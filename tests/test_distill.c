@@ -3,6 +3,9 @@
  * logits give zero divergence). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "../core/zoo.h"
 
 #include "../core/loss.h"
 #include "../distill/distill.h"
@@ -71,11 +74,61 @@ static void test_kd_limits(void **state)
     assert_float_equal(pith_kd_loss(zs, zt, y, N, K, 2.0f, 1.0f, NULL), want, 1e-9);
 }
 
+/* The teacher-logit cache serves exactly the logits the teacher computes:
+ * a batch of cached images gives the loss and gradient of running the
+ * teacher on it; augmented batches and unknown indices bypass the cache. */
+static void test_teacher_cache(void **state)
+{
+    (void)state;
+    enum { IMG = 28 * 28, NIMG = 12, K = 10 };
+    pith_graph *t = NULL;
+    CHECK_OK(pith_zoo_build("mlp", 1, 28, 28, K, 7, &t));
+    CHECK_OK(pith_graph_compile(t, 8));
+    pith_graph_set_training(t, 0);
+    float *images = malloc(sizeof(float) * NIMG * IMG), in[8 * IMG], zs[8 * K], g1[8 * K], g2[8 * K];
+    assert_non_null(images);
+    tu_fill(images, NIMG * IMG, -1, 2, 11);
+    tu_fill(zs, 8 * K, -3, 3, 12);
+    int y[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    pith_distill cached = {.teacher = t, .T = 3.0f, .alpha = 0.7f}, plain = {.teacher = t, .T = 3.0f, .alpha = 0.7f};
+    CHECK_OK(pith_distill_cache_init(&cached, NIMG, K));
+    const int first[4] = {3, 5, 7, 0}, again[3] = {5, 0, 3};
+    for (int i = 0; i < 4; i++)
+        memcpy(in + i * IMG, images + first[i] * IMG, sizeof(float) * IMG);
+    double a = pith_distill_loss(&cached, in, zs, y, first, 0, 4, K, g1);
+    double b = pith_distill_loss(&plain, in, zs, y, first, 0, 4, K, g2);
+    assert_true(isfinite(a));
+    assert_float_equal(a, b, 0);
+    assert_int_equal(cached.teacher_images, 4);
+    assert_int_equal(cached.cached_images, 0);
+    for (int i = 0; i < 3; i++)
+        memcpy(in + i * IMG, images + again[i] * IMG, sizeof(float) * IMG);
+    a = pith_distill_loss(&cached, in, zs, y, again, 0, 3, K, g1);
+    b = pith_distill_loss(&plain, in, zs, y, again, 0, 3, K, g2);
+    assert_int_equal(cached.teacher_images, 4);
+    assert_int_equal(cached.cached_images, 3);
+    assert_float_equal(a, b, 1e-6 * fabs(b));
+    for (int i = 0; i < 3 * K; i++)
+        assert_float_equal(g1[i], g2[i], 1e-6);
+    /* augmented: the stored logits are for other pixels; the teacher runs */
+    pith_distill_loss(&cached, in, zs, y, again, 1, 3, K, g1);
+    assert_int_equal(cached.teacher_images, 7);
+    /* an index outside the training set is never trusted */
+    const int bad[1] = {NIMG};
+    pith_distill_loss(&cached, in, zs, y, bad, 0, 1, K, g1);
+    assert_int_equal(cached.teacher_images, 8);
+    assert_int_equal(cached.cached_images, 3);
+    pith_distill_free(&cached);
+    pith_graph_free(t);
+    free(images);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kd_gradient),
         cmocka_unit_test(test_kd_limits),
+        cmocka_unit_test(test_teacher_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
