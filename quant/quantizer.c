@@ -1,4 +1,5 @@
 #include "quantizer.h"
+#include "../runtime/kernels/requant.h"
 
 #include <float.h>
 #include <math.h>
@@ -117,31 +118,8 @@ int pith_quantize_multiplier(double real, int32_t *m, int *shift)
     return PITH_OK;
 }
 
-/* round(a * b / 2^31), saturating the one overflowing case */
-static int32_t srdhm(int32_t a, int32_t b)
-{
-    if (a == INT32_MIN && b == INT32_MIN)
-        return INT32_MAX;
-    int64_t ab = (int64_t)a * b;
-    int64_t nudge = ab >= 0 ? (1LL << 30) : 1 - (1LL << 30);
-    return (int32_t)((ab + nudge) / (1LL << 31));
-}
-
-/* round(x / 2^e), halves away from zero */
-static int32_t rounding_shift_right(int32_t x, int e)
-{
-    if (e <= 0)
-        return x;
-    int32_t mask = (int32_t)((1LL << e) - 1), rem = x & mask, threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (rem > threshold ? 1 : 0);
-}
-
 int32_t pith_requantize(int32_t acc, int32_t m, int shift, int32_t zero_point, int32_t qmin,
                         int32_t qmax)
 {
-    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    int64_t a = (int64_t)acc * ((int64_t)1 << left);
-    int32_t x = a > INT32_MAX ? INT32_MAX : a < INT32_MIN ? INT32_MIN : (int32_t)a;
-    int64_t v = (int64_t)rounding_shift_right(srdhm(x, m), right) + zero_point;
-    return v < qmin ? qmin : v > qmax ? qmax : (int32_t)v;
+    return pithrt_requantize(acc, m, shift, zero_point, qmin, qmax);
 }

@@ -1,0 +1,55 @@
+/* Elementwise pieces shared by the reference kernels. */
+#include <math.h>
+
+#include "../pithrt.h"
+#include "kernels.h"
+
+float pithrt_apply_act(float v, int act)
+{
+    switch (act) {
+    case PITHRT_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case PITHRT_ACT_RELU6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+    case PITHRT_ACT_HARDSWISH: return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+    default: return v;
+    }
+}
+
+/* nearbyintf rounds half to even in the default rounding mode, which the
+ * runtime never changes; the division (not a multiplication by 1 / scale) is
+ * what the workbench computes, so both round the same quotient. */
+int32_t pithrt_quantize_value(float v, pithrt_qact q, int act)
+{
+    float r = nearbyintf(pithrt_apply_act(v, act) / q.scale) + (float)q.zero_point;
+    r = r < (float)q.qmin ? (float)q.qmin : r > (float)q.qmax ? (float)q.qmax : r;
+    return (int32_t)r;
+}
+
+void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t n, int8_t *out)
+{
+    size_t i, k;
+    switch (dtype) {
+    case PITHRT_W4:
+        for (i = 0; i < n; i++) {
+            k = first + i;
+            int v = (w[k >> 1] >> ((k & 1) * 4)) & 15;
+            out[i] = (int8_t)(v >= 8 ? v - 16 : v);
+        }
+        break;
+    case PITHRT_W2:
+        for (i = 0; i < n; i++) {
+            k = first + i;
+            int v = (w[k >> 2] >> ((k & 3) * 2)) & 3;
+            out[i] = (int8_t)(v >= 2 ? v - 4 : v);
+        }
+        break;
+    case PITHRT_W1:
+        for (i = 0; i < n; i++) {
+            k = first + i;
+            out[i] = (int8_t)((w[k >> 3] >> (k & 7)) & 1 ? 1 : -1);
+        }
+        break;
+    default:
+        for (i = 0; i < n; i++)
+            out[i] = (int8_t)w[first + i];
+    }
+}

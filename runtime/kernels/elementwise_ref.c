@@ -1,0 +1,42 @@
+/* Activations, table lookups, softmax, quantize and dequantize. */
+#include <math.h>
+
+#include "../pithrt.h"
+#include "kernels.h"
+
+void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = pithrt_apply_act(x[i], act);
+}
+
+/* table[code + 128]: the exporter fills it with the workbench's own function
+ * on each of the 256 input codes, so any elementwise op is exact. */
+void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int8_t)table[x[i] + 128];
+}
+
+void pithrt_softmax_f32_ref(const float *x, float *y, int n)
+{
+    float mx = -INFINITY, s = 0.0f;
+    for (int i = 0; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    for (int i = 0; i < n; i++)
+        s += y[i] = expf(x[i] - mx);
+    for (int i = 0; i < n; i++)
+        y[i] /= s;
+}
+
+void pithrt_quantize_f32_s8_ref(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int8_t)pithrt_quantize_value(x[i], yq, act);
+}
+
+void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = (float)(x[i] - xq.zero_point) * xq.scale;
+}

@@ -1,0 +1,20 @@
+/* fully connected, int8: acc = bias + sum (x - zx) * w, then requantization
+ * per output feature (see conv2d_s8_ref.c). */
+#include "../pithrt.h"
+#include "kernels.h"
+#include "requant.h"
+
+int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch);
+
+void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt, int wdtype, const int32_t *bias,
+                      int8_t *y, int o, pithrt_qact yq, const pithrt_requant *rq, int8_t *row)
+{
+    for (int k = 0; k < o; k++) {
+        pithrt_weights_unpack_s8(wt, wdtype, (size_t)k * n, (size_t)n, row);
+        int32_t acc = bias ? bias[k] : 0;
+        for (int i = 0; i < n; i++)
+            acc += ((int32_t)x[i] - xq.zero_point) * row[i];
+        acc = pithrt_acc_act(acc, rq, k);
+        y[k] = (int8_t)pithrt_requantize(acc, rq->mult[k], rq->shift[k], yq.zero_point, yq.qmin, yq.qmax);
+    }
+}

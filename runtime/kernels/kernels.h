@@ -1,0 +1,76 @@
+/* The reference kernels: plain C, one file per op and data type. They are
+ * the specification of every op; a fast kernel must give the same bytes (int8)
+ * or the same floats within 1e-5 relative (fp32). Activations are batch 1,
+ * CHW. Kernels never allocate; the caller passes scratch when one is needed. */
+#ifndef PITHRT_KERNELS_H
+#define PITHRT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pithrt_geom {
+    int kh, kw, sh, sw, ph, pw, dh, dw, groups;
+} pithrt_geom;
+
+/* output extent along one axis */
+static inline int pithrt_out_dim(int in, int k, int s, int p, int d)
+{
+    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/* An s8 activation: codes, zero point and range. */
+typedef struct pithrt_qact {
+    int32_t zero_point, qmin, qmax;
+    float scale;
+} pithrt_qact;
+
+/* Integer requantization of a layer's accumulators, per output channel. */
+typedef struct pithrt_requant {
+    const int32_t *mult, *shift;
+    const int32_t *clamp_hi; /* relu6: the accumulator that means 6.0, per channel; NULL otherwise */
+    int act;                 /* pithrt_act: relu and relu6 clamp the accumulator at 0 */
+} pithrt_requant;
+
+/* Weight codes of one output channel (n values) into int8, from any packed type. */
+void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t n, int8_t *out);
+
+void pithrt_conv2d_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y, int o,
+                           int oh, int ow, const pithrt_geom *g, int act);
+/* wt: codes of type wdtype (PITHRT_S8/W4/W2/W1); row: scratch of c / groups * kh * kw bytes. */
+void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, const uint8_t *wt, int wdtype,
+                          const int32_t *bias, int8_t *y, int o, int oh, int ow, pithrt_qact yq,
+                          const pithrt_requant *rq, const pithrt_geom *g, int8_t *row);
+
+void pithrt_fc_f32_ref(const float *x, int n, const float *wt, const float *bias, float *y, int o, int act);
+void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt, int wdtype, const int32_t *bias,
+                      int8_t *y, int o, pithrt_qact yq, const pithrt_requant *rq, int8_t *row);
+
+/* Pools: max pads with -infinity (the workbench's convention), average counts
+ * the padded zeros (count_include_pad, PyTorch's default). */
+void pithrt_maxpool_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_maxpool_s8_ref(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_avgpool_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_avgpool_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, int8_t *y, int oh, int ow,
+                           pithrt_qact yq, const pithrt_geom *g, int act);
+void pithrt_gavgpool_f32_ref(const float *x, int c, int hw, float *y);
+void pithrt_gavgpool_s8_ref(const int8_t *x, int c, int hw, pithrt_qact xq, int8_t *y, pithrt_qact yq, int act);
+
+void pithrt_add_f32_ref(const float *a, const float *b, float *y, size_t n, int act);
+void pithrt_add_s8_ref(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
+                       size_t n, int act);
+
+/* Channel concatenation; s8 inputs on another grid than the output are requantized. */
+void pithrt_concat_f32_ref(const float *x, size_t n, float *y);
+void pithrt_concat_s8_ref(const int8_t *x, pithrt_qact xq, size_t n, int8_t *y, pithrt_qact yq);
+
+void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act);
+void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n);
+void pithrt_softmax_f32_ref(const float *x, float *y, int n);
+void pithrt_quantize_f32_s8_ref(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
+void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, size_t n);
+
+/* The workbench's quantizer step: clamp(round_half_even(act(v) / scale) + zero_point). */
+int32_t pithrt_quantize_value(float v, pithrt_qact q, int act);
+float pithrt_apply_act(float v, int act);
+
+#endif

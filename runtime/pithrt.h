@@ -1,0 +1,184 @@
+/* pithrt: pith's inference runtime. C99, no dependency beyond libc and libm.
+ *
+ * A model is a .pith file (docs/pith-format.md) loaded from a memory buffer
+ * without copying its weights. The caller owns all memory: it asks how many
+ * arena bytes a context needs, gives the runtime that much, and nothing is
+ * allocated while the model runs.
+ *
+ *   pithrt_model m;
+ *   if (pithrt_model_load(buf, len, &m) != PITHRT_OK) puts(pithrt_model_error(&m));
+ *   size_t bytes = pithrt_arena_bytes(&m, 1);
+ *   pithrt_ctx c;
+ *   pithrt_ctx_init(&c, &m, malloc(bytes), bytes, 1);
+ *   pithrt_set_input_f32(&c, image, n);
+ *   pithrt_run(&c);
+ *   const float *scores = pithrt_output_f32(&c, out, k);
+ *
+ * Every failure is a negative status; the model or context keeps a message. */
+#ifndef PITHRT_H
+#define PITHRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    PITHRT_OK = 0,
+    PITHRT_EFORMAT = -1, /* the file is not a valid .pith model */
+    PITHRT_EVERSION = -2,
+    PITHRT_EARG = -3,    /* a bad argument from the caller */
+    PITHRT_ESPACE = -4,  /* the arena is too small */
+    PITHRT_EIO = -5,
+    PITHRT_ENOMEM = -6,
+};
+
+#define PITHRT_MSG_MAX 192
+#define PITHRT_MAX_OPS 4096
+#define PITHRT_MAX_TENSORS 8192
+
+/* Data types of tensors (activations and constants). */
+typedef enum {
+    PITHRT_F32 = 1,
+    PITHRT_S8 = 2,
+    PITHRT_S32 = 3,
+    PITHRT_W4 = 4, /* weight codes, two per byte, low nibble first, two's complement */
+    PITHRT_W2 = 5, /* weight codes, four per byte, two's complement (ternary: -1, 0, 1) */
+    PITHRT_W1 = 6, /* weight codes, eight per byte, bit 1 = +1, bit 0 = -1 (binary) */
+    PITHRT_U8 = 7, /* lookup tables */
+} pithrt_dtype;
+
+typedef enum {
+    PITHRT_OP_CONV2D = 1,
+    PITHRT_OP_FC = 2,
+    PITHRT_OP_MAXPOOL = 3,
+    PITHRT_OP_AVGPOOL = 4,
+    PITHRT_OP_GAVGPOOL = 5,
+    PITHRT_OP_ADD = 6,
+    PITHRT_OP_CONCAT = 7,
+    PITHRT_OP_ACT = 8,      /* relu / relu6 / hardswish on f32 */
+    PITHRT_OP_LUT = 9,      /* s8 -> s8 through a 256-entry table (any elementwise function) */
+    PITHRT_OP_SOFTMAX = 10,
+    PITHRT_OP_RESHAPE = 11, /* flatten: a view of its input, no copy */
+    PITHRT_OP_QUANTIZE = 12,
+    PITHRT_OP_DEQUANTIZE = 13,
+} pithrt_op_type;
+
+typedef enum { PITHRT_ACT_NONE = 0, PITHRT_ACT_RELU = 1, PITHRT_ACT_RELU6 = 2, PITHRT_ACT_HARDSWISH = 3 } pithrt_act;
+
+/* A tensor as the file describes it (see format.h for the bytes). */
+typedef struct pithrt_tensor {
+    uint8_t dtype, is_const, ndim;
+    int32_t dims[4];
+    float scale;            /* s8 activations: real = (q - zero_point) * scale */
+    int32_t zero_point;
+    int32_t qmin, qmax;     /* s8 activations: the code range */
+    uint32_t offset, bytes; /* constants: in the weight blob */
+    char name[32];
+} pithrt_tensor;
+
+typedef struct pithrt_op {
+    uint16_t type;
+    uint8_t act;
+    uint8_t flags;
+    int32_t in[4];          /* tensor indices, -1: none */
+    int32_t out;
+    int32_t weight, bias;   /* constant tensors, -1: none */
+    int32_t wscale;         /* f32 per output channel: the weight codes' scale */
+    int32_t mult, shift;    /* s32 per output channel: requantization multiplier and shift */
+    int32_t aux;            /* s32 per channel (relu6 accumulator clamp) or u8 LUT */
+    int32_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    int32_t n_in;
+    char name[32];
+} pithrt_op;
+
+typedef struct pithrt_model {
+    const uint8_t *data;    /* the file, not copied */
+    size_t size;
+    uint32_t version;
+    int n_ops, n_tensors;
+    const pithrt_op *ops;   /* decoded copies of the tables live in the caller-free arrays below */
+    const pithrt_tensor *tensors;
+    int input, output;      /* tensor indices */
+    const uint8_t *blob;
+    uint32_t blob_size;
+    /* metadata */
+    int norm_channels;
+    float mean[4], std[4];  /* input normalisation: x = (pixel / 255 - mean) / std */
+    int n_labels;
+    const char *labels;     /* n_labels names separated by '\n', not NUL-terminated */
+    uint32_t labels_bytes;
+    int32_t golden_in, golden_out; /* constant tensors, -1: none */
+    /* planned by the loader */
+    uint32_t *act_offset;   /* per tensor: its place in the arena (activations) */
+    size_t act_bytes;       /* activation part of the arena */
+    size_t lower_bound;     /* largest sum of simultaneously live activations */
+    size_t scratch_bytes;   /* per thread */
+    int *order;             /* ops in execution order (file order, checked) */
+    void *heap;             /* the tables and plan: the one allocation the loader makes */
+    char msg[PITHRT_MSG_MAX];
+} pithrt_model;
+
+/* Loads and checks a model; the buffer must stay alive and unchanged while
+ * the model is used. The loader allocates one block for the decoded tables and
+ * the plan (freed by pithrt_model_free). On failure m->msg says why. */
+int pithrt_model_load(const void *buf, size_t len, pithrt_model *m);
+/* Reads a whole file into a malloc'd buffer (*buf, free it after the model). */
+int pithrt_file_read(const char *path, void **buf, size_t *len, char *msg, size_t msg_len);
+void pithrt_model_free(pithrt_model *m);
+const char *pithrt_model_error(const pithrt_model *m);
+
+/* Arena bytes a context needs for `threads` threads. */
+size_t pithrt_arena_bytes(const pithrt_model *m, int threads);
+
+typedef struct pithrt_profile {
+    double seconds;         /* accumulated over runs */
+    int64_t macs;
+} pithrt_profile;
+
+typedef struct pithrt_ctx {
+    const pithrt_model *m;
+    uint8_t *arena;
+    size_t arena_bytes;
+    int threads;
+    int profiling;
+    pithrt_profile *profile; /* per op, in the arena */
+    int runs;
+    char msg[PITHRT_MSG_MAX];
+} pithrt_ctx;
+
+int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t bytes, int threads);
+const char *pithrt_ctx_error(const pithrt_ctx *c);
+/* Per-op timing (costs two clock reads per op). */
+void pithrt_ctx_profile(pithrt_ctx *c, int on);
+
+/* Input elements (C*H*W). */
+size_t pithrt_input_size(const pithrt_model *m);
+size_t pithrt_output_size(const pithrt_model *m);
+/* Float input, already normalised; quantized by the runtime when the model's
+ * input is int8. */
+int pithrt_set_input_f32(pithrt_ctx *c, const float *x, size_t n);
+/* Raw 8-bit pixels, normalised with the model's mean and std. */
+int pithrt_set_input_u8(pithrt_ctx *c, const uint8_t *pixels, size_t n);
+/* int8 codes for a model with int8 input. */
+int pithrt_set_input_s8(pithrt_ctx *c, const int8_t *q, size_t n);
+int pithrt_run(pithrt_ctx *c);
+/* The output as floats (dequantized when int8) into out[n]. */
+int pithrt_output_f32(pithrt_ctx *c, float *out, size_t n);
+/* The raw output tensor and its type. */
+const void *pithrt_output_raw(const pithrt_ctx *c, pithrt_dtype *dtype);
+/* The label of class k, copied into buf ("" when the model has none). */
+void pithrt_label(const pithrt_model *m, int k, char *buf, size_t len);
+
+/* warmup runs, then `runs` timed runs; seconds[runs] comes back sorted. */
+int pithrt_bench(pithrt_ctx *c, int warmup, int runs, double *seconds);
+
+const char *pithrt_op_name(int type);
+int64_t pithrt_op_macs(const pithrt_model *m, int op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

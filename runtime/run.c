@@ -1,0 +1,289 @@
+/* Contexts and execution: the arena holds every activation (at the planned
+ * offsets), the per-thread scratch and the profile; run() walks the ops and
+ * calls each one's kernel. Nothing here allocates. */
+#include <math.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "kernels/kernels.h"
+
+static int fail(pithrt_ctx *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static size_t align_up(size_t v) { return (v + PITHRT_ARENA_ALIGN - 1) / PITHRT_ARENA_ALIGN * PITHRT_ARENA_ALIGN; }
+
+static size_t profile_bytes(const pithrt_model *m) { return align_up((size_t)m->n_ops * sizeof(pithrt_profile)); }
+
+size_t pithrt_arena_bytes(const pithrt_model *m, int threads)
+{
+    if (threads < 1)
+        threads = 1;
+    /* + alignment slack: the caller's pointer need not be 64-byte aligned */
+    return m->act_bytes + (size_t)threads * m->scratch_bytes + profile_bytes(m) + PITHRT_ARENA_ALIGN;
+}
+
+const char *pithrt_ctx_error(const pithrt_ctx *c) { return c->msg; }
+
+int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t bytes, int threads)
+{
+    memset(c, 0, sizeof *c);
+    if (!m || !m->heap)
+        return fail(c, PITHRT_EARG, "no model");
+    if (threads < 1)
+        return fail(c, PITHRT_EARG, "%d threads", threads);
+    size_t need = pithrt_arena_bytes(m, threads);
+    if (!arena || bytes < need)
+        return fail(c, PITHRT_ESPACE, "the arena has %zu bytes; this model needs %zu for %d thread(s)", bytes, need,
+                    threads);
+    uintptr_t a = (uintptr_t)arena;
+    c->arena = (uint8_t *)arena + (PITHRT_ARENA_ALIGN - a % PITHRT_ARENA_ALIGN) % PITHRT_ARENA_ALIGN;
+    c->arena_bytes = bytes;
+    c->m = m;
+    c->threads = threads;
+    c->profile = (pithrt_profile *)(void *)(c->arena + m->act_bytes + (size_t)threads * m->scratch_bytes);
+    memset(c->profile, 0, (size_t)m->n_ops * sizeof *c->profile);
+    for (int k = 0; k < m->n_ops; k++)
+        c->profile[k].macs = pithrt_op_macs(m, k);
+    return PITHRT_OK;
+}
+
+void pithrt_ctx_profile(pithrt_ctx *c, int on)
+{
+    c->profiling = on;
+    if (on) {
+        for (int k = 0; k < c->m->n_ops; k++)
+            c->profile[k].seconds = 0.0;
+        c->runs = 0;
+    }
+}
+
+static void *act(const pithrt_ctx *c, int t) { return c->arena + c->m->act_offset[t]; }
+static const void *cst(const pithrt_model *m, int t) { return t >= 0 ? m->blob + m->tensors[t].offset : NULL; }
+
+static pithrt_qact qact(const pithrt_tensor *t)
+{
+    pithrt_qact q = {t->zero_point, t->qmin, t->qmax, t->scale};
+    return q;
+}
+
+size_t pithrt_input_size(const pithrt_model *m) { return pithrt_tensor_elems(&m->tensors[m->input]); }
+size_t pithrt_output_size(const pithrt_model *m) { return pithrt_tensor_elems(&m->tensors[m->output]); }
+
+int pithrt_set_input_f32(pithrt_ctx *c, const float *x, size_t n)
+{
+    if (!c->m || n != pithrt_input_size(c->m))
+        return fail(c, PITHRT_EARG, "input of %zu values; the model takes %zu", n, c->m ? pithrt_input_size(c->m) : 0);
+    memcpy(act(c, c->m->input), x, n * sizeof *x);
+    return PITHRT_OK;
+}
+
+int pithrt_set_input_u8(pithrt_ctx *c, const uint8_t *pixels, size_t n)
+{
+    const pithrt_model *m = c->m;
+    if (!m || n != pithrt_input_size(m))
+        return fail(c, PITHRT_EARG, "input of %zu pixels; the model takes %zu", n, m ? pithrt_input_size(m) : 0);
+    const pithrt_tensor *t = &m->tensors[m->input];
+    size_t plane = t->ndim == 3 ? (size_t)t->dims[1] * t->dims[2] : n;
+    float *x = act(c, m->input);
+    for (size_t i = 0; i < n; i++) {
+        int ch = m->norm_channels ? (int)(i / plane) % m->norm_channels : 0;
+        float v = (float)pixels[i] / 255.0f;
+        x[i] = m->norm_channels ? (v - m->mean[ch]) / m->std[ch] : v;
+    }
+    return PITHRT_OK;
+}
+
+int pithrt_set_input_s8(pithrt_ctx *c, const int8_t *q, size_t n)
+{
+    const pithrt_model *m = c->m;
+    if (!m || n != pithrt_input_size(m))
+        return fail(c, PITHRT_EARG, "input of %zu values; the model takes %zu", n, m ? pithrt_input_size(m) : 0);
+    /* the model's first op quantizes its f32 input; codes are given as the
+     * values they stand for, which that op maps back to the same codes */
+    const pithrt_op *first = NULL;
+    for (int k = 0; k < m->n_ops && !first; k++)
+        if (m->ops[k].in[0] == m->input)
+            first = &m->ops[k];
+    if (!first || first->type != PITHRT_OP_QUANTIZE)
+        return fail(c, PITHRT_EARG, "this model's input is float, not int8");
+    pithrt_dequantize_s8_f32_ref(q, qact(&m->tensors[first->out]), act(c, m->input), n);
+    return PITHRT_OK;
+}
+
+int pithrt_output_f32(pithrt_ctx *c, float *out, size_t n)
+{
+    const pithrt_model *m = c->m;
+    const pithrt_tensor *t = &m->tensors[m->output];
+    if (n != pithrt_tensor_elems(t))
+        return fail(c, PITHRT_EARG, "output of %zu values asked; the model gives %zu", n, pithrt_tensor_elems(t));
+    if (t->dtype == PITHRT_F32)
+        memcpy(out, act(c, m->output), n * sizeof *out);
+    else
+        pithrt_dequantize_s8_f32_ref(act(c, m->output), qact(t), out, n);
+    return PITHRT_OK;
+}
+
+const void *pithrt_output_raw(const pithrt_ctx *c, pithrt_dtype *dtype)
+{
+    *dtype = (pithrt_dtype)c->m->tensors[c->m->output].dtype;
+    return c->arena + c->m->act_offset[c->m->output];
+}
+
+int64_t pithrt_op_macs(const pithrt_model *m, int k)
+{
+    const pithrt_op *o = &m->ops[k];
+    if (o->type != PITHRT_OP_CONV2D && o->type != PITHRT_OP_FC)
+        return 0;
+    return (int64_t)pithrt_tensor_elems(&m->tensors[o->weight]) *
+           (o->type == PITHRT_OP_CONV2D ? (int64_t)m->tensors[o->out].dims[1] * m->tensors[o->out].dims[2] : 1);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
+{
+    const pithrt_model *m = c->m;
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    const int s8 = x->dtype == PITHRT_S8;
+    void *yp = act(c, o->out);
+    const void *xp = act(c, o->in[0]);
+    pithrt_geom g = {o->kh, o->kw, o->sh, o->sw, o->ph, o->pw, o->dh, o->dw, o->groups};
+    switch (o->type) {
+    case PITHRT_OP_CONV2D:
+    case PITHRT_OP_FC: {
+        if (!s8) {
+            if (o->type == PITHRT_OP_CONV2D)
+                pithrt_conv2d_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], cst(m, o->weight), cst(m, o->bias), yp,
+                                      y->dims[0], y->dims[1], y->dims[2], &g, o->act);
+            else
+                pithrt_fc_f32_ref(xp, (int)pithrt_tensor_elems(x), cst(m, o->weight), cst(m, o->bias), yp, y->dims[0],
+                                  o->act);
+            break;
+        }
+        pithrt_requant rq = {cst(m, o->mult), cst(m, o->shift), o->act == PITHRT_ACT_RELU6 ? cst(m, o->aux) : NULL,
+                             o->act};
+        int wd = m->tensors[o->weight].dtype;
+        if (o->type == PITHRT_OP_CONV2D)
+            pithrt_conv2d_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), cst(m, o->weight), wd,
+                                 cst(m, o->bias), yp, y->dims[0], y->dims[1], y->dims[2], qact(y), &rq, &g, scratch);
+        else
+            pithrt_fc_s8_ref(xp, (int)pithrt_tensor_elems(x), qact(x), cst(m, o->weight), wd, cst(m, o->bias), yp,
+                             y->dims[0], qact(y), &rq, scratch);
+        break;
+    }
+    case PITHRT_OP_MAXPOOL:
+        if (s8)
+            pithrt_maxpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        else
+            pithrt_maxpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        break;
+    case PITHRT_OP_AVGPOOL:
+        if (s8)
+            pithrt_avgpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), yp, y->dims[1], y->dims[2], qact(y),
+                                  &g, o->act);
+        else
+            pithrt_avgpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        break;
+    case PITHRT_OP_GAVGPOOL:
+        if (s8)
+            pithrt_gavgpool_s8_ref(xp, x->dims[0], x->dims[1] * x->dims[2], qact(x), yp, qact(y), o->act);
+        else
+            pithrt_gavgpool_f32_ref(xp, x->dims[0], x->dims[1] * x->dims[2], yp);
+        break;
+    case PITHRT_OP_ADD: {
+        const pithrt_tensor *b = &m->tensors[o->in[1]];
+        size_t n = pithrt_tensor_elems(y);
+        if (s8)
+            pithrt_add_s8_ref(xp, qact(x), act(c, o->in[1]), qact(b), yp, qact(y), n, o->act);
+        else
+            pithrt_add_f32_ref(xp, act(c, o->in[1]), yp, n, o->act);
+        break;
+    }
+    case PITHRT_OP_CONCAT: {
+        size_t at = 0;
+        for (int i = 0; i < o->n_in; i++) {
+            const pithrt_tensor *t = &m->tensors[o->in[i]];
+            size_t n = pithrt_tensor_elems(t);
+            if (s8)
+                pithrt_concat_s8_ref(act(c, o->in[i]), qact(t), n, (int8_t *)yp + at, qact(y));
+            else
+                pithrt_concat_f32_ref(act(c, o->in[i]), n, (float *)yp + at);
+            at += n;
+        }
+        break;
+    }
+    case PITHRT_OP_ACT:
+        pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
+        break;
+    case PITHRT_OP_LUT:
+        pithrt_lut_s8_ref(xp, cst(m, o->aux), yp, pithrt_tensor_elems(y));
+        break;
+    case PITHRT_OP_SOFTMAX:
+        pithrt_softmax_f32_ref(xp, yp, (int)pithrt_tensor_elems(y));
+        break;
+    case PITHRT_OP_RESHAPE:
+        break; /* a view: the planner gave it its input's storage */
+    case PITHRT_OP_QUANTIZE:
+        pithrt_quantize_f32_s8_ref(xp, yp, pithrt_tensor_elems(y), qact(y), o->act);
+        break;
+    case PITHRT_OP_DEQUANTIZE:
+        pithrt_dequantize_s8_f32_ref(xp, qact(x), yp, pithrt_tensor_elems(y));
+        break;
+    }
+}
+
+int pithrt_run(pithrt_ctx *c)
+{
+    const pithrt_model *m = c->m;
+    if (!m)
+        return fail(c, PITHRT_EARG, "the context has no model");
+    int8_t *scratch = (int8_t *)(c->arena + m->act_bytes);
+    for (int k = 0; k < m->n_ops; k++) {
+        const pithrt_op *o = &m->ops[m->order[k]];
+        if (c->profiling) {
+            double t0 = now();
+            run_op(c, o, scratch);
+            c->profile[m->order[k]].seconds += now() - t0;
+        } else {
+            run_op(c, o, scratch);
+        }
+    }
+    c->runs++;
+    return PITHRT_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int pithrt_bench(pithrt_ctx *c, int warmup, int runs, double *seconds)
+{
+    if (runs < 1 || warmup < 0)
+        return fail(c, PITHRT_EARG, "%d runs after %d warm-up runs", runs, warmup);
+    for (int i = 0; i < warmup; i++)
+        pithrt_run(c);
+    for (int i = 0; i < runs; i++) {
+        double t0 = now();
+        pithrt_run(c);
+        seconds[i] = now() - t0;
+    }
+    qsort(seconds, (size_t)runs, sizeof *seconds, cmp_double);
+    return PITHRT_OK;
+}
