@@ -7,6 +7,8 @@
 #include "../core/checkpoint.h"
 #include "../core/dataset.h"
 #include "../core/graph.h"
+#include "../core/metrics.h"
+#include <stdio.h>
 #include "../core/train.h"
 
 /* Exit codes */
@@ -44,6 +46,13 @@ int cmd_prune(int argc, char **argv);
 int cmd_lowrank(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_sensitivity(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+/* .pith files: pith eval runs them through the runtime. */
+int cli_is_pith_file(const char *path);
+int cli_pith_meta(const char *path, pith_ckpt_meta *meta);
+int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress);
 /* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
 int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
                         int *has_cfg);

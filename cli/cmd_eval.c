@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/dataset.h"
+
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
@@ -14,7 +16,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: pith eval CKPT [options]\n"
                "\n"
-               "Evaluates a checkpoint on the test split of its dataset: top-1, top-5,\n"
+               "Evaluates a checkpoint, or a .pith file through the runtime's kernels (what\n"
+               "the board computes), on the test split of its dataset: top-1, top-5,\n"
                "per-class accuracy and the confusion matrix (rows: true class, columns:\n"
                "predicted class).\n"
                "\n"
@@ -57,16 +60,24 @@ int cmd_eval(int argc, char **argv)
     pith_ckpt_meta meta;
     pith_dataset test = {0};
     pith_metrics m = {0};
-    rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+    memset(&meta, 0, sizeof meta);
+    int runtime = cli_is_pith_file(path);
+    if (runtime) {
+        /* the runtime's kernels on the test set: what the board computes */
+        rc = cli_pith_meta(path, &meta);
+    } else {
+        rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+    }
     const char *dir = data ? data : meta.dataset;
     if (!rc)
         rc = cli_load_split(dir, "test", meta.mean, meta.std, &test);
-    if (!rc)
+    if (!rc && !runtime)
         rc = pith_graph_compile(g, batch);
     if (!rc)
-        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+        rc = pith_metrics_init(&m, runtime ? meta.classes : pith_graph_output_shape(g)->d[0]);
     if (!rc)
-        rc = pith_evaluate(g, &test, &m, as_json ? NULL : stderr);
+        rc = runtime ? cli_runtime_metrics(path, &test, &m, as_json ? NULL : stderr)
+                     : pith_evaluate(g, &test, &m, as_json ? NULL : stderr);
     if (rc) {
         int e = cli_fail(cmd, rc);
         pith_graph_free(g);
@@ -107,8 +118,10 @@ int cmd_eval(int argc, char **argv)
         json_end_obj(&j);
         json_finish(&j);
     } else {
-        printf("%s (%s, epoch %d) on %s: %lld images\n", path, meta.model, meta.epoch, dir,
-               (long long)m.n);
+        if (runtime)
+            printf("%s (runtime, reference kernels) on %s: %lld images\n", path, dir, (long long)m.n);
+        else
+            printf("%s (%s, epoch %d) on %s: %lld images\n", path, meta.model, meta.epoch, dir, (long long)m.n);
         printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\n", 100 * pith_metrics_top1(&m),
                100 * pith_metrics_top5(&m), pith_metrics_loss(&m));
         printf("%-3s %-14s %9s\n", "#", "class", "accuracy");

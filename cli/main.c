@@ -15,6 +15,9 @@ static void usage(FILE *f)
                "  info      layer table of a checkpoint or zoo model: shapes, params, MACs, bytes\n"
                "  run       run an experiment config (YAML): stages, run directory, results table\n"
                "  sweep     run a grid of points of a config (--param, --seeds), in parallel or on Slurm\n"
+               "  export    a checkpoint to a .pith file for the runtime (int8 or fp32)\n"
+               "  bench     latency and memory of a .pith file on this machine\n"
+               "  infer     classify one image with a .pith file\n"
                "  report    the benchmark table (Markdown) from results/runs.tsv\n"
                "  quantize  PTQ, QAT, k-means, binary / ternary weights, mixed precision\n"
                "  analyze   per-layer quantization error; --propose writes a mixed-precision plan\n"
@@ -62,6 +65,12 @@ int main(int argc, char **argv)
         return cmd_prune(argc - 1, argv + 1);
     if (!strcmp(c, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(c, "export"))
+        return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(c, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(c, "infer"))
+        return cmd_infer(argc - 1, argv + 1);
     if (!strcmp(c, "report"))
         return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "pith: unknown command '%s'\n", c);

@@ -347,8 +347,9 @@ static int lower_layer_f32(lower *L, int idx)
     if (rc)
         return rc;
     for (int i = idx; i != last;) {
-        int c;
-        consumers(g, i, &c);
+        int c = -1;
+        if (consumers(g, i, &c) < 1 || c < 0)
+            break;
         L->val[c].t = y;
         i = c;
     }

@@ -143,7 +143,9 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         while (pith_quant_consumers(g, end, &next) == 1 &&
                (is_op(&g->nodes[next], "relu") || is_op(&g->nodes[next], "relu6") ||
                 is_op(&g->nodes[next], "batchnorm"))) {
-            only_relu &= is_op(&g->nodes[next], "relu");
+            /* relu and relu6 fold into the integer clamp; a batchnorm between
+             * (QAT before freezing) keeps the float path */
+            only_relu &= !is_op(&g->nodes[next], "batchnorm");
             end = next;
         }
         const pith_qlayer *pl = plan_for(c, g->nodes[ni].name);

@@ -623,7 +623,7 @@ int pith_quant_freeze_bn(pith_graph *g)
     for (int i = 0; i < n_bn && !rc; i++) {
         /* the output quantizer now follows the layer directly: requantize its accumulator */
         int f = pith_quant_output_fq(g, layers[i]), only = -1;
-        if (f >= 0 && !g->nodes[f].a.qacc && g->nodes[f].a.qrelu != 2 && pith_quant_consumers(g, layers[i], &only) == 1 &&
+        if (f >= 0 && !g->nodes[f].a.qacc && pith_quant_consumers(g, layers[i], &only) == 1 &&
             only == f) {
             if (!pith_node_new_param(&g->nodes[f], "acc_scale", 1, &g->nodes[layers[i]].a.out, 0))
                 rc = PITH_ENOMEM;

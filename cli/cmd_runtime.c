@@ -1,0 +1,449 @@
+/* The commands around the runtime: pith export, pith bench, pith infer, and
+ * the .pith half of pith eval (cli_eval_pith). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/dataset.h"
+#include "../core/error.h"
+#include "../core/idx.h"
+#include "../core/threads.h"
+#include "../export/export.h"
+#include "../runtime/pithrt.h"
+#include "cli.h"
+#include "json.h"
+
+/* A loaded .pith model with a context on a malloc'd arena. */
+typedef struct rt {
+    void *file;
+    pithrt_model m;
+    void *arena;
+    pithrt_ctx c;
+} rt;
+
+static int rt_open(const char *path, int threads, rt *r)
+{
+    memset(r, 0, sizeof *r);
+    char msg[256];
+    size_t len;
+    if (pithrt_file_read(path, &r->file, &len, msg, sizeof msg))
+        return pith_error(PITH_EIO, "%s", msg);
+    if (pithrt_model_load(r->file, len, &r->m)) {
+        free(r->file);
+        r->file = NULL;
+        return pith_error(PITH_EFORMAT, "%s: %s", path, pithrt_model_error(&r->m));
+    }
+    size_t bytes = pithrt_arena_bytes(&r->m, threads);
+    r->arena = malloc(bytes);
+    if (!r->arena || pithrt_ctx_init(&r->c, &r->m, r->arena, bytes, threads)) {
+        int rc = pith_error(PITH_ENOMEM, "%s: %s", path, r->arena ? pithrt_ctx_error(&r->c) : "no memory for the arena");
+        pithrt_model_free(&r->m);
+        free(r->file);
+        free(r->arena);
+        memset(r, 0, sizeof *r);
+        return rc;
+    }
+    return PITH_OK;
+}
+
+static void rt_close(rt *r)
+{
+    pithrt_model_free(&r->m);
+    free(r->arena);
+    free(r->file);
+    memset(r, 0, sizeof *r);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int cli_is_pith_file(const char *path) { return ends_with(path, ".pith"); }
+
+/* What pith eval needs to know of a .pith file: normalisation, classes,
+ * and the dataset (Fashion-MNIST's unless --data says otherwise). */
+int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
+{
+    rt r;
+    int rc = rt_open(path, 1, &r);
+    if (rc)
+        return rc;
+    memset(meta, 0, sizeof *meta);
+    snprintf(meta->model, sizeof meta->model, "%s", path);
+    snprintf(meta->dataset, sizeof meta->dataset, "%s", PITH_FMNIST_DIR);
+    meta->mean = r.m.norm_channels ? r.m.mean[0] : 0.0f;
+    meta->std = r.m.norm_channels ? r.m.std[0] : 1.0f;
+    meta->classes = (int)pithrt_output_size(&r.m);
+    rt_close(&r);
+    return PITH_OK;
+}
+
+/* Runs ds through the runtime into m (initialised by the caller). */
+int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress)
+{
+    rt r;
+    int rc = rt_open(path, 1, &r);
+    if (rc)
+        return rc;
+    size_t nin = pithrt_input_size(&r.m), nout = pithrt_output_size(&r.m);
+    if (nin != (size_t)ds->c * ds->h * ds->w || (int)nout != m->classes) {
+        rt_close(&r);
+        return pith_error(PITH_ESHAPE, "%s takes %zu values and gives %zu; the data has %d x %d x %d images and %d classes",
+                          path, nin, nout, ds->c, ds->h, ds->w, m->classes);
+    }
+    float *out = malloc(sizeof *out * nout);
+    if (!out) {
+        rt_close(&r);
+        return pith_error(PITH_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < ds->n; i++) {
+        pithrt_set_input_f32(&r.c, ds->x + (size_t)i * nin, nin);
+        pithrt_run(&r.c);
+        pithrt_output_f32(&r.c, out, nout);
+        pith_metrics_add(m, out, ds->y + i, 1);
+        if (progress && (i % 1000 == 999 || i == ds->n - 1))
+            fprintf(progress, "\rruntime: %d/%d images", i + 1, ds->n);
+    }
+    if (progress)
+        fprintf(progress, "\n");
+    free(out);
+    rt_close(&r);
+    return PITH_OK;
+}
+
+/* ------------------------------------------------------------------ export */
+
+static void export_usage(FILE *f)
+{
+    fprintf(f, "usage: pith export CKPT --out MODEL.pith [--with-golden] [--json]\n"
+               "\n"
+               "Lowers a checkpoint to the runtime's file: batchnorm folded, activations\n"
+               "fused, int8 layers with the model's own weight codes, int32 biases and\n"
+               "fixed-point multipliers (a float checkpoint exports as fp32). The input\n"
+               "normalisation and the class names go into the file.\n"
+               "\n"
+               "  --out FILE        the .pith file\n"
+               "  --with-golden     embed the first test image and the workbench's output\n"
+               "                    for it (pithrt-run --self-test checks them on the board)\n"
+               "  --data DIR        dataset for the golden image (default: the checkpoint's)\n"
+               "  --json            print one JSON object on stdout\n"
+               "  -h, --help        this help\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+    const char *cmd = "export";
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'}, {"with-golden", 0, 0, 'g'}, {"data", 1, 0, 'd'},
+        {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *out = NULL, *data = NULL;
+    int golden = 0, as_json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'g': golden = 1; break;
+        case 'd': data = optarg; break;
+        case 'j': as_json = 1; break;
+        case 'h': export_usage(stdout); return EXIT_OK;
+        default: export_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one checkpoint file");
+    if (!out)
+        return cli_usage_error(cmd, "--out is required");
+    const char *path = argv[optind];
+    pith_set_threads(1);
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    pith_dataset test = {0};
+    int rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+    if (!rc && golden)
+        rc = cli_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
+    const int k = g ? pith_graph_output_shape(g)->d[0] : 0;
+    char names[64][32];
+    const char *labels[64];
+    pith_export_opts o;
+    memset(&o, 0, sizeof o);
+    o.norm_channels = 1;
+    o.mean[0] = meta.mean;
+    o.std[0] = meta.std;
+    if (k <= 64) {
+        for (int i = 0; i < k; i++)
+            labels[i] = cli_class_name(meta.dataset, k, i, names[i], sizeof names[i]);
+        o.labels = labels;
+        o.n_labels = k;
+    }
+    if (!rc && golden && test.n > 0)
+        o.golden_in = test.x;
+    pith_export_report rep;
+    if (!rc)
+        rc = pith_export_file(g, &o, out, &rep);
+    int code = rc ? cli_fail(cmd, rc) : EXIT_OK;
+    if (!rc && as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "checkpoint", path);
+        json_str(&j, "out", out);
+        json_int(&j, "ops", rep.ops);
+        json_int(&j, "tensors", rep.tensors);
+        json_int(&j, "int8_layers", rep.int8_layers);
+        json_int(&j, "float_layers", rep.float_layers);
+        json_int(&j, "weight_bytes", (int64_t)rep.weight_bytes);
+        json_int(&j, "file_bytes", (int64_t)rep.file_bytes);
+        json_bool(&j, "golden", rep.golden);
+        json_end_obj(&j);
+        json_finish(&j);
+    } else if (!rc) {
+        printf("%s -> %s: %d ops (%d int8 and %d fp32 layers), %zu bytes of weights, %zu bytes in all%s\n", path, out,
+               rep.ops, rep.int8_layers, rep.float_layers, rep.weight_bytes, rep.file_bytes,
+               rep.golden ? ", golden vectors embedded" : "");
+    }
+    pith_graph_free(g);
+    pith_dataset_free(&test);
+    return code;
+}
+
+/* ------------------------------------------------------------------- bench */
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: pith bench MODEL.pith [--threads N] [--runs R] [--warmup W] [--profile] [--json]\n"
+               "\n"
+               "Latency of the runtime at batch 1 on this machine: min / median / p90 over\n"
+               "R runs after W warm-up runs, inferences per second, and the memory the\n"
+               "model needs: weight bytes, arena bytes and the lower bound on the arena\n"
+               "(the most activation bytes alive at once). --profile adds a per-layer\n"
+               "table: time, share and MACs/s.\n"
+               "\n"
+               "  --threads N   threads (default 1)\n"
+               "  --runs R      timed runs (default 100)\n"
+               "  --warmup W    untimed runs first (default 10)\n"
+               "  --profile     per-layer times\n"
+               "  --json        one JSON object on stdout\n"
+               "  -h, --help    this help\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *cmd = "bench";
+    static const struct option opts[] = {
+        {"threads", 1, 0, 't'}, {"runs", 1, 0, 'r'}, {"warmup", 1, 0, 'w'}, {"profile", 0, 0, 'p'},
+        {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    int threads = 1, runs = 100, warmup = 10, profile = 0, as_json = 0, c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 256, &threads); break;
+        case 'r': rc = cli_int(cmd, "--runs", optarg, 1, 1000000, &runs); break;
+        case 'w': rc = cli_int(cmd, "--warmup", optarg, 0, 1000000, &warmup); break;
+        case 'p': profile = 1; break;
+        case 'j': as_json = 1; break;
+        case 'h': bench_usage(stdout); return EXIT_OK;
+        default: bench_usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one .pith file");
+    const char *path = argv[optind];
+    rt r;
+    rc = rt_open(path, threads, &r);
+    double *t = rc ? NULL : malloc(sizeof *t * (size_t)runs);
+    if (!rc && !t)
+        rc = pith_error(PITH_ENOMEM, "out of memory");
+    if (rc) {
+        if (!t && r.file)
+            rt_close(&r);
+        return cli_fail(cmd, rc);
+    }
+    /* a mid-grey image: the time does not depend on the values */
+    size_t nin = pithrt_input_size(&r.m);
+    float *x = calloc(nin, sizeof *x);
+    if (x)
+        pithrt_set_input_f32(&r.c, x, nin);
+    free(x);
+    pithrt_ctx_profile(&r.c, profile);
+    pithrt_bench(&r.c, warmup, runs, t);
+    double med = t[runs / 2], p90 = t[(runs * 9) / 10 < runs ? (runs * 9) / 10 : runs - 1], total = 0;
+    int64_t macs = 0;
+    for (int k = 0; k < r.m.n_ops; k++) {
+        total += r.c.profile[k].seconds;
+        macs += r.c.profile[k].macs;
+    }
+    size_t arena = pithrt_arena_bytes(&r.m, threads);
+    if (as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "model", path);
+        json_int(&j, "threads", threads);
+        json_int(&j, "runs", runs);
+        json_num(&j, "min_ms", 1e3 * t[0]);
+        json_num(&j, "median_ms", 1e3 * med);
+        json_num(&j, "p90_ms", 1e3 * p90);
+        json_num(&j, "fps", 1.0 / med);
+        json_int(&j, "macs", macs);
+        json_int(&j, "weight_bytes", r.m.blob_size);
+        json_int(&j, "arena_bytes", (int64_t)arena);
+        json_int(&j, "activation_bytes", (int64_t)r.m.act_bytes);
+        json_int(&j, "lower_bound_bytes", (int64_t)r.m.lower_bound);
+        if (profile) {
+            json_arr(&j, "layers");
+            for (int k = 0; k < r.m.n_ops; k++) {
+                double s = r.c.profile[k].seconds / (r.c.runs ? r.c.runs : 1);
+                json_obj(&j, NULL);
+                json_str(&j, "name", r.m.ops[k].name);
+                json_str(&j, "op", pithrt_op_name(r.m.ops[k].type));
+                json_num(&j, "ms", 1e3 * s);
+                json_int(&j, "macs", r.c.profile[k].macs);
+                json_end_obj(&j);
+            }
+            json_end_arr(&j);
+        }
+        json_end_obj(&j);
+        json_finish(&j);
+    } else {
+        printf("%s: batch 1, %d thread(s), %d runs after %d warm-up\n", path, threads, runs, warmup);
+        printf("latency  min %.3f ms   median %.3f ms   p90 %.3f ms   %.1f inferences/s\n", 1e3 * t[0], 1e3 * med,
+               1e3 * p90, 1.0 / med);
+        printf("memory   weights %u bytes   arena %zu bytes (activations %zu, lower bound %zu: %.3fx)\n",
+               r.m.blob_size, arena, r.m.act_bytes, r.m.lower_bound,
+               r.m.lower_bound ? (double)r.m.act_bytes / (double)r.m.lower_bound : 1.0);
+        printf("compute  %.2f M MACs per inference, %.2f G MACs/s\n", macs / 1e6, macs / med / 1e9);
+        if (profile) {
+            printf("\n%-26s %-10s %10s %7s %12s\n", "layer", "op", "ms", "share", "GMAC/s");
+            for (int k = 0; k < r.m.n_ops; k++) {
+                double s = r.c.profile[k].seconds / (r.c.runs ? r.c.runs : 1);
+                printf("%-26s %-10s %10.4f %6.1f%% %12.2f\n", r.m.ops[k].name, pithrt_op_name(r.m.ops[k].type), 1e3 * s,
+                       total > 0 ? 100 * r.c.profile[k].seconds / total : 0.0,
+                       s > 0 ? r.c.profile[k].macs / s / 1e9 : 0.0);
+            }
+        }
+    }
+    free(t);
+    rt_close(&r);
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------- infer */
+
+static void infer_usage(FILE *f)
+{
+    fprintf(f, "usage: pith infer MODEL.pith --idx IMAGES[.gz] [--index I] [--json]\n"
+               "\n"
+               "Classifies one image of an IDX file with the runtime (normalised with\n"
+               "the model's mean and std) and prints the top 5 with their labels.\n"
+               "\n"
+               "  --idx FILE    IDX images (e.g. t10k-images-idx3-ubyte.gz)\n"
+               "  --index I     which image (default 0)\n"
+               "  --json        one JSON object on stdout\n"
+               "  -h, --help    this help\n");
+}
+
+int cmd_infer(int argc, char **argv)
+{
+    const char *cmd = "infer";
+    static const struct option opts[] = {
+        {"idx", 1, 0, 'i'}, {"index", 1, 0, 'n'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *idx = NULL;
+    int index = 0, as_json = 0, c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 'i': idx = optarg; break;
+        case 'n': rc = cli_int(cmd, "--index", optarg, 0, 1 << 30, &index); break;
+        case 'j': as_json = 1; break;
+        case 'h': infer_usage(stdout); return EXIT_OK;
+        default: infer_usage(stderr); return EXIT_USAGE;
+        }
+        if (rc)
+            return rc;
+    }
+    if (optind != argc - 1 || !idx)
+        return cli_usage_error(cmd, "expected one .pith file and --idx FILE");
+    pith_idx images;
+    rc = pith_idx_read(idx, &images);
+    if (rc)
+        return cli_fail(cmd, rc);
+    rt r;
+    rc = rt_open(argv[optind], 1, &r);
+    size_t per = 1;
+    for (int d = 1; d < images.ndim; d++)
+        per *= (size_t)images.dims[d];
+    if (!rc && (images.ndim < 2 || index >= (int)images.dims[0] || per != pithrt_input_size(&r.m)))
+        rc = pith_error(PITH_ESHAPE, "%s: image %d of %u, %zu bytes each; the model takes %zu values", idx, index,
+                        images.ndim ? images.dims[0] : 0, per, pithrt_input_size(&r.m));
+    size_t nout = rc ? 0 : pithrt_output_size(&r.m);
+    float *out = rc ? NULL : malloc(sizeof *out * nout);
+    if (!rc && !out)
+        rc = pith_error(PITH_ENOMEM, "out of memory");
+    if (rc) {
+        pith_idx_free(&images);
+        if (r.file)
+            rt_close(&r);
+        return cli_fail(cmd, rc);
+    }
+    pithrt_set_input_u8(&r.c, images.data + (size_t)index * per, per);
+    pithrt_run(&r.c);
+    pithrt_output_f32(&r.c, out, nout);
+    /* softmax of the scores, for readable confidences */
+    double mx = -INFINITY, s = 0;
+    for (size_t i = 0; i < nout; i++)
+        mx = out[i] > mx ? out[i] : mx;
+    double *pr = malloc(sizeof *pr * nout);
+    for (size_t i = 0; pr && i < nout; i++)
+        s += pr[i] = exp(out[i] - mx);
+    json j;
+    if (as_json) {
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "model", argv[optind]);
+        json_int(&j, "index", index);
+        json_arr(&j, "top5");
+    } else {
+        printf("%s, image %d of %s:\n", argv[optind], index, idx);
+    }
+    for (int rank = 0; rank < 5 && rank < (int)nout && pr; rank++) {
+        int best = -1;
+        for (size_t i = 0; i < nout; i++)
+            if (pr[i] >= 0 && (best < 0 || pr[i] > pr[best]))
+                best = (int)i;
+        char label[64];
+        pithrt_label(&r.m, best, label, sizeof label);
+        if (as_json) {
+            json_obj(&j, NULL);
+            json_int(&j, "class", best);
+            json_str(&j, "label", label);
+            json_num(&j, "probability", pr[best] / s);
+            json_num(&j, "score", out[best]);
+            json_end_obj(&j);
+        } else {
+            printf("  %d. %-3d %-14s %6.2f%%   (score %.4f)\n", rank + 1, best, label, 100 * pr[best] / s,
+                   (double)out[best]);
+        }
+        pr[best] = -1;
+    }
+    if (as_json) {
+        json_end_arr(&j);
+        json_end_obj(&j);
+        json_finish(&j);
+    }
+    free(pr);
+    free(out);
+    pith_idx_free(&images);
+    rt_close(&r);
+    return EXIT_OK;
+}
