@@ -1,0 +1,439 @@
+/* The runtime: reference kernels on hand-worked cases, exported models
+ * against the workbench (fp32 within 1e-5 relative, int8 exactly), the
+ * loader against truncated, corrupted and absurd files, and the memory plan
+ * against an independent check that no two live tensors share bytes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/zoo.h"
+#include "../export/export.h"
+#include "../quant/quant.h"
+#include "../runtime/format.h"
+#include "../runtime/internal.h"
+#include "../runtime/kernels/kernels.h"
+#include "../runtime/kernels/requant.h"
+#include "../runtime/pithrt.h"
+#include "testutil.h"
+
+static void test_kernels_by_hand(void **state)
+{
+    (void)state;
+    /* 1 input channel 3x3, one 2x2 filter, stride 1, no padding:
+     * x - zx = [1 2 3; 4 5 6; 7 8 9], w = [1 0; -1 2], bias 10
+     * acc(0,0) = 1 - 4 + 2*5 + 10 = 17, (0,1) = 2 - 5 + 12 + 10 = 19,
+     * (1,0) = 4 - 7 + 16 + 10 = 23, (1,1) = 5 - 8 + 18 + 10 = 25.
+     * Multiplier 0.5 (m = 2^30, shift 0): 8.5 -> 9 (halves away), 9.5 -> 10, 11.5 -> 12, 12.5 -> 13; + zy 3 */
+    const int8_t x[9] = {4, 5, 6, 7, 8, 9, 10, 11, 12}; /* zero point 3 */
+    const int8_t w[4] = {1, 0, -1, 2};
+    const int32_t bias[1] = {10}, mult[1] = {1 << 30}, shift[1] = {0};
+    pithrt_qact xq = {3, -128, 127, 0.1f}, yq = {3, -128, 127, 0.2f};
+    pithrt_requant rq = {mult, shift, NULL, PITHRT_ACT_NONE};
+    pithrt_geom g = {2, 2, 1, 1, 0, 0, 1, 1, 1};
+    int8_t y[4], row[4];
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, bias, y, 1, 2, 2, yq, &rq, &g, row);
+    const int8_t want[4] = {12, 13, 15, 16};
+    assert_memory_equal(y, want, 4);
+    /* the same weights packed as 4-bit codes give the same output */
+    const uint8_t w4[2] = {0x01, 0x2F}; /* 1, 0 | -1 (0xF), 2 */
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, w4, PITHRT_W4, bias, y, 1, 2, 2, yq, &rq, &g, row);
+    assert_memory_equal(y, want, 4);
+    /* relu clamps the accumulator: bias -100 makes every output the zero point */
+    const int32_t neg[1] = {-100};
+    rq.act = PITHRT_ACT_RELU;
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, neg, y, 1, 2, 2, yq, &rq, &g, row);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(y[i], 3);
+    /* 2-bit and 1-bit codes */
+    int8_t out[8];
+    const uint8_t w2[1] = {0x1E}; /* codes 2, 3, 1, 0 -> -2, -1, 1, 0 */
+    pithrt_weights_unpack_s8(w2, PITHRT_W2, 0, 4, out);
+    assert_int_equal(out[0], -2);
+    assert_int_equal(out[1], -1);
+    assert_int_equal(out[2], 1);
+    assert_int_equal(out[3], 0);
+    const uint8_t w1[1] = {0xA5}; /* 1010 0101 */
+    pithrt_weights_unpack_s8(w1, PITHRT_W1, 0, 8, out);
+    const int8_t bits[8] = {1, -1, 1, -1, -1, 1, -1, 1};
+    assert_memory_equal(out, bits, 8);
+    /* requantization: 100 * 0.75 = 75; the doubling high multiply rounds
+     * halves up (-3 * 0.5 = -1.5 -> -1, 3 * 0.5 -> 2), the shift rounds them
+     * away from zero (-3 * 0.5 as m = 0.5 * 2^31 with shift -1... = -0.75 -> -1) */
+    assert_int_equal(pithrt_requantize(100, 3 << 29, 0, 0, -128, 127), 75);
+    assert_int_equal(pithrt_requantize(-3, 1 << 30, 0, 0, -128, 127), -1);
+    assert_int_equal(pithrt_requantize(3, 1 << 30, 0, 0, -128, 127), 2);
+    assert_int_equal(pithrt_requantize(-6, 1 << 30, -1, 0, -128, 127), -2); /* -3 >> 1 = -1.5 -> -2 */
+    assert_int_equal(pithrt_requantize(1000, 1 << 30, 1, 0, -128, 127), 127);
+    /* int8 add: (10 - 0) * 0.5 + (4 - 2) * 0.25 = 5.5; / 0.5 = 11 -> 11 + zy 1 = 12 */
+    const int8_t a[1] = {10}, b[1] = {4};
+    int8_t s[1];
+    pithrt_qact aq = {0, -128, 127, 0.5f}, bq = {2, -128, 127, 0.25f}, sq = {1, -128, 127, 0.5f};
+    pithrt_add_s8_ref(a, aq, b, bq, s, sq, 1, PITHRT_ACT_NONE);
+    assert_int_equal(s[0], 12);
+    /* max pool 2x2 of codes */
+    const int8_t p[4] = {-5, 7, 3, -128};
+    pithrt_geom pg = {2, 2, 2, 2, 0, 0, 1, 1, 1};
+    pithrt_maxpool_s8_ref(p, 1, 2, 2, s, 1, 1, &pg);
+    assert_int_equal(s[0], 7);
+    /* global average in float on dequantized values: (1 + 2 + 3 + 4) * 0.5 / 4 = 1.25 -> 1.25 / 0.25 = 5 */
+    const int8_t q4[4] = {1, 2, 3, 4};
+    pithrt_qact gq = {0, -128, 127, 0.5f}, oq = {0, -128, 127, 0.25f};
+    pithrt_gavgpool_s8_ref(q4, 1, 4, gq, s, oq, PITHRT_ACT_NONE);
+    assert_int_equal(s[0], 5);
+}
+
+/* A small synthetic dataset for calibration. */
+static void fake_data(pith_dataset *ds, int n, int c, int h, int w, uint64_t seed)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->n = n;
+    ds->c = c;
+    ds->h = h;
+    ds->w = w;
+    ds->classes = 10;
+    ds->x = malloc(sizeof(float) * (size_t)n * c * h * w);
+    ds->y = calloc((size_t)n, sizeof(int));
+    tu_fill(ds->x, (size_t)n * c * h * w, -1.0f, 2.5f, seed);
+}
+
+/* Exports g, runs both on `n` inputs, compares. */
+static void compare(pith_graph *g, int exact, const char *what)
+{
+    pith_export_report rep;
+    uint8_t *buf;
+    size_t len;
+    size_t nin = pith_shape_size(&g->input_shape);
+    float *x = malloc(sizeof(float) * nin * 6);
+    tu_fill(x, nin * 6, -1.0f, 2.5f, 99);
+    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+    pithrt_model m;
+    if (pithrt_model_load(buf, len, &m))
+        fail_msg("%s: %s", what, pithrt_model_error(&m));
+    if (exact && rep.float_layers)
+        fail_msg("%s: %d layers left in float", what, rep.float_layers);
+    size_t bytes = pithrt_arena_bytes(&m, 1);
+    void *arena = malloc(bytes);
+    pithrt_ctx c;
+    assert_int_equal(pithrt_ctx_init(&c, &m, arena, bytes, 1), PITHRT_OK);
+    size_t nout = pithrt_output_size(&m);
+    float out[1024];
+    assert_true(nout <= 1024);
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 0);
+    for (int s = 0; s < 6; s++) {
+        double scale = 0;
+        pithrt_set_input_f32(&c, x + s * nin, nin);
+        assert_int_equal(pithrt_run(&c), PITHRT_OK);
+        pithrt_output_f32(&c, out, nout);
+        memcpy(pith_graph_input(g), x + s * nin, sizeof(float) * nin);
+        CHECK_OK(pith_graph_forward(g, 1));
+        const float *want = pith_graph_output(g);
+        for (size_t i = 0; i < nout; i++)
+            scale = fmax(scale, fabs(want[i]));
+        /* fp32: 1e-5 relative to the output's magnitude (a score near zero
+         * carries the rounding of the large terms that cancelled in it) */
+        for (size_t i = 0; i < nout; i++) {
+            double tol = exact ? 0.0 : 1e-5 * fmax(scale, 1e-6);
+            if (fabs((double)out[i] - want[i]) > tol)
+                fail_msg("%s, input %d, output %zu: runtime %.9g, workbench %.9g", what, s, i, (double)out[i],
+                         (double)want[i]);
+        }
+    }
+    /* the arena is within 5% of its lower bound */
+    if (m.act_bytes > 1.05 * m.lower_bound + 64 * 8)
+        fail_msg("%s: arena %zu bytes, lower bound %zu", what, m.act_bytes, m.lower_bound);
+    free(arena);
+    pithrt_model_free(&m);
+    free(buf);
+    free(x);
+}
+
+static void test_models_match_workbench(void **state)
+{
+    (void)state;
+    const char *models[] = {"fmnist-cnn", "resnet8", "mobilenet-tiny", "lenet5"};
+    for (int i = 0; i < 4; i++) {
+        pith_graph *g = NULL;
+        CHECK_OK(pith_zoo_build(models[i], 1, 28, 28, 10, 5 + i, &g));
+        /* non-trivial batchnorm statistics, so that folding is exercised */
+        for (int k = 0; k < g->n_nodes; k++) {
+            pith_param *rv = pith_node_param(&g->nodes[k], "running_var");
+            pith_param *rm = pith_node_param(&g->nodes[k], "running_mean");
+            if (rv && rm) {
+                tu_fill(rv->data, rv->size, 0.5f, 2.0f, 7 + k);
+                tu_fill(rm->data, rm->size, -0.3f, 0.3f, 8 + k);
+            }
+        }
+        char what[64];
+        snprintf(what, sizeof what, "%s fp32", models[i]);
+        compare(g, 0, what);
+        pith_quant_config qc = pith_quant_defaults();
+        CHECK_OK(pith_quant_apply(g, &qc));
+        pith_dataset ds;
+        fake_data(&ds, 64, 1, 28, 28, 3 + i);
+        CHECK_OK(pith_graph_compile(g, 16));
+        CHECK_OK(pith_quant_calibrate(g, &ds, 64, PITH_OBS_MINMAX, 99.99f, NULL));
+        snprintf(what, sizeof what, "%s int8", models[i]);
+        compare(g, 1, what);
+        pith_dataset_free(&ds);
+        pith_graph_free(g);
+    }
+}
+
+/* A small exported int8 model for the loader tests. */
+static uint8_t *small_model(size_t *len)
+{
+    pith_graph *g = NULL;
+    CHECK_OK(pith_zoo_build("fmnist-cnn-slim", 1, 28, 28, 10, 3, &g));
+    pith_quant_config qc = pith_quant_defaults();
+    CHECK_OK(pith_quant_apply(g, &qc));
+    pith_dataset ds;
+    fake_data(&ds, 32, 1, 28, 28, 4);
+    CHECK_OK(pith_graph_compile(g, 8));
+    CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+    const char *labels[10] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    pith_export_opts o;
+    memset(&o, 0, sizeof o);
+    o.norm_channels = 1;
+    o.mean[0] = 0.286f;
+    o.std[0] = 0.353f;
+    o.labels = labels;
+    o.n_labels = 10;
+    o.golden_in = ds.x;
+    pith_export_report rep;
+    uint8_t *buf;
+    CHECK_OK(pith_export(g, &o, &buf, len, &rep));
+    assert_int_equal(rep.golden, 1);
+    pith_dataset_free(&ds);
+    pith_graph_free(g);
+    return buf;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Rewrites both checksums, so that a test reaches the checks behind them. */
+static void reseal(uint8_t *p)
+{
+    uint32_t boff = (uint32_t)p[PITHRT_HDR_BLOB] | (uint32_t)p[PITHRT_HDR_BLOB + 1] << 8 |
+                    (uint32_t)p[PITHRT_HDR_BLOB + 2] << 16 | (uint32_t)p[PITHRT_HDR_BLOB + 3] << 24;
+    put32(p + PITHRT_HDR_TABLES_CRC, pithrt_crc32(p + 64, boff - 64));
+    put32(p + PITHRT_HDR_CRC, pithrt_crc32(p, PITHRT_HDR_CRC));
+}
+
+static void expect_reject(const uint8_t *p, size_t len, const char *needle)
+{
+    pithrt_model m;
+    int rc = pithrt_model_load(p, len, &m);
+    if (rc == PITHRT_OK) {
+        pithrt_model_free(&m);
+        fail_msg("a bad file loaded (expected: %s)", needle ? needle : "any error");
+    }
+    if (needle && !strstr(pithrt_model_error(&m), needle))
+        fail_msg("message '%s' does not mention '%s'", pithrt_model_error(&m), needle);
+}
+
+static void test_loader_rejects_bad_files(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *good = small_model(&len);
+    uint8_t *p = malloc(len);
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(good, len, &m), PITHRT_OK);
+    /* golden vectors and labels come back */
+    char label[8];
+    pithrt_label(&m, 3, label, sizeof label);
+    assert_string_equal(label, "d");
+    assert_true(m.golden_in >= 0 && m.golden_out >= 0);
+    pithrt_model_free(&m);
+    /* every truncation */
+    for (size_t n = 0; n < len; n += (n < 4096 ? 1 : 997))
+        expect_reject(good, n, NULL);
+    /* wrong magic, version, and a flipped byte anywhere in the header or tables */
+    memcpy(p, good, len);
+    p[0] = 'X';
+    expect_reject(p, len, "magic");
+    memcpy(p, good, len);
+    put32(p + PITHRT_HDR_VERSION, 7);
+    assert_int_equal(pithrt_model_load(p, len, &m), PITHRT_EVERSION);
+    uint32_t boff = (uint32_t)good[PITHRT_HDR_BLOB] | (uint32_t)good[PITHRT_HDR_BLOB + 1] << 8;
+    for (uint32_t i = 8; i < boff; i += 7) {
+        memcpy(p, good, len);
+        p[i] ^= 0x5A;
+        expect_reject(p, len, "checksum");
+    }
+    /* absurd counts and offsets behind valid checksums */
+    memcpy(p, good, len);
+    put32(p + PITHRT_HDR_N_TENSORS, 0x7fffffff);
+    reseal(p);
+    expect_reject(p, len, "tensors");
+    memcpy(p, good, len);
+    put32(p + PITHRT_HDR_OPS, 0xfffffff0u);
+    reseal(p);
+    expect_reject(p, len, "op table");
+    /* a constant pointing past the blob, a dimension of zero, an op reading
+     * a tensor nobody wrote: each found and named */
+    int nt = (int)(good[PITHRT_HDR_N_TENSORS] | good[PITHRT_HDR_N_TENSORS + 1] << 8);
+    size_t toff = PITHRT_HDR_BYTES;
+    int cidx = -1, aidx = -1;
+    for (int k = 0; k < nt; k++) {
+        const uint8_t *r = good + toff + (size_t)k * PITHRT_TENSOR_BYTES;
+        if (r[PITHRT_T_CONST] && cidx < 0)
+            cidx = k;
+        if (!r[PITHRT_T_CONST] && k > 0 && aidx < 0)
+            aidx = k;
+    }
+    assert_true(cidx >= 0 && aidx > 0);
+    memcpy(p, good, len);
+    put32(p + toff + (size_t)cidx * PITHRT_TENSOR_BYTES + PITHRT_T_OFFSET, 0x7ffffff0u);
+    reseal(p);
+    expect_reject(p, len, "outside");
+    memcpy(p, good, len);
+    put32(p + toff + (size_t)aidx * PITHRT_TENSOR_BYTES + PITHRT_T_DIMS, 0);
+    reseal(p);
+    expect_reject(p, len, "dimension");
+    size_t ooff = toff + (size_t)nt * PITHRT_TENSOR_BYTES, conv = ooff;
+    while (good[conv + PITHRT_O_TYPE] != PITHRT_OP_CONV2D)
+        conv += PITHRT_OP_BYTES;
+    memcpy(p, good, len);
+    put32(p + ooff + PITHRT_O_IN, (uint32_t)(nt - 1)); /* the first op reads a later tensor */
+    reseal(p);
+    expect_reject(p, len, NULL);
+    memcpy(p, good, len);
+    put32(p + conv + PITHRT_O_GEOM + 4 * 2, 0); /* stride 0 */
+    reseal(p);
+    expect_reject(p, len, "stride");
+    /* flipped bytes in the blob either load or are refused, never crash, and
+     * a model that loads runs */
+    for (uint32_t i = boff; i < len; i += 101) {
+        memcpy(p, good, len);
+        p[i] ^= 0xFF;
+        if (pithrt_model_load(p, len, &m) == PITHRT_OK) {
+            size_t bytes = pithrt_arena_bytes(&m, 1);
+            void *arena = calloc(1, bytes);
+            pithrt_ctx c;
+            assert_int_equal(pithrt_ctx_init(&c, &m, arena, bytes, 1), PITHRT_OK);
+            assert_int_equal(pithrt_run(&c), PITHRT_OK);
+            free(arena);
+            pithrt_model_free(&m);
+        }
+    }
+    /* an arena one byte short is refused */
+    assert_int_equal(pithrt_model_load(good, len, &m), PITHRT_OK);
+    size_t bytes = pithrt_arena_bytes(&m, 1);
+    void *arena = malloc(bytes);
+    pithrt_ctx c;
+    assert_int_equal(pithrt_ctx_init(&c, &m, arena, bytes - 1, 1), PITHRT_ESPACE);
+    free(arena);
+    pithrt_model_free(&m);
+    free(p);
+    free(good);
+}
+
+/* No two tensors alive at the same op share a byte, checked from the op list
+ * alone; a reshape shares its input's bytes by design and is skipped. */
+static void test_plan_has_no_overlaps(void **state)
+{
+    (void)state;
+    const char *models[] = {"resnet8", "mobilenet-tiny", "vgg-small"};
+    for (int i = 0; i < 3; i++) {
+        pith_graph *g = NULL;
+        CHECK_OK(pith_zoo_build(models[i], 1, 28, 28, 10, 1, &g));
+        uint8_t *buf;
+        size_t len;
+        pith_export_report rep;
+        CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+        pithrt_model m;
+        assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+        int nt = m.n_tensors, no = m.n_ops;
+        int *first = malloc(sizeof(int) * nt), *last = malloc(sizeof(int) * nt);
+        for (int t = 0; t < nt; t++) {
+            first[t] = t == m.input ? -1 : no;
+            last[t] = t == m.output ? no : -1;
+        }
+        for (int k = 0; k < no; k++) {
+            first[m.ops[k].out] = k;
+            for (int j = 0; j < m.ops[k].n_in; j++)
+                last[m.ops[k].in[j]] = k > last[m.ops[k].in[j]] ? k : last[m.ops[k].in[j]];
+        }
+        for (int a = 0; a < nt; a++)
+            for (int b = a + 1; b < nt; b++) {
+                const pithrt_tensor *ta = &m.tensors[a], *tb = &m.tensors[b];
+                if (ta->is_const || tb->is_const || last[a] < first[b] || last[b] < first[a])
+                    continue;
+                /* an op may write over its own dying input (in place) or view it (reshape) */
+                int writer_a = first[a], writer_b = first[b];
+                if ((writer_b >= 0 && writer_b < no && m.ops[writer_b].in[0] == a && last[a] == writer_b) ||
+                    (writer_a >= 0 && writer_a < no && m.ops[writer_a].in[0] == b && last[b] == writer_a) ||
+                    (writer_b >= 0 && writer_b < no && m.ops[writer_b].type == PITHRT_OP_RESHAPE) ||
+                    (writer_a >= 0 && writer_a < no && m.ops[writer_a].type == PITHRT_OP_RESHAPE))
+                    continue;
+                size_t sa = pithrt_dtype_bytes(ta->dtype, pithrt_tensor_elems(ta));
+                size_t sb = pithrt_dtype_bytes(tb->dtype, pithrt_tensor_elems(tb));
+                size_t oa = m.act_offset[a], ob = m.act_offset[b];
+                if (oa < ob + sb && ob < oa + sa)
+                    fail_msg("%s: '%s' [%zu, %zu) and '%s' [%zu, %zu) are alive together and overlap", models[i],
+                             ta->name, oa, oa + sa, tb->name, ob, ob + sb);
+            }
+        assert_true(m.act_bytes >= m.lower_bound);
+        free(first);
+        free(last);
+        pithrt_model_free(&m);
+        free(buf);
+        pith_graph_free(g);
+    }
+}
+
+/* A hand-computed plan: a chain input(100 f32) -> fc 50 -> relu (in place) -> fc 10:
+ * input 400 bytes and fc1's 200 are alive at op 0; then 200 (in place) and 40.
+ * Lower bound 600; the greedy plan puts input at 0 (largest), fc1 at 448 (400
+ * rounded up to 64), fc2 at 0 once the input is dead: arena 448 + 256 = 704. */
+static void test_plan_by_hand(void **state)
+{
+    (void)state;
+    pith_graph *g = NULL;
+    pith_shape in = {1, {100, 0, 0}};
+    CHECK_OK(pith_graph_create(&g, in, 1));
+    pith_attrs a;
+    memset(&a, 0, sizeof a);
+    a.out = 50;
+    a.bias = 1;
+    int prev = 0;
+    prev = pith_graph_add(g, "linear", "fc1", &a, &prev, 1);
+    pith_attrs r;
+    memset(&r, 0, sizeof r);
+    prev = pith_graph_add(g, "relu", "relu", &r, &prev, 1);
+    a.out = 10;
+    prev = pith_graph_add(g, "linear", "fc2", &a, &prev, 1);
+    assert_true(prev > 0);
+    uint8_t *buf;
+    size_t len;
+    pith_export_report rep;
+    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+    assert_int_equal(m.n_ops, 2); /* relu fused into fc1 */
+    assert_int_equal(m.lower_bound, 600);
+    assert_int_equal(m.act_bytes, 704);
+    pithrt_model_free(&m);
+    free(buf);
+    pith_graph_free(g);
+}
+
+int main(void)
+{
+    if (pith_quant_register())
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernels_by_hand),
+        cmocka_unit_test(test_models_match_workbench),
+        cmocka_unit_test(test_loader_rejects_bad_files),
+        cmocka_unit_test(test_plan_has_no_overlaps),
+        cmocka_unit_test(test_plan_by_hand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
