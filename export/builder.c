@@ -131,7 +131,7 @@ pithrt_op pith_builder_op0(int type, const char *name, int in, int out)
     o.in[0] = in;
     o.in[1] = o.in[2] = o.in[3] = -1;
     o.out = out;
-    o.weight = o.bias = o.wscale = o.mult = o.shift = o.aux = -1;
+    o.weight = o.bias = o.requant = o.aux = -1;
     o.kh = o.kw = o.sh = o.sw = o.dh = o.dw = o.groups = 1;
     snprintf(o.name, sizeof o.name, "%s", name);
     return o;
@@ -208,7 +208,7 @@ int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **b
         w32(r + PITHRT_T_BYTES, t->bytes);
         w32(r + PITHRT_T_QMIN, (uint32_t)t->qmin);
         w32(r + PITHRT_T_QMAX, (uint32_t)t->qmax);
-        strncpy((char *)r + PITHRT_T_NAME, t->name, 31);
+        memcpy(r + PITHRT_T_NAME, t->name, strnlen(t->name, PITHRT_T_NAME_BYTES - 1));
     }
     for (int k = 0; k < b->n_ops; k++) {
         const pithrt_op *o = &b->ops[k];
@@ -220,11 +220,11 @@ int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **b
         w32(r + PITHRT_O_N_IN, (uint32_t)o->n_in);
         for (int i = 0; i < 4; i++)
             w32(r + PITHRT_O_IN + 4 * i, (uint32_t)o->in[i]);
-        const int32_t v[] = {o->out, o->weight, o->bias, o->wscale, o->mult, o->shift, o->aux,
-                             o->kh,  o->kw,     o->sh,   o->sw,     o->ph,   o->pw,    o->dh, o->dw, o->groups};
-        for (int i = 0; i < 16; i++)
+        const int32_t v[] = {o->out, o->weight, o->bias, o->requant, o->aux, o->kh, o->kw,
+                             o->sh,  o->sw,     o->ph,   o->pw,      o->dh,  o->dw, o->groups};
+        for (int i = 0; i < 14; i++)
             w32(r + PITHRT_O_OUT + 4 * i, (uint32_t)v[i]);
-        strncpy((char *)r + PITHRT_O_NAME, o->name, 31);
+        memcpy(r + PITHRT_O_NAME, o->name, strnlen(o->name, sizeof o->name - 1));
     }
     uint8_t *mp = p + moff;
     w32(mp + PITHRT_M_NORM_CH, (uint32_t)m->norm_channels);

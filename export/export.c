@@ -182,9 +182,8 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
     const float *weff = pith_param_value(w);
     const size_t per = w->size / (size_t)oc;
     int8_t *codes = malloc(w->size);
-    int32_t *mult = malloc(sizeof(int32_t) * oc), *shift = malloc(sizeof(int32_t) * oc);
-    int32_t *bias = calloc((size_t)oc, sizeof(int32_t)), *clamp6 = malloc(sizeof(int32_t) * oc);
-    int rc = codes && mult && shift && bias && clamp6 ? PITH_OK : pith_error(PITH_ENOMEM, "out of memory");
+    int32_t *requant = malloc(sizeof(int32_t) * 3 * oc), *bias = calloc((size_t)oc, sizeof(int32_t));
+    int rc = codes && requant && bias ? PITH_OK : pith_error(PITH_ENOMEM, "out of memory");
     int lo = 127, hi = -128;
     for (int k = 0; k < oc && !rc; k++) {
         float s = ws->size == 1 ? ws->data[0] : ws->data[k];
@@ -198,15 +197,18 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
             lo = v < lo ? (int)v : lo;
             hi = v > hi ? (int)v : hi;
         }
-        if (!rc && pith_quantize_multiplier((double)as->data[k] / (double)s_out, &mult[k], &shift[k]))
+        int sh = 0;
+        if (!rc && pith_quantize_multiplier((double)as->data[k] / (double)s_out, &requant[3 * k], &sh))
             rc = pith_error(PITH_EINVAL, "layer '%s', channel %d: %s", n->name, k, pith_last_error());
         if (!rc && n->a.bias) {
             float b = nearbyintf(n->params[1].data[k] / as->data[k]);
             b = b < -2147483520.0f ? -2147483520.0f : b > 2147483520.0f ? 2147483520.0f : b;
             bias[k] = (int32_t)b;
         }
+        /* relu6 clamps the real value at 6 before the accumulator is recovered */
         float c6 = nearbyintf(6.0f / as->data[k]);
-        clamp6[k] = c6 >= 2147483520.0f ? INT32_MAX : (int32_t)c6;
+        requant[3 * k + 1] = sh;
+        requant[3 * k + 2] = c6 >= 2147483520.0f ? INT32_MAX : (int32_t)c6;
     }
     if (!rc) {
         /* the narrowest packing that holds every code */
@@ -224,31 +226,23 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
             wd[i] = w->shape[i];
         snprintf(name, sizeof name, "%s.weight", n->name);
         int wt = pith_builder_codes(L->b, name, dt, wd, wnd, codes, w->size);
-        snprintf(name, sizeof name, "%s.mult", n->name);
-        int32_t cd[1] = {oc};
-        int mt = pith_builder_const(L->b, name, PITHRT_S32, cd, 1, mult);
-        snprintf(name, sizeof name, "%s.shift", n->name);
-        int st = pith_builder_const(L->b, name, PITHRT_S32, cd, 1, shift);
-        int bt = -1, ct = -1;
+        snprintf(name, sizeof name, "%s.requant", n->name);
+        int32_t cd[1] = {oc}, rd[2] = {oc, 3};
+        int rt = pith_builder_const(L->b, name, PITHRT_S32, rd, 2, requant);
+        int bt = -1;
         if (n->a.bias) {
             snprintf(name, sizeof name, "%s.bias", n->name);
             bt = pith_builder_const(L->b, name, PITHRT_S32, cd, 1, bias);
         }
-        if (act == PITHRT_ACT_RELU6) {
-            snprintf(name, sizeof name, "%s.clamp6", n->name);
-            ct = pith_builder_const(L->b, name, PITHRT_S32, cd, 1, clamp6);
-        }
         int y = new_act(L, q, "", 1, q);
-        rc = wt < 0 ? wt : mt < 0 ? mt : st < 0 ? st : bt < -1 ? bt : ct < -1 ? ct : y < 0 ? y : 0;
+        rc = wt < 0 ? wt : rt < 0 ? rt : bt < -1 ? bt : y < 0 ? y : 0;
         if (!rc) {
             pithrt_op o = pith_builder_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
                                            L->val[n->in[0]].t, y);
             o.act = (uint8_t)act;
             o.weight = wt;
             o.bias = bt;
-            o.mult = mt;
-            o.shift = st;
-            o.aux = ct;
+            o.requant = rt;
             if (is_op(n, "conv2d"))
                 set_geom(&o, &n->a);
             rc = pith_builder_op(L->b, &o);
@@ -266,10 +260,8 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
         }
     }
     free(codes);
-    free(mult);
-    free(shift);
+    free(requant);
     free(bias);
-    free(clamp6);
     return rc;
 }
 

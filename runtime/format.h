@@ -28,8 +28,8 @@
 #define PITHRT_HDR_TABLES_CRC 56  /* u32: CRC-32 of bytes [64, blob offset) */
 #define PITHRT_HDR_CRC 60         /* u32: CRC-32 of bytes [0, 60) */
 
-/* tensor record: 80 bytes */
-#define PITHRT_TENSOR_BYTES 80u
+/* tensor record: 64 bytes */
+#define PITHRT_TENSOR_BYTES 64u
 #define PITHRT_T_DTYPE 0     /* u8 pithrt_dtype */
 #define PITHRT_T_CONST 1     /* u8: 1 constant (in the blob), 0 activation (in the arena) */
 #define PITHRT_T_NDIM 2      /* u8: 1..4 */
@@ -40,10 +40,11 @@
 #define PITHRT_T_BYTES 32    /* u32 */
 #define PITHRT_T_QMIN 36     /* i32: s8 activations: the code range (narrower than int8 for < 8 bits) */
 #define PITHRT_T_QMAX 40     /* i32 */
-#define PITHRT_T_NAME 48     /* char[32], NUL-padded */
+#define PITHRT_T_NAME 44     /* char[20], NUL-padded (truncated) */
+#define PITHRT_T_NAME_BYTES 20
 
-/* op record: 128 bytes */
-#define PITHRT_OP_BYTES 128u
+/* op record: 112 bytes */
+#define PITHRT_OP_BYTES 112u
 #define PITHRT_O_TYPE 0      /* u16 pithrt_op_type */
 #define PITHRT_O_ACT 2       /* u8 pithrt_act */
 #define PITHRT_O_FLAGS 3     /* u8, 0 */
@@ -51,13 +52,11 @@
 #define PITHRT_O_IN 8        /* i32[4] */
 #define PITHRT_O_OUT 24      /* i32 */
 #define PITHRT_O_WEIGHT 28   /* i32 constant tensor or -1 */
-#define PITHRT_O_BIAS 32
-#define PITHRT_O_WSCALE 36
-#define PITHRT_O_MULT 40
-#define PITHRT_O_SHIFT 44
-#define PITHRT_O_AUX 48
-#define PITHRT_O_GEOM 52     /* i32[9]: kh kw sh sw ph pw dh dw groups */
-#define PITHRT_O_NAME 96     /* char[32] */
+#define PITHRT_O_BIAS 32     /* i32: f32 (fp32 layers) or s32 (int8 layers) per output channel */
+#define PITHRT_O_REQUANT 36  /* i32: s32 [channels][3]: multiplier, shift, relu6 clamp of the accumulator */
+#define PITHRT_O_AUX 40      /* i32: u8 [256] table of a lut op */
+#define PITHRT_O_GEOM 44     /* i32[9]: kh kw sh sw ph pw dh dw groups */
+#define PITHRT_O_NAME 80     /* char[32], NUL-padded (truncated) */
 
 /* metadata: 52 bytes + labels */
 #define PITHRT_M_NORM_CH 0   /* u32: 0..4 */

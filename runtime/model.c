@@ -85,7 +85,7 @@ static void read_tensor(const uint8_t *r, pithrt_tensor *t)
     t->bytes = u32(r + PITHRT_T_BYTES);
     t->qmin = i32(r + PITHRT_T_QMIN);
     t->qmax = i32(r + PITHRT_T_QMAX);
-    memcpy(t->name, r + PITHRT_T_NAME, sizeof t->name);
+    memcpy(t->name, r + PITHRT_T_NAME, PITHRT_T_NAME_BYTES);
     t->name[sizeof t->name - 1] = '\0';
 }
 
@@ -100,9 +100,7 @@ static void read_op(const uint8_t *r, pithrt_op *o)
     o->out = i32(r + PITHRT_O_OUT);
     o->weight = i32(r + PITHRT_O_WEIGHT);
     o->bias = i32(r + PITHRT_O_BIAS);
-    o->wscale = i32(r + PITHRT_O_WSCALE);
-    o->mult = i32(r + PITHRT_O_MULT);
-    o->shift = i32(r + PITHRT_O_SHIFT);
+    o->requant = i32(r + PITHRT_O_REQUANT);
     o->aux = i32(r + PITHRT_O_AUX);
     int32_t *geom[9] = {&o->kh, &o->kw, &o->sh, &o->sw, &o->ph, &o->pw, &o->dh, &o->dw, &o->groups};
     for (int i = 0; i < 9; i++)
@@ -289,17 +287,13 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     if (s8) {
         if (x->dtype != PITHRT_S8)
             return fail(m, PITHRT_EFORMAT, "op '%s': an int8 layer needs an int8 input", o->name);
-        if ((rc = check_const(m, o, o->mult, "multiplier", PITHRT_S32, (size_t)oc)) ||
-            (rc = check_const(m, o, o->shift, "shift", PITHRT_S32, (size_t)oc)))
+        if ((rc = check_const(m, o, o->requant, "requantization", PITHRT_S32, (size_t)oc * 3)))
             return rc;
-        const int32_t *mult = (const int32_t *)(const void *)(m->blob + T(m, o->mult)->offset);
-        const int32_t *shift = (const int32_t *)(const void *)(m->blob + T(m, o->shift)->offset);
+        const int32_t *rq = (const int32_t *)(const void *)(m->blob + T(m, o->requant)->offset);
         for (int k = 0; k < oc; k++)
-            if (mult[k] < (1 << 30) || shift[k] < -31 || shift[k] > 30)
+            if (rq[3 * k] < (1 << 30) || rq[3 * k + 1] < -31 || rq[3 * k + 1] > 30)
                 return fail(m, PITHRT_EFORMAT, "op '%s': channel %d's multiplier %d / shift %d is not normalised",
-                            o->name, k, mult[k], shift[k]);
-        if (o->act == PITHRT_ACT_RELU6 && (rc = check_const(m, o, o->aux, "relu6 clamp", PITHRT_S32, (size_t)oc)))
-            return rc;
+                            o->name, k, rq[3 * k], rq[3 * k + 1]);
         if (o->act == PITHRT_ACT_HARDSWISH)
             return fail(m, PITHRT_EFORMAT, "op '%s': hardswish is not fused into int8 layers", o->name);
     }

@@ -76,7 +76,7 @@ typedef struct pithrt_tensor {
     int32_t zero_point;
     int32_t qmin, qmax;     /* s8 activations: the code range */
     uint32_t offset, bytes; /* constants: in the weight blob */
-    char name[32];
+    char name[20];
 } pithrt_tensor;
 
 typedef struct pithrt_op {
@@ -86,9 +86,8 @@ typedef struct pithrt_op {
     int32_t in[4];          /* tensor indices, -1: none */
     int32_t out;
     int32_t weight, bias;   /* constant tensors, -1: none */
-    int32_t wscale;         /* f32 per output channel: the weight codes' scale */
-    int32_t mult, shift;    /* s32 per output channel: requantization multiplier and shift */
-    int32_t aux;            /* s32 per channel (relu6 accumulator clamp) or u8 LUT */
+    int32_t requant;        /* s32 [channels][3]: multiplier, shift, relu6 clamp of the accumulator */
+    int32_t aux;            /* u8 [256]: a lut op's table */
     int32_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
     int32_t n_in;
     char name[32];

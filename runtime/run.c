@@ -175,8 +175,7 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
                                   o->act);
             break;
         }
-        pithrt_requant rq = {cst(m, o->mult), cst(m, o->shift), o->act == PITHRT_ACT_RELU6 ? cst(m, o->aux) : NULL,
-                             o->act};
+        pithrt_requant rq = {cst(m, o->requant), o->act};
         int wd = m->tensors[o->weight].dtype;
         if (o->type == PITHRT_OP_CONV2D)
             pithrt_conv2d_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), cst(m, o->weight), wd,

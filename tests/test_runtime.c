@@ -26,9 +26,9 @@ static void test_kernels_by_hand(void **state)
      * Multiplier 0.5 (m = 2^30, shift 0): 8.5 -> 9 (halves away), 9.5 -> 10, 11.5 -> 12, 12.5 -> 13; + zy 3 */
     const int8_t x[9] = {4, 5, 6, 7, 8, 9, 10, 11, 12}; /* zero point 3 */
     const int8_t w[4] = {1, 0, -1, 2};
-    const int32_t bias[1] = {10}, mult[1] = {1 << 30}, shift[1] = {0};
+    const int32_t bias[1] = {10}, rqp[3] = {1 << 30, 0, 0};
     pithrt_qact xq = {3, -128, 127, 0.1f}, yq = {3, -128, 127, 0.2f};
-    pithrt_requant rq = {mult, shift, NULL, PITHRT_ACT_NONE};
+    pithrt_requant rq = {rqp, PITHRT_ACT_NONE};
     pithrt_geom g = {2, 2, 1, 1, 0, 0, 1, 1, 1};
     int8_t y[4], row[4];
     pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, bias, y, 1, 2, 2, yq, &rq, &g, row);

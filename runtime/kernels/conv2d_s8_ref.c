@@ -12,8 +12,8 @@ int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch)
 {
     if (rq->act == PITHRT_ACT_RELU || rq->act == PITHRT_ACT_RELU6) {
         acc = acc > 0 ? acc : 0;
-        if (rq->act == PITHRT_ACT_RELU6 && rq->clamp_hi && acc > rq->clamp_hi[ch])
-            acc = rq->clamp_hi[ch];
+        if (rq->act == PITHRT_ACT_RELU6 && acc > rq->p[3 * ch + 2])
+            acc = rq->p[3 * ch + 2];
     }
     return acc;
 }
@@ -46,7 +46,7 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
                 }
                 acc = pithrt_acc_act(acc, rq, oc);
                 y[((size_t)oc * oh + i) * ow + j] =
-                    (int8_t)pithrt_requantize(acc, rq->mult[oc], rq->shift[oc], yq.zero_point, yq.qmin, yq.qmax);
+                    (int8_t)pithrt_requantize(acc, rq->p[3 * oc], rq->p[3 * oc + 1], yq.zero_point, yq.qmin, yq.qmax);
             }
     }
 }

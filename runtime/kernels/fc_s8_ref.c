@@ -15,6 +15,6 @@ void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt,
         for (int i = 0; i < n; i++)
             acc += ((int32_t)x[i] - xq.zero_point) * row[i];
         acc = pithrt_acc_act(acc, rq, k);
-        y[k] = (int8_t)pithrt_requantize(acc, rq->mult[k], rq->shift[k], yq.zero_point, yq.qmin, yq.qmax);
+        y[k] = (int8_t)pithrt_requantize(acc, rq->p[3 * k], rq->p[3 * k + 1], yq.zero_point, yq.qmin, yq.qmax);
     }
 }

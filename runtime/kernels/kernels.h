@@ -26,8 +26,7 @@ typedef struct pithrt_qact {
 
 /* Integer requantization of a layer's accumulators, per output channel. */
 typedef struct pithrt_requant {
-    const int32_t *mult, *shift;
-    const int32_t *clamp_hi; /* relu6: the accumulator that means 6.0, per channel; NULL otherwise */
+    const int32_t *p;        /* per channel: multiplier, shift, and the accumulator that means 6.0 (relu6) */
     int act;                 /* pithrt_act: relu and relu6 clamp the accumulator at 0 */
 } pithrt_requant;
 
