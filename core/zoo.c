@@ -13,6 +13,8 @@ const pith_zoo_entry pith_zoo[] = {
     {"resnet8", "ResNet-8: stem + three basic blocks (16, 32, 64) with residual adds"},
     {"mobilenet-tiny", "stem + four depthwise-separable blocks with ReLU6, global pool"},
     {"fmnist-cnn-slim", "fmnist-cnn with half the channels (8, 16, linear 64): a distillation student"},
+    {"resnet18", "torchvision's ResNet-18 (for 3x224x224, 1000 classes): deployment benchmarks"},
+    {"mobilenet-v2", "torchvision's MobileNetV2 (for 3x224x224, 1000 classes): deployment benchmarks"},
     {NULL, NULL},
 };
 
@@ -50,6 +52,15 @@ static int pool(pith_graph *g, int x, const char *op, const char *name, int k, i
     pith_attrs a = {0};
     a.kh = a.kw = k;
     a.sh = a.sw = s;
+    return pith_graph_add(g, op, name, &a, &x, 1);
+}
+
+static int pool_pad(pith_graph *g, int x, const char *op, const char *name, int k, int s, int p)
+{
+    pith_attrs a = {0};
+    a.kh = a.kw = k;
+    a.sh = a.sw = s;
+    a.ph = a.pw = p;
     return pith_graph_add(g, op, name, &a, &x, 1);
 }
 
@@ -247,6 +258,89 @@ static int build_mobilenet_tiny(pith_graph *g, int classes)
     return x;
 }
 
+/* torchvision.models.resnet18: layer names follow torchvision's. */
+static int build_resnet18(pith_graph *g, int classes)
+{
+    int x = 0;
+    TRY(conv(g, x, "conv1", 64, 7, 2, 3, 1, 0));
+    TRY(bn(g, x, "bn1"));
+    TRY(unary(g, x, "relu", "relu"));
+    TRY(pool_pad(g, x, "maxpool", "maxpool", 3, 2, 1));
+    const int ch[4] = {64, 128, 256, 512};
+    int in_ch = 64;
+    for (int l = 0; l < 4; l++)
+        for (int b = 0; b < 2; b++) {
+            char pre[32];
+            snprintf(pre, sizeof pre, "layer%d.%d", l + 1, b);
+            TRY(basic_block(g, x, pre, in_ch, ch[l], l > 0 && b == 0 ? 2 : 1));
+            in_ch = ch[l];
+        }
+    TRY(unary(g, x, "global_avgpool", "avgpool"));
+    TRY(unary(g, x, "flatten", "flatten"));
+    TRY(linear(g, x, "fc", classes));
+    return x;
+}
+
+/* MobileNetV2's inverted residual: 1x1 expand (t > 1), 3x3 depthwise, 1x1
+ * linear projection, and the input added back when the shape allows. */
+static int inverted_residual(pith_graph *g, int in, const char *pre, int in_ch, int out_ch, int stride, int t)
+{
+    char n[PITH_NAME_MAX];
+    int x = in, hidden = in_ch * t;
+    if (t != 1) {
+        snprintf(n, sizeof n, "%s.expand", pre);
+        TRY(conv(g, x, n, hidden, 1, 1, 0, 1, 0));
+        snprintf(n, sizeof n, "%s.expand_bn", pre);
+        TRY(bn(g, x, n));
+        snprintf(n, sizeof n, "%s.expand_relu6", pre);
+        TRY(unary(g, x, "relu6", n));
+    }
+    snprintf(n, sizeof n, "%s.dw", pre);
+    TRY(conv(g, x, n, hidden, 3, stride, 1, hidden, 0));
+    snprintf(n, sizeof n, "%s.dw_bn", pre);
+    TRY(bn(g, x, n));
+    snprintf(n, sizeof n, "%s.dw_relu6", pre);
+    TRY(unary(g, x, "relu6", n));
+    snprintf(n, sizeof n, "%s.project", pre);
+    TRY(conv(g, x, n, out_ch, 1, 1, 0, 1, 0));
+    snprintf(n, sizeof n, "%s.project_bn", pre);
+    TRY(bn(g, x, n));
+    if (stride == 1 && in_ch == out_ch) {
+        int ins[2] = {x, in};
+        snprintf(n, sizeof n, "%s.add", pre);
+        TRY(pith_graph_add(g, "add", n, NULL, ins, 2));
+    }
+    return x;
+}
+
+/* torchvision.models.mobilenet_v2 (width 1.0). */
+static int build_mobilenet_v2(pith_graph *g, int classes)
+{
+    static const int cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+                                  {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+    int x = 0, in_ch = 32, k = 1;
+    TRY(conv(g, x, "features.0", 32, 3, 2, 1, 1, 0));
+    TRY(bn(g, x, "features.0_bn"));
+    TRY(unary(g, x, "relu6", "features.0_relu6"));
+    for (int i = 0; i < 7; i++)
+        for (int j = 0; j < cfg[i][2]; j++, k++) {
+            char pre[32];
+            snprintf(pre, sizeof pre, "features.%d", k);
+            TRY(inverted_residual(g, x, pre, in_ch, cfg[i][1], j == 0 ? cfg[i][3] : 1, cfg[i][0]));
+            in_ch = cfg[i][1];
+        }
+    TRY(conv(g, x, "features.18", 1280, 1, 1, 0, 1, 0));
+    TRY(bn(g, x, "features.18_bn"));
+    TRY(unary(g, x, "relu6", "features.18_relu6"));
+    TRY(unary(g, x, "global_avgpool", "avgpool"));
+    TRY(unary(g, x, "flatten", "flatten"));
+    pith_attrs d = {0};
+    d.p = 0.2f;
+    TRY(pith_graph_add(g, "dropout", "dropout", &d, &x, 1));
+    TRY(linear(g, x, "classifier", classes));
+    return x;
+}
+
 int pith_zoo_build(const char *name, int c, int h, int w, int classes, uint64_t seed,
                    pith_graph **out)
 {
@@ -268,6 +362,10 @@ int pith_zoo_build(const char *name, int c, int h, int w, int classes, uint64_t 
         build = build_mobilenet_tiny;
     else if (strcmp(name, "fmnist-cnn-slim") == 0)
         build = build_fmnist_cnn_slim;
+    else if (strcmp(name, "resnet18") == 0)
+        build = build_resnet18;
+    else if (strcmp(name, "mobilenet-v2") == 0)
+        build = build_mobilenet_v2;
     if (!build) {
         char list[256] = "";
         for (int i = 0; pith_zoo[i].name; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/kernels.h"
 
 typedef struct live {
     int root;
@@ -135,9 +136,11 @@ int pithrt_plan(pithrt_model *m)
     for (int k = 0; k < no; k++) {
         const pithrt_op *o = &m->ops[k];
         if ((o->type == PITHRT_OP_CONV2D || o->type == PITHRT_OP_FC) && m->tensors[o->out].dtype == PITHRT_S8) {
-            const pithrt_tensor *w = &m->tensors[o->weight];
-            size_t row = pithrt_tensor_elems(w) / (size_t)w->dims[0];
-            scratch = row > scratch ? row : scratch;
+            const pithrt_tensor *w = &m->tensors[o->weight], *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+            size_t need = pithrt_tensor_elems(w) / (size_t)w->dims[0];
+            if (o->type == PITHRT_OP_CONV2D)
+                need = pithrt_conv2d_s8_scratch(x->dims[0], o->groups, o->kh, o->kw, y->dims[1], y->dims[2]);
+            scratch = need > scratch ? need : scratch;
         }
     }
     m->scratch_bytes = align_up(scratch);

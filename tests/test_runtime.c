@@ -30,18 +30,20 @@ static void test_kernels_by_hand(void **state)
     pithrt_qact xq = {3, -128, 127, 0.1f}, yq = {3, -128, 127, 0.2f};
     pithrt_requant rq = {rqp, PITHRT_ACT_NONE};
     pithrt_geom g = {2, 2, 1, 1, 0, 0, 1, 1, 1};
-    int8_t y[4], row[4];
-    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, bias, y, 1, 2, 2, yq, &rq, &g, row);
+    int8_t y[4];
+    int32_t row[16]; /* scratch: 4 weight bytes (padded to 16) + a 2x2 int32 plane */
+    assert_true(pithrt_conv2d_s8_scratch(1, 1, 2, 2, 2, 2) <= sizeof row);
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, bias, y, 1, 2, 2, yq, &rq, &g, (int8_t *)row);
     const int8_t want[4] = {12, 13, 15, 16};
     assert_memory_equal(y, want, 4);
     /* the same weights packed as 4-bit codes give the same output */
     const uint8_t w4[2] = {0x01, 0x2F}; /* 1, 0 | -1 (0xF), 2 */
-    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, w4, PITHRT_W4, bias, y, 1, 2, 2, yq, &rq, &g, row);
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, w4, PITHRT_W4, bias, y, 1, 2, 2, yq, &rq, &g, (int8_t *)row);
     assert_memory_equal(y, want, 4);
     /* relu clamps the accumulator: bias -100 makes every output the zero point */
     const int32_t neg[1] = {-100};
     rq.act = PITHRT_ACT_RELU;
-    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, neg, y, 1, 2, 2, yq, &rq, &g, row);
+    pithrt_conv2d_s8_ref(x, 1, 3, 3, xq, (const uint8_t *)w, PITHRT_S8, neg, y, 1, 2, 2, yq, &rq, &g, (int8_t *)row);
     for (int i = 0; i < 4; i++)
         assert_int_equal(y[i], 3);
     /* 2-bit and 1-bit codes */

@@ -35,10 +35,11 @@ void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t 
 
 void pithrt_conv2d_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y, int o,
                            int oh, int ow, const pithrt_geom *g, int act);
-/* wt: codes of type wdtype (PITHRT_S8/W4/W2/W1); row: scratch of c / groups * kh * kw bytes. */
+/* wt: codes of type wdtype (PITHRT_S8/W4/W2/W1); scratch: pithrt_conv2d_s8_scratch() bytes, 4-aligned. */
+size_t pithrt_conv2d_s8_scratch(int c, int groups, int kh, int kw, int oh, int ow);
 void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, const uint8_t *wt, int wdtype,
                           const int32_t *bias, int8_t *y, int o, int oh, int ow, pithrt_qact yq,
-                          const pithrt_requant *rq, const pithrt_geom *g, int8_t *row);
+                          const pithrt_requant *rq, const pithrt_geom *g, int8_t *scratch);
 
 void pithrt_fc_f32_ref(const float *x, int n, const float *wt, const float *bias, float *y, int o, int act);
 void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt, int wdtype, const int32_t *bias,
