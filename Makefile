@@ -3,6 +3,8 @@
 #   make test       install missing Debian packages, build, run every cmocka test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
+#   make runtime    the runtime alone, as on the board: build/runtime/{libpithrt.a,pithrt-bench,pithrt-run}
+#   make fuzz       libFuzzer on the .pith loader and kernels (FUZZ_SECONDS=60)
 #   make bench      build/bench/train_speed (pith vs PyTorch training speed), build/bench/qat_speed
 #   make plots      charts from results/runs.tsv into results/plots/
 #   make install PREFIX=/usr/local
@@ -36,7 +38,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan demo bench install clean deps golden check-tests plots
+.PHONY: all test asan demo bench install clean deps golden check-tests plots runtime fuzz
 all: $(BUILD)/pith $(BUILD)/libpith.a
 
 $(OBJDIR)/%.o: %.c
@@ -72,6 +74,26 @@ $(BUILD)/bench/%: $(OBJDIR)/bench/%.o $(BUILD)/libpith.a
 deps:
 	@sh scripts/deps.sh
 
+# The runtime built by its own Makefile (C99, libc and libm only).
+runtime:
+	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath $(BUILD))/runtime
+
+# libFuzzer on the loader: the corpus starts from exported models (float and
+# int8, plain and depthwise convs, residual adds).
+FUZZ_SECONDS ?= 60
+RT_SRC := $(wildcard runtime/*.c runtime/kernels/*.c)
+$(BUILD)/fuzz/fuzz_loader: tests/fuzz_loader.c $(RT_SRC) $(wildcard runtime/*.h runtime/kernels/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c99 -D_POSIX_C_SOURCE=200809L -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -O1 -g -ffp-contract=off -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ tests/fuzz_loader.c $(RT_SRC) -lm
+fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/pith
+	@mkdir -p $(BUILD)/fuzz/corpus
+	@for m in lenet5 mobilenet-tiny fmnist-cnn-slim; do \
+	  $(BUILD)/pith export --model $$m --out $(BUILD)/fuzz/corpus/$$m.pith >/dev/null && \
+	  $(BUILD)/pith export --model $$m --int8 --out $(BUILD)/fuzz/corpus/$$m-int8.pith >/dev/null || exit 1; done
+	$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_SECONDS) -max_len=400000 -print_final_stats=1 \
+	  $(BUILD)/fuzz/corpus 2>&1 | tail -12
+
 # Tests run one after another; each prints its own cmocka summary.
 check-tests: $(TESTS) $(BUILD)/pith
 	@fail=0; for t in $(TESTS); do \
@@ -80,6 +102,8 @@ check-tests: $(TESTS) $(BUILD)/pith
 
 test: deps
 	@$(MAKE) --no-print-directory check-tests
+	@$(MAKE) --no-print-directory runtime
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 asan: deps
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \

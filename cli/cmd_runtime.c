@@ -9,7 +9,10 @@
 #include "../core/dataset.h"
 #include "../core/error.h"
 #include "../core/idx.h"
+#include "../core/rng.h"
 #include "../core/threads.h"
+#include "../core/zoo.h"
+#include "../quant/quant.h"
 #include "../export/export.h"
 #include "../runtime/pithrt.h"
 #include "cli.h"
@@ -120,6 +123,7 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
 static void export_usage(FILE *f)
 {
     fprintf(f, "usage: pith export CKPT --out MODEL.pith [--with-golden] [--json]\n"
+               "       pith export --model NAME [--int8 [--calib N]] --out MODEL.pith\n"
                "\n"
                "Lowers a checkpoint to the runtime's file: batchnorm folded, activations\n"
                "fused, int8 layers with the model's own weight codes, int32 biases and\n"
@@ -130,22 +134,72 @@ static void export_usage(FILE *f)
                "  --with-golden     embed the first test image and the workbench's output\n"
                "                    for it (pithrt-run --self-test checks them on the board)\n"
                "  --data DIR        dataset for the golden image (default: the checkpoint's)\n"
+               "  --model NAME      a zoo model with random weights instead of a checkpoint\n"
+               "                    (resnet18 and mobilenet-v2: 3x224x224, 1000 classes;\n"
+               "                    the others 1x28x28, 10 classes): for latency and memory\n"
+               "  --int8            with --model: quantize (int8 per-channel weights, int8\n"
+               "                    activations) calibrated on --calib N random images (default 8)\n"
                "  --json            print one JSON object on stdout\n"
                "  -h, --help        this help\n");
+}
+
+/* A zoo model at its deployment size with random weights; int8: quantized
+ * and calibrated on random images (latency does not depend on the values). */
+static int zoo_model(const char *name, int int8, int calib, pith_graph **g, pith_ckpt_meta *meta)
+{
+    int big = !strcmp(name, "resnet18") || !strcmp(name, "mobilenet-v2");
+    int c = big ? 3 : 1, h = big ? 224 : 28, classes = big ? 1000 : 10;
+    memset(meta, 0, sizeof *meta);
+    snprintf(meta->model, sizeof meta->model, "%s", name);
+    snprintf(meta->dataset, sizeof meta->dataset, "random");
+    meta->mean = 0.0f;
+    meta->std = 1.0f;
+    int rc = pith_zoo_build(name, c, h, h, classes, 0, g);
+    if (rc || !int8)
+        return rc;
+    pith_quant_config qc = pith_quant_defaults();
+    rc = pith_quant_apply(*g, &qc);
+    pith_dataset ds = {0};
+    ds.n = calib;
+    ds.c = c;
+    ds.h = ds.w = h;
+    ds.classes = classes;
+    size_t n = (size_t)calib * c * h * h;
+    ds.x = malloc(n * sizeof *ds.x);
+    ds.y = calloc((size_t)calib, sizeof *ds.y);
+    if (!rc && (!ds.x || !ds.y))
+        rc = pith_error(PITH_ENOMEM, "out of memory");
+    pith_rng r;
+    pith_rng_seed(&r, 1);
+    for (size_t i = 0; !rc && i < n; i++)
+        ds.x[i] = 2.0f * pith_rng_uniform(&r) - 1.0f;
+    if (!rc)
+        rc = pith_graph_compile(*g, calib < 8 ? calib : 8);
+    if (!rc)
+        rc = pith_quant_calibrate(*g, &ds, calib, PITH_OBS_MINMAX, 99.99f, NULL);
+    pith_dataset_free(&ds);
+    return rc;
 }
 
 int cmd_export(int argc, char **argv)
 {
     const char *cmd = "export";
     static const struct option opts[] = {
-        {"out", 1, 0, 'o'}, {"with-golden", 0, 0, 'g'}, {"data", 1, 0, 'd'},
+        {"out", 1, 0, 'o'}, {"with-golden", 0, 0, 'g'}, {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'},
+        {"int8", 0, 0, 'i'}, {"calib", 1, 0, 'c'},
         {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
-    const char *out = NULL, *data = NULL;
-    int golden = 0, as_json = 0, c;
+    const char *out = NULL, *data = NULL, *model = NULL;
+    int golden = 0, as_json = 0, int8 = 0, calib = 8, c, rc = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'm': model = optarg; break;
+        case 'i': int8 = 1; break;
+        case 'c':
+            if ((rc = cli_int(cmd, "--calib", optarg, 1, 100000, &calib)))
+                return rc;
+            break;
         case 'o': out = optarg; break;
         case 'g': golden = 1; break;
         case 'd': data = optarg; break;
@@ -154,16 +208,23 @@ int cmd_export(int argc, char **argv)
         default: export_usage(stderr); return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1)
-        return cli_usage_error(cmd, "expected one checkpoint file");
+    if (optind != argc - (model ? 0 : 1))
+        return cli_usage_error(cmd, "expected one checkpoint file, or --model NAME");
     if (!out)
         return cli_usage_error(cmd, "--out is required");
-    const char *path = argv[optind];
-    pith_set_threads(1);
+    if (int8 && !model)
+        return cli_usage_error(cmd, "--int8 is for --model (quantize a checkpoint with pith quantize)");
+    if (model && golden)
+        return cli_usage_error(cmd, "--with-golden needs a checkpoint");
+    const char *path = model ? model : argv[optind];
+    pith_set_threads(model ? 0 : 1);
     pith_graph *g = NULL;
     pith_ckpt_meta meta;
     pith_dataset test = {0};
-    int rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+    if (model)
+        rc = zoo_model(model, int8, calib, &g, &meta);
+    else
+        rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
     if (!rc && golden)
         rc = cli_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
     const int k = g ? pith_graph_output_shape(g)->d[0] : 0;
@@ -174,7 +235,7 @@ int cmd_export(int argc, char **argv)
     o.norm_channels = 1;
     o.mean[0] = meta.mean;
     o.std[0] = meta.std;
-    if (k <= 64) {
+    if (k <= 64 && !model) {
         for (int i = 0; i < k; i++)
             labels[i] = cli_class_name(meta.dataset, k, i, names[i], sizeof names[i]);
         o.labels = labels;

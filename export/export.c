@@ -198,8 +198,11 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
             hi = v > hi ? (int)v : hi;
         }
         int sh = 0;
-        if (!rc && pith_quantize_multiplier((double)as->data[k] / (double)s_out, &requant[3 * k], &sh))
-            rc = pith_error(PITH_EINVAL, "layer '%s', channel %d: %s", n->name, k, pith_last_error());
+        if (!rc && pith_quantize_multiplier((double)as->data[k] / (double)s_out, &requant[3 * k], &sh)) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", pith_last_error());
+            rc = pith_error(PITH_EINVAL, "layer '%s', channel %d: %s", n->name, k, why);
+        }
         if (!rc && n->a.bias) {
             float b = nearbyintf(n->params[1].data[k] / as->data[k]);
             b = b < -2147483520.0f ? -2147483520.0f : b > 2147483520.0f ? 2147483520.0f : b;

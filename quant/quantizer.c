@@ -104,8 +104,8 @@ float pith_fake_quantize(float x, float scale, int32_t zero_point, int32_t qmin,
 
 int pith_quantize_multiplier(double real, int32_t *m, int *shift)
 {
-    if (!(real > 0.0) || !(real < 1073741824.0) || real < 4.656612873077393e-10)
-        return pith_error(PITH_EINVAL, "requantization multiplier %g is outside [2^-31, 2^30)", real);
+    if (!(real > 0.0) || !(real < 1073741824.0) || real < 2.168404344971009e-19)
+        return pith_error(PITH_EINVAL, "requantization multiplier %g is outside [2^-62, 2^30)", real);
     int e;
     double q = frexp(real, &e); /* real = q * 2^e, q in [0.5, 1) */
     int64_t fixed = llround(q * 2147483648.0);

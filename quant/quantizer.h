@@ -50,7 +50,7 @@ float pith_fake_quantize(float x, float scale, int32_t zero_point, int32_t qmin,
 
 /* real = m * 2^(shift - 31) with m in [2^30, 2^31): the requantization
  * multiplier M = s_in * s_w / s_out as a 32-bit fixed-point number and a
- * shift. Fails for real <= 0 or outside [2^-31, 2^30). */
+ * shift. Fails for real <= 0 or outside [2^-62, 2^30). */
 int pith_quantize_multiplier(double real, int32_t *m, int *shift);
 /* clamp(acc * real + zero_point, qmin, qmax) as the integer kernels compute it
  * (gemmlowp / TFLite): a saturating rounding doubling high multiply, which

@@ -6,9 +6,9 @@
 set -eu
 
 PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
-hdf5-tools gnuplot-nox dataset-fashion-mnist"
+hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev"
 if [ "${1:-}" = bench ]; then
-    PKGS="$PKGS python3 python3-torch python3-numpy"
+    PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx nodejs npm"
 fi
 
 missing=""

@@ -65,6 +65,10 @@ static void test_kernels_by_hand(void **state)
     assert_int_equal(pithrt_requantize(-3, 1 << 30, 0, 0, -128, 127), -1);
     assert_int_equal(pithrt_requantize(3, 1 << 30, 0, 0, -128, 127), 2);
     assert_int_equal(pithrt_requantize(-6, 1 << 30, -1, 0, -128, 127), -2); /* -3 >> 1 = -1.5 -> -2 */
+    /* multipliers below 2^-31: 2^31 * 2^-31 = 1; 2^-41 rounds to the zero point */
+    assert_int_equal(pithrt_requantize(INT32_MAX, 1 << 30, -30, 0, -128, 127), 1);
+    assert_int_equal(pithrt_requantize(INT32_MAX, 1 << 30, -40, 5, -128, 127), 5);
+    assert_int_equal(pithrt_requantize(INT32_MIN, 1 << 30, -29, 0, -128, 127), -2);
     assert_int_equal(pithrt_requantize(1000, 1 << 30, 1, 0, -128, 127), 127);
     /* int8 add: (10 - 0) * 0.5 + (4 - 2) * 0.25 = 5.5; / 0.5 = 11 -> 11 + zy 1 = 12 */
     const int8_t a[1] = {10}, b[1] = {4};

@@ -17,13 +17,14 @@ static inline int32_t pithrt_srdhm(int32_t a, int32_t b)
     return (int32_t)((ab + nudge) / (1LL << 31));
 }
 
-/* round(x / 2^e), halves away from zero */
+/* round(x / 2^e) for e in [0, 62], halves away from zero (gemmlowp's
+ * RoundingDivideByPOT, widened so that multipliers down to 2^-62 work) */
 static inline int32_t pithrt_rshift_round(int32_t x, int e)
 {
     if (e <= 0)
         return x;
-    int32_t mask = (int32_t)((1LL << e) - 1), rem = x & mask, threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> e) + (rem > threshold ? 1 : 0);
+    int64_t v = x, mask = (int64_t)((1ULL << e) - 1), rem = v & mask, threshold = (mask >> 1) + (v < 0 ? 1 : 0);
+    return (int32_t)((v >> e) + (rem > threshold ? 1 : 0));
 }
 
 static inline int32_t pithrt_requantize(int32_t acc, int32_t m, int shift, int32_t zero_point, int32_t qmin,
