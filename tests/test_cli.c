@@ -374,6 +374,51 @@ static void test_info_zoo(void **state)
     assert_non_null(strstr(out, "mobilenet-tiny"));
 }
 
+/* export, bench, infer and eval of a .pith file, and their errors */
+static void test_export_bench_infer(void **state)
+{
+    (void)state;
+    char a[2048], model[512];
+    snprintf(model, sizeof model, "%s", tu_path("lenet5-int8.pith"));
+    snprintf(a, sizeof a, "export --model lenet5 --int8 --out %s --json", model);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_true(json_number(out, "int8_layers") == 5);
+    assert_true(json_number(out, "float_layers") == 0);
+    double weights = json_number(out, "weight_bytes"), file = json_number(out, "file_bytes");
+    assert_true(file > weights && file <= 1.02 * weights + 4096);
+    snprintf(a, sizeof a, "bench %s --runs 3 --warmup 1 --profile --json", model);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_true(json_number(out, "median_ms") > 0);
+    assert_true(json_number(out, "activation_bytes") >= json_number(out, "lower_bound_bytes"));
+    assert_non_null(strstr(out, "\"op\":\"conv2d\""));
+    /* errors: no --out, a missing file, a file that is not a model */
+    assert_int_equal(run("export --model lenet5", out, sizeof out), 2);
+    snprintf(a, sizeof a, "bench %s --runs 1", tu_path("nonexistent.pith"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    FILE *f = fopen(tu_path("junk.pith"), "wb");
+    assert_non_null(f);
+    fputs("PITH and nothing else", f);
+    fclose(f);
+    snprintf(a, sizeof a, "bench %s --runs 1", tu_path("junk.pith"));
+    assert_int_equal(run(a, out, sizeof out), 1);
+    assert_non_null(strstr(stderr_text(), "junk.pith"));
+    if (!tu_have_fmnist())
+        return;
+    const char *images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    snprintf(a, sizeof a, "infer %s --idx %s --index 7 --json", model, images);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"top5\":[{"));
+    snprintf(a, sizeof a, "infer %s --idx %s --index 10000", model, images);
+    assert_int_equal(run(a, out, sizeof out), 1);
+    snprintf(a, sizeof a, "eval %s --json", model);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_true(json_number(out, "images") == 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_quantize_analyze),
         cmocka_unit_test(test_prune_lowrank_distill),
         cmocka_unit_test(test_info_zoo),
+        cmocka_unit_test(test_export_bench_infer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * loader against truncated, corrupted and absurd files, and the memory plan
  * against an independent check that no two live tensors share bytes. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,7 +116,11 @@ static void compare(pith_graph *g, int exact, const char *what)
     pithrt_model m;
     if (pithrt_model_load(buf, len, &m))
         fail_msg("%s: %s", what, pithrt_model_error(&m));
-    if (exact && rep.float_layers)
+    if (getenv("PITH_TEST_VERBOSE"))
+        for (int k = 0; k < m.n_ops; k++)
+            fprintf(stderr, "%s: %-12s %-10s %s\n", what, m.ops[k].name, pithrt_op_name(m.ops[k].type),
+                    m.tensors[m.ops[k].out].dtype == PITHRT_S8 ? "s8" : "f32");
+    if (exact == 1 && rep.float_layers)
         fail_msg("%s: %d layers left in float", what, rep.float_layers);
     size_t bytes = pithrt_arena_bytes(&m, 1);
     void *arena = malloc(bytes);
@@ -184,6 +189,95 @@ static void test_models_match_workbench(void **state)
         pith_dataset_free(&ds);
         pith_graph_free(g);
     }
+}
+
+/* Every weight variant (int4 packed, ternary and binary bit-packed) and the
+ * ops the zoo does not use (hardswish through a table, average pooling,
+ * concat, dilation, padding), exported and compared bit for bit. */
+static void test_variants_and_ops_match(void **state)
+{
+    (void)state;
+    const pith_wq_kind kinds[3] = {PITH_WQ_UNIFORM, PITH_WQ_TERNARY, PITH_WQ_BINARY};
+    for (int v = 0; v < 3; v++) {
+        pith_graph *g = NULL;
+        CHECK_OK(pith_zoo_build("fmnist-cnn", 1, 28, 28, 10, 11, &g));
+        pith_quant_config qc = pith_quant_defaults();
+        qc.method = kinds[v];
+        if (kinds[v] == PITH_WQ_UNIFORM)
+            qc.w.bits = 4;
+        CHECK_OK(pith_quant_apply(g, &qc));
+        pith_dataset ds;
+        fake_data(&ds, 32, 1, 28, 28, 12);
+        CHECK_OK(pith_graph_compile(g, 16));
+        CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+        uint8_t *buf;
+        size_t len;
+        pith_export_report rep;
+        CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+        pithrt_model m;
+        assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+        /* conv2 and fc1 (the inner layers) are stored packed */
+        int want = kinds[v] == PITH_WQ_UNIFORM ? PITHRT_W4 : kinds[v] == PITH_WQ_TERNARY ? PITHRT_W2 : PITHRT_W1;
+        int packed = 0;
+        for (int k = 0; k < m.n_ops; k++)
+            if (m.ops[k].weight >= 0 && m.tensors[m.ops[k].weight].dtype == want)
+                packed++;
+        if (packed < 2)
+            fail_msg("variant %d: %d layers stored as type %d", v, packed, want);
+        pithrt_model_free(&m);
+        free(buf);
+        compare(g, 1, kinds[v] == PITH_WQ_UNIFORM ? "fmnist-cnn w4a8" : kinds[v] == PITH_WQ_TERNARY ? "ternary" : "binary");
+        pith_dataset_free(&ds);
+        pith_graph_free(g);
+    }
+    /* a graph of the other ops */
+    pith_graph *g = NULL;
+    pith_shape in = {3, {2, 12, 12}};
+    CHECK_OK(pith_graph_create(&g, in, 5));
+    pith_attrs a;
+    memset(&a, 0, sizeof a);
+    a.out = 6;
+    a.kh = a.kw = 3;
+    a.sh = a.sw = 1;
+    a.ph = a.pw = 2;
+    a.dh = a.dw = 2;
+    a.groups = 1;
+    a.bias = 1;
+    int x = 0;
+    int c1 = pith_graph_add(g, "conv2d", "dilated", &a, &x, 1);
+    pith_attrs none;
+    memset(&none, 0, sizeof none);
+    int hs = pith_graph_add(g, "hardswish", "hswish", &none, &c1, 1);
+    pith_attrs p = none;
+    p.kh = p.kw = 2;
+    p.sh = p.sw = 2;
+    int ap = pith_graph_add(g, "avgpool", "avgpool", &p, &hs, 1);
+    a.out = 4;
+    a.ph = a.pw = 1;
+    a.dh = a.dw = 1;
+    a.sh = a.sw = 1;
+    int b1 = pith_graph_add(g, "conv2d", "branch1", &a, &ap, 1);
+    a.groups = 2;
+    a.out = 6;
+    int b2 = pith_graph_add(g, "conv2d", "branch2", &a, &ap, 1);
+    int ins[2] = {b1, b2};
+    int cat = pith_graph_add(g, "concat", "concat", &none, ins, 2);
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &cat, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 5;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    compare(g, 0, "ops fp32");
+    pith_quant_config qc = pith_quant_defaults();
+    CHECK_OK(pith_quant_apply(g, &qc));
+    pith_dataset ds;
+    fake_data(&ds, 32, 2, 12, 12, 13);
+    CHECK_OK(pith_graph_compile(g, 16));
+    CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+    compare(g, 2, "ops int8");
+    pith_dataset_free(&ds);
+    pith_graph_free(g);
 }
 
 /* A small exported int8 model for the loader tests. */
@@ -437,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_by_hand),
         cmocka_unit_test(test_models_match_workbench),
+        cmocka_unit_test(test_variants_and_ops_match),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),
