@@ -22,11 +22,16 @@ $col["status"] != "ok" || $col["top1"] == "NA" { next }
     acc = 100 * $col["top1"]
     print method, $col["model_bytes"] / 1024, $col["macs"], acc > (tmp "/points.dat")
     if ($col["latency_ms"] != "NA") print method, $col["latency_ms"], acc > (tmp "/latency.dat")
-    # the swept knob: the first key of knobs that is not the seed
-    n = split($col["knobs"], kv, ";"); key = ""; val = ""
-    for (i = 1; i <= n; i++) { split(kv[i], p, "="); if (p[1] != "seed" && p[1] != "" && key == "") { key = p[1]; val = p[2] } }
+    # the swept knob: the first key of knobs that is not the seed; the
+    # other knobs (e.g. the pruning criterion) name the series
+    n = split($col["knobs"], kv, ";"); key = ""; val = ""; series = $col["experiment"]
+    for (i = 1; i <= n; i++) {
+        split(kv[i], p, "=")
+        if (p[1] == "seed" || p[1] == "") continue
+        if (key == "") { key = p[1]; val = p[2] } else { q = p[1]; sub(/.*\./, "", q); series = series "_" q "=" p[2] }
+    }
     if (key != "") {
-        g = $col["experiment"] SUBSEP key SUBSEP val
+        g = series SUBSEP key SUBSEP val
         s[g] += acc; ss[g] += acc * acc; c[g]++; keys[key] = 1
     }
 }
