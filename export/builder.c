@@ -114,6 +114,8 @@ int pith_builder_codes(pith_builder *b, const char *name, int dtype, const int32
         case PITHRT_W4: p[i >> 1] |= (uint8_t)((v & 15u) << ((i & 1) * 4)); break;
         case PITHRT_W2: p[i >> 2] |= (uint8_t)((v & 3u) << ((i & 3) * 2)); break;
         case PITHRT_W1: p[i >> 3] |= (uint8_t)((codes[i] > 0 ? 1u : 0u) << (i & 7)); break;
+        case PITHRT_U4: p[i >> 1] |= (uint8_t)((v & 15u) << ((i & 1) * 4)); break;
+        case PITHRT_U2: p[i >> 2] |= (uint8_t)((v & 3u) << ((i & 3) * 2)); break;
         default: p[i] = (uint8_t)v;
         }
     }

@@ -34,7 +34,7 @@ int pith_builder_tensor(pith_builder *b, const pithrt_tensor *t, const char *nam
 /* A constant of f32 / s32 / s8 / u8 values copied into the blob. */
 int pith_builder_const(pith_builder *b, const char *name, int dtype, const int32_t *dims, int ndim,
                        const void *data);
-/* Weight codes (each in the range of dtype) packed as dtype (S8, W4, W2, W1). */
+/* Weight codes (each in the range of dtype) packed as dtype (S8, W4, W2, W1; codebook indices U8, U4, U2). */
 int pith_builder_codes(pith_builder *b, const char *name, int dtype, const int32_t *dims, int ndim,
                        const int8_t *codes, size_t n);
 /* An op record with no operands but input and output. */

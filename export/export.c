@@ -320,7 +320,39 @@ static int lower_layer_f32(lower *L, int idx)
     for (int i = 0; i < w->ndim; i++)
         wd[i] = w->shape[i];
     snprintf(name, sizeof name, "%s.weight", n->name);
-    int wti = pith_builder_const(L->b, name, PITHRT_F32, wd, w->ndim, wt);
+    int wti, cbi = -1;
+    const pith_param *cb = pith_node_param(n, "codebook"), *ix = pith_node_param(n, "w_index");
+    if (n->a.wq == PITH_WQ_KMEANS && bn < 0 && cb && ix && ix->size == w->size && cb->size <= 255) {
+        /* k-means: packed indices into the codebook (plus an exact zero for
+         * weights a pruning mask removed) instead of float weights */
+        const pith_param *mk = pith_node_param(n, "mask");
+        int k = (int)cb->size, zero = -1;
+        float book[256];
+        memcpy(book, cb->data, sizeof(float) * cb->size);
+        for (size_t i = 0; mk && mk->size == w->size && i < w->size && zero < 0; i++)
+            if (mk->data[i] == 0.0f)
+                book[zero = k++] = 0.0f;
+        int dt = k <= 4 ? PITHRT_U2 : k <= 16 ? PITHRT_U4 : PITHRT_U8;
+        int8_t *codes = malloc(w->size);
+        if (!codes) {
+            free(wt);
+            free(bias);
+            return pith_error(PITH_ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < w->size; i++) {
+            int v = zero >= 0 && mk->data[i] == 0.0f ? zero : (int)ix->data[i];
+            codes[i] = (int8_t)(uint8_t)v;
+        }
+        wti = pith_builder_codes(L->b, name, dt, wd, w->ndim, codes, w->size);
+        free(codes);
+        int32_t kd[1] = {k};
+        snprintf(name, sizeof name, "%s.codebook", n->name);
+        cbi = pith_builder_const(L->b, name, PITHRT_F32, kd, 1, book);
+        if (cbi < 0)
+            wti = cbi;
+    } else {
+        wti = pith_builder_const(L->b, name, PITHRT_F32, wd, w->ndim, wt);
+    }
     int bti = -1;
     if (has_bias) {
         snprintf(name, sizeof name, "%s.bias", n->name);
@@ -336,6 +368,7 @@ static int lower_layer_f32(lower *L, int idx)
     o.act = (uint8_t)act;
     o.weight = wti;
     o.bias = bti;
+    o.aux = cbi;
     if (is_op(n, "conv2d"))
         set_geom(&o, &n->a);
     rc = pith_builder_op(L->b, &o);

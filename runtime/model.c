@@ -40,6 +40,8 @@ size_t pithrt_dtype_bytes(int dtype, size_t elems)
     case PITHRT_W4: return (elems + 1) / 2;
     case PITHRT_W2: return (elems + 3) / 4;
     case PITHRT_W1: return (elems + 7) / 8;
+    case PITHRT_U4: return (elems + 1) / 2;
+    case PITHRT_U2: return (elems + 3) / 4;
     default: return 0;
     }
 }
@@ -111,7 +113,7 @@ static void read_op(const uint8_t *r, pithrt_op *o)
 
 static int check_tensor(pithrt_model *m, int k, const pithrt_tensor *t)
 {
-    if (t->dtype < PITHRT_F32 || t->dtype > PITHRT_U8)
+    if (t->dtype < PITHRT_F32 || t->dtype > PITHRT_U2)
         return fail(m, PITHRT_EFORMAT, "tensor %d ('%s'): unknown data type %d", k, t->name, t->dtype);
     if (t->is_const > 1)
         return fail(m, PITHRT_EFORMAT, "tensor %d ('%s'): constant flag %d", k, t->name, t->is_const);
@@ -161,8 +163,10 @@ static int check_const(pithrt_model *m, const pithrt_op *o, int idx, const char 
     const pithrt_tensor *t = &m->tensors[idx];
     if (!t->is_const)
         return fail(m, PITHRT_EFORMAT, "op '%s': %s tensor '%s' is not a constant", o->name, what, t->name);
-    int ok = dtype ? t->dtype == dtype
-                   : t->dtype == PITHRT_S8 || t->dtype == PITHRT_W4 || t->dtype == PITHRT_W2 || t->dtype == PITHRT_W1;
+    int ok = dtype == -1 ? t->dtype == PITHRT_F32 || t->dtype == PITHRT_U8 || t->dtype == PITHRT_U4 ||
+                               t->dtype == PITHRT_U2
+             : dtype   ? t->dtype == dtype
+                       : t->dtype == PITHRT_S8 || t->dtype == PITHRT_W4 || t->dtype == PITHRT_W2 || t->dtype == PITHRT_W1;
     if (!ok)
         return fail(m, PITHRT_EFORMAT, "op '%s': %s tensor '%s' has type %d", o->name, what, t->name, t->dtype);
     if (pithrt_tensor_elems(t) != n)
@@ -217,7 +221,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': %d groups do not divide %d input and %d output channels",
                         o->name, g, x->dims[0], y->dims[0]);
         size_t wn = (size_t)y->dims[0] * (x->dims[0] / g) * o->kh * o->kw;
-        if ((rc = check_const(m, o, o->weight, "weight", s8 ? 0 : PITHRT_F32, wn)))
+        if ((rc = check_const(m, o, o->weight, "weight", s8 ? 0 : -1, wn)))
             return rc;
         break;
     }
@@ -225,7 +229,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         size_t n = pithrt_tensor_elems(x);
         if (y->ndim != 1)
             return fail(m, PITHRT_EFORMAT, "op '%s': the output must be one-dimensional", o->name);
-        if ((rc = check_const(m, o, o->weight, "weight", s8 ? 0 : PITHRT_F32, n * (size_t)y->dims[0])))
+        if ((rc = check_const(m, o, o->weight, "weight", s8 ? 0 : -1, n * (size_t)y->dims[0])))
             return rc;
         break;
     }
@@ -280,7 +284,21 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     }
     }
-    /* conv2d and fc: bias and requantization constants */
+    /* conv2d and fc: codebook, bias and requantization constants */
+    int wdt = T(m, o->weight)->dtype;
+    if (!s8 && wdt != PITHRT_F32) {
+        /* codebook indices: every index must name an entry */
+        if (o->aux < 0 || o->aux >= m->n_tensors || !T(m, o->aux)->is_const || T(m, o->aux)->dtype != PITHRT_F32)
+            return fail(m, PITHRT_EFORMAT, "op '%s': codebook indices without an f32 codebook", o->name);
+        size_t k = pithrt_tensor_elems(T(m, o->aux)), n = pithrt_tensor_elems(T(m, o->weight));
+        const uint8_t *w = m->blob + T(m, o->weight)->offset;
+        for (size_t i = 0; i < n; i++) {
+            unsigned idx = wdt == PITHRT_U8 ? w[i] : wdt == PITHRT_U4 ? (w[i >> 1] >> ((i & 1) * 4)) & 15u
+                                                                      : (w[i >> 2] >> ((i & 3) * 2)) & 3u;
+            if (idx >= k)
+                return fail(m, PITHRT_EFORMAT, "op '%s': weight %zu is codebook entry %u of %zu", o->name, i, idx, k);
+        }
+    }
     int oc = y->ndim == 3 ? y->dims[0] : y->dims[0];
     if (o->bias >= 0 && (rc = check_const(m, o, o->bias, "bias", s8 ? PITHRT_S32 : PITHRT_F32, (size_t)oc)))
         return rc;

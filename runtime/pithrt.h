@@ -47,7 +47,9 @@ typedef enum {
     PITHRT_W4 = 4, /* weight codes, two per byte, low nibble first, two's complement */
     PITHRT_W2 = 5, /* weight codes, four per byte, two's complement (ternary: -1, 0, 1) */
     PITHRT_W1 = 6, /* weight codes, eight per byte, bit 1 = +1, bit 0 = -1 (binary) */
-    PITHRT_U8 = 7, /* lookup tables */
+    PITHRT_U8 = 7, /* lookup tables; codebook indices of up to 8 bits */
+    PITHRT_U4 = 8, /* codebook indices, two per byte, low nibble first */
+    PITHRT_U2 = 9, /* codebook indices, four per byte */
 } pithrt_dtype;
 
 typedef enum {
@@ -87,7 +89,7 @@ typedef struct pithrt_op {
     int32_t out;
     int32_t weight, bias;   /* constant tensors, -1: none */
     int32_t requant;        /* s32 [channels][3]: multiplier, shift, relu6 clamp of the accumulator */
-    int32_t aux;            /* u8 [256]: a lut op's table */
+    int32_t aux;            /* u8 [256]: a lut op's table; f32 [k]: an fp32 layer's weight codebook */
     int32_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
     int32_t n_in;
     char name[32];

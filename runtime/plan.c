@@ -142,6 +142,12 @@ int pithrt_plan(pithrt_model *m)
                 need = pithrt_conv2d_s8_scratch(x->dims[0], o->groups, o->kh, o->kw, y->dims[1], y->dims[2]);
             scratch = need > scratch ? need : scratch;
         }
+        if ((o->type == PITHRT_OP_CONV2D || o->type == PITHRT_OP_FC) && m->tensors[o->out].dtype == PITHRT_F32 &&
+            m->tensors[o->weight].dtype != PITHRT_F32) {
+            const pithrt_tensor *w = &m->tensors[o->weight];
+            size_t need = pithrt_tensor_elems(w) / (size_t)w->dims[0] * sizeof(float);
+            scratch = need > scratch ? need : scratch;
+        }
     }
     m->scratch_bytes = align_up(scratch);
     free(root);

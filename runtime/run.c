@@ -166,6 +166,33 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
     switch (o->type) {
     case PITHRT_OP_CONV2D:
     case PITHRT_OP_FC: {
+        const int wdt = m->tensors[o->weight].dtype;
+        if (!s8 && wdt != PITHRT_F32) {
+            /* k-means codebook: decode one output channel's weights at a
+             * time and run it as a one-channel layer over its group's inputs */
+            const float *cb = cst(m, o->aux), *bias = cst(m, o->bias);
+            float *row = (float *)(void *)scratch;
+            const int oc = y->dims[0];
+            if (o->type == PITHRT_OP_FC) {
+                size_t n = pithrt_tensor_elems(x);
+                for (int k = 0; k < oc; k++) {
+                    pithrt_weights_decode_f32(cst(m, o->weight), wdt, cb, (size_t)k * n, n, row);
+                    pithrt_fc_f32_ref(xp, (int)n, row, bias ? bias + k : NULL, (float *)yp + k, 1, o->act);
+                }
+                break;
+            }
+            const int cg = x->dims[0] / g.groups, og = oc / g.groups, per = cg * g.kh * g.kw;
+            pithrt_geom one = g;
+            one.groups = 1;
+            for (int k = 0; k < oc; k++) {
+                pithrt_weights_decode_f32(cst(m, o->weight), wdt, cb, (size_t)k * per, (size_t)per, row);
+                const float *xg = (const float *)xp + (size_t)(k / og) * cg * x->dims[1] * x->dims[2];
+                pithrt_conv2d_f32_ref(xg, cg, x->dims[1], x->dims[2], row, bias ? bias + k : NULL,
+                                      (float *)yp + (size_t)k * y->dims[1] * y->dims[2], 1, y->dims[1], y->dims[2],
+                                      &one, o->act);
+            }
+            break;
+        }
         if (!s8) {
             if (o->type == PITHRT_OP_CONV2D)
                 pithrt_conv2d_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], cst(m, o->weight), cst(m, o->bias), yp,

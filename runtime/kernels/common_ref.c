@@ -24,6 +24,18 @@ int32_t pithrt_quantize_value(float v, pithrt_qact q, int act)
     return (int32_t)r;
 }
 
+void pithrt_weights_decode_f32(const uint8_t *idx, int dtype, const float *codebook, size_t first, size_t n,
+                               float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t k = first + i;
+        unsigned v = dtype == PITHRT_U4 ? (idx[k >> 1] >> ((k & 1) * 4)) & 15u
+                     : dtype == PITHRT_U2 ? (idx[k >> 2] >> ((k & 3) * 2)) & 3u
+                                          : idx[k];
+        out[i] = codebook[v];
+    }
+}
+
 void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t n, int8_t *out)
 {
     size_t i, k;

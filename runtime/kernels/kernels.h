@@ -32,6 +32,9 @@ typedef struct pithrt_requant {
 
 /* Weight codes of one output channel (n values) into int8, from any packed type. */
 void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t n, int8_t *out);
+/* Codebook indices (U8 / U4 / U2) of n weights into their float values. */
+void pithrt_weights_decode_f32(const uint8_t *idx, int dtype, const float *codebook, size_t first, size_t n,
+                               float *out);
 
 void pithrt_conv2d_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y, int o,
                            int oh, int ow, const pithrt_geom *g, int act);
