@@ -145,6 +145,7 @@ typedef struct pithrt_ctx {
     size_t arena_bytes;
     int threads;
     int profiling;
+    int poison;              /* debug: overwrite every tensor's bytes once it is dead */
     pithrt_profile *profile; /* per op, in the arena */
     int runs;
     char msg[PITHRT_MSG_MAX];
@@ -154,6 +155,10 @@ int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t by
 const char *pithrt_ctx_error(const pithrt_ctx *c);
 /* Per-op timing (costs two clock reads per op). */
 void pithrt_ctx_profile(pithrt_ctx *c, int on);
+/* Debug: after each op, fill the bytes of every tensor that no later op reads
+ * (and that no live tensor shares) with 0xA5, so that a plan placing two live
+ * tensors on the same bytes changes the output. Slow (tensors x ops per op). */
+void pithrt_ctx_poison(pithrt_ctx *c, int on);
 
 /* Input elements (C*H*W). */
 size_t pithrt_input_size(const pithrt_model *m);

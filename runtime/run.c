@@ -57,6 +57,48 @@ int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t by
     return PITHRT_OK;
 }
 
+void pithrt_ctx_poison(pithrt_ctx *c, int on) { c->poison = on; }
+
+/* The last op that reads tensor t (n_ops for the output, -1 if none). */
+static int last_read(const pithrt_model *m, int t)
+{
+    if (t == m->output)
+        return m->n_ops;
+    int last = -1;
+    for (int k = 0; k < m->n_ops; k++)
+        for (int i = 0; i < m->ops[k].n_in; i++)
+            if (m->ops[k].in[i] == t)
+                last = k;
+    return last;
+}
+
+static size_t act_bytes_of(const pithrt_model *m, int t)
+{
+    return pithrt_dtype_bytes(m->tensors[t].dtype, pithrt_tensor_elems(&m->tensors[t]));
+}
+
+/* After op k: poison what died there, unless a tensor alive after k shares those bytes. */
+static void poison_dead(pithrt_ctx *c, int k)
+{
+    const pithrt_model *m = c->m;
+    for (int t = 0; t < m->n_tensors; t++) {
+        if (m->tensors[t].is_const || last_read(m, t) != k)
+            continue;
+        size_t a = m->act_offset[t], n = act_bytes_of(m, t), shared = 0;
+        for (int u = 0; u < m->n_tensors && !shared; u++) {
+            if (u == t || m->tensors[u].is_const || last_read(m, u) <= k)
+                continue;
+            int written = u == m->input;
+            for (int j = 0; j <= k && !written; j++)
+                written = m->ops[j].out == u;
+            size_t b = m->act_offset[u], nb = act_bytes_of(m, u);
+            shared = written && a < b + nb && b < a + n;
+        }
+        if (!shared)
+            memset(c->arena + a, 0xA5, n);
+    }
+}
+
 void pithrt_ctx_profile(pithrt_ctx *c, int on)
 {
     c->profiling = on;
@@ -288,6 +330,8 @@ int pithrt_run(pithrt_ctx *c)
         } else {
             run_op(c, o, scratch);
         }
+        if (c->poison)
+            poison_dead(c, m->order[k]);
     }
     c->runs++;
     return PITHRT_OK;

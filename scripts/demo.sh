@@ -2,7 +2,8 @@
 # make demo: run experiments/fmnist-baseline.yaml (train fmnist-cnn for 5 epochs
 # with the PyTorch peer's recipe, then evaluate), show the test-set breakdown,
 # quantize it (PTQ int8, then QAT w4a4 for 3 epochs), show the per-layer
-# quantization error, the benchmark table and the charts. A second demo finds
+# quantization error, export the int8 model to the runtime and evaluate it
+# there (the board's arithmetic), the benchmark table and the charts. A second demo finds
 # the run and the quantized models and does not compute them again.
 set -eu
 PITH=${1:-build/pith}
@@ -40,6 +41,15 @@ for m in "$CK" "$DIR/ptq8.h5" "$DIR/qat44.h5"; do
     [ -n "$b" ] || b=$("$PITH" info "$m" --json | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
     printf '%-22s %7.2f%% %9.1f KB\n' "$(basename "$m")" "$(awk "BEGIN{print 100*$t}")" "$(awk "BEGIN{print $b/1024}")"
 done
+echo
+echo "== pith export $DIR/ptq8.h5 --out $DIR/ptq8.pith --with-golden"
+"$PITH" export "$DIR/ptq8.h5" --out "$DIR/ptq8.pith" --with-golden
+echo
+echo "== the deployed int8 model: workbench (fake quantization) and runtime (integer kernels), 10,000 test images"
+wb=$("$PITH" eval "$DIR/ptq8.h5" --json | sed -n 's/.*"top1":\([0-9.]*\).*/\1/p')
+rt=$("$PITH" eval "$DIR/ptq8.pith" --json | sed -n 's/.*"top1":\([0-9.]*\).*/\1/p')
+printf 'workbench %.2f%%   runtime %.2f%%\n' "$(awk "BEGIN{print 100*$wb}")" "$(awk "BEGIN{print 100*$rt}")"
+"$PITH" bench "$DIR/ptq8.pith" --runs 200
 echo
 echo "== pith report results/runs.tsv"
 "$PITH" report results/runs.tsv

@@ -73,7 +73,7 @@ static void test_kernels_by_hand(void **state)
     assert_int_equal(pithrt_requantize(1000, 1 << 30, 1, 0, -128, 127), 127);
     /* int8 add: (10 - 0) * 0.5 + (4 - 2) * 0.25 = 5.5; / 0.5 = 11 -> 11 + zy 1 = 12 */
     const int8_t a[1] = {10}, b[1] = {4};
-    int8_t s[1];
+    int8_t s[2];
     pithrt_qact aq = {0, -128, 127, 0.5f}, bq = {2, -128, 127, 0.25f}, sq = {1, -128, 127, 0.5f};
     pithrt_add_s8_ref(a, aq, b, bq, s, sq, 1, PITHRT_ACT_NONE);
     assert_int_equal(s[0], 12);
@@ -87,6 +87,33 @@ static void test_kernels_by_hand(void **state)
     pithrt_qact gq = {0, -128, 127, 0.5f}, oq = {0, -128, 127, 0.25f};
     pithrt_gavgpool_s8_ref(q4, 1, 4, gq, s, oq, PITHRT_ACT_NONE);
     assert_int_equal(s[0], 5);
+    /* the same as a 2x2 average pool, and with relu6 folded (1.25 stays) */
+    pithrt_avgpool_s8_ref(q4, 1, 2, 2, gq, s, 1, 1, oq, &pg, PITHRT_ACT_RELU6);
+    assert_int_equal(s[0], 5);
+    /* concat onto another grid: 10 * 0.5 = 5.0 -> 5 / 0.25 + 2 = 22; same grid: copied */
+    pithrt_qact cq = {2, -128, 127, 0.25f};
+    pithrt_concat_s8_ref(a, aq, 1, s, cq);
+    assert_int_equal(s[0], 22);
+    pithrt_concat_s8_ref(b, bq, 1, s, bq);
+    assert_int_equal(s[0], 4);
+    /* quantize with relu: -3.0 -> 0 -> zero point; 1.26 / 0.5 = 2.52 -> 3 (+1) */
+    const float fx[2] = {-3.0f, 1.26f};
+    pithrt_quantize_f32_s8_ref(fx, s, 2, (pithrt_qact){1, -128, 127, 0.5f}, PITHRT_ACT_RELU);
+    assert_int_equal(s[0], 1);
+    assert_int_equal(s[1], 4);
+    /* softmax of (0, ln 3) is (1/4, 3/4) */
+    const float z[2] = {0.0f, logf(3.0f)};
+    float p2[2];
+    pithrt_softmax_f32_ref(z, p2, 2);
+    assert_float_equal(p2[0], 0.25f, 1e-6);
+    assert_float_equal(p2[1], 0.75f, 1e-6);
+    /* hardswish: -4 -> 0, 1 -> 1 * 4 / 6, 5 -> 5 */
+    const float hx[3] = {-4.0f, 1.0f, 5.0f};
+    float hy[3];
+    pithrt_act_f32_ref(hx, hy, 3, PITHRT_ACT_HARDSWISH);
+    assert_float_equal(hy[0], 0.0f, 0);
+    assert_float_equal(hy[1], 4.0f / 6.0f, 1e-7);
+    assert_float_equal(hy[2], 5.0f, 0);
 }
 
 /* A small synthetic dataset for calibration. */
@@ -152,6 +179,21 @@ static void compare(pith_graph *g, int exact, const char *what)
                 fail_msg("%s, input %d, output %zu: runtime %.9g, workbench %.9g", what, s, i, (double)out[i],
                          (double)want[i]);
         }
+    }
+    /* the plan never places two live tensors on the same bytes: with every
+     * dead tensor poisoned after each op the output is unchanged */
+    {
+        float again[1024];
+        pithrt_ctx_poison(&c, 1);
+        pithrt_set_input_f32(&c, x, nin);
+        pithrt_run(&c);
+        pithrt_output_f32(&c, again, nout);
+        pithrt_ctx_poison(&c, 0);
+        pithrt_set_input_f32(&c, x, nin);
+        pithrt_run(&c);
+        pithrt_output_f32(&c, out, nout);
+        if (memcmp(again, out, nout * sizeof *out))
+            fail_msg("%s: poisoning dead tensors changed the output", what);
     }
     /* the arena is within 5% of its lower bound */
     if (m.act_bytes > 1.05 * m.lower_bound + 64 * 8)
