@@ -130,6 +130,18 @@ static void fake_data(pith_dataset *ds, int n, int c, int h, int w, uint64_t see
     tu_fill(ds->x, (size_t)n * c * h * w, -1.0f, 2.5f, seed);
 }
 
+/* Quantizes g per qc, calibrated (min/max) on n random images. */
+static void ptq(pith_graph *g, pith_quant_config qc, int n, uint64_t seed)
+{
+    const pith_shape *in = &g->input_shape;
+    pith_dataset ds;
+    CHECK_OK(pith_quant_apply(g, &qc));
+    fake_data(&ds, n, in->d[0], in->d[1], in->d[2], seed);
+    CHECK_OK(pith_graph_compile(g, 16));
+    CHECK_OK(pith_quant_calibrate(g, &ds, n, PITH_OBS_MINMAX, 99.99f, NULL));
+    pith_dataset_free(&ds);
+}
+
 /* Exports g, runs both on 6 inputs, compares: exact 0: fp32 within 1e-5 of
  * the output's magnitude; 1: int8, every layer on the integer path, equal;
  * 2: equal, float layers allowed; 3: within one step of the int8 output (float
@@ -224,14 +236,9 @@ static void test_models_match_workbench(void **state)
         snprintf(what, sizeof what, "%s fp32", models[i]);
         compare(g, 0, what);
         pith_quant_config qc = pith_quant_defaults();
-        CHECK_OK(pith_quant_apply(g, &qc));
-        pith_dataset ds;
-        fake_data(&ds, 64, 1, 28, 28, 3 + i);
-        CHECK_OK(pith_graph_compile(g, 16));
-        CHECK_OK(pith_quant_calibrate(g, &ds, 64, PITH_OBS_MINMAX, 99.99f, NULL));
+        ptq(g, qc, 64, 3 + i);
         snprintf(what, sizeof what, "%s int8", models[i]);
         compare(g, 1, what);
-        pith_dataset_free(&ds);
         pith_graph_free(g);
     }
 }
@@ -250,11 +257,7 @@ static void test_variants_and_ops_match(void **state)
         qc.method = kinds[v];
         if (kinds[v] == PITH_WQ_UNIFORM)
             qc.w.bits = 4;
-        CHECK_OK(pith_quant_apply(g, &qc));
-        pith_dataset ds;
-        fake_data(&ds, 32, 1, 28, 28, 12);
-        CHECK_OK(pith_graph_compile(g, 16));
-        CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+        ptq(g, qc, 32, 12);
         uint8_t *buf;
         size_t len;
         pith_export_report rep;
@@ -272,7 +275,6 @@ static void test_variants_and_ops_match(void **state)
         pithrt_model_free(&m);
         free(buf);
         compare(g, 1, kinds[v] == PITH_WQ_UNIFORM ? "fmnist-cnn w4a8" : kinds[v] == PITH_WQ_TERNARY ? "ternary" : "binary");
-        pith_dataset_free(&ds);
         pith_graph_free(g);
     }
     /* k-means codebooks: packed 4-bit indices, computed in float as the
@@ -283,11 +285,7 @@ static void test_variants_and_ops_match(void **state)
         pith_quant_config qc = pith_quant_defaults();
         qc.method = PITH_WQ_KMEANS;
         qc.w.bits = 4;
-        CHECK_OK(pith_quant_apply(km, &qc));
-        pith_dataset ds;
-        fake_data(&ds, 32, 1, 28, 28, 15);
-        CHECK_OK(pith_graph_compile(km, 16));
-        CHECK_OK(pith_quant_calibrate(km, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+        ptq(km, qc, 32, 15);
         uint8_t *buf;
         size_t len;
         pith_export_report rep;
@@ -303,7 +301,6 @@ static void test_variants_and_ops_match(void **state)
         pithrt_model_free(&m);
         free(buf);
         compare(km, 3, "k-means 4-bit");
-        pith_dataset_free(&ds);
         pith_graph_free(km);
     }
     /* a graph of the other ops */
@@ -346,13 +343,8 @@ static void test_variants_and_ops_match(void **state)
     assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
     compare(g, 0, "ops fp32");
     pith_quant_config qc = pith_quant_defaults();
-    CHECK_OK(pith_quant_apply(g, &qc));
-    pith_dataset ds;
-    fake_data(&ds, 32, 2, 12, 12, 13);
-    CHECK_OK(pith_graph_compile(g, 16));
-    CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+    ptq(g, qc, 32, 13);
     compare(g, 2, "ops int8");
-    pith_dataset_free(&ds);
     pith_graph_free(g);
 }
 
@@ -362,11 +354,9 @@ static uint8_t *small_model(size_t *len)
     pith_graph *g = NULL;
     CHECK_OK(pith_zoo_build("fmnist-cnn-slim", 1, 28, 28, 10, 3, &g));
     pith_quant_config qc = pith_quant_defaults();
-    CHECK_OK(pith_quant_apply(g, &qc));
+    ptq(g, qc, 32, 4);
     pith_dataset ds;
-    fake_data(&ds, 32, 1, 28, 28, 4);
-    CHECK_OK(pith_graph_compile(g, 8));
-    CHECK_OK(pith_quant_calibrate(g, &ds, 32, PITH_OBS_MINMAX, 99.99f, NULL));
+    fake_data(&ds, 1, 1, 28, 28, 4);
     const char *labels[10] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
     pith_export_opts o;
     memset(&o, 0, sizeof o);
