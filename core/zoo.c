@@ -222,23 +222,29 @@ static int build_resnet8(pith_graph *g, int classes)
     return x;
 }
 
+/* conv NAME (no bias) + batchnorm NAME_bn + activation NAME_ACT (act NULL: none) */
+static int conv_bn_act(pith_graph *g, int x, const char *name, int out, int k, int stride, int groups, const char *act)
+{
+    char n[PITH_NAME_MAX];
+    TRY(conv(g, x, name, out, k, stride, k / 2, groups, 0));
+    snprintf(n, sizeof n, "%.*s_bn", PITH_NAME_MAX - 4, name);
+    TRY(bn(g, x, n));
+    if (act) {
+        snprintf(n, sizeof n, "%.*s_%s", PITH_NAME_MAX - 8, name, act);
+        TRY(unary(g, x, act, n));
+    }
+    return x;
+}
+
 /* depthwise 3x3 + BN + ReLU6, pointwise 1x1 + BN + ReLU6 */
 static int dw_separable(pith_graph *g, int in, const char *pre, int in_ch, int out_ch, int stride)
 {
     char n[PITH_NAME_MAX];
     int x = in;
     snprintf(n, sizeof n, "%s.dw", pre);
-    TRY(conv(g, x, n, in_ch, 3, stride, 1, in_ch, 0));
-    snprintf(n, sizeof n, "%s.dw_bn", pre);
-    TRY(bn(g, x, n));
-    snprintf(n, sizeof n, "%s.dw_relu6", pre);
-    TRY(unary(g, x, "relu6", n));
+    TRY(conv_bn_act(g, x, n, in_ch, 3, stride, in_ch, "relu6"));
     snprintf(n, sizeof n, "%s.pw", pre);
-    TRY(conv(g, x, n, out_ch, 1, 1, 0, 1, 0));
-    snprintf(n, sizeof n, "%s.pw_bn", pre);
-    TRY(bn(g, x, n));
-    snprintf(n, sizeof n, "%s.pw_relu6", pre);
-    TRY(unary(g, x, "relu6", n));
+    TRY(conv_bn_act(g, x, n, out_ch, 1, 1, 1, "relu6"));
     return x;
 }
 
@@ -289,22 +295,12 @@ static int inverted_residual(pith_graph *g, int in, const char *pre, int in_ch, 
     int x = in, hidden = in_ch * t;
     if (t != 1) {
         snprintf(n, sizeof n, "%s.expand", pre);
-        TRY(conv(g, x, n, hidden, 1, 1, 0, 1, 0));
-        snprintf(n, sizeof n, "%s.expand_bn", pre);
-        TRY(bn(g, x, n));
-        snprintf(n, sizeof n, "%s.expand_relu6", pre);
-        TRY(unary(g, x, "relu6", n));
+        TRY(conv_bn_act(g, x, n, hidden, 1, 1, 1, "relu6"));
     }
     snprintf(n, sizeof n, "%s.dw", pre);
-    TRY(conv(g, x, n, hidden, 3, stride, 1, hidden, 0));
-    snprintf(n, sizeof n, "%s.dw_bn", pre);
-    TRY(bn(g, x, n));
-    snprintf(n, sizeof n, "%s.dw_relu6", pre);
-    TRY(unary(g, x, "relu6", n));
+    TRY(conv_bn_act(g, x, n, hidden, 3, stride, hidden, "relu6"));
     snprintf(n, sizeof n, "%s.project", pre);
-    TRY(conv(g, x, n, out_ch, 1, 1, 0, 1, 0));
-    snprintf(n, sizeof n, "%s.project_bn", pre);
-    TRY(bn(g, x, n));
+    TRY(conv_bn_act(g, x, n, out_ch, 1, 1, 1, NULL));
     if (stride == 1 && in_ch == out_ch) {
         int ins[2] = {x, in};
         snprintf(n, sizeof n, "%s.add", pre);
@@ -319,9 +315,7 @@ static int build_mobilenet_v2(pith_graph *g, int classes)
     static const int cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
                                   {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     int x = 0, in_ch = 32, k = 1;
-    TRY(conv(g, x, "features.0", 32, 3, 2, 1, 1, 0));
-    TRY(bn(g, x, "features.0_bn"));
-    TRY(unary(g, x, "relu6", "features.0_relu6"));
+    TRY(conv_bn_act(g, x, "features.0", 32, 3, 2, 1, "relu6"));
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < cfg[i][2]; j++, k++) {
             char pre[32];
@@ -329,9 +323,7 @@ static int build_mobilenet_v2(pith_graph *g, int classes)
             TRY(inverted_residual(g, x, pre, in_ch, cfg[i][1], j == 0 ? cfg[i][3] : 1, cfg[i][0]));
             in_ch = cfg[i][1];
         }
-    TRY(conv(g, x, "features.18", 1280, 1, 1, 0, 1, 0));
-    TRY(bn(g, x, "features.18_bn"));
-    TRY(unary(g, x, "relu6", "features.18_relu6"));
+    TRY(conv_bn_act(g, x, "features.18", 1280, 1, 1, 1, "relu6"));
     TRY(unary(g, x, "global_avgpool", "avgpool"));
     TRY(unary(g, x, "flatten", "flatten"));
     pith_attrs d = {0};

@@ -216,6 +216,26 @@ static void compare(pith_graph *g, int exact, const char *what)
     free(x);
 }
 
+/* How many conv/fc ops of g's export store their weights as dtype (with a
+ * codebook of `entries` values when entries > 0). */
+static int layers_stored_as(pith_graph *g, int dtype, size_t entries)
+{
+    uint8_t *buf;
+    size_t len;
+    pith_export_report rep;
+    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+    int n = 0;
+    for (int k = 0; k < m.n_ops; k++)
+        if (m.ops[k].weight >= 0 && m.tensors[m.ops[k].weight].dtype == dtype &&
+            (!entries || (m.ops[k].aux >= 0 && pithrt_tensor_elems(&m.tensors[m.ops[k].aux]) == entries)))
+            n++;
+    pithrt_model_free(&m);
+    free(buf);
+    return n;
+}
+
 static void test_models_match_workbench(void **state)
 {
     (void)state;
@@ -258,22 +278,11 @@ static void test_variants_and_ops_match(void **state)
         if (kinds[v] == PITH_WQ_UNIFORM)
             qc.w.bits = 4;
         ptq(g, qc, 32, 12);
-        uint8_t *buf;
-        size_t len;
-        pith_export_report rep;
-        CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
-        pithrt_model m;
-        assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
         /* conv2 and fc1 (the inner layers) are stored packed */
         int want = kinds[v] == PITH_WQ_UNIFORM ? PITHRT_W4 : kinds[v] == PITH_WQ_TERNARY ? PITHRT_W2 : PITHRT_W1;
-        int packed = 0;
-        for (int k = 0; k < m.n_ops; k++)
-            if (m.ops[k].weight >= 0 && m.tensors[m.ops[k].weight].dtype == want)
-                packed++;
+        int packed = layers_stored_as(g, want, 0);
         if (packed < 2)
             fail_msg("variant %d: %d layers stored as type %d", v, packed, want);
-        pithrt_model_free(&m);
-        free(buf);
         compare(g, 1, kinds[v] == PITH_WQ_UNIFORM ? "fmnist-cnn w4a8" : kinds[v] == PITH_WQ_TERNARY ? "ternary" : "binary");
         pith_graph_free(g);
     }
@@ -286,20 +295,8 @@ static void test_variants_and_ops_match(void **state)
         qc.method = PITH_WQ_KMEANS;
         qc.w.bits = 4;
         ptq(km, qc, 32, 15);
-        uint8_t *buf;
-        size_t len;
-        pith_export_report rep;
-        CHECK_OK(pith_export(km, NULL, &buf, &len, &rep));
-        pithrt_model m;
-        assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
-        int packed = 0;
-        for (int k = 0; k < m.n_ops; k++)
-            if (m.ops[k].weight >= 0 && m.tensors[m.ops[k].weight].dtype == PITHRT_U4 && m.ops[k].aux >= 0 &&
-                pithrt_tensor_elems(&m.tensors[m.ops[k].aux]) == 16)
-                packed++;
-        assert_int_equal(packed, 2); /* conv2 and fc1; the first and last layers stay uniform */
-        pithrt_model_free(&m);
-        free(buf);
+        /* conv2 and fc1; the first and last layers stay uniform */
+        assert_int_equal(layers_stored_as(km, PITHRT_U4, 16), 2);
         compare(km, 3, "k-means 4-bit");
         pith_graph_free(km);
     }
