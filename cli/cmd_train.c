@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "  --nesterov            Nesterov momentum\n"
             "  --weight-decay X      default 5e-4 (SGD, on every parameter) or 0.01 (AdamW)\n"
             "  --label-smoothing X   default 0\n"
+            "  --bn-l1 X             L1 penalty on batchnorm scales (network slimming, e.g. 1e-4;\n"
+            "                        then pith prune --criterion bn_gamma); default 0\n"
             "  --crop-pad N          random crop after N pixels of padding (default off)\n"
             "  --hflip               random horizontal flips\n"
             "  --seed S              initialisation, shuffling, augmentation, dropout (default 1)\n"
@@ -62,7 +64,7 @@ static void usage(FILE *f)
 
 enum {
     O_MODEL = 256, O_DATA, O_MEAN, O_STD, O_SUBSET, O_VAL, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_MINLR,
-    O_STEPEP, O_GAMMA, O_WARMUP, O_OPTIM, O_MOM, O_NEST, O_WD, O_LS, O_CROP, O_FLIP, O_SEED, O_OUT,
+    O_STEPEP, O_GAMMA, O_WARMUP, O_OPTIM, O_MOM, O_NEST, O_WD, O_LS, O_BNL1, O_CROP, O_FLIP, O_SEED, O_OUT,
     O_RESUME, O_STOP, O_THREADS, O_JSON, O_QUIET
 };
 
@@ -72,7 +74,7 @@ static const struct option opts[] = {
     {"batch", 1, 0, O_BATCH}, {"lr", 1, 0, O_LR}, {"schedule", 1, 0, O_SCHED},
     {"min-lr", 1, 0, O_MINLR}, {"step-epochs", 1, 0, O_STEPEP}, {"gamma", 1, 0, O_GAMMA},
     {"warmup", 1, 0, O_WARMUP}, {"optimizer", 1, 0, O_OPTIM}, {"momentum", 1, 0, O_MOM},
-    {"nesterov", 0, 0, O_NEST}, {"weight-decay", 1, 0, O_WD}, {"label-smoothing", 1, 0, O_LS},
+    {"nesterov", 0, 0, O_NEST}, {"weight-decay", 1, 0, O_WD}, {"label-smoothing", 1, 0, O_LS}, {"bn-l1", 1, 0, O_BNL1},
     {"crop-pad", 1, 0, O_CROP}, {"hflip", 0, 0, O_FLIP}, {"seed", 1, 0, O_SEED},
     {"out", 1, 0, O_OUT}, {"resume", 1, 0, O_RESUME}, {"stop-after", 1, 0, O_STOP},
     {"threads", 1, 0, O_THREADS}, {"json", 0, 0, O_JSON}, {"quiet", 0, 0, O_QUIET},
@@ -211,6 +213,7 @@ int cmd_train(int argc, char **argv)
             wd_given = 1;
             break;
         case O_LS: rc = cli_float(cmd, "--label-smoothing", optarg, 0, 0.999, &cfg.label_smoothing); break;
+        case O_BNL1: rc = cli_float(cmd, "--bn-l1", optarg, 0, 0.999, &cfg.bn_l1); break;
         case O_CROP: rc = cli_int(cmd, "--crop-pad", optarg, 0, 64, &cfg.aug.crop_pad); break;
         case O_FLIP: cfg.aug.hflip = 1; break;
         case O_SEED: rc = cli_u64(cmd, "--seed", optarg, &cfg.seed); break;

@@ -190,7 +190,7 @@ static int parse_dataset(ctx *c, yaml_node_t *m, exp_config *cfg)
 
 static const char *const train_keys =
     "epochs, batch, lr, min_lr, schedule, step_epochs, gamma, warmup, optimizer, momentum, nesterov, "
-    "weight_decay, label_smoothing";
+    "weight_decay, label_smoothing, bn_l1";
 
 static int parse_train(ctx *c, yaml_node_t *m, exp_stage *s)
 {
@@ -249,6 +249,8 @@ static int parse_train(ctx *c, yaml_node_t *m, exp_stage *s)
             wd_set = 1;
         } else if (!strcmp(key, "label_smoothing"))
             rc = get_float(c, v, "train.label_smoothing", 0, 0.999, 0, &t->label_smoothing);
+        else if (!strcmp(key, "bn_l1"))
+            rc = get_float(c, v, "train.bn_l1", 0, 0.999, 0, &t->bn_l1);
         else if (s->kind == STAGE_DISTILL && !strcmp(key, "teacher"))
             rc = get_str(c, v, "distill.teacher", s->teacher, sizeof s->teacher);
         else if (s->kind == STAGE_DISTILL && !strcmp(key, "T"))

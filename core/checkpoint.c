@@ -204,6 +204,7 @@ static int write_train(hid_t f, const pith_train_config *c)
     rc = rc ? rc : set_f64(t, "beta2", c->optim.beta2);
     rc = rc ? rc : set_f64(t, "adam_eps", c->optim.eps);
     rc = rc ? rc : set_f64(t, "label_smoothing", c->label_smoothing);
+    rc = rc ? rc : set_f64(t, "bn_l1", c->bn_l1);
     rc = rc ? rc : set_i64(t, "crop_pad", c->aug.crop_pad);
     rc = rc ? rc : set_i64(t, "hflip", c->aug.hflip);
     rc = rc ? rc : set_i64(t, "seed", (int64_t)c->seed);
@@ -698,6 +699,8 @@ static int read_train(const reader *r, pith_train_config *c)
     F64("beta2", c->optim.beta2);
     F64("adam_eps", c->optim.eps);
     F64("label_smoothing", c->label_smoothing);
+    if (!rc && H5Aexists(t, "bn_l1") > 0) /* absent from older checkpoints: 0 */
+        F64("bn_l1", c->bn_l1);
     rc = rc ? rc : get_int(r, t, o, "crop_pad", 0, 64, &c->aug.crop_pad);
     rc = rc ? rc : get_int(r, t, o, "hflip", 0, 1, &c->aug.hflip);
     if (!rc && !(rc = get_i64(r, t, o, "seed", &i64)))

@@ -8,6 +8,21 @@
 #include "loss.h"
 #include "progress.h"
 
+/* Network slimming (Liu et al. 2017): the subgradient of lambda * sum |gamma|
+ * over every batchnorm's scale, added before the optimizer step, drives the
+ * scales of unneeded channels towards zero for the bn_gamma criterion. */
+static void add_bn_l1(pith_graph *g, float lambda)
+{
+    for (int k = 0; k < g->n_order; k++) {
+        pith_node *n = &g->nodes[g->order[k]];
+        if (strcmp(n->op->name, "batchnorm") || !n->n_params || !n->params[0].grad)
+            continue;
+        pith_param *gm = &n->params[0];
+        for (size_t i = 0; i < gm->size; i++)
+            gm->grad[i] += gm->data[i] > 0.0f ? lambda : gm->data[i] < 0.0f ? -lambda : 0.0f;
+    }
+}
+
 pith_train_config pith_train_defaults(void)
 {
     pith_train_config c;
@@ -36,6 +51,8 @@ int pith_train_config_check(const pith_train_config *c)
         return pith_error(PITH_EINVAL, "lr: %g must be in (0, 100)", (double)c->lr);
     if (!(c->min_lr >= 0.0f && c->min_lr <= c->lr))
         return pith_error(PITH_EINVAL, "min-lr: %g must be in [0, lr]", (double)c->min_lr);
+    if (!(c->bn_l1 >= 0.0f && c->bn_l1 < 1.0f))
+        return pith_error(PITH_EINVAL, "bn-l1: %g is outside [0, 1)", (double)c->bn_l1);
     if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
         return pith_error(PITH_EINVAL, "label-smoothing: %g must be in [0, 1)",
                           (double)c->label_smoothing);
@@ -173,6 +190,8 @@ int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec)
         rc = pith_graph_backward(g, n);
         if (rc)
             return rc;
+        if (t->cfg.bn_l1 > 0.0f)
+            add_bn_l1(g, t->cfg.bn_l1);
         lr = pith_schedule_lr(&sched, t->step);
         rc = pith_optim_step(t->opt, (float)lr);
         if (rc)

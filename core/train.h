@@ -22,6 +22,7 @@ typedef struct pith_train_config {
     int warmup_epochs;
     pith_optim_config optim;
     float label_smoothing;
+    float bn_l1;             /* network slimming: L1 penalty on every batchnorm's scale (gamma) */
     pith_augment aug;
     uint64_t seed;
     /* Data selection, kept with the recipe so a resumed run sees the same data. */

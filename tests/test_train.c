@@ -240,6 +240,53 @@ static void test_nan_loss_stops(void **state)
     pith_graph_free(g);
 }
 
+/* Network slimming: one step with the L1 penalty on batchnorm scales moves
+ * each gamma by exactly -lr * lambda * sign(gamma) more than without it
+ * (plain SGD, no momentum or decay; every other parameter is unchanged). */
+static void test_bn_l1_step(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    pith_graph *g[2];
+    pith_dataset one;
+    CHECK_OK(pith_dataset_subset(&train_small, 0, 64, &one));
+    for (int r = 0; r < 2; r++) {
+        CHECK_OK(pith_zoo_build("fmnist-cnn-slim", 1, 28, 28, 10, 9, &g[r]));
+        pith_param *gm = pith_node_param(&g[r]->nodes[pith_graph_find(g[r], "bn1")], "weight");
+        gm->data[3] = -0.5f; /* a negative scale shrinks towards zero too */
+        pith_train_config c = pith_train_defaults();
+        c.epochs = 1;
+        c.batch = 64;
+        c.lr = 0.1f;
+        c.sched = PITH_SCHED_CONSTANT;
+        c.optim.momentum = 0.0f;
+        c.optim.weight_decay = 0.0f;
+        c.bn_l1 = r ? 0.01f : 0.0f;
+        pith_trainer *t;
+        CHECK_OK(pith_trainer_create(&t, g[r], &c, &one, NULL));
+        CHECK_OK(pith_trainer_run(t));
+        pith_trainer_free(t);
+    }
+    int bns = 0;
+    for (int i = 0; i < g[0]->n_nodes; i++)
+        for (int j = 0; j < g[0]->nodes[i].n_params; j++) {
+            const pith_param *a = &g[0]->nodes[i].params[j], *b = &g[1]->nodes[i].params[j];
+            int gamma = !strcmp(g[0]->nodes[i].op->name, "batchnorm") && j == 0;
+            bns += gamma;
+            for (size_t k = 0; k < a->size; k++) {
+                double want = gamma ? -0.1 * 0.01 * (a->data[k] + 0.1 * 0.01 > 0 ? 1 : -1) : 0.0;
+                if (fabs((double)b->data[k] - a->data[k] - want) > 2e-6)
+                    fail_msg("%s.%s[%zu]: %g vs %g without the penalty", g[0]->nodes[i].name, a->name, k,
+                             (double)b->data[k], (double)a->data[k]);
+            }
+        }
+    assert_int_equal(bns, 2);
+    pith_graph_free(g[0]);
+    pith_graph_free(g[1]);
+    pith_dataset_free(&one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_short_run_accuracy),
         cmocka_unit_test(test_determinism_and_resume),
         cmocka_unit_test(test_nan_loss_stops),
+        cmocka_unit_test(test_bn_l1_step),
     };
     return cmocka_run_group_tests(tests, setup_data, teardown_data);
 }
