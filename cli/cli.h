@@ -51,6 +51,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 /* .pith files: pith eval runs them through the runtime. */
 int cli_is_pith_file(const char *path);
+int cli_ends_with(const char *s, const char *suffix);
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta);
 int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress);
 /* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */

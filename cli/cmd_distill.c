@@ -41,11 +41,6 @@ static void usage(FILE *f)
                "  -h, --help        this help\n");
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
 
 int cmd_distill(int argc, char **argv)
 {
@@ -104,7 +99,7 @@ int cmd_distill(int argc, char **argv)
     const char *dir = data ? data : tmeta.dataset;
     if (!rc)
         rc = cli_load_data(dir, tmeta.mean, tmeta.std, 0, 0, cfg.seed, &train, &none, &test);
-    if (!rc && ends_with(student, ".h5")) {
+    if (!rc && cli_ends_with(student, ".h5")) {
         rc = cli_load_checkpoint(student, &g, &meta, NULL, NULL);
     } else if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;

@@ -233,6 +233,18 @@ static const char *stage_file_word(exp_stage_kind k)
     return k == STAGE_TRAIN ? "train" : k == STAGE_FINETUNE ? "finetune" : "distill";
 }
 
+/* A training stage's recipe with the run-wide data settings (seed, subset,
+ * hold-out, augmentation), which the config keeps outside the stages. */
+static pith_train_config stage_recipe(const exp_config *cfg, const exp_stage *st)
+{
+    pith_train_config tc = st->train;
+    tc.seed = cfg->seed;
+    tc.subset = cfg->subset;
+    tc.val = cfg->val;
+    tc.aug = cfg->aug;
+    return tc;
+}
+
 /* The last stage whose result is in the cache, or -1. */
 static int cache_lookup(const exp_config *cfg, const char *cache, char *path, size_t len)
 {
@@ -273,13 +285,8 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
             g = cg;
             first = hit + 1;
             for (int i = 0; i <= hit; i++)
-                if (cfg->stages[i].kind == STAGE_TRAIN || cfg->stages[i].kind == STAGE_FINETUNE) {
-                    last_train = cfg->stages[i].train;
-                    last_train.seed = cfg->seed;
-                    last_train.subset = cfg->subset;
-                    last_train.val = cfg->val;
-                    last_train.aug = cfg->aug;
-                }
+                if (cfg->stages[i].kind == STAGE_TRAIN || cfg->stages[i].kind == STAGE_FINETUNE)
+                    last_train = stage_recipe(cfg, &cfg->stages[i]);
             char here[2200];
             snprintf(here, sizeof here, "%s/stage%d-%s.h5", dir, hit + 1, stage_file_word(cfg->stages[hit].kind));
             unlink(here);
@@ -299,11 +306,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
         const exp_stage *st = &cfg->stages[i];
         stage_ctx sc = {"", cfg, log};
         if (st->kind == STAGE_TRAIN || st->kind == STAGE_FINETUNE || st->kind == STAGE_DISTILL) {
-            pith_train_config tc = st->train;
-            tc.seed = cfg->seed;
-            tc.subset = cfg->subset;
-            tc.val = cfg->val;
-            tc.aug = cfg->aug;
+            pith_train_config tc = stage_recipe(cfg, st);
             const char *what = stage_file_word(st->kind);
             pith_graph *teacher = NULL;
             pith_ckpt_meta tmeta;

@@ -59,13 +59,8 @@ static void rt_close(rt *r)
     memset(r, 0, sizeof *r);
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
 
-int cli_is_pith_file(const char *path) { return ends_with(path, ".pith"); }
+int cli_is_pith_file(const char *path) { return cli_ends_with(path, ".pith"); }
 
 /* What pith eval needs to know of a .pith file: normalisation, classes,
  * and the dataset (Fashion-MNIST's unless --data says otherwise). */
@@ -336,7 +331,7 @@ int cmd_bench(int argc, char **argv)
     free(x);
     pithrt_ctx_profile(&r.c, profile);
     pithrt_bench(&r.c, warmup, runs, t);
-    double med = t[runs / 2], p90 = t[(runs * 9) / 10 < runs ? (runs * 9) / 10 : runs - 1], total = 0;
+    double med = t[runs / 2], p90 = t[(runs * 9) / 10], total = 0;
     int64_t macs = 0;
     for (int k = 0; k < r.m.n_ops; k++) {
         total += r.c.profile[k].seconds;

@@ -182,3 +182,9 @@ pith_train_config cli_finetune_config(const pith_train_config *base, int epochs,
     c.sched = PITH_SCHED_COSINE;
     return c;
 }
+
+int cli_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}

@@ -134,6 +134,20 @@ static void gather_in_shapes(const pith_graph *g, const pith_node *n, pith_shape
         in[j] = g->nodes[n->in[j]].out;
 }
 
+int pith_graph_consumers(const pith_graph *g, int node, int *only)
+{
+    int count = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const pith_node *n = &g->nodes[g->order[k]];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] == node) {
+                count++;
+                *only = g->order[k];
+            }
+    }
+    return count;
+}
+
 int pith_graph_find(const pith_graph *g, const char *name)
 {
     for (int i = 0; i < g->n_nodes; i++)

@@ -207,6 +207,9 @@ int pith_graph_add(pith_graph *g, const char *op_name, const char *name, const p
 int pith_graph_insert_after(pith_graph *g, int target, const char *op_name, const char *name,
                             const pith_attrs *a);
 int pith_graph_find(const pith_graph *g, const char *name);
+/* How many inputs of the sorted nodes read `node` (a node reading it twice
+ * counts twice); *only is the last reader found. g must be sorted. */
+int pith_graph_consumers(const pith_graph *g, int node, int *only);
 pith_param *pith_node_param(pith_node *n, const char *name);
 
 /* Attaches a transform to a parameter (NULL tf detaches). Takes ownership of ctx. */

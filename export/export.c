@@ -31,26 +31,12 @@ typedef struct lower {
 
 static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
 
-/* How many sorted nodes read node; *only is the last one found. */
-static int consumers(const pith_graph *g, int node, int *only)
-{
-    int n = 0;
-    for (int k = 0; k < g->n_order; k++) {
-        const pith_node *c = &g->nodes[g->order[k]];
-        for (int j = 0; j < c->n_in; j++)
-            if (c->in[j] == node) {
-                n++;
-                *only = g->order[k];
-            }
-    }
-    return n;
-}
 
 /* The node's sole consumer if it is of op `op`, else -1. */
 static int sole(const pith_graph *g, int node, const char *op)
 {
     int c = -1;
-    if (consumers(g, node, &c) != 1 || node == g->output)
+    if (pith_graph_consumers(g, node, &c) != 1 || node == g->output)
         return -1;
     return is_op(&g->nodes[c], op) ? c : -1;
 }
@@ -132,7 +118,7 @@ static int output_fq(lower *L, int layer, int *act, int *path, int *n_path)
     *act = PITHRT_ACT_NONE;
     *n_path = 0;
     for (;;) {
-        if (cur == g->output || consumers(g, cur, &c) != 1)
+        if (cur == g->output || pith_graph_consumers(g, cur, &c) != 1)
             return -1;
         const pith_node *n = &g->nodes[c];
         if (is_op(n, "relu") || is_op(n, "relu6")) {
@@ -376,7 +362,7 @@ static int lower_layer_f32(lower *L, int idx)
         return rc;
     for (int i = idx; i != last;) {
         int c = -1;
-        if (consumers(g, i, &c) < 1 || c < 0)
+        if (pith_graph_consumers(g, i, &c) < 1 || c < 0)
             break;
         L->val[c].t = y;
         i = c;

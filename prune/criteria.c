@@ -30,16 +30,8 @@ int pith_prune_criterion_parse(const char *s, pith_prune_criterion *c)
 /* The batchnorm that is the only consumer of node m, or -1. */
 static int bn_after(const pith_graph *g, int m)
 {
-    int found = -1, count = 0;
-    for (int k = 0; k < g->n_order; k++) {
-        const pith_node *n = &g->nodes[g->order[k]];
-        for (int j = 0; j < n->n_in; j++)
-            if (n->in[j] == m) {
-                count++;
-                found = g->order[k];
-            }
-    }
-    return count == 1 && !strcmp(g->nodes[found].op->name, "batchnorm") ? found : -1;
+    int found = -1;
+    return pith_graph_consumers(g, m, &found) == 1 && !strcmp(g->nodes[found].op->name, "batchnorm") ? found : -1;
 }
 
 /* Taylor: sum over batches of (per image, per channel) |sum_hw a * dL/da| / positions. */

@@ -46,7 +46,7 @@ int pith_fold_batchnorm(pith_graph *g)
         if (!is_op(bn, "batchnorm"))
             continue;
         int li = bn->in[0], only = -1;
-        if (!is_layer(&g->nodes[li]) || pith_quant_consumers(g, li, &only) != 1)
+        if (!is_layer(&g->nodes[li]) || pith_graph_consumers(g, li, &only) != 1)
             continue;
         pith_node *l = &g->nodes[li];
         if (l->params[0].tf)
@@ -140,7 +140,7 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         if (is_op(&g->nodes[ni], "batchnorm") && is_layer(&g->nodes[g->nodes[ni].in[0]]))
             continue;
         int end = ni, next = -1, only_relu = 1;
-        while (pith_quant_consumers(g, end, &next) == 1 &&
+        while (pith_graph_consumers(g, end, &next) == 1 &&
                (is_op(&g->nodes[next], "relu") || is_op(&g->nodes[next], "relu6") ||
                 is_op(&g->nodes[next], "batchnorm"))) {
             /* relu and relu6 fold into the integer clamp; a batchnorm between
@@ -168,7 +168,7 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         pith_node *act = &g->nodes[end];
         int prev = act->in[0], only = -1;
         if (!rc && end != ni && (is_op(act, "relu") || is_op(act, "relu6")) &&
-            pith_quant_consumers(g, prev, &only) == 1) {
+            pith_graph_consumers(g, prev, &only) == 1) {
             g->nodes[idx].in[0] = prev;
             g->nodes[idx].a.qrelu = is_op(act, "relu") ? 1 : 2;
             rc = pith_graph_sort(g);
@@ -221,7 +221,7 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         n->a.wlsq = kind == PITH_WQ_UNIFORM && c->lsq;
         n->a.wstoch = kind == PITH_WQ_UNIFORM && s.round == PITH_QROUND_STOCHASTIC;
         int only = -1;
-        n->a.wbn = kind == PITH_WQ_UNIFORM && pith_quant_consumers(g, li, &only) == 1 &&
+        n->a.wbn = kind == PITH_WQ_UNIFORM && pith_graph_consumers(g, li, &only) == 1 &&
                    is_op(&g->nodes[only], "batchnorm");
         if (kind == PITH_WQ_KMEANS) {
             int kc = 1 << s.bits, size = (int)w->size;

@@ -7,8 +7,6 @@
 
 /* Scales of a weight spec for rows x cols values. */
 int pith_wq_scale_count(const pith_qspec *s, int rows, int cols);
-/* Consumers of node among the sorted nodes; *only is the last one found. */
-int pith_quant_consumers(const pith_graph *g, int node, int *only);
 /* Attaches the weight (and bias) quantizer that node idx's attributes name. */
 int pith_quant_attach(pith_graph *g, int idx);
 

@@ -297,24 +297,10 @@ static const float *input_scale(const pith_graph *g, const pith_node *layer)
     return is_op(n, "fake_quant") && n->a.qmode == 1 ? n->params[0].data : NULL;
 }
 
-int pith_quant_consumers(const pith_graph *g, int node, int *only)
-{
-    int count = 0;
-    for (int k = 0; k < g->n_order; k++) {
-        const pith_node *n = &g->nodes[g->order[k]];
-        for (int j = 0; j < n->n_in; j++)
-            if (n->in[j] == node) {
-                count++;
-                *only = g->order[k];
-            }
-    }
-    return count;
-}
-
 int pith_quant_output_fq(const pith_graph *g, int layer)
 {
     int cur = layer, next = -1;
-    while (pith_quant_consumers(g, cur, &next) == 1) {
+    while (pith_graph_consumers(g, cur, &next) == 1) {
         const pith_node *n = &g->nodes[next];
         if (is_op(n, "fake_quant"))
             return next;
@@ -417,7 +403,7 @@ int pith_quant_attach(pith_graph *g, int idx)
     rc = pith_graph_sort(g);
     if (!rc && n->a.wbn) {
         int bn = -1;
-        if (c->kind != PITH_WQ_UNIFORM || pith_quant_consumers(g, idx, &bn) != 1 || !is_op(&g->nodes[bn], "batchnorm") ||
+        if (c->kind != PITH_WQ_UNIFORM || pith_graph_consumers(g, idx, &bn) != 1 || !is_op(&g->nodes[bn], "batchnorm") ||
             g->nodes[bn].params[0].size != (size_t)c->rows)
             rc = pith_error(PITH_EFORMAT, "node '%s': wbn set, but its only consumer is not a matching batchnorm",
                             n->name);
@@ -623,7 +609,7 @@ int pith_quant_freeze_bn(pith_graph *g)
     for (int i = 0; i < n_bn && !rc; i++) {
         /* the output quantizer now follows the layer directly: requantize its accumulator */
         int f = pith_quant_output_fq(g, layers[i]), only = -1;
-        if (f >= 0 && !g->nodes[f].a.qacc && pith_quant_consumers(g, layers[i], &only) == 1 &&
+        if (f >= 0 && !g->nodes[f].a.qacc && pith_graph_consumers(g, layers[i], &only) == 1 &&
             only == f) {
             if (!pith_node_new_param(&g->nodes[f], "acc_scale", 1, &g->nodes[layers[i]].a.out, 0))
                 rc = PITH_ENOMEM;

@@ -299,7 +299,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
                 return fail(m, PITHRT_EFORMAT, "op '%s': weight %zu is codebook entry %u of %zu", o->name, i, idx, k);
         }
     }
-    int oc = y->ndim == 3 ? y->dims[0] : y->dims[0];
+    int oc = y->dims[0];
     if (o->bias >= 0 && (rc = check_const(m, o, o->bias, "bias", s8 ? PITHRT_S32 : PITHRT_F32, (size_t)oc)))
         return rc;
     if (s8) {

@@ -38,7 +38,11 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
     int32_t *acc = (int32_t *)(void *)(scratch + ((size_t)cg * kk + 15) / 16 * 16);
     for (int oc = 0; oc < o; oc++) {
         const int c0 = oc / og * cg;
-        pithrt_weights_unpack_s8(wt, wdtype, (size_t)oc * cg * kk, (size_t)cg * kk, row);
+        const int8_t *wr = (const int8_t *)wt + (size_t)oc * cg * kk;
+        if (wdtype != PITHRT_S8) { /* int8 codes are read in place, packed ones widened */
+            pithrt_weights_unpack_s8(wt, wdtype, (size_t)oc * cg * kk, (size_t)cg * kk, row);
+            wr = row;
+        }
         const int32_t b = bias ? bias[oc] : 0;
         for (int i = 0; i < oh * ow; i++)
             acc[i] = b;
@@ -46,7 +50,7 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
             const int8_t *xc = x + (size_t)(c0 + ic) * h * w;
             for (int u = 0; u < g->kh; u++)
                 for (int v = 0; v < g->kw; v++) {
-                    const int32_t wv = row[ic * kk + u * g->kw + v];
+                    const int32_t wv = wr[ic * kk + u * g->kw + v];
                     if (!wv)
                         continue;
                     int lo, hi;

@@ -10,10 +10,15 @@ void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt,
                       int8_t *y, int o, pithrt_qact yq, const pithrt_requant *rq, int8_t *row)
 {
     for (int k = 0; k < o; k++) {
-        pithrt_weights_unpack_s8(wt, wdtype, (size_t)k * n, (size_t)n, row);
+        /* int8 codes are read in place; packed ones are widened into row first */
+        const int8_t *w = (const int8_t *)wt + (size_t)k * n;
+        if (wdtype != PITHRT_S8) {
+            pithrt_weights_unpack_s8(wt, wdtype, (size_t)k * n, (size_t)n, row);
+            w = row;
+        }
         int32_t acc = bias ? bias[k] : 0;
         for (int i = 0; i < n; i++)
-            acc += ((int32_t)x[i] - xq.zero_point) * row[i];
+            acc += ((int32_t)x[i] - xq.zero_point) * w[i];
         acc = pithrt_acc_act(acc, rq, k);
         y[k] = (int8_t)pithrt_requantize(acc, rq->p[3 * k], rq->p[3 * k + 1], yq.zero_point, yq.qmin, yq.qmax);
     }
