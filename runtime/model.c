@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fast.h"
 #include "format.h"
 #include "internal.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 
 static int fail(pithrt_model *m, int code, const char *fmt, ...)
@@ -70,6 +72,7 @@ const char *pithrt_model_error(const pithrt_model *m) { return m->msg; }
 
 void pithrt_model_free(pithrt_model *m)
 {
+    pithrt_fast_free(m);
     free(m->heap);
     m->heap = NULL;
 }
@@ -318,7 +321,34 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     return PITHRT_OK;
 }
 
-int pithrt_model_load(const void *buf, size_t len, pithrt_model *m)
+static int load(const void *buf, size_t len, pithrt_model *m);
+
+int pithrt_model_load(const void *buf, size_t len, pithrt_model *m) { return pithrt_model_load_isa(buf, len, NULL, m); }
+
+int pithrt_model_load_isa(const void *buf, size_t len, const char *isa, pithrt_model *m)
+{
+    int set = isa ? pithrt_isa_parse(isa) : (int)pithrt_isa_default();
+    if (set < 0 || !pithrt_isa_supported((pithrt_isa)set)) {
+        memset(m, 0, sizeof *m);
+        return fail(m, PITHRT_EARG, "instruction set '%s': %s", isa,
+                    set < 0 ? "unknown (ref, avx2, avx512, neon, neondot)" : "this CPU or build lacks it");
+    }
+    int rc = load(buf, len, m);
+    if (rc)
+        return rc;
+    m->isa = set;
+    m->kernels = pithrt_kernels_for((pithrt_isa)set);
+    rc = pithrt_fast_prepare(m);
+    if (rc) {
+        pithrt_model_free(m);
+        return fail(m, rc, "no memory for the packed weights");
+    }
+    return PITHRT_OK;
+}
+
+const char *pithrt_model_isa(const pithrt_model *m) { return pithrt_isa_name((pithrt_isa)m->isa); }
+
+static int load(const void *buf, size_t len, pithrt_model *m)
 {
     memset(m, 0, sizeof *m);
     const uint8_t *p = buf;

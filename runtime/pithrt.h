@@ -118,7 +118,11 @@ typedef struct pithrt_model {
     size_t lower_bound;     /* largest sum of simultaneously live activations */
     size_t scratch_bytes;   /* per thread */
     int *order;             /* ops in execution order (file order, checked) */
-    void *heap;             /* the tables and plan: the one allocation the loader makes */
+    void *heap;             /* the tables and plan */
+    /* the fast path, chosen and packed by the loader */
+    int isa;                /* pithrt_isa: 0 = the reference kernels */
+    const struct pithrt_kernels *kernels;
+    struct pithrt_fast_op *fast; /* per op: packed weights and constants */
     char msg[PITHRT_MSG_MAX];
 } pithrt_model;
 
@@ -126,6 +130,14 @@ typedef struct pithrt_model {
  * the model is used. The loader allocates one block for the decoded tables and
  * the plan (freed by pithrt_model_free). On failure m->msg says why. */
 int pithrt_model_load(const void *buf, size_t len, pithrt_model *m);
+/* The same with the kernels of one instruction set, by name ("ref", "avx2",
+ * "avx512", "neon", "neondot"; NULL: pithrt_model_load's choice, which is the
+ * build's PITHRT_ISA_FORCE, else the environment's PITHRT_ISA, else the
+ * fastest this CPU runs). Fails if this CPU cannot run the set. Weights of
+ * conv2d and fc are repacked for the set's kernels (a second copy). */
+int pithrt_model_load_isa(const void *buf, size_t len, const char *isa, pithrt_model *m);
+/* The instruction set a model runs with ("ref", "avx2", ...). */
+const char *pithrt_model_isa(const pithrt_model *m);
 /* Reads a whole file into a malloc'd buffer (*buf, free it after the model). */
 int pithrt_file_read(const char *path, void **buf, size_t *len, char *msg, size_t msg_len);
 void pithrt_model_free(pithrt_model *m);
@@ -148,11 +160,14 @@ typedef struct pithrt_ctx {
     int poison;              /* debug: overwrite every tensor's bytes once it is dead */
     pithrt_profile *profile; /* per op, in the arena */
     int runs;
+    struct pithrt_pool *pool; /* threads - 1 workers; NULL with one thread */
     char msg[PITHRT_MSG_MAX];
 } pithrt_ctx;
 
 int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t bytes, int threads);
 const char *pithrt_ctx_error(const pithrt_ctx *c);
+/* Stops the context's worker threads (the arena stays the caller's). */
+void pithrt_ctx_free(pithrt_ctx *c);
 /* Per-op timing (costs two clock reads per op). */
 void pithrt_ctx_profile(pithrt_ctx *c, int on);
 /* Debug: after each op, fill the bytes of every tensor that no later op reads

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fast.h"
 #include "internal.h"
 #include "kernels/kernels.h"
 
@@ -54,7 +55,18 @@ int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t by
     memset(c->profile, 0, (size_t)m->n_ops * sizeof *c->profile);
     for (int k = 0; k < m->n_ops; k++)
         c->profile[k].macs = pithrt_op_macs(m, k);
+    if (threads > 1) {
+        c->pool = pithrt_pool_new(threads);
+        if (!c->pool)
+            return fail(c, PITHRT_ENOMEM, "cannot start %d threads", threads);
+    }
     return PITHRT_OK;
+}
+
+void pithrt_ctx_free(pithrt_ctx *c)
+{
+    pithrt_pool_free(c->pool);
+    c->pool = NULL;
 }
 
 void pithrt_ctx_poison(pithrt_ctx *c, int on) { c->poison = on; }
@@ -200,6 +212,8 @@ static double now(void)
 static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
 {
     const pithrt_model *m = c->m;
+    if (pithrt_fast_run(m, (int)(o - m->ops), c->arena, (uint8_t *)scratch, m->scratch_bytes, c->pool))
+        return;
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     const int s8 = x->dtype == PITHRT_S8;
     void *yp = act(c, o->out);

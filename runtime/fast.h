@@ -1,0 +1,36 @@
+/* The fast path of conv2d and fc (not part of the API): weights packed at
+ * load for the chosen instruction set, and the drivers that tile, unfold
+ * (im2col) and split the work over threads. */
+#ifndef PITHRT_FAST_H
+#define PITHRT_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/ukernel.h"
+#include "pithrt.h"
+#include "pool.h"
+
+enum { PITHRT_FAST_NONE = 0, PITHRT_FAST_GEMM, PITHRT_FAST_DW, PITHRT_FAST_FC };
+
+typedef struct pithrt_fast_op {
+    int kind;
+    int s8;
+    int k, kp;           /* gemm: rows of B per group (cg*kh*kw) and that rounded up to ku */
+    int nc;              /* gemm: output pixels per column tile (a multiple of nr) */
+    int mpanels;         /* gemm: panels of mr output channels per group */
+    size_t a_group;      /* gemm: bytes of one group's packed weights */
+    void *w;             /* gemm: packed A; dw / fc: weights as int8 or float, [O][K] */
+    pithrt_rq_ch *rq;    /* s8: per output channel */
+    size_t scratch;      /* per thread */
+} pithrt_fast_op;
+
+/* Packs every conv2d / fc for m->kernels; fills m->fast and raises
+ * m->scratch_bytes to what the fast path needs. */
+int pithrt_fast_prepare(pithrt_model *m);
+void pithrt_fast_free(pithrt_model *m);
+/* Runs op k through the fast path; 0 if the op has none (run the reference). */
+int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scratch, size_t scratch_stride,
+                    pithrt_pool *pool);
+
+#endif

@@ -1,0 +1,167 @@
+/* Load time of the fast path: weights into the microkernels' panel layout
+ * (codebooks decoded, packed int4/int2/int1 codes widened), the int8 layers'
+ * per-channel constants, and each op's scratch. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fast.h"
+#include "internal.h"
+
+static size_t up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+static const void *cst(const pithrt_model *m, int t) { return t >= 0 ? m->blob + m->tensors[t].offset : NULL; }
+
+/* Output channel oc's weights (per values) as int8 or float, into row. */
+static void weight_row(const pithrt_model *m, const pithrt_op *o, int s8, int oc, int per, void *row)
+{
+    const pithrt_tensor *w = &m->tensors[o->weight];
+    size_t first = (size_t)oc * (size_t)per;
+    if (s8)
+        pithrt_weights_unpack_s8(cst(m, o->weight), w->dtype, first, (size_t)per, row);
+    else if (w->dtype == PITHRT_F32)
+        memcpy(row, (const float *)cst(m, o->weight) + first, (size_t)per * sizeof(float));
+    else
+        pithrt_weights_decode_f32(cst(m, o->weight), w->dtype, cst(m, o->aux), first, (size_t)per, row);
+}
+
+static void fill_rq(const pithrt_model *m, const pithrt_op *o, int oc, const int8_t *row, int per, int32_t offset,
+                    pithrt_rq_ch *ch)
+{
+    const int32_t *p = cst(m, o->requant), *bias = cst(m, o->bias);
+    int64_t sum = 0;
+    for (int i = 0; i < per; i++)
+        sum += row[i];
+    int64_t zx = m->tensors[o->in[0]].zero_point;
+    /* modular, like the accumulator it is added to */
+    ch->bias = (int32_t)(uint32_t)((uint64_t)(bias ? bias[oc] : 0) - (uint64_t)((zx + offset) * sum));
+    ch->lo = INT32_MIN;
+    ch->hi = INT32_MAX;
+    if (o->act == PITHRT_ACT_RELU || o->act == PITHRT_ACT_RELU6) {
+        ch->lo = 0;
+        if (o->act == PITHRT_ACT_RELU6)
+            ch->hi = p[3 * oc + 2];
+    }
+    ch->mult = p[3 * oc];
+    ch->left = p[3 * oc + 1] > 0 ? p[3 * oc + 1] : 0;
+    ch->right = p[3 * oc + 1] > 0 ? 0 : -p[3 * oc + 1];
+}
+
+static int is_depthwise(const pithrt_model *m, const pithrt_op *o)
+{
+    int c = m->tensors[o->in[0]].dims[0], oc = m->tensors[o->out].dims[0];
+    return o->groups == c && c == oc && o->kh == o->kw && (o->kh == 3 || o->kh == 5) && o->sh == o->sw &&
+           (o->sh == 1 || o->sh == 2) && o->dh == 1 && o->dw == 1;
+}
+
+static int prepare_op(pithrt_model *m, int k)
+{
+    const pithrt_kernels *K = m->kernels;
+    const pithrt_op *o = &m->ops[k];
+    pithrt_fast_op *f = &m->fast[k];
+    if (o->type != PITHRT_OP_CONV2D && o->type != PITHRT_OP_FC)
+        return PITHRT_OK;
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    const int s8 = x->dtype == PITHRT_S8;
+    const int oc = o->type == PITHRT_OP_FC ? (int)pithrt_tensor_elems(y) : y->dims[0];
+    const int per = (int)(pithrt_tensor_elems(&m->tensors[o->weight]) / (size_t)oc);
+    const size_t esz = s8 ? 1 : sizeof(float);
+    void *row = malloc((size_t)per * esz);
+    if (!row)
+        return PITHRT_ENOMEM;
+    f->s8 = s8;
+    int rc = PITHRT_OK;
+    if (o->type == PITHRT_OP_FC || is_depthwise(m, o)) {
+        f->kind = o->type == PITHRT_OP_FC ? PITHRT_FAST_FC : PITHRT_FAST_DW;
+        f->w = malloc((size_t)oc * (size_t)per * esz);
+        f->rq = s8 ? malloc((size_t)oc * sizeof *f->rq) : NULL;
+        if (!f->w || (s8 && !f->rq)) {
+            rc = PITHRT_ENOMEM;
+        } else {
+            for (int c = 0; c < oc; c++) {
+                void *dst = (uint8_t *)f->w + (size_t)c * per * esz;
+                weight_row(m, o, s8, c, per, dst);
+                /* fc's dot sums x * w, so the zero point is folded in; dw subtracts it itself */
+                if (s8)
+                    fill_rq(m, o, c, dst, per, 0, &f->rq[c]);
+                if (s8 && f->kind == PITHRT_FAST_DW)
+                    f->rq[c].bias = cst(m, o->bias) ? ((const int32_t *)cst(m, o->bias))[c] : 0;
+            }
+        }
+        if (f->kind == PITHRT_FAST_DW) {
+            size_t plane = (size_t)(x->dims[1] + 2 * o->ph) * (size_t)(x->dims[2] + 2 * o->pw);
+            f->scratch = up(plane * esz, 64) + (s8 ? up((size_t)y->dims[1] * y->dims[2] * sizeof(int32_t), 64) : 0);
+        }
+        free(row);
+        return rc;
+    }
+    /* GEMM: per group, A = [mpanels][kp / ku][mr][ku] */
+    const int groups = o->groups, og = oc / groups;
+    const int mr = s8 ? K->s8_mr : K->f32_mr, nr = s8 ? K->s8_nr : K->f32_nr, ku = s8 ? K->s8_ku : 1;
+    const int ae = s8 ? K->s8_esize : (int)sizeof(float);
+    const int n = y->dims[1] * y->dims[2];
+    f->kind = PITHRT_FAST_GEMM;
+    f->k = per;
+    f->kp = (int)up((size_t)per, (size_t)ku);
+    f->mpanels = (og + mr - 1) / mr;
+    f->a_group = (size_t)f->mpanels * f->kp * mr * ae;
+    size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
+    size_t nmax = up((size_t)n, (size_t)nr);
+    f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
+    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * nr * 4, 64) +
+                 (s8 ? up((size_t)per * f->nc, 64) : 0);
+    f->w = calloc(1, (size_t)groups * f->a_group);
+    f->rq = s8 ? malloc((size_t)oc * sizeof *f->rq) : NULL;
+    if (!f->w || (s8 && !f->rq)) {
+        free(row);
+        return PITHRT_ENOMEM;
+    }
+    for (int c = 0; c < oc; c++) {
+        weight_row(m, o, s8, c, per, row);
+        if (s8)
+            fill_rq(m, o, c, row, per, K->s8_b_offset, &f->rq[c]);
+        const int g = c / og, r = c % og, p = r / mr, ri = r % mr;
+        uint8_t *panel = (uint8_t *)f->w + (size_t)g * f->a_group + (size_t)p * f->kp * mr * ae;
+        for (int i = 0; i < per; i++) {
+            size_t at = ((size_t)(i / ku) * mr + ri) * ku + i % ku;
+            if (!s8)
+                ((float *)(void *)panel)[at] = ((const float *)row)[i];
+            else if (ae == 1)
+                ((int8_t *)panel)[at] = ((const int8_t *)row)[i];
+            else
+                ((int16_t *)(void *)panel)[at] = ((const int8_t *)row)[i];
+        }
+    }
+    free(row);
+    return PITHRT_OK;
+}
+
+int pithrt_fast_prepare(pithrt_model *m)
+{
+    m->fast = calloc((size_t)m->n_ops, sizeof *m->fast);
+    if (!m->fast)
+        return PITHRT_ENOMEM;
+    if (!m->kernels)
+        return PITHRT_OK;
+    for (int k = 0; k < m->n_ops; k++) {
+        int rc = prepare_op(m, k);
+        if (rc)
+            return rc;
+        size_t need = (m->fast[k].scratch + 63) / 64 * 64;
+        if (need > m->scratch_bytes)
+            m->scratch_bytes = need;
+    }
+    return PITHRT_OK;
+}
+
+void pithrt_fast_free(pithrt_model *m)
+{
+    if (!m->fast)
+        return;
+    for (int k = 0; k < m->n_ops; k++) {
+        free(m->fast[k].w);
+        free(m->fast[k].rq);
+    }
+    free(m->fast);
+    m->fast = NULL;
+}

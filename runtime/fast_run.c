@@ -1,0 +1,264 @@
+/* Run time of the fast path. A convolution's output pixels are cut into
+ * column tiles of nc pixels; a task unfolds its tile (im2col, or the input
+ * rows themselves for a 1x1 stride-1 convolution), packs it into nr-wide
+ * panels in its thread's scratch, and runs the microkernel over every panel
+ * of mr output channels and every column panel, requantizing (int8) or
+ * adding the bias and activation (fp32) as each tile leaves the registers.
+ * When there are fewer tiles than threads, the output channels are split too. */
+#include <string.h>
+
+#include "fast.h"
+#include "internal.h"
+
+static const void *cst(const pithrt_model *m, int t) { return t >= 0 ? m->blob + m->tensors[t].offset : NULL; }
+
+/* n consecutive output pixels (from pixel p0) of im2col row (c, u, v), padded with fill. */
+#define IM2COL_SPAN(NAME, T)                                                                                         \
+    static void NAME(const T *xc, int h, int w, int ow, const pithrt_op *o, int u, int v, int p0, int n, T fill,    \
+                     T *dst)                                                                                         \
+    {                                                                                                                \
+        int i = p0 / ow, j = p0 % ow;                                                                                \
+        while (n > 0) {                                                                                              \
+            int seg = ow - j < n ? ow - j : n;                                                                       \
+            int yy = i * o->sh - o->ph + u * o->dh;                                                                  \
+            if (yy < 0 || yy >= h) {                                                                                 \
+                for (int t = 0; t < seg; t++)                                                                        \
+                    dst[t] = fill;                                                                                   \
+            } else {                                                                                                 \
+                const T *xr = xc + (size_t)yy * w;                                                                   \
+                int x0 = j * o->sw - o->pw + v * o->dw, t = 0;                                                       \
+                for (; t < seg && x0 + t * o->sw < 0; t++)                                                           \
+                    dst[t] = fill;                                                                                   \
+                int t1 = t;                                                                                          \
+                while (t1 < seg && x0 + t1 * o->sw < w)                                                              \
+                    t1++;                                                                                            \
+                if (o->sw == 1) {                                                                                    \
+                    memcpy(dst + t, xr + x0 + t, (size_t)(t1 - t) * sizeof(T));                                      \
+                } else {                                                                                             \
+                    for (int q = t; q < t1; q++)                                                                     \
+                        dst[q] = xr[x0 + q * o->sw];                                                                 \
+                }                                                                                                    \
+                for (t = t1; t < seg; t++)                                                                           \
+                    dst[t] = fill;                                                                                   \
+            }                                                                                                        \
+            dst += seg;                                                                                              \
+            n -= seg;                                                                                                \
+            j = 0;                                                                                                   \
+            i++;                                                                                                     \
+        }                                                                                                            \
+    }
+IM2COL_SPAN(span_s8, int8_t)
+IM2COL_SPAN(span_f32, float)
+
+typedef struct job {
+    const pithrt_model *m;
+    const pithrt_op *o;
+    const pithrt_fast_op *f;
+    const pithrt_kernels *K;
+    const void *x;
+    void *y;
+    int c, h, w, oh, ow, n, cg, og, tiles, mchunks;
+    uint8_t *scratch;
+    size_t stride;
+    pithrt_rq_out out;
+} job;
+
+static int is_1x1(const pithrt_op *o) { return o->kh == 1 && o->kw == 1 && o->sh == 1 && o->sw == 1 && !o->ph && !o->pw; }
+
+static void gemm_task(void *arg, int task, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    const pithrt_fast_op *f = J->f;
+    const pithrt_kernels *K = J->K;
+    const int s8 = f->s8;
+    const int mr = s8 ? K->s8_mr : K->f32_mr, nr = s8 ? K->s8_nr : K->f32_nr, ku = s8 ? K->s8_ku : 1;
+    const int ae = s8 ? K->s8_esize : 4;
+    const int chunk = task % J->mchunks, t = task / J->mchunks % J->tiles, g = task / J->mchunks / J->tiles;
+    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc;
+    const int kk = o->kh * o->kw;
+    uint8_t *sc = J->scratch + (size_t)thread * J->stride;
+    uint8_t *panels = sc;
+    size_t panel_bytes = (size_t)f->kp * nr * ae;
+    int32_t *tile = (int32_t *)(void *)(sc + ((size_t)f->nc * f->kp * ae + 63) / 64 * 64);
+    int8_t *rows = (int8_t *)tile + ((size_t)mr * nr * 4 + 63) / 64 * 64;
+    const int npan = (nc + nr - 1) / nr;
+
+    /* unfold and pack B */
+    if (s8) {
+        const int8_t *x = (const int8_t *)J->x + (size_t)g * J->cg * J->h * J->w;
+        const int8_t *src = rows;
+        size_t ld = (size_t)nc;
+        if (is_1x1(o)) {
+            src = x + n0;
+            ld = (size_t)J->n;
+        } else {
+            for (int r = 0; r < f->k; r++) {
+                int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
+                span_s8(x + (size_t)ic * J->h * J->w, J->h, J->w, J->ow, o, u, v, n0, nc,
+                        (int8_t)J->m->tensors[o->in[0]].zero_point, rows + (size_t)r * nc);
+            }
+        }
+        for (int p = 0; p < npan; p++) {
+            int nv = nc - p * nr < nr ? nc - p * nr : nr;
+            if (K->s8_pack_b)
+                K->s8_pack_b(src + p * nr, ld, f->k, nv, panels + p * panel_bytes);
+            else
+                pithrt_pack_b_s8_c(src + p * nr, ld, f->k, nv, panels + p * panel_bytes, nr, ku, ae,
+                                   K->s8_b_offset);
+        }
+    } else {
+        const float *x = (const float *)J->x + (size_t)g * J->cg * J->h * J->w;
+        for (int p = 0; p < npan; p++) {
+            int nv = nc - p * nr < nr ? nc - p * nr : nr;
+            float *pb = (float *)(void *)(panels + p * panel_bytes);
+            for (int r = 0; r < f->k; r++) {
+                float *d = pb + (size_t)r * nr;
+                if (is_1x1(o))
+                    memcpy(d, x + (size_t)r * J->n + n0 + p * nr, (size_t)nv * sizeof(float));
+                else
+                    span_f32(x + (size_t)(r / kk) * J->h * J->w, J->h, J->w, J->ow, o, r % kk / o->kw, r % o->kw,
+                             n0 + p * nr, nv, 0.0f, d);
+                for (int q = nv; q < nr; q++)
+                    d[q] = 0.0f;
+            }
+        }
+    }
+
+    /* the output channels of this chunk */
+    const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
+    const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
+    const float *bias = s8 ? NULL : cst(J->m, o->bias);
+    for (int mp = mp0; mp < mp1; mp++) {
+        const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + (size_t)mp * f->kp * mr * ae;
+        const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+        for (int p = 0; p < npan; p++) {
+            const int nv = nc - p * nr < nr ? nc - p * nr : nr;
+            const size_t at = (size_t)n0 + (size_t)p * nr;
+            if (s8) {
+                K->s8_ukr(f->kp / ku, a, panels + p * panel_bytes, tile);
+                for (int r = 0; r < mv; r++) {
+                    int ch = g * J->og + c0 + r;
+                    K->requant_row(tile + r * nr, nv, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + at);
+                }
+            } else {
+                const float *tf = (const float *)tile;
+                K->f32_ukr(f->kp, (const float *)(const void *)a, (const float *)(const void *)(panels + p * panel_bytes),
+                           (float *)tile);
+                for (int r = 0; r < mv; r++) {
+                    int ch = g * J->og + c0 + r;
+                    float b = bias ? bias[ch] : 0.0f, *yr = (float *)J->y + (size_t)ch * J->n + at;
+                    const float *tr = tf + r * nr;
+                    if (o->act == PITHRT_ACT_RELU)
+                        for (int q = 0; q < nv; q++)
+                            yr[q] = tr[q] + b > 0.0f ? tr[q] + b : 0.0f;
+                    else if (o->act == PITHRT_ACT_NONE)
+                        for (int q = 0; q < nv; q++)
+                            yr[q] = tr[q] + b;
+                    else
+                        for (int q = 0; q < nv; q++)
+                            yr[q] = pithrt_apply_act(tr[q] + b, o->act);
+                }
+            }
+        }
+    }
+}
+
+static void dw_task(void *arg, int ch, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    const pithrt_fast_op *f = J->f;
+    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph;
+    uint8_t *sc = J->scratch + (size_t)thread * J->stride;
+    if (f->s8) {
+        int8_t *pad = (int8_t *)sc, fill = (int8_t)J->m->tensors[o->in[0]].zero_point;
+        int32_t *acc = (int32_t *)(void *)(sc + ((size_t)ph * pw + 63) / 64 * 64);
+        const int8_t *x = (const int8_t *)J->x + (size_t)ch * J->h * J->w;
+        memset(pad, (unsigned char)fill, (size_t)pw * o->ph);
+        for (int i = 0; i < J->h; i++) {
+            int8_t *r = pad + (size_t)(i + o->ph) * pw;
+            memset(r, (unsigned char)fill, (size_t)o->pw);
+            memcpy(r + o->pw, x + (size_t)i * J->w, (size_t)J->w);
+            memset(r + o->pw + J->w, (unsigned char)fill, (size_t)o->pw);
+        }
+        memset(pad + (size_t)(J->h + o->ph) * pw, (unsigned char)fill, (size_t)pw * o->ph);
+        J->K->dw_s8(pad, pw, J->m->tensors[o->in[0]].zero_point, (const int8_t *)f->w + (size_t)ch * kk, o->kh, o->sh,
+                    acc, J->oh, J->ow);
+        J->K->requant_row(acc, J->oh * J->ow, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow);
+    } else {
+        float *pad = (float *)(void *)sc;
+        const float *x = (const float *)J->x + (size_t)ch * J->h * J->w, *bias = cst(J->m, o->bias);
+        memset(pad, 0, (size_t)pw * o->ph * sizeof(float));
+        for (int i = 0; i < J->h; i++) {
+            float *r = pad + (size_t)(i + o->ph) * pw;
+            memset(r, 0, (size_t)o->pw * sizeof(float));
+            memcpy(r + o->pw, x + (size_t)i * J->w, (size_t)J->w * sizeof(float));
+            memset(r + o->pw + J->w, 0, (size_t)o->pw * sizeof(float));
+        }
+        memset(pad + (size_t)(J->h + o->ph) * pw, 0, (size_t)pw * o->ph * sizeof(float));
+        J->K->dw_f32(pad, pw, (const float *)f->w + (size_t)ch * kk, o->kh, o->sh, bias ? bias[ch] : 0.0f, o->act,
+                     (float *)J->y + (size_t)ch * J->oh * J->ow, J->oh, J->ow);
+    }
+}
+
+#define FC_ROWS 64
+
+static void fc_task(void *arg, int task, int thread)
+{
+    const job *J = arg;
+    const pithrt_fast_op *f = J->f;
+    const int k = J->c, r0 = task * FC_ROWS, r1 = r0 + FC_ROWS < J->n ? r0 + FC_ROWS : J->n;
+    (void)thread;
+    if (f->s8) {
+        for (int r = r0; r < r1; r++) {
+            int32_t acc = J->K->dot_s8(J->x, (const int8_t *)f->w + (size_t)r * k, k);
+            J->K->requant_row(&acc, 1, &f->rq[r], J->out, (int8_t *)J->y + r);
+        }
+    } else {
+        const float *bias = cst(J->m, J->o->bias);
+        for (int r = r0; r < r1; r++) {
+            float v = J->K->dot_f32(J->x, (const float *)f->w + (size_t)r * k, k) + (bias ? bias[r] : 0.0f);
+            ((float *)J->y)[r] = pithrt_apply_act(v, J->o->act);
+        }
+    }
+}
+
+int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scratch, size_t scratch_stride,
+                    pithrt_pool *pool)
+{
+    if (!m->kernels || !m->fast || m->fast[k].kind == PITHRT_FAST_NONE)
+        return 0;
+    const pithrt_op *o = &m->ops[k];
+    const pithrt_fast_op *f = &m->fast[k];
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    job J = {m, o, f, m->kernels, arena + m->act_offset[o->in[0]], arena + m->act_offset[o->out], 0, 0, 0, 0, 0, 0,
+             0, 0, 0, 1, scratch, scratch_stride, {y->zero_point, y->qmin, y->qmax}};
+    int threads = pithrt_pool_threads(pool);
+    if (f->kind == PITHRT_FAST_FC) {
+        J.c = (int)pithrt_tensor_elems(x);
+        J.n = (int)pithrt_tensor_elems(y);
+        pithrt_parallel(pool, (J.n + FC_ROWS - 1) / FC_ROWS, fc_task, &J);
+        return 1;
+    }
+    J.c = x->dims[0];
+    J.h = x->dims[1];
+    J.w = x->dims[2];
+    J.oh = y->dims[1];
+    J.ow = y->dims[2];
+    J.n = J.oh * J.ow;
+    if (f->kind == PITHRT_FAST_DW) {
+        pithrt_parallel(pool, J.c, dw_task, &J);
+        return 1;
+    }
+    J.cg = J.c / o->groups;
+    J.og = y->dims[0] / o->groups;
+    J.tiles = (J.n + f->nc - 1) / f->nc;
+    int jobs = J.tiles * o->groups;
+    if (jobs < threads) {
+        int want = (threads + jobs - 1) / jobs;
+        J.mchunks = want < f->mpanels ? want : f->mpanels;
+    }
+    pithrt_parallel(pool, jobs * J.mchunks, gemm_task, &J);
+    return 1;
+}

@@ -1,0 +1,67 @@
+/* B panels for the x86 int8 microkernels, from k rows of codes:
+ * VNNI: [k/4][32][4] bytes, code + 128 (four rows interleaved bytewise);
+ * AVX2: [k/2][16][2] int16 (two rows widened and interleaved). */
+#include <string.h>
+
+#include "ukernel.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+static const int8_t zeros[64];
+
+/* row r of the panel's source, n codes padded to width with zeros */
+static const int8_t *src_row(const int8_t *rows, size_t ld, int k, int n, int r, int width, int8_t *tmp)
+{
+    if (r >= k)
+        return zeros;
+    const int8_t *p = rows + (size_t)r * ld;
+    if (n == width)
+        return p;
+    memset(tmp, 0, (size_t)width);
+    memcpy(tmp, p, (size_t)n);
+    return tmp;
+}
+
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *rows, size_t ld, int k, int n, void *panel)
+{
+    int8_t tmp[4][32];
+    uint8_t *d = panel;
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    for (int g = 0; g < (k + 3) / 4; g++) {
+        const int8_t *r[4];
+        for (int t = 0; t < 4; t++)
+            r[t] = src_row(rows, ld, k, n, 4 * g + t, 32, tmp[t]);
+        for (int h = 0; h < 32; h += 16) {
+            __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(r[0] + h));
+            __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(r[1] + h));
+            __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(r[2] + h));
+            __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(r[3] + h));
+            __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
+            __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
+            __m128i *o = (__m128i *)(void *)(d + 4 * h);
+            _mm_storeu_si128(o + 0, _mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
+            _mm_storeu_si128(o + 1, _mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
+            _mm_storeu_si128(o + 2, _mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
+            _mm_storeu_si128(o + 3, _mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
+        }
+        d += 128;
+    }
+}
+
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *rows, size_t ld, int k, int n, void *panel)
+{
+    int8_t tmp[2][16];
+    int16_t *d = panel;
+    for (int g = 0; g < (k + 1) / 2; g++) {
+        const int8_t *r0 = src_row(rows, ld, k, n, 2 * g, 16, tmp[0]);
+        const int8_t *r1 = src_row(rows, ld, k, n, 2 * g + 1, 16, tmp[1]);
+        __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r0));
+        __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r1));
+        __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);
+        _mm256_storeu_si256((__m256i *)(void *)d, _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(void *)(d + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+        d += 32;
+    }
+}
+#endif

@@ -1,0 +1,80 @@
+/* The fast path: what each instruction set provides. A convolution runs as
+ * C[O][N] = A[O][K] * B[K][N] per group (A: weights, packed once at load; B:
+ * the input unfolded by im2col, packed per column tile; N = output pixels,
+ * CHW), by a register-blocked microkernel that computes one MR x NR tile of C.
+ * Operands are packed as panels [K / ku][MR or NR][ku] of esize-byte
+ * elements, so that the microkernel reads both sequentially.
+ *
+ * int8: the microkernel sums raw codes, acc = sum a * b'; b' is the code (SDOT,
+ * SMLAL, VPMADDWD) or the code + 128 (VPDPBUSD multiplies unsigned by signed).
+ * The zero points are folded into one per-channel constant computed at load:
+ * bias - (zx + offset) * sum(w); im2col pads with the zero point, so a padded
+ * tap contributes (zx - zx) * w = 0 as in the reference. */
+#ifndef PITHRT_UKERNEL_H
+#define PITHRT_UKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "isa.h"
+#include "kernels.h"
+
+/* One output channel's requantization, ready for the vector epilogues. */
+typedef struct pithrt_rq_ch {
+    int32_t bias;         /* bias - (zx + b_offset) * sum(w) */
+    int32_t lo, hi;       /* relu / relu6 clamp of the accumulator (INT32_MIN/MAX without) */
+    int32_t mult, left, right; /* pithrt_requantize's multiplier and shift, split in two */
+} pithrt_rq_ch;
+
+typedef struct pithrt_rq_out {
+    int32_t zero_point, qmin, qmax;
+} pithrt_rq_out;
+
+/* f32: C[mr][nr] = A_panel[k][mr] . B_panel[k][nr] */
+typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c);
+/* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel */
+typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c);
+/* Interleaves k rows of n codes (row stride ld) into one B panel of nr columns
+ * ([k/ku][nr][ku], esize bytes each; columns past n and rows past k are zero). */
+typedef void (*pithrt_pack_b_s8)(const int8_t *rows, size_t ld, int k, int n, void *panel);
+/* y[i] = requantize(clamp(acc[i] + ch->bias, ch->lo, ch->hi)) for i < n */
+typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+/* Depthwise conv of one channel over a padded plane (ph x pw, already padded
+ * by the caller with 0 or the zero point); k = 3 or 5, stride 1 or 2. */
+typedef void (*pithrt_dw_f32)(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
+                              int oh, int ow);
+typedef void (*pithrt_dw_s8)(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh,
+                             int ow);
+typedef float (*pithrt_dot_f32)(const float *a, const float *b, int n);
+typedef int32_t (*pithrt_dot_s8)(const int8_t *a, const int8_t *b, int n);
+
+typedef struct pithrt_kernels {
+    pithrt_isa isa;
+    int f32_mr, f32_nr;
+    pithrt_ukr_f32 f32_ukr;
+    int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
+    pithrt_ukr_s8 s8_ukr;
+    pithrt_pack_b_s8 s8_pack_b;
+    pithrt_requant_row requant_row;
+    pithrt_dw_f32 dw_f32;
+    pithrt_dw_s8 dw_s8;
+    pithrt_dot_f32 dot_f32;
+    pithrt_dot_s8 dot_s8;
+} pithrt_kernels;
+
+/* NULL for PITHRT_ISA_REF and for sets this build lacks. */
+const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
+
+/* Portable pieces every set may use. */
+void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel, int nr, int ku, int esize,
+                        int b_offset);
+void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+void pithrt_dw_s8_c(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh, int ow);
+void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int oh,
+                     int ow);
+
+/* The kernel tables, one per file set (NULL-free only where the build has them). */
+extern const pithrt_kernels pithrt_kernels_avx2, pithrt_kernels_avx512, pithrt_kernels_neon,
+    pithrt_kernels_neon_dot;
+
+#endif

@@ -1,0 +1,66 @@
+/* Portable pieces of the fast path: used by every instruction set where a
+ * vector version would not pay (or as the tail of one). */
+#include <string.h>
+
+#include "../pithrt.h"
+#include "requant.h"
+#include "ukernel.h"
+
+void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel, int nr, int ku, int esize,
+                        int b_offset)
+{
+    const int kg = (k + ku - 1) / ku;
+    if (esize == 1) {
+        uint8_t *d = panel;
+        for (int g = 0; g < kg; g++)
+            for (int j = 0; j < nr; j++)
+                for (int t = 0; t < ku; t++) {
+                    int r = g * ku + t;
+                    int v = r < k && j < n ? rows[(size_t)r * ld + j] : 0;
+                    *d++ = (uint8_t)(v + b_offset);
+                }
+    } else {
+        int16_t *d = panel;
+        for (int g = 0; g < kg; g++)
+            for (int j = 0; j < nr; j++)
+                for (int t = 0; t < ku; t++) {
+                    int r = g * ku + t;
+                    *d++ = (int16_t)(r < k && j < n ? rows[(size_t)r * ld + j] + b_offset : 0);
+                }
+    }
+}
+
+void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
+{
+    const int shift = ch->left - ch->right;
+    for (int i = 0; i < n; i++) {
+        int32_t a = (int32_t)((uint32_t)acc[i] + (uint32_t)ch->bias);
+        a = a < ch->lo ? ch->lo : a > ch->hi ? ch->hi : a;
+        y[i] = (int8_t)pithrt_requantize(a, ch->mult, shift, out.zero_point, out.qmin, out.qmax);
+    }
+}
+
+void pithrt_dw_s8_c(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh, int ow)
+{
+    for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++) {
+            int32_t a = 0;
+            for (int u = 0; u < k; u++)
+                for (int v = 0; v < k; v++)
+                    a += (int32_t)w[u * k + v] * ((int32_t)xp[(size_t)(i * s + u) * pw + j * s + v] - zx);
+            acc[(size_t)i * ow + j] = a;
+        }
+}
+
+void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int oh,
+                     int ow)
+{
+    for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++) {
+            float a = bias;
+            for (int u = 0; u < k; u++)
+                for (int v = 0; v < k; v++)
+                    a += w[u * k + v] * xp[(size_t)(i * s + u) * pw + j * s + v];
+            y[(size_t)i * ow + j] = pithrt_apply_act(a, act);
+        }
+}

@@ -1,0 +1,386 @@
+/* The runtime's own tests, built with the runtime (also cross-compiled and
+ * run under QEMU): every fast kernel against the reference kernels.
+ *
+ *   pithrt-test [--cases N] [--seed S] [MODEL.pith ...]
+ *
+ * Random one-layer models (conv2d in every stride / padding / dilation /
+ * group case, depthwise 3x3 and 5x5, 1x1, fc; int8 with S8 and W4 weights,
+ * narrow code ranges, relu / relu6 clamps, left and right shifts; fp32 with
+ * float and codebook weights) run with the reference kernels and with every
+ * instruction set this CPU has, on 1 and 3 threads: int8 outputs must be
+ * equal byte for byte, fp32 outputs within 1e-5 of the largest output.
+ * Each MODEL.pith given is compared the same way on random inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../export/builder.h"
+#include "../kernels/isa.h"
+#include "../pithrt.h"
+
+static int failures, checks;
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+static int rint_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+static float rfloat(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() & 0xFFFFFF) / 16777216.0f; }
+
+typedef struct layer {
+    int fc, s8, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, act, wdtype;
+    int zx, qmin, qmax, zy;
+} layer;
+
+static void describe(const layer *L, char *s, size_t n)
+{
+    if (L->fc)
+        snprintf(s, n, "fc %s %d->%d act %d wdtype %d", L->s8 ? "s8" : "f32", L->c * L->h * L->w, L->o, L->act,
+                 L->wdtype);
+    else
+        snprintf(s, n, "conv %s c%d %dx%d o%d k%dx%d s%d,%d p%d,%d d%d,%d g%d act %d wdtype %d zx %d q[%d,%d]",
+                 L->s8 ? "s8" : "f32", L->c, L->h, L->w, L->o, L->kh, L->kw, L->sh, L->sw, L->ph, L->pw, L->dh, L->dw,
+                 L->groups, L->act, L->wdtype, L->zx, L->qmin, L->qmax);
+}
+
+/* A .pith file holding one layer (after a quantize op when int8). */
+static uint8_t *build(const layer *L, size_t *len)
+{
+    pith_builder b;
+    pith_builder_init(&b);
+    int oh = 1, ow = 1;
+    if (!L->fc) {
+        oh = (L->h + 2 * L->ph - L->dh * (L->kh - 1) - 1) / L->sh + 1;
+        ow = (L->w + 2 * L->pw - L->dw * (L->kw - 1) - 1) / L->sw + 1;
+    }
+    pithrt_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = PITHRT_F32;
+    t.ndim = 3;
+    t.dims[0] = L->c;
+    t.dims[1] = L->h;
+    t.dims[2] = L->w;
+    int in = pith_builder_tensor(&b, &t, "in"), x = in;
+    if (L->s8) {
+        t.dtype = PITHRT_S8;
+        t.scale = 4.0f / (float)(L->qmax - L->qmin);
+        t.zero_point = L->zx;
+        t.qmin = L->qmin;
+        t.qmax = L->qmax;
+        x = pith_builder_tensor(&b, &t, "xq");
+        pithrt_op q = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
+        pith_builder_op(&b, &q);
+    }
+    const int cg = L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
+    const size_t nw = (size_t)L->o * per;
+    int32_t wd[4] = {L->o, L->fc ? per : cg, L->kh, L->kw};
+    int wt, aux = -1;
+    if (L->wdtype == PITHRT_F32) {
+        float *w = malloc(nw * sizeof *w);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = rfloat(-0.5f, 0.5f);
+        wt = pith_builder_const(&b, "w", PITHRT_F32, wd, L->fc ? 2 : 4, w);
+        free(w);
+    } else {
+        int8_t *codes = malloc(nw);
+        int lo = L->wdtype == PITHRT_S8 ? -128 : L->wdtype == PITHRT_W4 ? -8 : 0;
+        int hi = L->wdtype == PITHRT_S8 ? 127 : L->wdtype == PITHRT_W4 ? 7 : 15;
+        for (size_t i = 0; i < nw; i++)
+            codes[i] = (int8_t)rint_in(lo, hi);
+        wt = pith_builder_codes(&b, "w", L->wdtype, wd, L->fc ? 2 : 4, codes, nw);
+        free(codes);
+        if (!L->s8) {
+            float cb[16];
+            for (int i = 0; i < 16; i++)
+                cb[i] = rfloat(-0.5f, 0.5f);
+            int32_t cd[1] = {16};
+            aux = pith_builder_const(&b, "codebook", PITHRT_F32, cd, 1, cb);
+        }
+    }
+    int32_t bd[1] = {L->o};
+    int bias, rq = -1;
+    if (L->s8) {
+        int32_t *bv = malloc((size_t)L->o * sizeof *bv), *r = malloc((size_t)L->o * 3 * sizeof *r);
+        for (int i = 0; i < L->o; i++) {
+            bv[i] = rint_in(-20000, 20000);
+            r[3 * i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+            r[3 * i + 1] = rnd() % 8 == 0 ? rint_in(0, 2) : rint_in(-14, -4);
+            r[3 * i + 2] = rint_in(0, 40000);
+        }
+        bias = pith_builder_const(&b, "b", PITHRT_S32, bd, 1, bv);
+        int32_t rd[2] = {L->o, 3};
+        rq = pith_builder_const(&b, "rq", PITHRT_S32, rd, 2, r);
+        free(bv);
+        free(r);
+    } else {
+        float *bv = malloc((size_t)L->o * sizeof *bv);
+        for (int i = 0; i < L->o; i++)
+            bv[i] = rfloat(-1.0f, 1.0f);
+        bias = pith_builder_const(&b, "b", PITHRT_F32, bd, 1, bv);
+        free(bv);
+    }
+    memset(&t, 0, sizeof t);
+    t.dtype = L->s8 ? PITHRT_S8 : PITHRT_F32;
+    t.ndim = L->fc ? 1 : 3;
+    t.dims[0] = L->o;
+    t.dims[1] = oh;
+    t.dims[2] = ow;
+    if (L->s8) {
+        t.scale = 0.05f;
+        t.zero_point = L->zy;
+        t.qmin = L->qmin;
+        t.qmax = L->qmax;
+    }
+    int y = pith_builder_tensor(&b, &t, "y");
+    pithrt_op op = pith_builder_op0(L->fc ? PITHRT_OP_FC : PITHRT_OP_CONV2D, "layer", x, y);
+    op.weight = wt;
+    op.bias = bias;
+    op.requant = rq;
+    op.aux = aux;
+    op.act = (uint8_t)L->act;
+    if (!L->fc) {
+        op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
+        op.dh = L->dh, op.dw = L->dw, op.groups = L->groups;
+    }
+    pith_builder_op(&b, &op);
+    pith_builder_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.input = in;
+    meta.output = y;
+    meta.golden_in = meta.golden_out = -1;
+    uint8_t *buf = NULL;
+    if (pith_builder_finish(&b, &meta, &buf, len))
+        buf = NULL;
+    pith_builder_free(&b);
+    return buf;
+}
+
+/* Output of one model run with one instruction set and thread count (malloc'd). */
+static void *run(const uint8_t *buf, size_t len, const char *isa, int threads, const float *in, size_t *bytes,
+                 int *dtype, char *err, size_t errn)
+{
+    pithrt_model m;
+    if (pithrt_model_load_isa(buf, len, isa, &m)) {
+        snprintf(err, errn, "load (%s): %s", isa, pithrt_model_error(&m));
+        return NULL;
+    }
+    size_t ab = pithrt_arena_bytes(&m, threads);
+    void *arena = malloc(ab), *out = NULL;
+    pithrt_ctx c;
+    if (arena && !pithrt_ctx_init(&c, &m, arena, ab, threads)) {
+        memset((uint8_t *)arena, 0x5A, ab); /* stale bytes must not matter */
+        pithrt_set_input_f32(&c, in, pithrt_input_size(&m));
+        pithrt_run(&c);
+        pithrt_dtype dt;
+        const void *raw = pithrt_output_raw(&c, &dt);
+        *dtype = dt;
+        *bytes = pithrt_output_size(&m) * (dt == PITHRT_F32 ? 4 : 1);
+        out = malloc(*bytes);
+        memcpy(out, raw, *bytes);
+        pithrt_ctx_free(&c);
+    } else {
+        snprintf(err, errn, "context: %s", arena ? pithrt_ctx_error(&c) : "no memory");
+    }
+    free(arena);
+    pithrt_model_free(&m);
+    return out;
+}
+
+/* Reference against every other set on 1 and 3 threads; returns failures. */
+static int compare_all(const uint8_t *buf, size_t len, const char *what, int verbose)
+{
+    pithrt_model m;
+    if (pithrt_model_load_isa(buf, len, "ref", &m)) {
+        printf("FAIL %s: %s\n", what, pithrt_model_error(&m));
+        return 1;
+    }
+    size_t n = pithrt_input_size(&m);
+    pithrt_model_free(&m);
+    float *in = malloc(n * sizeof *in);
+    for (size_t i = 0; i < n; i++)
+        in[i] = rfloat(-2.0f, 2.0f);
+    char err[300];
+    size_t rb;
+    int dt, bad = 0;
+    void *ref = run(buf, len, "ref", 1, in, &rb, &dt, err, sizeof err);
+    if (!ref) {
+        printf("FAIL %s: %s\n", what, err);
+        free(in);
+        return 1;
+    }
+    for (int isa = 1; isa < PITHRT_ISA_COUNT; isa++) {
+        if (!pithrt_isa_supported((pithrt_isa)isa))
+            continue;
+        for (int threads = 1; threads <= 3; threads += 2) {
+            size_t ob;
+            int odt;
+            void *out = run(buf, len, pithrt_isa_name((pithrt_isa)isa), threads, in, &ob, &odt, err, sizeof err);
+            checks++;
+            if (!out) {
+                printf("FAIL %s [%s, %d threads]: %s\n", what, pithrt_isa_name((pithrt_isa)isa), threads, err);
+                bad++;
+                continue;
+            }
+            if (dt != PITHRT_F32) {
+                size_t first = rb;
+                for (size_t i = 0; i < rb && first == rb; i++)
+                    if (((int8_t *)out)[i] != ((int8_t *)ref)[i])
+                        first = i;
+                if (first < rb) {
+                    printf("FAIL %s [%s, %d threads]: int8 output %zu is %d, reference %d\n", what,
+                           pithrt_isa_name((pithrt_isa)isa), threads, first, ((int8_t *)out)[first],
+                           ((int8_t *)ref)[first]);
+                    bad++;
+                }
+            } else {
+                const float *a = out, *r = ref;
+                double peak = 0, diff = 0;
+                for (size_t i = 0; i < rb / 4; i++) {
+                    peak = fabs(r[i]) > peak ? fabs(r[i]) : peak;
+                    diff = fabs(a[i] - r[i]) > diff || a[i] != a[i] ? fabs(a[i] - r[i]) : diff;
+                }
+                if (!(diff <= 1e-5 * (peak > 1e-30 ? peak : 1e-30))) {
+                    printf("FAIL %s [%s, %d threads]: fp32 differs by %.3g of the largest output %.3g\n", what,
+                           pithrt_isa_name((pithrt_isa)isa), threads, diff / peak, peak);
+                    bad++;
+                } else if (verbose) {
+                    printf("  %s [%s, %d threads]: fp32 within %.2g relative\n", what,
+                           pithrt_isa_name((pithrt_isa)isa), threads, diff / peak);
+                }
+            }
+            free(out);
+        }
+    }
+    free(ref);
+    free(in);
+    return bad;
+}
+
+static void random_layer(layer *L, int i)
+{
+    memset(L, 0, sizeof *L);
+    L->s8 = i % 2;
+    L->act = rint_in(0, L->s8 ? 2 : 3);
+    L->wdtype = L->s8 ? (rnd() % 4 ? PITHRT_S8 : PITHRT_W4) : (rnd() % 4 ? PITHRT_F32 : PITHRT_U4);
+    L->qmin = -128;
+    L->qmax = 127;
+    if (rnd() % 5 == 0) { /* a 4-bit code range */
+        L->qmin = -8;
+        L->qmax = 7;
+    }
+    L->zx = rint_in(L->qmin, L->qmax);
+    L->zy = rint_in(L->qmin, L->qmax);
+    int kind = i / 2 % 5;
+    if (kind == 4) { /* fully connected */
+        L->fc = 1;
+        L->c = rint_in(1, 40);
+        L->h = rint_in(1, 5);
+        L->w = rint_in(1, 5);
+        L->o = rint_in(1, 150);
+        return;
+    }
+    L->h = rint_in(1, 19);
+    L->w = rint_in(1, 40);
+    if (kind == 3) { /* depthwise, as in MobileNet */
+        L->c = L->o = L->groups = rint_in(1, 24);
+        L->kh = L->kw = rnd() % 2 ? 3 : 5;
+        L->sh = L->sw = rint_in(1, 2);
+        L->ph = L->pw = rint_in(0, L->kh / 2 + 1);
+        L->dh = L->dw = 1;
+    } else if (kind == 2) { /* 1x1 */
+        L->c = rint_in(1, 70);
+        L->o = rint_in(1, 70);
+        L->kh = L->kw = L->sh = L->sw = L->dh = L->dw = L->groups = 1;
+        if (rnd() % 3 == 0)
+            L->sh = L->sw = 2;
+    } else { /* anything */
+        L->groups = rnd() % 4 == 0 ? rint_in(2, 4) : 1;
+        L->c = L->groups * rint_in(1, 12);
+        L->o = L->groups * rint_in(1, 24);
+        L->kh = rint_in(1, 5);
+        L->kw = rint_in(1, 5);
+        L->sh = rint_in(1, 3);
+        L->sw = rint_in(1, 3);
+        L->ph = rint_in(0, 2);
+        L->pw = rint_in(0, 2);
+        L->dh = rnd() % 5 ? 1 : 2;
+        L->dw = rnd() % 5 ? 1 : 2;
+    }
+    /* the output must have at least one pixel */
+    while (L->h + 2 * L->ph < L->dh * (L->kh - 1) + 1)
+        L->h++;
+    while (L->w + 2 * L->pw < L->dw * (L->kw - 1) + 1)
+        L->w++;
+}
+
+int main(int argc, char **argv)
+{
+    int cases = 400;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cases") && i + 1 < argc)
+            cases = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            rng_state = strtoull(argv[++i], NULL, 0) | 1;
+    }
+    printf("pithrt-test: instruction sets here:");
+    for (int isa = 0; isa < PITHRT_ISA_COUNT; isa++)
+        if (pithrt_isa_supported((pithrt_isa)isa))
+            printf(" %s", pithrt_isa_name((pithrt_isa)isa));
+    printf(" (default %s)\n", pithrt_isa_name(pithrt_isa_default()));
+    /* shapes of the zoo's hot layers, then random ones */
+    static const layer fixed[] = {
+        {0, 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_S8, -5, -128, 127, 3},
+        {0, 0, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_F32, 0, 0, 0, 0},
+        {0, 1, 3, 32, 32, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1, PITHRT_S8, 12, -128, 127, -128},
+        {0, 1, 96, 15, 15, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96, 2, PITHRT_S8, -128, -128, 127, 0},
+        {0, 0, 96, 15, 15, 96, 5, 5, 1, 1, 2, 2, 1, 1, 96, 2, PITHRT_F32, 0, 0, 0, 0},
+        {0, 1, 48, 7, 7, 200, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, PITHRT_S8, 127, -128, 127, 5},
+        {1, 1, 512, 1, 1, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, PITHRT_S8, 3, -128, 127, -7},
+        {1, 0, 300, 1, 1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PITHRT_F32, 0, 0, 0, 0},
+    };
+    int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
+    for (int i = 0; i < nfixed + cases; i++) {
+        layer L;
+        if (i < nfixed)
+            L = fixed[i];
+        else
+            random_layer(&L, i);
+        char what[200];
+        describe(&L, what, sizeof what);
+        size_t len;
+        uint8_t *buf = build(&L, &len);
+        if (!buf) {
+            printf("FAIL %s: cannot build the model\n", what);
+            failures++;
+            continue;
+        }
+        failures += compare_all(buf, len, what, 0);
+        free(buf);
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            i++;
+            continue;
+        }
+        void *buf;
+        size_t len;
+        char msg[256];
+        if (pithrt_file_read(argv[i], &buf, &len, msg, sizeof msg)) {
+            printf("FAIL %s\n", msg);
+            failures++;
+            continue;
+        }
+        int bad = compare_all(buf, len, argv[i], 1);
+        if (!bad)
+            printf("  %s: every instruction set agrees with the reference\n", argv[i]);
+        failures += bad;
+        free(buf);
+    }
+    printf("pithrt-test: %d comparisons, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
