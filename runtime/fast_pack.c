@@ -90,7 +90,9 @@ static int prepare_op(pithrt_model *m, int k)
         }
         if (f->kind == PITHRT_FAST_DW) {
             size_t plane = (size_t)(x->dims[1] + 2 * o->ph) * (size_t)(x->dims[2] + 2 * o->pw);
-            f->scratch = up(plane * esz, 64) + (s8 ? up((size_t)y->dims[1] * y->dims[2] * sizeof(int32_t), 64) : 0);
+            /* + 64: a stride-2 vector load of a row's last outputs reads one element past the plane */
+            f->scratch = up(plane * esz + 64, 64) +
+                         (s8 ? up((size_t)y->dims[1] * y->dims[2] * sizeof(int32_t), 64) : 0);
         }
         free(row);
         return rc;

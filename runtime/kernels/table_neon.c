@@ -1,0 +1,31 @@
+/* The aarch64 kernel tables: the dot-product set differs from the plain one
+ * in the int8 GEMM (SDOT instead of SMLAL, so its panels are packed by four
+ * bytes instead of widened) and the int8 dot product. */
+#include "ukernel.h"
+
+#if defined(__aarch64__)
+void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c);
+void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c);
+void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c);
+void pithrt_pack_b_s8_neon(const int8_t *rows, size_t ld, int k, int n, void *panel);
+void pithrt_pack_b_s8_neon_dot(const int8_t *rows, size_t ld, int k, int n, void *panel);
+void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+void pithrt_dw_s8_neon(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh,
+                       int ow);
+void pithrt_dw_f32_neon(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int oh,
+                        int ow);
+float pithrt_dot_f32_neon(const float *a, const float *b, int n);
+int32_t pithrt_dot_s8_neon(const int8_t *a, const int8_t *b, int n);
+int32_t pithrt_dot_s8_neon_dot(const int8_t *a, const int8_t *b, int n);
+
+const pithrt_kernels pithrt_kernels_neon = {
+    PITHRT_ISA_NEON, 8, 8, pithrt_gemm_f32_neon, 8, 8, 1, 2, 0, pithrt_gemm_s8_neon, pithrt_pack_b_s8_neon,
+    pithrt_requant_row_neon, pithrt_dw_f32_neon, pithrt_dw_s8_neon, pithrt_dot_f32_neon, pithrt_dot_s8_neon,
+};
+
+const pithrt_kernels pithrt_kernels_neon_dot = {
+    PITHRT_ISA_NEON_DOT, 8, 8, pithrt_gemm_f32_neon, 8, 8, 4, 1, 0, pithrt_gemm_s8_neon_dot,
+    pithrt_pack_b_s8_neon_dot, pithrt_requant_row_neon, pithrt_dw_f32_neon, pithrt_dw_s8_neon, pithrt_dot_f32_neon,
+    pithrt_dot_s8_neon_dot,
+};
+#endif
