@@ -3,7 +3,9 @@
 #   make test       install missing Debian packages, build, run every cmocka test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
-#   make runtime    the runtime alone, as on the board: build/runtime/{libpithrt.a,pithrt-bench,pithrt-run}
+#   make runtime    the runtime alone, as on the board: build/runtime/{libpithrt.a,pithrt-bench,pithrt-run,pithrt-test}
+#   make CROSS=aarch64-linux-gnu-   the same for aarch64, in build/aarch64-linux-gnu/
+#   make test-arm   the runtime's tests for aarch64 under QEMU (Cortex-A76 with SDOT, Cortex-A53 without)
 #   make fuzz       libFuzzer on the .pith loader and kernels (FUZZ_SECONDS=60)
 #   make bench      build/bench/train_speed (pith vs PyTorch training speed), build/bench/qat_speed
 #   make plots      charts from results/runs.tsv into results/plots/
@@ -38,8 +40,16 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan demo bench install clean deps golden check-tests plots runtime fuzz
+.PHONY: all test asan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
 all: $(BUILD)/pith $(BUILD)/libpith.a
+
+# With CROSS set, make builds the runtime, its tools and its tests for that
+# target (the workbench itself stays on the host).
+ifneq ($(CROSS),)
+.DEFAULT_GOAL := cross
+endif
+cross:
+	@$(MAKE) --no-print-directory -C runtime CROSS=$(CROSS) OUT=$(abspath $(BUILD))/$(patsubst %-,%,$(CROSS))
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,9 +84,34 @@ $(BUILD)/bench/%: $(OBJDIR)/bench/%.o $(BUILD)/libpith.a
 deps:
 	@sh scripts/deps.sh
 
-# The runtime built by its own Makefile (C99, libc and libm only).
+# The runtime built by its own Makefile (C99, libc, libm and pthreads only).
 runtime:
 	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath $(BUILD))/runtime
+
+# Models the runtime's tests compare kernel sets on, besides their random
+# one-layer models: zoo architectures exported in fp32 and int8.
+RT_TEST_MODELS := fmnist-cnn mobilenet-tiny resnet8
+$(BUILD)/rt-models/.done: $(BUILD)/pith
+	@mkdir -p $(dir $@)
+	@for m in $(RT_TEST_MODELS); do \
+	  $(BUILD)/pith export --model $$m --out $(dir $@)$$m.pith >/dev/null && \
+	  $(BUILD)/pith export --model $$m --int8 --out $(dir $@)$$m-int8.pith >/dev/null || exit 1; done
+	@touch $@
+
+# Every fast kernel of this CPU against the reference kernels.
+test-runtime: runtime $(BUILD)/rt-models/.done
+	$(BUILD)/runtime/pithrt-test --cases 400 $(BUILD)/rt-models/*.pith
+
+# The same for aarch64 under QEMU: -cpu cortex-a76 has the dot product
+# (the SDOT kernels run), -cpu cortex-a53 has not (the SMLAL kernels run).
+ARM_OUT := $(abspath $(BUILD))/aarch64-linux-gnu
+QEMU_ARM := qemu-aarch64 -L /usr/aarch64-linux-gnu
+test-arm:
+	@sh scripts/deps.sh arm
+	@$(MAKE) --no-print-directory $(BUILD)/rt-models/.done
+	@$(MAKE) --no-print-directory -C runtime CROSS=aarch64-linux-gnu- OUT=$(ARM_OUT)
+	$(QEMU_ARM) -cpu cortex-a76 $(ARM_OUT)/pithrt-test --cases 300 $(BUILD)/rt-models/*.pith
+	$(QEMU_ARM) -cpu cortex-a53 $(ARM_OUT)/pithrt-test --cases 300 $(BUILD)/rt-models/*.pith
 
 # libFuzzer on the loader: the corpus starts from exported models (float and
 # int8, plain and depthwise convs, residual adds).
@@ -102,7 +137,7 @@ check-tests: $(TESTS) $(BUILD)/pith
 
 test: deps
 	@$(MAKE) --no-print-directory check-tests
-	@$(MAKE) --no-print-directory runtime
+	@$(MAKE) --no-print-directory test-runtime
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 asan: deps

@@ -26,14 +26,15 @@ typedef struct rt {
     pithrt_ctx c;
 } rt;
 
-static int rt_open(const char *path, int threads, rt *r)
+/* isa: an instruction set's name, or NULL for the runtime's own choice */
+static int rt_open(const char *path, int threads, const char *isa, rt *r)
 {
     memset(r, 0, sizeof *r);
     char msg[256];
     size_t len;
     if (pithrt_file_read(path, &r->file, &len, msg, sizeof msg))
         return pith_error(PITH_EIO, "%s", msg);
-    if (pithrt_model_load(r->file, len, &r->m)) {
+    if (pithrt_model_load_isa(r->file, len, isa, &r->m)) {
         free(r->file);
         r->file = NULL;
         return pith_error(PITH_EFORMAT, "%s: %s", path, pithrt_model_error(&r->m));
@@ -53,6 +54,7 @@ static int rt_open(const char *path, int threads, rt *r)
 
 static void rt_close(rt *r)
 {
+    pithrt_ctx_free(&r->c);
     pithrt_model_free(&r->m);
     free(r->arena);
     free(r->file);
@@ -67,7 +69,7 @@ int cli_is_pith_file(const char *path) { return cli_ends_with(path, ".pith"); }
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
 {
     rt r;
-    int rc = rt_open(path, 1, &r);
+    int rc = rt_open(path, 1, NULL, &r);
     if (rc)
         return rc;
     memset(meta, 0, sizeof *meta);
@@ -84,7 +86,7 @@ int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
 int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress)
 {
     rt r;
-    int rc = rt_open(path, 1, &r);
+    int rc = rt_open(path, 1, NULL, &r);
     if (rc)
         return rc;
     size_t nin = pithrt_input_size(&r.m), nout = pithrt_output_size(&r.m);
@@ -271,7 +273,7 @@ int cmd_export(int argc, char **argv)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: pith bench MODEL.pith [--threads N] [--runs R] [--warmup W] [--profile] [--json]\n"
+    fprintf(f, "usage: pith bench MODEL.pith [--threads N] [--isa SET] [--runs R] [--warmup W] [--profile] [--json]\n"
                "\n"
                "Latency of the runtime at batch 1 on this machine: min / median / p90 over\n"
                "R runs after W warm-up runs, inferences per second, and the memory the\n"
@@ -280,6 +282,8 @@ static void bench_usage(FILE *f)
                "table: time, share and MACs/s.\n"
                "\n"
                "  --threads N   threads (default 1)\n"
+               "  --isa SET     kernels: ref (the plain C reference), avx2, avx512, neon,\n"
+               "                neondot (default: the fastest this CPU runs)\n"
                "  --runs R      timed runs (default 100)\n"
                "  --warmup W    untimed runs first (default 10)\n"
                "  --profile     per-layer times\n"
@@ -292,8 +296,9 @@ int cmd_bench(int argc, char **argv)
     const char *cmd = "bench";
     static const struct option opts[] = {
         {"threads", 1, 0, 't'}, {"runs", 1, 0, 'r'}, {"warmup", 1, 0, 'w'}, {"profile", 0, 0, 'p'},
-        {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"json", 0, 0, 'j'}, {"isa", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
+    const char *isa = NULL;
     int threads = 1, runs = 100, warmup = 10, profile = 0, as_json = 0, c, rc;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -304,6 +309,7 @@ int cmd_bench(int argc, char **argv)
         case 'w': rc = cli_int(cmd, "--warmup", optarg, 0, 1000000, &warmup); break;
         case 'p': profile = 1; break;
         case 'j': as_json = 1; break;
+        case 'i': isa = optarg; break;
         case 'h': bench_usage(stdout); return EXIT_OK;
         default: bench_usage(stderr); return EXIT_USAGE;
         }
@@ -314,7 +320,7 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error(cmd, "expected one .pith file");
     const char *path = argv[optind];
     rt r;
-    rc = rt_open(path, threads, &r);
+    rc = rt_open(path, threads, isa, &r);
     double *t = rc ? NULL : malloc(sizeof *t * (size_t)runs);
     if (!rc && !t)
         rc = pith_error(PITH_ENOMEM, "out of memory");
@@ -344,6 +350,7 @@ int cmd_bench(int argc, char **argv)
         json_obj(&j, NULL);
         json_str(&j, "model", path);
         json_int(&j, "threads", threads);
+        json_str(&j, "isa", pithrt_model_isa(&r.m));
         json_int(&j, "runs", runs);
         json_num(&j, "min_ms", 1e3 * t[0]);
         json_num(&j, "median_ms", 1e3 * med);
@@ -370,7 +377,8 @@ int cmd_bench(int argc, char **argv)
         json_end_obj(&j);
         json_finish(&j);
     } else {
-        printf("%s: batch 1, %d thread(s), %d runs after %d warm-up\n", path, threads, runs, warmup);
+        printf("%s: batch 1, %d thread(s), %s kernels, %d runs after %d warm-up\n", path, threads,
+               pithrt_model_isa(&r.m), runs, warmup);
         printf("latency  min %.3f ms   median %.3f ms   p90 %.3f ms   %.1f inferences/s\n", 1e3 * t[0], 1e3 * med,
                1e3 * p90, 1.0 / med);
         printf("memory   weights %u bytes   arena %zu bytes (activations %zu, lower bound %zu: %.3fx)\n",
@@ -435,7 +443,7 @@ int cmd_infer(int argc, char **argv)
     if (rc)
         return cli_fail(cmd, rc);
     rt r;
-    rc = rt_open(argv[optind], 1, &r);
+    rc = rt_open(argv[optind], 1, NULL, &r);
     size_t per = 1;
     for (int d = 1; d < images.ndim; d++)
         per *= (size_t)images.dims[d];

@@ -2,11 +2,15 @@
 # Installs the Debian packages pith needs, if any are missing.
 #   sh scripts/deps.sh          build, test and demo dependencies
 #   sh scripts/deps.sh bench    also the PyTorch peer (python3-torch) for bench/
+#   sh scripts/deps.sh arm      also the aarch64 cross compiler, QEMU and llvm-mca (make test-arm, bench/mca.sh)
 # Uses sudo only when not running as root. Does nothing when all are present.
 set -eu
 
 PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
 hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev"
+if [ "${1:-}" = arm ]; then
+    PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm"
+fi
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx nodejs npm"
 fi

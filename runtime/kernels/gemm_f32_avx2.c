@@ -18,10 +18,12 @@ __attribute__((target("avx2,fma"))) void pithrt_gemm_f32_avx2(int k, const float
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     for (int i = 0; i < k; i++) {
+        PITHRT_MCA_BEGIN("gemm_f32_avx2");
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         ROW(0) ROW(1) ROW(2) ROW(3)
         a += 4;
         b += 16;
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3)
 }

@@ -20,10 +20,12 @@ __attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512(int k, const floa
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
            c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int i = 0; i < k; i++) {
+        PITHRT_MCA_BEGIN("gemm_f32_avx512");
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
         a += 8;
         b += 32;
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }

@@ -25,11 +25,13 @@ __attribute__((target("avx2"))) void pithrt_gemm_s8_avx2(int kgroups, const void
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
             c31 = c00;
     for (int i = 0; i < kgroups; i++) {
+        PITHRT_MCA_BEGIN("gemm_s8_avx2");
         __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)b),
                 b1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 16));
         ROW(0) ROW(1) ROW(2) ROW(3)
         a += 8;
         b += 32;
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3)
 }

@@ -28,10 +28,12 @@ pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t 
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
             c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int i = 0; i < kgroups; i++) {
+        PITHRT_MCA_BEGIN("gemm_s8_avx512_vnni");
         __m512i b0 = _mm512_loadu_si512((const void *)b), b1 = _mm512_loadu_si512((const void *)(b + 64));
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
         a += 32;
         b += 128;
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }

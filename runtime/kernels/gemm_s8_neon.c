@@ -20,12 +20,12 @@ void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c)
     int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
               c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int i = 0; i < k; i++) {
-        /* LLVM-MCA-BEGIN gemm_s8_neon */
+        PITHRT_MCA_BEGIN("gemm_s8_neon");
         int16x8_t a0 = vld1q_s16(a), b0 = vld1q_s16(b);
         ROW(0, 0) ROW(1, 1) ROW(2, 2) ROW(3, 3) ROW(4, 4) ROW(5, 5) ROW(6, 6) ROW(7, 7)
         a += 8;
         b += 8;
-        /* LLVM-MCA-END */
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }

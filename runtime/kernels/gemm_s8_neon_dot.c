@@ -22,13 +22,13 @@ void pithrt_gemm_s8_neon_dot(int kgroups, const void *ap, const void *bp, int32_
     int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
               c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int i = 0; i < kgroups; i++) {
-        /* LLVM-MCA-BEGIN gemm_s8_neon_dot */
+        PITHRT_MCA_BEGIN("gemm_s8_neon_dot");
         int8x16_t a0 = vld1q_s8(a), a1 = vld1q_s8(a + 16), b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16);
         ROW(0, a0, 0) ROW(1, a0, 1) ROW(2, a0, 2) ROW(3, a0, 3)
         ROW(4, a1, 0) ROW(5, a1, 1) ROW(6, a1, 2) ROW(7, a1, 3)
         a += 32;
         b += 32;
-        /* LLVM-MCA-END */
+        PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }

@@ -19,6 +19,16 @@
 #include "isa.h"
 #include "kernels.h"
 
+/* Marks a microkernel's inner loop for llvm-mca (bench/mca.sh builds with
+ * -DPITHRT_MCA; otherwise nothing). */
+#ifdef PITHRT_MCA
+#define PITHRT_MCA_BEGIN(name) __asm__ volatile("# LLVM-MCA-BEGIN " name)
+#define PITHRT_MCA_END() __asm__ volatile("# LLVM-MCA-END")
+#else
+#define PITHRT_MCA_BEGIN(name)
+#define PITHRT_MCA_END()
+#endif
+
 /* One output channel's requantization, ready for the vector epilogues. */
 typedef struct pithrt_rq_ch {
     int32_t bias;         /* bias - (zx + b_offset) * sum(w) */

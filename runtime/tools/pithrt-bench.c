@@ -1,5 +1,5 @@
 /* pithrt-bench: latency of a .pith model on this machine.
- *   pithrt-bench MODEL.pith [--runs R] [--warmup W] [--threads N] [--profile] */
+ *   pithrt-bench MODEL.pith [--runs R] [--warmup W] [--threads N] [--isa SET] [--profile] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +9,12 @@
 int main(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: pithrt-bench MODEL.pith [--runs R] [--warmup W] [--threads N] [--profile]\n");
+        fprintf(stderr, "usage: pithrt-bench MODEL.pith [--runs R] [--warmup W] [--threads N] [--isa SET] [--profile]\n"
+                        "  SET: ref avx2 avx512 neon neondot (default: the fastest this CPU runs)\n");
         return 2;
     }
     int runs = 100, warmup = 10, threads = 1, profile = 0;
+    const char *isa = NULL;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
@@ -20,6 +22,8 @@ int main(int argc, char **argv)
             warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc)
+            isa = argv[++i];
         else if (!strcmp(argv[i], "--profile"))
             profile = 1;
         else {
@@ -39,7 +43,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "pithrt-bench: %s\n", msg);
         return 1;
     }
-    if (pithrt_model_load(buf, len, &m)) {
+    if (pithrt_model_load_isa(buf, len, isa, &m)) {
         fprintf(stderr, "pithrt-bench: %s: %s\n", argv[1], pithrt_model_error(&m));
         free(buf);
         return 1;
@@ -52,6 +56,7 @@ int main(int argc, char **argv)
     if (arena && t && pithrt_ctx_init(&c, &m, arena, bytes, threads) == PITHRT_OK) {
         pithrt_ctx_profile(&c, profile);
         pithrt_bench(&c, warmup, runs, t);
+        printf("%s: %s kernels, %d thread(s)\n", argv[1], pithrt_model_isa(&m), threads);
         printf("%s: %d runs, latency min %.3f ms, median %.3f ms, p90 %.3f ms, %.1f inferences/s\n", argv[1], runs,
                1e3 * t[0], 1e3 * t[runs / 2], 1e3 * t[(runs * 9) / 10],
                1.0 / t[runs / 2]);
@@ -62,6 +67,7 @@ int main(int argc, char **argv)
                 printf("  %-24s %-10s %8.3f ms\n", m.ops[k].name, pithrt_op_name(m.ops[k].type),
                        1e3 * c.profile[k].seconds / (c.runs ? c.runs : 1));
         rc = 0;
+        pithrt_ctx_free(&c);
     } else {
         fprintf(stderr, "pithrt-bench: %s\n", arena && t ? pithrt_ctx_error(&c) : "no memory");
     }
