@@ -9,7 +9,7 @@ set -eu
 PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
 hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev"
 if [ "${1:-}" = arm ]; then
-    PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm"
+    PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm-16"
 fi
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx nodejs npm"
