@@ -81,18 +81,15 @@ static int prepare_op(pithrt_model *m, int k)
             for (int c = 0; c < oc; c++) {
                 void *dst = (uint8_t *)f->w + (size_t)c * per * esz;
                 weight_row(m, o, s8, c, per, dst);
-                /* fc's dot sums x * w, so the zero point is folded in; dw subtracts it itself */
+                /* fc and dw sum x * w over raw codes: the zero point goes into the bias */
                 if (s8)
                     fill_rq(m, o, c, dst, per, 0, &f->rq[c]);
-                if (s8 && f->kind == PITHRT_FAST_DW)
-                    f->rq[c].bias = cst(m, o->bias) ? ((const int32_t *)cst(m, o->bias))[c] : 0;
             }
         }
         if (f->kind == PITHRT_FAST_DW) {
-            size_t plane = (size_t)(x->dims[1] + 2 * o->ph) * (size_t)(x->dims[2] + 2 * o->pw);
-            /* + 64: a stride-2 vector load of a row's last outputs reads one element past the plane */
-            f->scratch = up(plane * esz + 64, 64) +
-                         (s8 ? up((size_t)y->dims[1] * y->dims[2] * sizeof(int32_t), 64) : 0);
+            /* the padded plane, the slack its wide-grid reads run into, the wide outputs */
+            size_t pw = (size_t)x->dims[2] + 2 * (size_t)o->pw, ph = (size_t)x->dims[1] + 2 * (size_t)o->ph;
+            f->scratch = up((ph * pw + pw + 64) * esz, 64) + up((size_t)y->dims[1] * pw * 4, 64);
         }
         free(row);
         return rc;

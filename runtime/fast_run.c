@@ -164,41 +164,40 @@ static void gemm_task(void *arg, int task, int thread)
     }
 }
 
+/* One channel: copy it into a plane padded with the zero point (or 0), run
+ * the kernel on the wide grid, keep the first ow outputs of each row. */
 static void dw_task(void *arg, int ch, int thread)
 {
     const job *J = arg;
     const pithrt_op *o = J->o;
     const pithrt_fast_op *f = J->f;
-    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph;
+    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = J->oh * pw;
+    const size_t esz = f->s8 ? 1 : sizeof(float);
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
+    uint8_t *pad = sc;
+    void *wide = sc + ((size_t)(ph * pw + pw + 64) * esz + 63) / 64 * 64;
+    const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * esz;
+    const int8_t zx = f->s8 ? (int8_t)J->m->tensors[o->in[0]].zero_point : 0;
+    /* rows of pad, then copies: byte fill works for the zero point and for 0.0f */
+    if (f->s8)
+        memset(pad, (unsigned char)zx, (size_t)ph * pw);
+    else
+        memset(pad, 0, (size_t)ph * pw * esz);
+    for (int i = 0; i < J->h; i++)
+        memcpy(pad + ((size_t)(i + o->ph) * pw + o->pw) * esz, x + (size_t)i * J->w * esz, (size_t)J->w * esz);
     if (f->s8) {
-        int8_t *pad = (int8_t *)sc, fill = (int8_t)J->m->tensors[o->in[0]].zero_point;
-        int32_t *acc = (int32_t *)(void *)(sc + ((size_t)ph * pw + 63) / 64 * 64);
-        const int8_t *x = (const int8_t *)J->x + (size_t)ch * J->h * J->w;
-        memset(pad, (unsigned char)fill, (size_t)pw * o->ph);
-        for (int i = 0; i < J->h; i++) {
-            int8_t *r = pad + (size_t)(i + o->ph) * pw;
-            memset(r, (unsigned char)fill, (size_t)o->pw);
-            memcpy(r + o->pw, x + (size_t)i * J->w, (size_t)J->w);
-            memset(r + o->pw + J->w, (unsigned char)fill, (size_t)o->pw);
-        }
-        memset(pad + (size_t)(J->h + o->ph) * pw, (unsigned char)fill, (size_t)pw * o->ph);
-        J->K->dw_s8(pad, pw, J->m->tensors[o->in[0]].zero_point, (const int8_t *)f->w + (size_t)ch * kk, o->kh, o->sh,
-                    acc, J->oh, J->ow);
-        J->K->requant_row(acc, J->oh * J->ow, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow);
+        int32_t *acc = wide;
+        J->K->dw_s8((const int8_t *)pad, pw, (const int8_t *)f->w + (size_t)ch * kk, o->kh, o->sh, acc, n);
+        int8_t *y = (int8_t *)J->y + (size_t)ch * J->oh * J->ow;
+        for (int i = 0; i < J->oh; i++)
+            J->K->requant_row(acc + (size_t)i * pw, J->ow, &f->rq[ch], J->out, y + (size_t)i * J->ow);
     } else {
-        float *pad = (float *)(void *)sc;
-        const float *x = (const float *)J->x + (size_t)ch * J->h * J->w, *bias = cst(J->m, o->bias);
-        memset(pad, 0, (size_t)pw * o->ph * sizeof(float));
-        for (int i = 0; i < J->h; i++) {
-            float *r = pad + (size_t)(i + o->ph) * pw;
-            memset(r, 0, (size_t)o->pw * sizeof(float));
-            memcpy(r + o->pw, x + (size_t)i * J->w, (size_t)J->w * sizeof(float));
-            memset(r + o->pw + J->w, 0, (size_t)o->pw * sizeof(float));
-        }
-        memset(pad + (size_t)(J->h + o->ph) * pw, 0, (size_t)pw * o->ph * sizeof(float));
-        J->K->dw_f32(pad, pw, (const float *)f->w + (size_t)ch * kk, o->kh, o->sh, bias ? bias[ch] : 0.0f, o->act,
-                     (float *)J->y + (size_t)ch * J->oh * J->ow, J->oh, J->ow);
+        const float *bias = cst(J->m, o->bias);
+        float *acc = wide, *y = (float *)J->y + (size_t)ch * J->oh * J->ow;
+        J->K->dw_f32((const float *)(const void *)pad, pw, (const float *)f->w + (size_t)ch * kk, o->kh, o->sh,
+                     bias ? bias[ch] : 0.0f, o->act, acc, n);
+        for (int i = 0; i < J->oh; i++)
+            memcpy(y + (size_t)i * J->ow, acc + (size_t)i * pw, (size_t)J->ow * sizeof(float));
     }
 }
 

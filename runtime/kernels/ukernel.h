@@ -49,12 +49,18 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
 typedef void (*pithrt_pack_b_s8)(const int8_t *rows, size_t ld, int k, int n, void *panel);
 /* y[i] = requantize(clamp(acc[i] + ch->bias, ch->lo, ch->hi)) for i < n */
 typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-/* Depthwise conv of one channel over a padded plane (ph x pw, already padded
- * by the caller with 0 or the zero point); k = 3 or 5, stride 1 or 2. */
+/* Depthwise conv of one channel over its padded plane (rows of pw values,
+ * padded by the caller with 0 or the zero point); k = 3 or 5, stride s = 1
+ * or 2. The outputs are computed on a "wide" grid: output t in [0, n) reads
+ * xp[s * t + u * pw + v], so output row i is t in [i * pw, i * pw + ow) and
+ * the other pw - ow values of each row are discarded. That makes the whole
+ * plane one vector loop however narrow its rows (MobileNet's are 7 to 112).
+ * Reads go up to s * n + k * pw past xp (the caller leaves that slack).
+ * int8: acc = sum w * x over the raw codes (the zero point is folded into the
+ * channel's bias); fp32: y = act(bias + sum w * x). */
 typedef void (*pithrt_dw_f32)(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
-                              int oh, int ow);
-typedef void (*pithrt_dw_s8)(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh,
-                             int ow);
+                              int n);
+typedef void (*pithrt_dw_s8)(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
 typedef float (*pithrt_dot_f32)(const float *a, const float *b, int n);
 typedef int32_t (*pithrt_dot_s8)(const int8_t *a, const int8_t *b, int n);
 
@@ -79,9 +85,8 @@ const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
 void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset);
 void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-void pithrt_dw_s8_c(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh, int ow);
-void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int oh,
-                     int ow);
+void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
+void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n);
 
 /* The kernel tables, one per file set (NULL-free only where the build has them). */
 extern const pithrt_kernels pithrt_kernels_avx2, pithrt_kernels_avx512, pithrt_kernels_neon,

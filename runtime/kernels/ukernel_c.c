@@ -40,27 +40,24 @@ void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pit
     }
 }
 
-void pithrt_dw_s8_c(const int8_t *xp, int pw, int32_t zx, const int8_t *w, int k, int s, int32_t *acc, int oh, int ow)
+void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n)
 {
-    for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++) {
-            int32_t a = 0;
-            for (int u = 0; u < k; u++)
-                for (int v = 0; v < k; v++)
-                    a += (int32_t)w[u * k + v] * ((int32_t)xp[(size_t)(i * s + u) * pw + j * s + v] - zx);
-            acc[(size_t)i * ow + j] = a;
-        }
+    for (int t = 0; t < n; t++) {
+        int32_t a = 0;
+        for (int u = 0; u < k; u++)
+            for (int v = 0; v < k; v++)
+                a += (int32_t)w[u * k + v] * xp[(size_t)s * t + (size_t)u * pw + v];
+        acc[t] = a;
+    }
 }
 
-void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int oh,
-                     int ow)
+void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n)
 {
-    for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++) {
-            float a = bias;
-            for (int u = 0; u < k; u++)
-                for (int v = 0; v < k; v++)
-                    a += w[u * k + v] * xp[(size_t)(i * s + u) * pw + j * s + v];
-            y[(size_t)i * ow + j] = pithrt_apply_act(a, act);
-        }
+    for (int t = 0; t < n; t++) {
+        float a = bias;
+        for (int u = 0; u < k; u++)
+            for (int v = 0; v < k; v++)
+                a += w[u * k + v] * xp[(size_t)s * t + (size_t)u * pw + v];
+        y[t] = pithrt_apply_act(a, act);
+    }
 }
