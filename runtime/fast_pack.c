@@ -87,9 +87,11 @@ static int prepare_op(pithrt_model *m, int k)
             }
         }
         if (f->kind == PITHRT_FAST_DW) {
-            /* the padded plane, the slack its wide-grid reads run into, the wide outputs */
+            /* the padded plane, the slack its wide-grid reads run into (at most a
+             * row and a vector), the wide outputs (and their int8 codes) */
             size_t pw = (size_t)x->dims[2] + 2 * (size_t)o->pw, ph = (size_t)x->dims[1] + 2 * (size_t)o->ph;
-            f->scratch = up((ph * pw + pw + 64) * esz, 64) + up((size_t)y->dims[1] * pw * 4, 64);
+            size_t n = ((size_t)y->dims[1] * pw + 15) / 16 * 16;
+            f->scratch = up((ph * pw + pw + 64) * esz, 64) + n * 4 + n;
         }
         free(row);
         return rc;

@@ -152,6 +152,11 @@ static void gemm_task(void *arg, int task, int thread)
                     if (o->act == PITHRT_ACT_RELU)
                         for (int q = 0; q < nv; q++)
                             yr[q] = tr[q] + b > 0.0f ? tr[q] + b : 0.0f;
+                    else if (o->act == PITHRT_ACT_RELU6)
+                        for (int q = 0; q < nv; q++) {
+                            float v = tr[q] + b;
+                            yr[q] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+                        }
                     else if (o->act == PITHRT_ACT_NONE)
                         for (int q = 0; q < nv; q++)
                             yr[q] = tr[q] + b;
@@ -171,11 +176,13 @@ static void dw_task(void *arg, int ch, int thread)
     const job *J = arg;
     const pithrt_op *o = J->o;
     const pithrt_fast_op *f = J->f;
-    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = J->oh * pw;
+    /* n: the wide grid rounded up to whole vectors (the extra outputs read slack and are dropped) */
+    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = (J->oh * pw + 15) / 16 * 16;
     const size_t esz = f->s8 ? 1 : sizeof(float);
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
     uint8_t *pad = sc;
     void *wide = sc + ((size_t)(ph * pw + pw + 64) * esz + 63) / 64 * 64;
+    int8_t *codes = (int8_t *)wide + (size_t)n * 4;
     const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * esz;
     const int8_t zx = f->s8 ? (int8_t)J->m->tensors[o->in[0]].zero_point : 0;
     /* rows of pad, then copies: byte fill works for the zero point and for 0.0f */
@@ -189,8 +196,9 @@ static void dw_task(void *arg, int ch, int thread)
         int32_t *acc = wide;
         J->K->dw_s8((const int8_t *)pad, pw, (const int8_t *)f->w + (size_t)ch * kk, o->kh, o->sh, acc, n);
         int8_t *y = (int8_t *)J->y + (size_t)ch * J->oh * J->ow;
+        J->K->requant_row(acc, n, &f->rq[ch], J->out, codes);
         for (int i = 0; i < J->oh; i++)
-            J->K->requant_row(acc + (size_t)i * pw, J->ow, &f->rq[ch], J->out, y + (size_t)i * J->ow);
+            memcpy(y + (size_t)i * J->ow, codes + (size_t)i * pw, (size_t)J->ow);
     } else {
         const float *bias = cst(J->m, o->bias);
         float *acc = wide, *y = (float *)J->y + (size_t)ch * J->oh * J->ow;

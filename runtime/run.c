@@ -290,7 +290,9 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
     case PITHRT_OP_ADD: {
         const pithrt_tensor *b = &m->tensors[o->in[1]];
         size_t n = pithrt_tensor_elems(y);
-        if (s8)
+        if (s8 && m->kernels)
+            m->kernels->add_s8(xp, qact(x), act(c, o->in[1]), qact(b), yp, qact(y), n, o->act);
+        else if (s8)
             pithrt_add_s8_ref(xp, qact(x), act(c, o->in[1]), qact(b), yp, qact(y), n, o->act);
         else
             pithrt_add_f32_ref(xp, act(c, o->in[1]), yp, n, o->act);
@@ -321,7 +323,10 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
     case PITHRT_OP_RESHAPE:
         break; /* a view: the planner gave it its input's storage */
     case PITHRT_OP_QUANTIZE:
-        pithrt_quantize_f32_s8_ref(xp, yp, pithrt_tensor_elems(y), qact(y), o->act);
+        if (m->kernels)
+            m->kernels->quantize_s8(xp, yp, pithrt_tensor_elems(y), qact(y), o->act);
+        else
+            pithrt_quantize_f32_s8_ref(xp, yp, pithrt_tensor_elems(y), qact(y), o->act);
         break;
     case PITHRT_OP_DEQUANTIZE:
         pithrt_dequantize_s8_f32_ref(xp, qact(x), yp, pithrt_tensor_elems(y));

@@ -14,14 +14,20 @@ void pithrt_dw_f32_avx2(const float *xp, int pw, const float *w, int k, int s, f
 float pithrt_dot_f32_avx2(const float *a, const float *b, int n);
 int32_t pithrt_dot_s8_avx2(const int8_t *a, const int8_t *b, int n);
 
+void pithrt_quantize_s8_avx2(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
+void pithrt_add_s8_avx2(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
+                        size_t n, int act);
+
 const pithrt_kernels pithrt_kernels_avx2 = {
     PITHRT_ISA_AVX2, 4, 16, pithrt_gemm_f32_avx2, 4, 16, 2, 2, 0, pithrt_gemm_s8_avx2, pithrt_pack_b_s8_avx2,
     pithrt_requant_row_avx2, pithrt_dw_f32_avx2, pithrt_dw_s8_avx2, pithrt_dot_f32_avx2, pithrt_dot_s8_avx2,
+    pithrt_quantize_s8_avx2, pithrt_add_s8_avx2,
 };
 
 const pithrt_kernels pithrt_kernels_avx512 = {
     PITHRT_ISA_AVX512, 8, 32, pithrt_gemm_f32_avx512, 8, 32, 4, 1, 128, pithrt_gemm_s8_avx512_vnni,
     pithrt_pack_b_s8_vnni, pithrt_requant_row_avx2, pithrt_dw_f32_avx2, pithrt_dw_s8_avx2, pithrt_dot_f32_avx2,
     pithrt_dot_s8_avx2,
+    pithrt_quantize_s8_avx2, pithrt_add_s8_avx2,
 };
 #endif

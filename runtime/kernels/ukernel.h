@@ -61,6 +61,12 @@ typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch
 typedef void (*pithrt_dw_f32)(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
                               int n);
 typedef void (*pithrt_dw_s8)(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
+/* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
+ * (so bit-exact: the same float divisions and round-half-even); acts other
+ * than none / relu / relu6 go to the reference. */
+typedef void (*pithrt_quantize_s8)(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
+typedef void (*pithrt_add_s8)(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y,
+                              pithrt_qact yq, size_t n, int act);
 typedef float (*pithrt_dot_f32)(const float *a, const float *b, int n);
 typedef int32_t (*pithrt_dot_s8)(const int8_t *a, const int8_t *b, int n);
 
@@ -76,6 +82,8 @@ typedef struct pithrt_kernels {
     pithrt_dw_s8 dw_s8;
     pithrt_dot_f32 dot_f32;
     pithrt_dot_s8 dot_s8;
+    pithrt_quantize_s8 quantize_s8;
+    pithrt_add_s8 add_s8;
 } pithrt_kernels;
 
 /* NULL for PITHRT_ISA_REF and for sets this build lacks. */
