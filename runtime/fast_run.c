@@ -13,6 +13,15 @@
 static const void *cst(const pithrt_model *m, int t) { return t >= 0 ? m->blob + m->tensors[t].offset : NULL; }
 
 /* n consecutive output pixels (from pixel p0) of im2col row (c, u, v), padded with fill. */
+/* The columns t of a segment whose input column x0 + t * s lies in [0, w). */
+static void valid_cols(int x0, int s, int w, int seg, int *t0, int *t1)
+{
+    int a = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
+    int b = w - x0 <= 0 ? 0 : (w - x0 + s - 1) / s;
+    *t0 = a < seg ? a : seg;
+    *t1 = b < *t0 ? *t0 : b < seg ? b : seg;
+}
+
 #define IM2COL_SPAN(NAME, T)                                                                                         \
     static void NAME(const T *xc, int h, int w, int ow, const pithrt_op *o, int u, int v, int p0, int n, T fill,    \
                      T *dst)                                                                                         \
@@ -26,19 +35,18 @@ static const void *cst(const pithrt_model *m, int t) { return t >= 0 ? m->blob +
                     dst[t] = fill;                                                                                   \
             } else {                                                                                                 \
                 const T *xr = xc + (size_t)yy * w;                                                                   \
-                int x0 = j * o->sw - o->pw + v * o->dw, t = 0;                                                       \
-                for (; t < seg && x0 + t * o->sw < 0; t++)                                                           \
+                int x0 = j * o->sw - o->pw + v * o->dw, t0, t1;                                                      \
+                valid_cols(x0, o->sw, w, seg, &t0, &t1);                                                             \
+                for (int t = 0; t < t0; t++)                                                                         \
                     dst[t] = fill;                                                                                   \
-                int t1 = t;                                                                                          \
-                while (t1 < seg && x0 + t1 * o->sw < w)                                                              \
-                    t1++;                                                                                            \
                 if (o->sw == 1) {                                                                                    \
-                    memcpy(dst + t, xr + x0 + t, (size_t)(t1 - t) * sizeof(T));                                      \
+                    memcpy(dst + t0, xr + x0 + t0, (size_t)(t1 - t0) * sizeof(T));                                   \
                 } else {                                                                                             \
-                    for (int q = t; q < t1; q++)                                                                     \
-                        dst[q] = xr[x0 + q * o->sw];                                                                 \
+                    const T *src = xr + x0;                                                                          \
+                    for (int t = t0; t < t1; t++)                                                                    \
+                        dst[t] = src[t * o->sw];                                                                     \
                 }                                                                                                    \
-                for (t = t1; t < seg; t++)                                                                           \
+                for (int t = t1; t < seg; t++)                                                                       \
                     dst[t] = fill;                                                                                   \
             }                                                                                                        \
             dst += seg;                                                                                              \

@@ -10,6 +10,7 @@
 
 #include "fast.h"
 #include "internal.h"
+#include "kernels/ukernel.h"
 #include "kernels/kernels.h"
 
 static int fail(pithrt_ctx *c, int code, const char *fmt, ...)
@@ -269,7 +270,11 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     }
     case PITHRT_OP_MAXPOOL:
-        if (s8)
+        if (s8 && m->kernels)
+            pithrt_maxpool_s8_c(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        else if (m->kernels)
+            pithrt_maxpool_f32_c(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        else if (s8)
             pithrt_maxpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
         else
             pithrt_maxpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);

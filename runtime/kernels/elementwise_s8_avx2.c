@@ -38,10 +38,11 @@ __attribute__((target("avx2"))) void pithrt_quantize_s8_avx2(const float *x, int
     if (act == PITHRT_ACT_NONE || act == PITHRT_ACT_RELU || act == PITHRT_ACT_RELU6)
         for (; i + 8 <= n; i += 8) {
             __m256 v = _mm256_loadu_ps(x + i);
-            /* NaN takes the reference's path (its clamp order decides the code) */
+            /* a block with a NaN takes the reference's path */
             if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
-                break;
-            store8(y + i, to_codes(v, yq, act));
+                pithrt_quantize_f32_s8_ref(x + i, y + i, 8, yq, act);
+            else
+                store8(y + i, to_codes(v, yq, act));
         }
     if (i < n)
         pithrt_quantize_f32_s8_ref(x + i, y + i, n - i, yq, act);

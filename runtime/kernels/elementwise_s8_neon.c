@@ -32,10 +32,11 @@ void pithrt_quantize_s8_neon(const float *x, int8_t *y, size_t n, pithrt_qact yq
     if (plain(act))
         for (; i + 8 <= n; i += 8) {
             float32x4_t a = vld1q_f32(x + i), b = vld1q_f32(x + i + 4);
-            /* NaN takes the reference's path */
+            /* a block with a NaN takes the reference's path */
             if (vminvq_u32(vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b))) == 0)
-                break;
-            store8(y + i, to_codes(a, yq, act), to_codes(b, yq, act));
+                pithrt_quantize_f32_s8_ref(x + i, y + i, 8, yq, act);
+            else
+                store8(y + i, to_codes(a, yq, act), to_codes(b, yq, act));
         }
     if (i < n)
         pithrt_quantize_f32_s8_ref(x + i, y + i, n - i, yq, act);

@@ -96,6 +96,10 @@ void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pit
 void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
 void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n);
 
+/* Max pooling, the reference's result (pool_max_c.c). */
+void pithrt_maxpool_s8_c(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_maxpool_f32_c(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
+
 /* The kernel tables, one per file set (NULL-free only where the build has them). */
 extern const pithrt_kernels pithrt_kernels_avx2, pithrt_kernels_avx512, pithrt_kernels_neon,
     pithrt_kernels_neon_dot;

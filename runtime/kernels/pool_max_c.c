@@ -1,0 +1,49 @@
+/* Max pooling for the fast path, portable C written for the vectorizer:
+ * each output row starts at the identity (-infinity, or the lowest code) and
+ * takes the maximum with one window tap at a time over the columns whose tap
+ * is inside the input, so the inner loop has no branch. The result is the
+ * reference's: the same comparison (x > best), so NaN never wins and among
+ * equal values (-0.0, +0.0) the first tap in (u, v) order stays. */
+#include <math.h>
+
+#include "ukernel.h"
+
+/* the output columns j whose tap v reads inside [0, w) */
+static void tap_cols(int ow, int w, int s, int p, int v, int *lo, int *hi)
+{
+    int x0 = v - p; /* column of output 0 */
+    int a = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
+    int b = w - x0 <= 0 ? 0 : (w - x0 + s - 1) / s;
+    *lo = a < ow ? a : ow;
+    *hi = b < *lo ? *lo : b < ow ? b : ow;
+}
+
+#define MAXPOOL(NAME, T, LOWEST)                                                                                     \
+    void NAME(const T *x, int c, int h, int w, T *y, int oh, int ow, const pithrt_geom *g)                          \
+    {                                                                                                                \
+        for (int ch = 0; ch < c; ch++)                                                                               \
+            for (int i = 0; i < oh; i++) {                                                                           \
+                T *yr = y + ((size_t)ch * oh + i) * ow;                                                              \
+                for (int j = 0; j < ow; j++)                                                                         \
+                    yr[j] = LOWEST;                                                                                  \
+                for (int u = 0; u < g->kh; u++) {                                                                    \
+                    int yy = i * g->sh - g->ph + u;                                                                  \
+                    if (yy < 0 || yy >= h)                                                                           \
+                        continue;                                                                                    \
+                    for (int v = 0; v < g->kw; v++) {                                                                \
+                        int lo, hi;                                                                                  \
+                        tap_cols(ow, w, g->sw, g->pw, v, &lo, &hi);                                                  \
+                        const T *xr = x + ((size_t)ch * h + yy) * w + v - g->pw;                                     \
+                        if (g->sw == 1)                                                                              \
+                            for (int j = lo; j < hi; j++)                                                            \
+                                yr[j] = xr[j] > yr[j] ? xr[j] : yr[j];                                               \
+                        else                                                                                         \
+                            for (int j = lo; j < hi; j++)                                                            \
+                                yr[j] = xr[j * g->sw] > yr[j] ? xr[j * g->sw] : yr[j];                               \
+                    }                                                                                                \
+                }                                                                                                    \
+            }                                                                                                        \
+    }
+
+MAXPOOL(pithrt_maxpool_s8_c, int8_t, -128)
+MAXPOOL(pithrt_maxpool_f32_c, float, -INFINITY)
