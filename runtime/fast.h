@@ -13,11 +13,22 @@
 
 enum { PITHRT_FAST_NONE = 0, PITHRT_FAST_GEMM, PITHRT_FAST_DW, PITHRT_FAST_FC };
 
+/* Where a convolution's B rows come from:
+ * DIRECT  1x1, stride 1, no padding: the input planes themselves;
+ * WIDE    stride 1 otherwise: the input copied once into padded planes, and
+ *         the output computed on the wide grid (rows of pw columns, the last
+ *         pw - ow dropped), so row (c, u, v) of B is that plane shifted by
+ *         u * pw + v: no im2col at all;
+ * IM2COL  strided: rows unfolded per column tile. */
+enum { PITHRT_B_DIRECT = 0, PITHRT_B_WIDE, PITHRT_B_IM2COL };
+
 typedef struct pithrt_fast_op {
     int kind;
     int s8;
     int k, kp;           /* gemm: rows of B per group (cg*kh*kw) and that rounded up to ku */
-    int nc;              /* gemm: output pixels per column tile (a multiple of nr) */
+    int nc;              /* gemm: B columns per tile (a multiple of nr) */
+    int mode;            /* gemm: PITHRT_B_* */
+    int32_t *offs;       /* gemm: where B's row r starts, from the tile's first column */
     int mpanels;         /* gemm: panels of mr output channels per group */
     size_t a_group;      /* gemm: bytes of one group's packed weights */
     void *w;             /* gemm: packed A; dw / fc: weights as int8 or float, [O][K] */
@@ -26,11 +37,12 @@ typedef struct pithrt_fast_op {
 } pithrt_fast_op;
 
 /* Packs every conv2d / fc for m->kernels; fills m->fast and raises
- * m->scratch_bytes to what the fast path needs. */
+ * m->scratch_bytes (per thread) and m->shared_bytes (the wide grid's padded
+ * input) to what the fast path needs. */
 int pithrt_fast_prepare(pithrt_model *m);
 void pithrt_fast_free(pithrt_model *m);
 /* Runs op k through the fast path; 0 if the op has none (run the reference). */
-int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scratch, size_t scratch_stride,
-                    pithrt_pool *pool);
+int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *shared, uint8_t *scratch,
+                    size_t scratch_stride, pithrt_pool *pool);
 
 #endif

@@ -100,17 +100,37 @@ static int prepare_op(pithrt_model *m, int k)
     const int groups = o->groups, og = oc / groups;
     const int mr = s8 ? K->s8_mr : K->f32_mr, nr = s8 ? K->s8_nr : K->f32_nr, ku = s8 ? K->s8_ku : 1;
     const int ae = s8 ? K->s8_esize : (int)sizeof(float);
-    const int n = y->dims[1] * y->dims[2];
+    const int n = y->dims[1] * y->dims[2], kk = o->kh * o->kw;
+    const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
     f->kind = PITHRT_FAST_GEMM;
+    f->mode = o->sh == 1 && o->sw == 1 ? (kk == 1 && !o->ph && !o->pw ? PITHRT_B_DIRECT : PITHRT_B_WIDE)
+                                       : PITHRT_B_IM2COL;
+    const int cols = f->mode == PITHRT_B_WIDE ? y->dims[1] * pw : n;
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     f->mpanels = (og + mr - 1) / mr;
     f->a_group = (size_t)f->mpanels * f->kp * mr * ae;
     size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
-    size_t nmax = up((size_t)n, (size_t)nr);
+    size_t nmax = up((size_t)cols, (size_t)nr);
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
     f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * nr * 4, 64) +
-                 (s8 ? up((size_t)per * f->nc, 64) : 0);
+                 (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0);
+    if (f->mode == PITHRT_B_WIDE) {
+        /* + slack: the last plane's last columns read (kw - 1) * dw past it */
+        size_t need = ((size_t)x->dims[0] * ph * pw + (size_t)(o->kw - 1) * o->dw + 64) * esz;
+        m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
+    }
+    f->offs = malloc((size_t)per * sizeof *f->offs);
+    if (!f->offs) {
+        free(row);
+        return PITHRT_ENOMEM;
+    }
+    for (int r = 0; r < per; r++) {
+        int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
+        f->offs[r] = f->mode == PITHRT_B_DIRECT ? r * n
+                     : f->mode == PITHRT_B_WIDE ? ic * ph * pw + u * o->dh * pw + v * o->dw
+                                                : r * f->nc;
+    }
     f->w = calloc(1, (size_t)groups * f->a_group);
     f->rq = s8 ? malloc((size_t)oc * sizeof *f->rq) : NULL;
     if (!f->w || (s8 && !f->rq)) {
@@ -162,6 +182,7 @@ void pithrt_fast_free(pithrt_model *m)
     for (int k = 0; k < m->n_ops; k++) {
         free(m->fast[k].w);
         free(m->fast[k].rq);
+        free(m->fast[k].offs);
     }
     free(m->fast);
     m->fast = NULL;

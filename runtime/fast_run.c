@@ -41,6 +41,10 @@ static void valid_cols(int x0, int s, int w, int seg, int *t0, int *t1)
                     dst[t] = fill;                                                                                   \
                 if (o->sw == 1) {                                                                                    \
                     memcpy(dst + t0, xr + x0 + t0, (size_t)(t1 - t0) * sizeof(T));                                   \
+                } else if (o->sw == 2) { /* a constant stride the vectorizer can gather */                           \
+                    const T *src = xr + x0;                                                                          \
+                    for (int t = t0; t < t1; t++)                                                                    \
+                        dst[t] = src[2 * t];                                                                         \
                 } else {                                                                                             \
                     const T *src = xr + x0;                                                                          \
                     for (int t = t0; t < t1; t++)                                                                    \
@@ -66,12 +70,51 @@ typedef struct job {
     const void *x;
     void *y;
     int c, h, w, oh, ow, n, cg, og, tiles, mchunks;
+    int cols;            /* B's columns: n, or oh * pw on the wide grid */
+    int pw, ph;          /* the padded plane (wide grid) */
+    uint8_t *shared;     /* the padded input (wide grid) */
     uint8_t *scratch;
     size_t stride;
     pithrt_rq_out out;
 } job;
 
-static int is_1x1(const pithrt_op *o) { return o->kh == 1 && o->kw == 1 && o->sh == 1 && o->sw == 1 && !o->ph && !o->pw; }
+/* The fp32 epilogue of one tile row: bias, activation, into y. */
+static void store_f32(const float *tr, int nv, float b, int act, float *yr)
+{
+    if (act == PITHRT_ACT_RELU)
+        for (int q = 0; q < nv; q++)
+            yr[q] = tr[q] + b > 0.0f ? tr[q] + b : 0.0f;
+    else if (act == PITHRT_ACT_RELU6)
+        for (int q = 0; q < nv; q++) {
+            float v = tr[q] + b;
+            yr[q] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+        }
+    else if (act == PITHRT_ACT_NONE)
+        for (int q = 0; q < nv; q++)
+            yr[q] = tr[q] + b;
+    else
+        for (int q = 0; q < nv; q++)
+            yr[q] = pithrt_apply_act(tr[q] + b, act);
+}
+
+/* Column q of a panel starting at B column at: where it lands in the output
+ * plane, and how many columns from there are contiguous there (the wide grid
+ * drops the pw - ow columns past each row's end). */
+static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
+{
+    size_t t = at + (size_t)q;
+    if (J->f->mode != PITHRT_B_WIDE) {
+        *dst = t;
+        return nv - q;
+    }
+    int i = (int)(t / (size_t)J->pw), j = (int)(t % (size_t)J->pw);
+    if (j >= J->ow) {
+        *dst = 0;
+        return -(J->pw - j); /* columns to skip */
+    }
+    *dst = (size_t)i * J->ow + j;
+    return J->ow - j < nv - q ? J->ow - j : nv - q;
+}
 
 static void gemm_task(void *arg, int task, int thread)
 {
@@ -82,51 +125,48 @@ static void gemm_task(void *arg, int task, int thread)
     const int s8 = f->s8;
     const int mr = s8 ? K->s8_mr : K->f32_mr, nr = s8 ? K->s8_nr : K->f32_nr, ku = s8 ? K->s8_ku : 1;
     const int ae = s8 ? K->s8_esize : 4;
+    const size_t xe = s8 ? 1 : sizeof(float);
     const int chunk = task % J->mchunks, t = task / J->mchunks % J->tiles, g = task / J->mchunks / J->tiles;
-    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc;
+    const int n0 = t * f->nc, nc = J->cols - n0 < f->nc ? J->cols - n0 : f->nc;
     const int kk = o->kh * o->kw;
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
     uint8_t *panels = sc;
     size_t panel_bytes = (size_t)f->kp * nr * ae;
     int32_t *tile = (int32_t *)(void *)(sc + ((size_t)f->nc * f->kp * ae + 63) / 64 * 64);
-    int8_t *rows = (int8_t *)tile + ((size_t)mr * nr * 4 + 63) / 64 * 64;
+    uint8_t *rows = (uint8_t *)tile + ((size_t)mr * nr * 4 + 63) / 64 * 64;
     const int npan = (nc + nr - 1) / nr;
 
-    /* unfold and pack B */
-    if (s8) {
-        const int8_t *x = (const int8_t *)J->x + (size_t)g * J->cg * J->h * J->w;
-        const int8_t *src = rows;
-        size_t ld = (size_t)nc;
-        if (is_1x1(o)) {
-            src = x + n0;
-            ld = (size_t)J->n;
-        } else {
-            for (int r = 0; r < f->k; r++) {
-                int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
-                span_s8(x + (size_t)ic * J->h * J->w, J->h, J->w, J->ow, o, u, v, n0, nc,
-                        (int8_t)J->m->tensors[o->in[0]].zero_point, rows + (size_t)r * nc);
-            }
-        }
-        for (int p = 0; p < npan; p++) {
-            int nv = nc - p * nr < nr ? nc - p * nr : nr;
-            if (K->s8_pack_b)
-                K->s8_pack_b(src + p * nr, ld, f->k, nv, panels + p * panel_bytes);
-            else
-                pithrt_pack_b_s8_c(src + p * nr, ld, f->k, nv, panels + p * panel_bytes, nr, ku, ae,
-                                   K->s8_b_offset);
-        }
+    /* B's rows: base + offs[r] (input planes, the padded planes, or im2col rows) */
+    const uint8_t *base;
+    if (f->mode == PITHRT_B_DIRECT) {
+        base = (const uint8_t *)J->x + ((size_t)g * J->cg * J->n + n0) * xe;
+    } else if (f->mode == PITHRT_B_WIDE) {
+        base = J->shared + ((size_t)g * J->cg * J->ph * J->pw + n0) * xe;
     } else {
-        const float *x = (const float *)J->x + (size_t)g * J->cg * J->h * J->w;
-        for (int p = 0; p < npan; p++) {
-            int nv = nc - p * nr < nr ? nc - p * nr : nr;
-            float *pb = (float *)(void *)(panels + p * panel_bytes);
+        base = rows;
+        const uint8_t *x = (const uint8_t *)J->x + (size_t)g * J->cg * J->h * J->w * xe;
+        for (int r = 0; r < f->k; r++) {
+            int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
+            if (s8)
+                span_s8((const int8_t *)x + (size_t)ic * J->h * J->w, J->h, J->w, J->ow, o, u, v, n0, nc,
+                        (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)rows + (size_t)r * f->nc);
+            else
+                span_f32((const float *)(const void *)x + (size_t)ic * J->h * J->w, J->h, J->w, J->ow, o, u, v, n0,
+                         nc, 0.0f, (float *)(void *)rows + (size_t)r * f->nc);
+        }
+    }
+    for (int p = 0; p < npan; p++) {
+        int nv = nc - p * nr < nr ? nc - p * nr : nr;
+        uint8_t *dst = panels + p * panel_bytes;
+        if (s8 && K->s8_pack_b) {
+            K->s8_pack_b((const int8_t *)base + p * nr, f->offs, f->k, nv, dst);
+        } else if (s8) {
+            pithrt_pack_b_s8_c((const int8_t *)base + p * nr, f->offs, f->k, nv, dst, nr, ku, ae, K->s8_b_offset);
+        } else {
+            const float *src = (const float *)(const void *)base + p * nr;
             for (int r = 0; r < f->k; r++) {
-                float *d = pb + (size_t)r * nr;
-                if (is_1x1(o))
-                    memcpy(d, x + (size_t)r * J->n + n0 + p * nr, (size_t)nv * sizeof(float));
-                else
-                    span_f32(x + (size_t)(r / kk) * J->h * J->w, J->h, J->w, J->ow, o, r % kk / o->kw, r % o->kw,
-                             n0 + p * nr, nv, 0.0f, d);
+                float *d = (float *)(void *)dst + (size_t)r * nr;
+                memcpy(d, src + f->offs[r], (size_t)nv * sizeof(float));
                 for (int q = nv; q < nr; q++)
                     d[q] = 0.0f;
             }
@@ -137,44 +177,56 @@ static void gemm_task(void *arg, int task, int thread)
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
     const float *bias = s8 ? NULL : cst(J->m, o->bias);
+    int8_t codes[64];
     for (int mp = mp0; mp < mp1; mp++) {
         const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + (size_t)mp * f->kp * mr * ae;
         const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
         for (int p = 0; p < npan; p++) {
             const int nv = nc - p * nr < nr ? nc - p * nr : nr;
             const size_t at = (size_t)n0 + (size_t)p * nr;
-            if (s8) {
+            if (s8)
                 K->s8_ukr(f->kp / ku, a, panels + p * panel_bytes, tile);
-                for (int r = 0; r < mv; r++) {
-                    int ch = g * J->og + c0 + r;
+            else
+                K->f32_ukr(f->kp, (const float *)(const void *)a,
+                           (const float *)(const void *)(panels + p * panel_bytes), (float *)tile);
+            for (int r = 0; r < mv; r++) {
+                const int ch = g * J->og + c0 + r;
+                if (s8 && f->mode != PITHRT_B_WIDE) {
                     K->requant_row(tile + r * nr, nv, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + at);
+                    continue;
                 }
-            } else {
-                const float *tf = (const float *)tile;
-                K->f32_ukr(f->kp, (const float *)(const void *)a, (const float *)(const void *)(panels + p * panel_bytes),
-                           (float *)tile);
-                for (int r = 0; r < mv; r++) {
-                    int ch = g * J->og + c0 + r;
-                    float b = bias ? bias[ch] : 0.0f, *yr = (float *)J->y + (size_t)ch * J->n + at;
-                    const float *tr = tf + r * nr;
-                    if (o->act == PITHRT_ACT_RELU)
-                        for (int q = 0; q < nv; q++)
-                            yr[q] = tr[q] + b > 0.0f ? tr[q] + b : 0.0f;
-                    else if (o->act == PITHRT_ACT_RELU6)
-                        for (int q = 0; q < nv; q++) {
-                            float v = tr[q] + b;
-                            yr[q] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
-                        }
-                    else if (o->act == PITHRT_ACT_NONE)
-                        for (int q = 0; q < nv; q++)
-                            yr[q] = tr[q] + b;
-                    else
-                        for (int q = 0; q < nv; q++)
-                            yr[q] = pithrt_apply_act(tr[q] + b, o->act);
+                if (s8)
+                    K->requant_row(tile + r * nr, nv, &f->rq[ch], J->out, codes);
+                for (int q = 0; q < nv;) {
+                    size_t d;
+                    int len = out_run(J, at, q, nv, &d);
+                    if (len > 0 && s8)
+                        memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
+                    else if (len > 0)
+                        store_f32((const float *)tile + r * nr + q, len, bias ? bias[ch] : 0.0f, o->act,
+                                  (float *)J->y + (size_t)ch * J->n + d);
+                    q += len > 0 ? len : -len;
                 }
             }
         }
     }
+}
+
+/* The wide grid's input: each channel in a plane padded with the zero point (or 0). */
+static void pad_task(void *arg, int ch, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    const size_t xe = J->f->s8 ? 1 : sizeof(float), plane = (size_t)J->ph * J->pw;
+    uint8_t *pad = J->shared + (size_t)ch * plane * xe;
+    const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * xe;
+    (void)thread;
+    if (J->f->s8)
+        memset(pad, (unsigned char)J->m->tensors[o->in[0]].zero_point, plane);
+    else
+        memset(pad, 0, plane * xe);
+    for (int i = 0; i < J->h; i++)
+        memcpy(pad + ((size_t)(i + o->ph) * J->pw + o->pw) * xe, x + (size_t)i * J->w * xe, (size_t)J->w * xe);
 }
 
 /* One channel: copy it into a plane padded with the zero point (or 0), run
@@ -239,8 +291,8 @@ static void fc_task(void *arg, int task, int thread)
     }
 }
 
-int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scratch, size_t scratch_stride,
-                    pithrt_pool *pool)
+int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *shared, uint8_t *scratch,
+                    size_t scratch_stride, pithrt_pool *pool)
 {
     if (!m->kernels || !m->fast || m->fast[k].kind == PITHRT_FAST_NONE)
         return 0;
@@ -248,7 +300,7 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scrat
     const pithrt_fast_op *f = &m->fast[k];
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     job J = {m, o, f, m->kernels, arena + m->act_offset[o->in[0]], arena + m->act_offset[o->out], 0, 0, 0, 0, 0, 0,
-             0, 0, 0, 1, scratch, scratch_stride, {y->zero_point, y->qmin, y->qmax}};
+             0, 0, 0, 1, 0, 0, 0, shared, scratch, scratch_stride, {y->zero_point, y->qmin, y->qmax}};
     int threads = pithrt_pool_threads(pool);
     if (f->kind == PITHRT_FAST_FC) {
         J.c = (int)pithrt_tensor_elems(x);
@@ -268,7 +320,14 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *scrat
     }
     J.cg = J.c / o->groups;
     J.og = y->dims[0] / o->groups;
-    J.tiles = (J.n + f->nc - 1) / f->nc;
+    J.cols = J.n;
+    if (f->mode == PITHRT_B_WIDE) {
+        J.pw = J.w + 2 * o->pw;
+        J.ph = J.h + 2 * o->ph;
+        J.cols = J.oh * J.pw;
+        pithrt_parallel(pool, J.c, pad_task, &J);
+    }
+    J.tiles = (J.cols + f->nc - 1) / f->nc;
     int jobs = J.tiles * o->groups;
     if (jobs < threads) {
         int want = (threads + jobs - 1) / jobs;

@@ -117,6 +117,7 @@ typedef struct pithrt_model {
     size_t act_bytes;       /* activation part of the arena */
     size_t lower_bound;     /* largest sum of simultaneously live activations */
     size_t scratch_bytes;   /* per thread */
+    size_t shared_bytes;    /* scratch all threads of an op share (a padded input) */
     int *order;             /* ops in execution order (file order, checked) */
     void *heap;             /* the tables and plan */
     /* the fast path, chosen and packed by the loader */

@@ -31,7 +31,8 @@ size_t pithrt_arena_bytes(const pithrt_model *m, int threads)
     if (threads < 1)
         threads = 1;
     /* + alignment slack: the caller's pointer need not be 64-byte aligned */
-    return m->act_bytes + (size_t)threads * m->scratch_bytes + profile_bytes(m) + PITHRT_ARENA_ALIGN;
+    return m->act_bytes + m->shared_bytes + (size_t)threads * m->scratch_bytes + profile_bytes(m) +
+           PITHRT_ARENA_ALIGN;
 }
 
 const char *pithrt_ctx_error(const pithrt_ctx *c) { return c->msg; }
@@ -52,7 +53,8 @@ int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t by
     c->arena_bytes = bytes;
     c->m = m;
     c->threads = threads;
-    c->profile = (pithrt_profile *)(void *)(c->arena + m->act_bytes + (size_t)threads * m->scratch_bytes);
+    c->profile = (pithrt_profile *)(void *)(c->arena + m->act_bytes + m->shared_bytes +
+                                            (size_t)threads * m->scratch_bytes);
     memset(c->profile, 0, (size_t)m->n_ops * sizeof *c->profile);
     for (int k = 0; k < m->n_ops; k++)
         c->profile[k].macs = pithrt_op_macs(m, k);
@@ -213,7 +215,8 @@ static double now(void)
 static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
 {
     const pithrt_model *m = c->m;
-    if (pithrt_fast_run(m, (int)(o - m->ops), c->arena, (uint8_t *)scratch, m->scratch_bytes, c->pool))
+    if (pithrt_fast_run(m, (int)(o - m->ops), c->arena, c->arena + m->act_bytes, (uint8_t *)scratch, m->scratch_bytes,
+                        c->pool))
         return;
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     const int s8 = x->dtype == PITHRT_S8;
@@ -344,7 +347,7 @@ int pithrt_run(pithrt_ctx *c)
     const pithrt_model *m = c->m;
     if (!m)
         return fail(c, PITHRT_EARG, "the context has no model");
-    int8_t *scratch = (int8_t *)(c->arena + m->act_bytes);
+    int8_t *scratch = (int8_t *)(c->arena + m->act_bytes + m->shared_bytes);
     for (int k = 0; k < m->n_ops; k++) {
         const pithrt_op *o = &m->ops[m->order[k]];
         if (c->profiling) {

@@ -31,11 +31,11 @@ void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c)
 }
 
 /* B panel: each row's eight codes widened to int16. */
-void pithrt_pack_b_s8_neon(const int8_t *rows, size_t ld, int k, int n, void *panel)
+void pithrt_pack_b_s8_neon(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int16_t *d = panel;
     for (int r = 0; r < k; r++) {
-        const int8_t *src = rows + (size_t)r * ld;
+        const int8_t *src = base + offs[r];
         if (n == 8) {
             vst1q_s16(d, vmovl_s8(vld1_s8(src)));
         } else {

@@ -34,7 +34,7 @@ void pithrt_gemm_s8_neon_dot(int kgroups, const void *ap, const void *bp, int32_
 }
 
 /* B panel: four rows of eight codes interleaved bytewise (ST4). */
-void pithrt_pack_b_s8_neon_dot(const int8_t *rows, size_t ld, int k, int n, void *panel)
+void pithrt_pack_b_s8_neon_dot(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int8_t *d = panel;
     for (int g = 0; g < (k + 3) / 4; g++) {
@@ -42,12 +42,12 @@ void pithrt_pack_b_s8_neon_dot(const int8_t *rows, size_t ld, int k, int n, void
         int8_t tmp[4][8];
         for (int t = 0; t < 4; t++) {
             int r = 4 * g + t;
-            const int8_t *src = rows + (size_t)r * ld;
-            if (r < k && n == 8) {
+            const int8_t *src = r < k ? base + offs[r] : NULL;
+            if (src && n == 8) {
                 v.val[t] = vld1_s8(src);
             } else {
                 for (int j = 0; j < 8; j++)
-                    tmp[t][j] = r < k && j < n ? src[j] : 0;
+                    tmp[t][j] = src && j < n ? src[j] : 0;
                 v.val[t] = vld1_s8(tmp[t]);
             }
         }

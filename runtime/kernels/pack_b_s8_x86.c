@@ -11,11 +11,11 @@
 static const int8_t zeros[64];
 
 /* row r of the panel's source, n codes padded to width with zeros */
-static const int8_t *src_row(const int8_t *rows, size_t ld, int k, int n, int r, int width, int8_t *tmp)
+static const int8_t *src_row(const int8_t *base, const int32_t *offs, int k, int n, int r, int width, int8_t *tmp)
 {
     if (r >= k)
         return zeros;
-    const int8_t *p = rows + (size_t)r * ld;
+    const int8_t *p = base + offs[r];
     if (n == width)
         return p;
     memset(tmp, 0, (size_t)width);
@@ -23,7 +23,7 @@ static const int8_t *src_row(const int8_t *rows, size_t ld, int k, int n, int r,
     return tmp;
 }
 
-__attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *rows, size_t ld, int k, int n, void *panel)
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int8_t tmp[4][32];
     uint8_t *d = panel;
@@ -31,7 +31,7 @@ __attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *rows, s
     for (int g = 0; g < (k + 3) / 4; g++) {
         const int8_t *r[4];
         for (int t = 0; t < 4; t++)
-            r[t] = src_row(rows, ld, k, n, 4 * g + t, 32, tmp[t]);
+            r[t] = src_row(base, offs, k, n, 4 * g + t, 32, tmp[t]);
         for (int h = 0; h < 32; h += 16) {
             __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(r[0] + h));
             __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(r[1] + h));
@@ -49,13 +49,13 @@ __attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *rows, s
     }
 }
 
-__attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *rows, size_t ld, int k, int n, void *panel)
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int8_t tmp[2][16];
     int16_t *d = panel;
     for (int g = 0; g < (k + 1) / 2; g++) {
-        const int8_t *r0 = src_row(rows, ld, k, n, 2 * g, 16, tmp[0]);
-        const int8_t *r1 = src_row(rows, ld, k, n, 2 * g + 1, 16, tmp[1]);
+        const int8_t *r0 = src_row(base, offs, k, n, 2 * g, 16, tmp[0]);
+        const int8_t *r1 = src_row(base, offs, k, n, 2 * g + 1, 16, tmp[1]);
         __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r0));
         __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)r1));
         __m256i lo = _mm256_unpacklo_epi16(x0, x1), hi = _mm256_unpackhi_epi16(x0, x1);

@@ -44,9 +44,10 @@ typedef struct pithrt_rq_out {
 typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel */
 typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c);
-/* Interleaves k rows of n codes (row stride ld) into one B panel of nr columns
- * ([k/ku][nr][ku], esize bytes each; columns past n and rows past k are zero). */
-typedef void (*pithrt_pack_b_s8)(const int8_t *rows, size_t ld, int k, int n, void *panel);
+/* Interleaves k rows of n codes (row r at base + offs[r]) into one B panel of
+ * nr columns ([k/ku][nr][ku], esize bytes each; columns past n and rows past
+ * k are zero). */
+typedef void (*pithrt_pack_b_s8)(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 /* y[i] = requantize(clamp(acc[i] + ch->bias, ch->lo, ch->hi)) for i < n */
 typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
 /* Depthwise conv of one channel over its padded plane (rows of pw values,
@@ -90,7 +91,7 @@ typedef struct pithrt_kernels {
 const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
 
 /* Portable pieces every set may use. */
-void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel, int nr, int ku, int esize,
+void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset);
 void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
 void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);

@@ -6,7 +6,7 @@
 #include "requant.h"
 #include "ukernel.h"
 
-void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel, int nr, int ku, int esize,
+void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset)
 {
     const int kg = (k + ku - 1) / ku;
@@ -16,7 +16,7 @@ void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel
             for (int j = 0; j < nr; j++)
                 for (int t = 0; t < ku; t++) {
                     int r = g * ku + t;
-                    int v = r < k && j < n ? rows[(size_t)r * ld + j] : 0;
+                    int v = r < k && j < n ? base[offs[r] + j] : 0;
                     *d++ = (uint8_t)(v + b_offset);
                 }
     } else {
@@ -25,7 +25,7 @@ void pithrt_pack_b_s8_c(const int8_t *rows, size_t ld, int k, int n, void *panel
             for (int j = 0; j < nr; j++)
                 for (int t = 0; t < ku; t++) {
                     int r = g * ku + t;
-                    *d++ = (int16_t)(r < k && j < n ? rows[(size_t)r * ld + j] + b_offset : 0);
+                    *d++ = (int16_t)(r < k && j < n ? base[offs[r] + j] + b_offset : 0);
                 }
     }
 }
