@@ -28,6 +28,7 @@ typedef struct pithrt_fast_op {
     int k, kp;           /* gemm: rows of B per group (cg*kh*kw) and that rounded up to ku */
     int nc;              /* gemm: B columns per tile (a multiple of nr) */
     int mode;            /* gemm: PITHRT_B_* */
+    int kc;              /* gemm: k per block (kp when not blocked): a panel's block stays in L1 */
     int32_t *offs;       /* gemm: where B's row r starts, from the tile's first column */
     int mpanels;         /* gemm: panels of mr output channels per group */
     size_t a_group;      /* gemm: bytes of one group's packed weights */

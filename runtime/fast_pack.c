@@ -113,8 +113,13 @@ static int prepare_op(pithrt_model *m, int k)
     size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
     size_t nmax = up((size_t)cols, (size_t)nr);
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
+    /* blocks of k whose B panel slice is 32 KB; the tiles' partial sums wait in C */
+    f->kc = 32 * 1024 / (nr * ae) / ku * ku;
+    if (f->kc >= f->kp)
+        f->kc = f->kp;
     f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * nr * 4, 64) +
-                 (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0);
+                 (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
+                 (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (f->mode == PITHRT_B_WIDE) {
         /* + slack: the last plane's last columns read (kw - 1) * dw past it */
         size_t need = ((size_t)x->dims[0] * ph * pw + (size_t)(o->kw - 1) * o->dw + 64) * esz;

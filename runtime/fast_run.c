@@ -178,34 +178,42 @@ static void gemm_task(void *arg, int task, int thread)
     const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
     const float *bias = s8 ? NULL : cst(J->m, o->bias);
     int8_t codes[64];
-    for (int mp = mp0; mp < mp1; mp++) {
-        const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + (size_t)mp * f->kp * mr * ae;
-        const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
-        for (int p = 0; p < npan; p++) {
-            const int nv = nc - p * nr < nr ? nc - p * nr : nr;
-            const size_t at = (size_t)n0 + (size_t)p * nr;
-            if (s8)
-                K->s8_ukr(f->kp / ku, a, panels + p * panel_bytes, tile);
-            else
-                K->f32_ukr(f->kp, (const float *)(const void *)a,
-                           (const float *)(const void *)(panels + p * panel_bytes), (float *)tile);
-            for (int r = 0; r < mv; r++) {
-                const int ch = g * J->og + c0 + r;
-                if (s8 && f->mode != PITHRT_B_WIDE) {
-                    K->requant_row(tile + r * nr, nv, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + at);
-                    continue;
-                }
+    const int nblk = (f->kp + f->kc - 1) / f->kc;
+    int32_t *cbuf = (int32_t *)(void *)(rows + (f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0));
+    for (int kb = 0; kb < nblk; kb++) {
+        const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
+        for (int mp = mp0; mp < mp1; mp++) {
+            const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + ((size_t)mp * f->kp + k0) * mr * ae;
+            const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+            for (int p = 0; p < npan; p++) {
+                const int nv = nc - p * nr < nr ? nc - p * nr : nr;
+                const size_t at = (size_t)n0 + (size_t)p * nr;
+                const uint8_t *b = panels + p * panel_bytes + (size_t)k0 * nr * ae;
+                int32_t *ct = nblk > 1 ? cbuf + ((size_t)(mp - mp0) * npan + p) * mr * nr : tile;
                 if (s8)
-                    K->requant_row(tile + r * nr, nv, &f->rq[ch], J->out, codes);
-                for (int q = 0; q < nv;) {
-                    size_t d;
-                    int len = out_run(J, at, q, nv, &d);
-                    if (len > 0 && s8)
-                        memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
-                    else if (len > 0)
-                        store_f32((const float *)tile + r * nr + q, len, bias ? bias[ch] : 0.0f, o->act,
-                                  (float *)J->y + (size_t)ch * J->n + d);
-                    q += len > 0 ? len : -len;
+                    K->s8_ukr(kn / ku, a, b, ct, kb > 0);
+                else
+                    K->f32_ukr(kn, (const float *)(const void *)a, (const float *)(const void *)b, (float *)ct, kb > 0);
+                if (kb < nblk - 1)
+                    continue;
+                for (int r = 0; r < mv; r++) {
+                    const int ch = g * J->og + c0 + r;
+                    if (s8 && f->mode != PITHRT_B_WIDE) {
+                        K->requant_row(ct + r * nr, nv, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + at);
+                        continue;
+                    }
+                    if (s8)
+                        K->requant_row(ct + r * nr, nv, &f->rq[ch], J->out, codes);
+                    for (int q = 0; q < nv;) {
+                        size_t d;
+                        int len = out_run(J, at, q, nv, &d);
+                        if (len > 0 && s8)
+                            memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
+                        else if (len > 0)
+                            store_f32((const float *)ct + r * nr + q, len, bias ? bias[ch] : 0.0f, o->act,
+                                      (float *)J->y + (size_t)ch * J->n + d);
+                        q += len > 0 ? len : -len;
+                    }
                 }
             }
         }

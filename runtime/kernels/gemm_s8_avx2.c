@@ -18,12 +18,18 @@
 #define STORE(r)                                                                                                     \
     _mm256_storeu_si256((__m256i *)(void *)(c + r * 16), c##r##0);                                                   \
     _mm256_storeu_si256((__m256i *)(void *)(c + r * 16 + 8), c##r##1);
+#define LOAD(r)                                                                                                      \
+    c##r##0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * 16));                                                                                                   \
+    c##r##1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * 16 + 8));
 
-__attribute__((target("avx2"))) void pithrt_gemm_s8_avx2(int kgroups, const void *ap, const void *bp, int32_t *c)
+__attribute__((target("avx2"))) void pithrt_gemm_s8_avx2(int kgroups, const void *ap, const void *bp, int32_t *c, int acc)
 {
     const int16_t *a = ap, *b = bp;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
             c31 = c00;
+    if (acc) { /* continue a sum over an earlier block of k */
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3)
+    }
     for (int i = 0; i < kgroups; i++) {
         PITHRT_MCA_BEGIN("gemm_s8_avx2");
         __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)b),

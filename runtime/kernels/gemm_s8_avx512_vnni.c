@@ -19,14 +19,20 @@
 #define STORE(r)                                                                                                     \
     _mm512_storeu_si512((void *)(c + r * 32), c##r##0);                                                              \
     _mm512_storeu_si512((void *)(c + r * 32 + 16), c##r##1);
+#define LOAD(r)                                                                                                      \
+    c##r##0 = _mm512_loadu_si512((const void *)(c + r * 32));                                                                                                   \
+    c##r##1 = _mm512_loadu_si512((const void *)(c + r * 32 + 16));
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
-pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t *c)
+pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t *c, int acc)
 {
     const int8_t *a = ap;
     const uint8_t *b = bp;
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
             c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (acc) { /* continue a sum over an earlier block of k */
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+    }
     for (int i = 0; i < kgroups; i++) {
         PITHRT_MCA_BEGIN("gemm_s8_avx512_vnni");
         __m512i b0 = _mm512_loadu_si512((const void *)b), b1 = _mm512_loadu_si512((const void *)(b + 64));

@@ -13,12 +13,18 @@
 #define STORE(r)                                                                                                     \
     vst1q_s32(c + r * 8, c##r##0);                                                                                   \
     vst1q_s32(c + r * 8 + 4, c##r##1);
+#define LOAD(r)                                                                                                      \
+    c##r##0 = vld1q_s32(c + r * 8);                                                                                                   \
+    c##r##1 = vld1q_s32(c + r * 8 + 4);
 
-void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c)
+void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c, int acc)
 {
     const int16_t *a = ap, *b = bp;
     int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
               c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (acc) { /* continue a sum over an earlier block of k */
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+    }
     for (int i = 0; i < k; i++) {
         PITHRT_MCA_BEGIN("gemm_s8_neon");
         int16x8_t a0 = vld1q_s16(a), b0 = vld1q_s16(b);
