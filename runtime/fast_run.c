@@ -179,7 +179,8 @@ static void gemm_task(void *arg, int task, int thread)
     const float *bias = s8 ? NULL : cst(J->m, o->bias);
     int8_t codes[64];
     const int nblk = (f->kp + f->kc - 1) / f->kc;
-    int32_t *cbuf = (int32_t *)(void *)(rows + (f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0));
+    size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
+    int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* partial sums of k-blocked tiles */
     for (int kb = 0; kb < nblk; kb++) {
         const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
         for (int mp = mp0; mp < mp1; mp++) {

@@ -16,7 +16,8 @@ __attribute__((target("avx2"))) static inline __m256i to_codes(__m256 v, pithrt_
         if (act == PITHRT_ACT_RELU6)
             v = _mm256_min_ps(v, _mm256_set1_ps(6.0f));
     }
-    __m256 r = _mm256_round_ps(_mm256_div_ps(v, _mm256_set1_ps(q.scale)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_div_ps(v, _mm256_set1_ps(q.scale));
+    r = _mm256_round_ps(r, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     r = _mm256_add_ps(r, _mm256_set1_ps((float)q.zero_point));
     r = _mm256_max_ps(r, _mm256_set1_ps((float)q.qmin));
     r = _mm256_min_ps(r, _mm256_set1_ps((float)q.qmax));

@@ -14,7 +14,7 @@
     _mm256_storeu_ps(c + r * 16, c##r##0);                                                                           \
     _mm256_storeu_ps(c + r * 16 + 8, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm256_loadu_ps(c + r * 16);                                                                                                   \
+    c##r##0 = _mm256_loadu_ps(c + r * 16);                                                                             \
     c##r##1 = _mm256_loadu_ps(c + r * 16 + 8);
 
 __attribute__((target("avx2,fma"))) void pithrt_gemm_f32_avx2(int k, const float *a, const float *b, float *c, int acc)

@@ -15,7 +15,7 @@
     _mm512_storeu_ps(c + r * 32, c##r##0);                                                                           \
     _mm512_storeu_ps(c + r * 32 + 16, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm512_loadu_ps(c + r * 32);                                                                                                   \
+    c##r##0 = _mm512_loadu_ps(c + r * 32);                                                                             \
     c##r##1 = _mm512_loadu_ps(c + r * 32 + 16);
 
 __attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, int acc)

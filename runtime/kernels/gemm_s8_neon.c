@@ -14,7 +14,7 @@
     vst1q_s32(c + r * 8, c##r##0);                                                                                   \
     vst1q_s32(c + r * 8 + 4, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_s32(c + r * 8);                                                                                                   \
+    c##r##0 = vld1q_s32(c + r * 8);                                                                                    \
     c##r##1 = vld1q_s32(c + r * 8 + 4);
 
 void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c, int acc)

@@ -23,7 +23,8 @@ static const int8_t *src_row(const int8_t *base, const int32_t *offs, int k, int
     return tmp;
 }
 
-__attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
+__attribute__((target("avx2"))) void
+pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int8_t tmp[4][32];
     uint8_t *d = panel;
@@ -49,7 +50,8 @@ __attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *base, c
     }
 }
 
-__attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
+__attribute__((target("avx2"))) void
+pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
 {
     int8_t tmp[2][16];
     int16_t *d = panel;

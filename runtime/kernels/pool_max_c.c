@@ -37,6 +37,9 @@ static void tap_cols(int ow, int w, int s, int p, int v, int *lo, int *hi)
                         if (g->sw == 1)                                                                              \
                             for (int j = lo; j < hi; j++)                                                            \
                                 yr[j] = xr[j] > yr[j] ? xr[j] : yr[j];                                               \
+                        else if (g->sw == 2) /* a constant stride the vectorizer can gather */                       \
+                            for (int j = lo; j < hi; j++)                                                            \
+                                yr[j] = xr[2 * j] > yr[j] ? xr[2 * j] : yr[j];                                       \
                         else                                                                                         \
                             for (int j = lo; j < hi; j++)                                                            \
                                 yr[j] = xr[j * g->sw] > yr[j] ? xr[j * g->sw] : yr[j];                               \
