@@ -146,6 +146,10 @@ asan: deps
 	  $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" check-tests
+	@$(MAKE) --no-print-directory $(BUILD)/rt-models/.done
+	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath build/asan)/runtime \
+	  RT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+	build/asan/runtime/pithrt-test --cases 200 $(BUILD)/rt-models/*.pith
 
 demo: deps
 	@$(MAKE) --no-print-directory all

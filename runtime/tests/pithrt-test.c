@@ -76,7 +76,7 @@ static uint8_t *build(const layer *L, size_t *len)
         pithrt_op q = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
         pith_builder_op(&b, &q);
     }
-    const int cg = L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
+    const int cg = L->fc ? L->c : L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
     const size_t nw = (size_t)L->o * per;
     int32_t wd[4] = {L->o, L->fc ? per : cg, L->kh, L->kw};
     int wt, aux = -1;
