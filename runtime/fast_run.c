@@ -300,11 +300,72 @@ static void fc_task(void *arg, int task, int thread)
     }
 }
 
+/* Elementwise ops and max pooling, split in chunks over the threads. */
+#define EW_CHUNK 16384
+
+typedef struct ew_job {
+    const pithrt_model *m;
+    const pithrt_op *o;
+    uint8_t *arena;
+    size_t n;
+} ew_job;
+
+static pithrt_qact qact_of(const pithrt_tensor *t)
+{
+    pithrt_qact q = {t->zero_point, t->qmin, t->qmax, t->scale};
+    return q;
+}
+
+static void ew_task(void *arg, int task, int thread)
+{
+    const ew_job *E = arg;
+    const pithrt_model *m = E->m;
+    const pithrt_op *o = E->o;
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    uint8_t *xp = E->arena + m->act_offset[o->in[0]], *yp = E->arena + m->act_offset[o->out];
+    (void)thread;
+    if (o->type == PITHRT_OP_MAXPOOL) { /* task: one channel */
+        pithrt_geom g = {o->kh, o->kw, o->sh, o->sw, o->ph, o->pw, o->dh, o->dw, o->groups};
+        size_t in = (size_t)x->dims[1] * x->dims[2], out = (size_t)y->dims[1] * y->dims[2];
+        if (x->dtype == PITHRT_S8)
+            pithrt_maxpool_s8_c((const int8_t *)xp + task * in, 1, x->dims[1], x->dims[2], (int8_t *)yp + task * out,
+                                y->dims[1], y->dims[2], &g);
+        else
+            pithrt_maxpool_f32_c((const float *)(const void *)xp + task * in, 1, x->dims[1], x->dims[2],
+                                 (float *)(void *)yp + task * out, y->dims[1], y->dims[2], &g);
+        return;
+    }
+    size_t i0 = (size_t)task * EW_CHUNK, n = E->n - i0 < EW_CHUNK ? E->n - i0 : EW_CHUNK;
+    if (o->type == PITHRT_OP_QUANTIZE) {
+        m->kernels->quantize_s8((const float *)(const void *)xp + i0, (int8_t *)yp + i0, n, qact_of(y), o->act);
+    } else {
+        const pithrt_tensor *b = &m->tensors[o->in[1]];
+        const int8_t *bp = (const int8_t *)(E->arena + m->act_offset[o->in[1]]);
+        m->kernels->add_s8((const int8_t *)xp + i0, qact_of(x), bp + i0, qact_of(b), (int8_t *)yp + i0, qact_of(y), n,
+                           o->act);
+    }
+}
+
+static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *arena, pithrt_pool *pool)
+{
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    ew_job E = {m, o, arena, pithrt_tensor_elems(y)};
+    if (o->type == PITHRT_OP_MAXPOOL)
+        pithrt_parallel(pool, x->dims[0], ew_task, &E);
+    else if (o->type == PITHRT_OP_QUANTIZE || (o->type == PITHRT_OP_ADD && x->dtype == PITHRT_S8))
+        pithrt_parallel(pool, (int)((E.n + EW_CHUNK - 1) / EW_CHUNK), ew_task, &E);
+    else
+        return 0;
+    return 1;
+}
+
 int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *shared, uint8_t *scratch,
                     size_t scratch_stride, pithrt_pool *pool)
 {
-    if (!m->kernels || !m->fast || m->fast[k].kind == PITHRT_FAST_NONE)
+    if (!m->kernels || !m->fast)
         return 0;
+    if (m->fast[k].kind == PITHRT_FAST_NONE)
+        return run_elementwise(m, &m->ops[k], arena, pool);
     const pithrt_op *o = &m->ops[k];
     const pithrt_fast_op *f = &m->fast[k];
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];

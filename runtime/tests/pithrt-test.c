@@ -35,11 +35,17 @@ static float rfloat(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() 
 typedef struct layer {
     int fc, s8, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, act, wdtype;
     int zx, qmin, qmax, zy;
+    int other; /* 1: max pool, 2: add (int8: two quantizations of the input) */
 } layer;
 
 static void describe(const layer *L, char *s, size_t n)
 {
-    if (L->fc)
+    if (L->other == 1)
+        snprintf(s, n, "maxpool %s c%d %dx%d k%dx%d s%d,%d p%d,%d", L->s8 ? "s8" : "f32", L->c, L->h, L->w, L->kh,
+                 L->kw, L->sh, L->sw, L->ph, L->pw);
+    else if (L->other == 2)
+        snprintf(s, n, "add s8 c%d %dx%d act %d zx %d q[%d,%d]", L->c, L->h, L->w, L->act, L->zx, L->qmin, L->qmax);
+    else if (L->fc)
         snprintf(s, n, "fc %s %d->%d act %d wdtype %d", L->s8 ? "s8" : "f32", L->c * L->h * L->w, L->o, L->act,
                  L->wdtype);
     else
@@ -75,6 +81,37 @@ static uint8_t *build(const layer *L, size_t *len)
         x = pith_builder_tensor(&b, &t, "xq");
         pithrt_op q = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
         pith_builder_op(&b, &q);
+    }
+    if (L->other) {
+        pithrt_op op = pith_builder_op0(L->other == 1 ? PITHRT_OP_MAXPOOL : PITHRT_OP_ADD, "other", x, -1);
+        if (L->other == 2) { /* the input on a second grid, added to the first */
+            t.scale *= 1.7f;
+            t.zero_point = L->zy;
+            op.in[1] = pith_builder_tensor(&b, &t, "xq2");
+            op.n_in = 2;
+            pithrt_op q2 = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize2", in, op.in[1]);
+            pith_builder_op(&b, &q2);
+            t.scale *= 1.3f;
+            t.zero_point = (L->zx + L->zy) / 2;
+            op.act = (uint8_t)L->act;
+        } else {
+            t.dims[1] = oh;
+            t.dims[2] = ow;
+            op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
+            op.dh = op.dw = op.groups = 1;
+        }
+        op.out = pith_builder_tensor(&b, &t, "y");
+        pith_builder_op(&b, &op);
+        pith_builder_meta meta;
+        memset(&meta, 0, sizeof meta);
+        meta.input = in;
+        meta.output = op.out;
+        meta.golden_in = meta.golden_out = -1;
+        uint8_t *buf = NULL;
+        if (pith_builder_finish(&b, &meta, &buf, len))
+            buf = NULL;
+        pith_builder_free(&b);
+        return buf;
     }
     const int cg = L->fc ? L->c : L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
     const size_t nw = (size_t)L->o * per;
@@ -275,7 +312,26 @@ static void random_layer(layer *L, int i)
     }
     L->zx = rint_in(L->qmin, L->qmax);
     L->zy = rint_in(L->qmin, L->qmax);
-    int kind = i / 2 % 5;
+    int kind = i / 2 % 7;
+    if (kind == 5 || kind == 6) { /* max pool; int8 add */
+        L->other = kind == 5 ? 1 : 2;
+        L->s8 = kind == 6 ? 1 : L->s8;
+        L->c = rint_in(1, 20);
+        L->h = rint_in(1, 30);
+        L->w = rint_in(1, 40);
+        L->kh = rint_in(1, 3);
+        L->kw = rint_in(1, 3);
+        L->sh = rint_in(1, 3);
+        L->sw = rint_in(1, 3);
+        L->ph = rint_in(0, L->kh / 2);
+        L->pw = rint_in(0, L->kw / 2);
+        L->dh = L->dw = 1;
+        while (L->h + 2 * L->ph < L->kh)
+            L->h++;
+        while (L->w + 2 * L->pw < L->kw)
+            L->w++;
+        return;
+    }
     if (kind == 4) { /* fully connected */
         L->fc = 1;
         L->c = rint_in(1, 40);
@@ -334,14 +390,14 @@ int main(int argc, char **argv)
     printf(" (default %s)\n", pithrt_isa_name(pithrt_isa_default()));
     /* shapes of the zoo's hot layers, then random ones */
     static const layer fixed[] = {
-        {0, 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_S8, -5, -128, 127, 3},
-        {0, 0, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_F32, 0, 0, 0, 0},
-        {0, 1, 3, 32, 32, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1, PITHRT_S8, 12, -128, 127, -128},
-        {0, 1, 96, 15, 15, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96, 2, PITHRT_S8, -128, -128, 127, 0},
-        {0, 0, 96, 15, 15, 96, 5, 5, 1, 1, 2, 2, 1, 1, 96, 2, PITHRT_F32, 0, 0, 0, 0},
-        {0, 1, 48, 7, 7, 200, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, PITHRT_S8, 127, -128, 127, 5},
-        {1, 1, 512, 1, 1, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, PITHRT_S8, 3, -128, 127, -7},
-        {1, 0, 300, 1, 1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PITHRT_F32, 0, 0, 0, 0},
+        {0, 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_S8, -5, -128, 127, 3, 0},
+        {0, 0, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_F32, 0, 0, 0, 0, 0},
+        {0, 1, 3, 32, 32, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1, PITHRT_S8, 12, -128, 127, -128, 0},
+        {0, 1, 96, 15, 15, 96, 3, 3, 2, 2, 1, 1, 1, 1, 96, 2, PITHRT_S8, -128, -128, 127, 0, 0},
+        {0, 0, 96, 15, 15, 96, 5, 5, 1, 1, 2, 2, 1, 1, 96, 2, PITHRT_F32, 0, 0, 0, 0, 0},
+        {0, 1, 48, 7, 7, 200, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, PITHRT_S8, 127, -128, 127, 5, 0},
+        {1, 1, 512, 1, 1, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, PITHRT_S8, 3, -128, 127, -7, 0},
+        {1, 0, 300, 1, 1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, PITHRT_F32, 0, 0, 0, 0, 0},
     };
     int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
     for (int i = 0; i < nfixed + cases; i++) {
