@@ -1,10 +1,32 @@
 /* The thread pool. Workers spin on the generation counter for a short while
  * after each loop, because a network's layers follow one another within
  * microseconds and a sleeping thread takes tens of microseconds to wake. */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "pool.h"
+
+#ifdef PITHRT_NO_THREADS
+/* A build without POSIX threads (make -C runtime THREADS=0): every loop runs
+ * on the caller. */
+pithrt_pool *pithrt_pool_new(int threads)
+{
+    (void)threads;
+    return NULL;
+}
+void pithrt_pool_free(pithrt_pool *p) { (void)p; }
+int pithrt_pool_threads(const pithrt_pool *p)
+{
+    (void)p;
+    return 1;
+}
+void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
+{
+    (void)p;
+    for (int t = 0; t < tasks; t++)
+        fn(arg, t, 0);
+}
+#else
+#include <pthread.h>
 
 #define POOL_MAX 64
 #define SPIN 200000
@@ -143,3 +165,4 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
         pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
+#endif

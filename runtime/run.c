@@ -59,8 +59,10 @@ int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t by
         c->profile[k].macs = pithrt_op_macs(m, k);
     if (threads > 1) {
         c->pool = pithrt_pool_new(threads);
+#ifndef PITHRT_NO_THREADS
         if (!c->pool)
             return fail(c, PITHRT_ENOMEM, "cannot start %d threads", threads);
+#endif
     }
     return PITHRT_OK;
 }
