@@ -90,8 +90,8 @@ static int prepare_op(pithrt_model *m, int k)
             /* the padded plane, the slack its wide-grid reads run into (at most a
              * row and a vector), the wide outputs (and their int8 codes) */
             size_t pw = (size_t)x->dims[2] + 2 * (size_t)o->pw, ph = (size_t)x->dims[1] + 2 * (size_t)o->ph;
-            size_t n = ((size_t)y->dims[1] * pw + 15) / 16 * 16;
-            f->scratch = up((ph * pw + pw + 64) * esz, 64) + n * 4 + n;
+            size_t n = ((size_t)y->dims[1] * pw + 31) / 32 * 32;
+            f->scratch = up((ph * pw + pw + 128) * esz, 64) + n * 4 + n;
         }
         free(row);
         return rc;

@@ -246,11 +246,11 @@ static void dw_task(void *arg, int ch, int thread)
     const pithrt_op *o = J->o;
     const pithrt_fast_op *f = J->f;
     /* n: the wide grid rounded up to whole vectors (the extra outputs read slack and are dropped) */
-    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = (J->oh * pw + 15) / 16 * 16;
+    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = (J->oh * pw + 31) / 32 * 32;
     const size_t esz = f->s8 ? 1 : sizeof(float);
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
     uint8_t *pad = sc;
-    void *wide = sc + ((size_t)(ph * pw + pw + 64) * esz + 63) / 64 * 64;
+    void *wide = sc + ((size_t)(ph * pw + pw + 128) * esz + 63) / 64 * 64;
     int8_t *codes = (int8_t *)wide + (size_t)n * 4;
     const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * esz;
     const int8_t zx = f->s8 ? (int8_t)J->m->tensors[o->in[0]].zero_point : 0;

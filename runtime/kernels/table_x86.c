@@ -11,6 +11,10 @@ void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n
 void pithrt_requant_row_avx2(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
 void pithrt_dw_s8_avx2(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
 void pithrt_dw_f32_avx2(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n);
+void pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+void pithrt_dw_s8_avx512(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
+void pithrt_dw_f32_avx512(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
+                          int n);
 float pithrt_dot_f32_avx2(const float *a, const float *b, int n);
 int32_t pithrt_dot_s8_avx2(const int8_t *a, const int8_t *b, int n);
 
@@ -26,7 +30,7 @@ const pithrt_kernels pithrt_kernels_avx2 = {
 
 const pithrt_kernels pithrt_kernels_avx512 = {
     PITHRT_ISA_AVX512, 8, 32, pithrt_gemm_f32_avx512, 8, 32, 4, 1, 128, pithrt_gemm_s8_avx512_vnni,
-    pithrt_pack_b_s8_vnni, pithrt_requant_row_avx2, pithrt_dw_f32_avx2, pithrt_dw_s8_avx2, pithrt_dot_f32_avx2,
+    pithrt_pack_b_s8_vnni, pithrt_requant_row_avx512, pithrt_dw_f32_avx512, pithrt_dw_s8_avx512, pithrt_dot_f32_avx2,
     pithrt_dot_s8_avx2,
     pithrt_quantize_s8_avx2, pithrt_add_s8_avx2,
 };
