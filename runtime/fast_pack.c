@@ -86,12 +86,20 @@ static int prepare_op(pithrt_model *m, int k)
                     fill_rq(m, o, c, dst, per, 0, &f->rq[c]);
             }
         }
-        if (f->kind == PITHRT_FAST_DW) {
-            /* the padded plane, the slack its wide-grid reads run into (at most a
-             * row and a vector), the wide outputs (and their int8 codes) */
-            size_t pw = (size_t)x->dims[2] + 2 * (size_t)o->pw, ph = (size_t)x->dims[1] + 2 * (size_t)o->ph;
-            size_t n = ((size_t)y->dims[1] * pw + 31) / 32 * 32;
-            f->scratch = up((ph * pw + pw + 128) * esz, 64) + n * 4 + n;
+        if (f->kind == PITHRT_FAST_DW && !rc) {
+            /* stride 1: one padded plane; stride 2: its four phase planes (ukernel.h) */
+            const int kd = o->kh, st = o->sh, pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
+            const int wp = st == 1 ? pw : (pw + 1) / 2, hp = st == 1 ? ph : (ph + 1) / 2;
+            size_t planes = (size_t)(st == 1 ? 1 : 4) * hp * wp;
+            size_t n = ((size_t)y->dims[1] * wp + 31) / 32 * 32;
+            /* + slack: the last outputs' reads run past the planes by at most a row and a vector */
+            f->scratch = up((planes + (size_t)wp + 128) * esz, 64) + n * 4 + n;
+            f->offs = malloc((size_t)kd * kd * sizeof *f->offs);
+            if (!f->offs)
+                rc = PITHRT_ENOMEM;
+            for (int u = 0; !rc && u < kd; u++)
+                for (int v = 0; v < kd; v++)
+                    f->offs[u * kd + v] = st == 1 ? u * pw + v : ((u % 2) * 2 + v % 2) * hp * wp + u / 2 * wp + v / 2;
         }
         free(row);
         return rc;

@@ -238,43 +238,72 @@ static void pad_task(void *arg, int ch, int thread)
         memcpy(pad + ((size_t)(i + o->ph) * J->pw + o->pw) * xe, x + (size_t)i * J->w * xe, (size_t)J->w * xe);
 }
 
-/* One channel: copy it into a plane padded with the zero point (or 0), run
- * the kernel on the wide grid, keep the first ow outputs of each row. */
+/* One channel: lay it out as the kernel wants (ukernel.h: a padded plane at
+ * stride 1, four phase planes at stride 2, padding the zero point or 0), run
+ * it on the wide grid, keep the first ow outputs of each row. */
+#define DW_LAYOUT(NAME, T)                                                                                           \
+    static void NAME(const T *x, int h, int w, int padh, int padw, int st, int hp, int wp, T fill, T *dst)           \
+    {                                                                                                                \
+        size_t plane = (size_t)hp * wp;                                                                              \
+        for (size_t i = 0; i < (st == 1 ? 1 : 4) * plane; i++)                                                       \
+            dst[i] = fill;                                                                                           \
+        for (int i = 0; i < h; i++) {                                                                                \
+            const T *src = x + (size_t)i * w;                                                                        \
+            int yy = i + padh;                                                                                       \
+            if (st == 1) {                                                                                           \
+                memcpy(dst + (size_t)yy * wp + padw, src, (size_t)w * sizeof(T));                                    \
+                continue;                                                                                            \
+            }                                                                                                        \
+            /* padded column xx = j + padw goes to phase plane (yy % 2, xx % 2), column xx / 2 */                    \
+            T *even = dst + (size_t)(yy % 2) * 2 * plane + (size_t)(yy / 2) * wp;                                    \
+            T *odd = even + plane;                                                                                   \
+            int j = 0;                                                                                               \
+            if (padw % 2) { /* column 0 is odd */                                                                    \
+                odd[padw / 2] = src[0];                                                                              \
+                j = 1;                                                                                               \
+            }                                                                                                        \
+            int c0 = (j + padw) / 2, pairs = (w - j) / 2;                                                            \
+            for (int q = 0; q < pairs; q++) {                                                                        \
+                even[c0 + q] = src[j + 2 * q];                                                                       \
+                odd[c0 + q] = src[j + 2 * q + 1];                                                                    \
+            }                                                                                                        \
+            if (j + 2 * pairs < w)                                                                                   \
+                even[c0 + pairs] = src[w - 1];                                                                       \
+        }                                                                                                            \
+    }
+DW_LAYOUT(dw_layout_s8, int8_t)
+DW_LAYOUT(dw_layout_f32, float)
+
 static void dw_task(void *arg, int ch, int thread)
 {
     const job *J = arg;
     const pithrt_op *o = J->o;
     const pithrt_fast_op *f = J->f;
-    /* n: the wide grid rounded up to whole vectors (the extra outputs read slack and are dropped) */
-    const int kk = o->kh * o->kw, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph, n = (J->oh * pw + 31) / 32 * 32;
-    const size_t esz = f->s8 ? 1 : sizeof(float);
+    const int kk = o->kh * o->kw, st = o->sh, pw = J->w + 2 * o->pw, ph = J->h + 2 * o->ph;
+    const int wp = st == 1 ? pw : (pw + 1) / 2, hp = st == 1 ? ph : (ph + 1) / 2;
+    const int n = (J->oh * wp + 31) / 32 * 32; /* whole vectors; the extra outputs read slack and are dropped */
+    const size_t esz = f->s8 ? 1 : sizeof(float), planes = (size_t)(st == 1 ? 1 : 4) * hp * wp;
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
-    uint8_t *pad = sc;
-    void *wide = sc + ((size_t)(ph * pw + pw + 128) * esz + 63) / 64 * 64;
+    void *wide = sc + ((planes + (size_t)wp + 128) * esz + 63) / 64 * 64;
     int8_t *codes = (int8_t *)wide + (size_t)n * 4;
-    const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * esz;
-    const int8_t zx = f->s8 ? (int8_t)J->m->tensors[o->in[0]].zero_point : 0;
-    /* rows of pad, then copies: byte fill works for the zero point and for 0.0f */
-    if (f->s8)
-        memset(pad, (unsigned char)zx, (size_t)ph * pw);
-    else
-        memset(pad, 0, (size_t)ph * pw * esz);
-    for (int i = 0; i < J->h; i++)
-        memcpy(pad + ((size_t)(i + o->ph) * pw + o->pw) * esz, x + (size_t)i * J->w * esz, (size_t)J->w * esz);
     if (f->s8) {
         int32_t *acc = wide;
-        J->K->dw_s8((const int8_t *)pad, pw, (const int8_t *)f->w + (size_t)ch * kk, o->kh, o->sh, acc, n);
+        dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, st, hp, wp,
+                     (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)sc);
+        J->K->dw_s8((const int8_t *)sc, f->offs, (const int8_t *)f->w + (size_t)ch * kk, kk, acc, n);
         int8_t *y = (int8_t *)J->y + (size_t)ch * J->oh * J->ow;
         J->K->requant_row(acc, n, &f->rq[ch], J->out, codes);
         for (int i = 0; i < J->oh; i++)
-            memcpy(y + (size_t)i * J->ow, codes + (size_t)i * pw, (size_t)J->ow);
+            memcpy(y + (size_t)i * J->ow, codes + (size_t)i * wp, (size_t)J->ow);
     } else {
         const float *bias = cst(J->m, o->bias);
         float *acc = wide, *y = (float *)J->y + (size_t)ch * J->oh * J->ow;
-        J->K->dw_f32((const float *)(const void *)pad, pw, (const float *)f->w + (size_t)ch * kk, o->kh, o->sh,
+        dw_layout_f32((const float *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, st, hp, wp, 0.0f,
+                      (float *)(void *)sc);
+        J->K->dw_f32((const float *)(void *)sc, f->offs, (const float *)f->w + (size_t)ch * kk, kk,
                      bias ? bias[ch] : 0.0f, o->act, acc, n);
         for (int i = 0; i < J->oh; i++)
-            memcpy(y + (size_t)i * J->ow, acc + (size_t)i * pw, (size_t)J->ow * sizeof(float));
+            memcpy(y + (size_t)i * J->ow, acc + (size_t)i * wp, (size_t)J->ow * sizeof(float));
     }
 }
 

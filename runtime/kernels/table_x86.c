@@ -9,12 +9,13 @@ void pithrt_gemm_s8_avx512_vnni(int kgroups, const void *a, const void *b, int32
 void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_requant_row_avx2(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-void pithrt_dw_s8_avx2(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
-void pithrt_dw_f32_avx2(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n);
+void pithrt_dw_s8_avx2(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
+void pithrt_dw_f32_avx2(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
+                        float *y, int n);
 void pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-void pithrt_dw_s8_avx512(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
-void pithrt_dw_f32_avx512(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
-                          int n);
+void pithrt_dw_s8_avx512(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
+void pithrt_dw_f32_avx512(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
+                        float *y, int n);
 float pithrt_dot_f32_avx2(const float *a, const float *b, int n);
 int32_t pithrt_dot_s8_avx2(const int8_t *a, const int8_t *b, int n);
 

@@ -51,18 +51,21 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
 typedef void (*pithrt_pack_b_s8)(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 /* y[i] = requantize(clamp(acc[i] + ch->bias, ch->lo, ch->hi)) for i < n */
 typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-/* Depthwise conv of one channel over its padded plane (rows of pw values,
- * padded by the caller with 0 or the zero point); k = 3 or 5, stride s = 1
- * or 2. The outputs are computed on a "wide" grid: output t in [0, n) reads
- * xp[s * t + u * pw + v], so output row i is t in [i * pw, i * pw + ow) and
- * the other pw - ow values of each row are discarded. That makes the whole
- * plane one vector loop however narrow its rows (MobileNet's are 7 to 112).
- * Reads go up to s * n + k * pw past xp (the caller leaves that slack).
- * int8: acc = sum w * x over the raw codes (the zero point is folded into the
- * channel's bias); fp32: y = act(bias + sum w * x). */
-typedef void (*pithrt_dw_f32)(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y,
-                              int n);
-typedef void (*pithrt_dw_s8)(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
+/* Depthwise conv of one channel, as a sum of shifted copies: output t in
+ * [0, n) is sum over taps of w[tap] * x[off[tap] + t]. The caller lays the
+ * channel out so that this holds: for stride 1, one plane padded with 0 or the
+ * zero point, rows of pw values, off = u * pw + v, and output row i is
+ * t in [i * pw, i * pw + ow) (the other pw - ow values of each row are
+ * dropped: a "wide grid", one vector loop however narrow the rows); for
+ * stride 2, the four phase planes (even / odd rows x even / odd columns) of
+ * the padded plane, so that every tap is again a shifted copy. n is a whole
+ * number of vectors; reads run past the planes by at most a row and a vector
+ * (the caller leaves that slack). int8: acc = sum w * x over the raw codes
+ * (the zero point is folded into the channel's bias); fp32:
+ * y = act(bias + sum w * x). */
+typedef void (*pithrt_dw_f32)(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
+                              float *y, int n);
+typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */
@@ -95,8 +98,9 @@ const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
 void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset);
 void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
-void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n);
-void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n);
+void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
+void pithrt_dw_f32_c(const float *x, const int32_t *off, const float *w, int taps, float bias, int act, float *y,
+                     int n);
 
 /* Max pooling, the reference's result (pool_max_c.c). */
 void pithrt_maxpool_s8_c(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);

@@ -40,24 +40,23 @@ void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pit
     }
 }
 
-void pithrt_dw_s8_c(const int8_t *xp, int pw, const int8_t *w, int k, int s, int32_t *acc, int n)
+void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n)
 {
     for (int t = 0; t < n; t++) {
         int32_t a = 0;
-        for (int u = 0; u < k; u++)
-            for (int v = 0; v < k; v++)
-                a += (int32_t)w[u * k + v] * xp[(size_t)s * t + (size_t)u * pw + v];
+        for (int k = 0; k < taps; k++)
+            a += (int32_t)w[k] * x[off[k] + t];
         acc[t] = a;
     }
 }
 
-void pithrt_dw_f32_c(const float *xp, int pw, const float *w, int k, int s, float bias, int act, float *y, int n)
+void pithrt_dw_f32_c(const float *x, const int32_t *off, const float *w, int taps, float bias, int act, float *y,
+                     int n)
 {
     for (int t = 0; t < n; t++) {
         float a = bias;
-        for (int u = 0; u < k; u++)
-            for (int v = 0; v < k; v++)
-                a += w[u * k + v] * xp[(size_t)s * t + (size_t)u * pw + v];
+        for (int k = 0; k < taps; k++)
+            a += w[k] * x[off[k] + t];
         y[t] = pithrt_apply_act(a, act);
     }
 }
