@@ -125,7 +125,8 @@ static int prepare_op(pithrt_model *m, int k)
     f->kc = 32 * 1024 / (nr * ae) / ku * ku;
     if (f->kc >= f->kp)
         f->kc = f->kp;
-    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * nr * 4, 64) +
+    /* B panels, a tile row of C (and its int8 codes), im2col rows, C of k-blocked panel rows */
+    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * f->nc * 4 + (size_t)f->nc, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (f->mode == PITHRT_B_WIDE) {

@@ -133,7 +133,7 @@ static void gemm_task(void *arg, int task, int thread)
     uint8_t *panels = sc;
     size_t panel_bytes = (size_t)f->kp * nr * ae;
     int32_t *tile = (int32_t *)(void *)(sc + ((size_t)f->nc * f->kp * ae + 63) / 64 * 64);
-    uint8_t *rows = (uint8_t *)tile + ((size_t)mr * nr * 4 + 63) / 64 * 64;
+    uint8_t *rows = (uint8_t *)tile + ((size_t)mr * f->nc * 4 + (size_t)f->nc + 63) / 64 * 64;
     const int npan = (nc + nr - 1) / nr;
 
     /* B's rows: base + offs[r] (input planes, the padded planes, or im2col rows) */
@@ -177,44 +177,46 @@ static void gemm_task(void *arg, int task, int thread)
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
     const float *bias = s8 ? NULL : cst(J->m, o->bias);
-    int8_t codes[64];
     const int nblk = (f->kp + f->kc - 1) / f->kc;
+    const size_t ldc = (size_t)f->nc; /* a row of C: the tile's columns, all panels side by side */
     size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
-    int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* partial sums of k-blocked tiles */
+    int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* C of every panel row (k blocked) */
+    int8_t *codes = (int8_t *)(tile + (size_t)mr * ldc);   /* a requantized row (wide grid) */
     for (int kb = 0; kb < nblk; kb++) {
         const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
         for (int mp = mp0; mp < mp1; mp++) {
             const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + ((size_t)mp * f->kp + k0) * mr * ae;
-            const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+            int32_t *c = nblk > 1 ? cbuf + (size_t)(mp - mp0) * mr * ldc : tile;
             for (int p = 0; p < npan; p++) {
-                const int nv = nc - p * nr < nr ? nc - p * nr : nr;
-                const size_t at = (size_t)n0 + (size_t)p * nr;
                 const uint8_t *b = panels + p * panel_bytes + (size_t)k0 * nr * ae;
-                int32_t *ct = nblk > 1 ? cbuf + ((size_t)(mp - mp0) * npan + p) * mr * nr : tile;
                 if (s8)
-                    K->s8_ukr(kn / ku, a, b, ct, kb > 0);
+                    K->s8_ukr(kn / ku, a, b, c + p * nr, ldc, kb > 0);
                 else
-                    K->f32_ukr(kn, (const float *)(const void *)a, (const float *)(const void *)b, (float *)ct, kb > 0);
-                if (kb < nblk - 1)
+                    K->f32_ukr(kn, (const float *)(const void *)a, (const float *)(const void *)b,
+                               (float *)(void *)(c + p * nr), ldc, kb > 0);
+            }
+            if (kb < nblk - 1)
+                continue;
+            /* the epilogue, a whole row of the tile at a time */
+            const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+            for (int r = 0; r < mv; r++) {
+                const int ch = g * J->og + c0 + r;
+                const int32_t *cr = c + (size_t)r * ldc;
+                if (s8 && f->mode != PITHRT_B_WIDE) {
+                    K->requant_row(cr, nc, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + n0);
                     continue;
-                for (int r = 0; r < mv; r++) {
-                    const int ch = g * J->og + c0 + r;
-                    if (s8 && f->mode != PITHRT_B_WIDE) {
-                        K->requant_row(ct + r * nr, nv, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + at);
-                        continue;
-                    }
-                    if (s8)
-                        K->requant_row(ct + r * nr, nv, &f->rq[ch], J->out, codes);
-                    for (int q = 0; q < nv;) {
-                        size_t d;
-                        int len = out_run(J, at, q, nv, &d);
-                        if (len > 0 && s8)
-                            memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
-                        else if (len > 0)
-                            store_f32((const float *)ct + r * nr + q, len, bias ? bias[ch] : 0.0f, o->act,
-                                      (float *)J->y + (size_t)ch * J->n + d);
-                        q += len > 0 ? len : -len;
-                    }
+                }
+                if (s8)
+                    K->requant_row(cr, nc, &f->rq[ch], J->out, codes);
+                for (int q = 0; q < nc;) {
+                    size_t d;
+                    int len = out_run(J, (size_t)n0, q, nc, &d);
+                    if (len > 0 && s8)
+                        memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
+                    else if (len > 0)
+                        store_f32((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, o->act,
+                                  (float *)J->y + (size_t)ch * J->n + d);
+                    q += len > 0 ? len : -len;
                 }
             }
         }

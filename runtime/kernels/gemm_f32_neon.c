@@ -9,13 +9,13 @@
     c##r##0 = vfmaq_laneq_f32(c##r##0, b0, av, lane);                                                               \
     c##r##1 = vfmaq_laneq_f32(c##r##1, b1, av, lane);
 #define STORE(r)                                                                                                     \
-    vst1q_f32(c + r * 8, c##r##0);                                                                                   \
-    vst1q_f32(c + r * 8 + 4, c##r##1);
+    vst1q_f32(c + r * ldc, c##r##0);                                                                                   \
+    vst1q_f32(c + r * ldc + 4, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_f32(c + r * 8);                                                                                    \
-    c##r##1 = vld1q_f32(c + r * 8 + 4);
+    c##r##0 = vld1q_f32(c + r * ldc);                                                                                    \
+    c##r##1 = vld1q_f32(c + r * ldc + 4);
 
-void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, int acc)
+void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
 {
     float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
                 c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;

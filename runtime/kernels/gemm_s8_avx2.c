@@ -16,14 +16,14 @@
         c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(b1, ar));                                              \
     }
 #define STORE(r)                                                                                                     \
-    _mm256_storeu_si256((__m256i *)(void *)(c + r * 16), c##r##0);                                                   \
-    _mm256_storeu_si256((__m256i *)(void *)(c + r * 16 + 8), c##r##1);
+    _mm256_storeu_si256((__m256i *)(void *)(c + r * ldc), c##r##0);                                                   \
+    _mm256_storeu_si256((__m256i *)(void *)(c + r * ldc + 8), c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * 16));                                         \
-    c##r##1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * 16 + 8));
+    c##r##0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * ldc));                                         \
+    c##r##1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * ldc + 8));
 
 __attribute__((target("avx2"))) void
-pithrt_gemm_s8_avx2(int kgroups, const void *ap, const void *bp, int32_t *c, int acc)
+pithrt_gemm_s8_avx2(int kgroups, const void *ap, const void *bp, int32_t *c, size_t ldc, int acc)
 {
     const int16_t *a = ap, *b = bp;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,

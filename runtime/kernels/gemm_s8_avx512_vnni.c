@@ -17,14 +17,14 @@
         c##r##1 = _mm512_dpbusd_epi32(c##r##1, b1, ar);                                                              \
     }
 #define STORE(r)                                                                                                     \
-    _mm512_storeu_si512((void *)(c + r * 32), c##r##0);                                                              \
-    _mm512_storeu_si512((void *)(c + r * 32 + 16), c##r##1);
+    _mm512_storeu_si512((void *)(c + r * ldc), c##r##0);                                                              \
+    _mm512_storeu_si512((void *)(c + r * ldc + 16), c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm512_loadu_si512((const void *)(c + r * 32));                                                          \
-    c##r##1 = _mm512_loadu_si512((const void *)(c + r * 32 + 16));
+    c##r##0 = _mm512_loadu_si512((const void *)(c + r * ldc));                                                          \
+    c##r##1 = _mm512_loadu_si512((const void *)(c + r * ldc + 16));
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
-pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t *c, int acc)
+pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t *c, size_t ldc, int acc)
 {
     const int8_t *a = ap;
     const uint8_t *b = bp;

@@ -11,13 +11,13 @@
     c##r##0 = vmlal_laneq_s16(c##r##0, vget_low_s16(b0), a0, lane);                                                  \
     c##r##1 = vmlal_high_laneq_s16(c##r##1, b0, a0, lane);
 #define STORE(r)                                                                                                     \
-    vst1q_s32(c + r * 8, c##r##0);                                                                                   \
-    vst1q_s32(c + r * 8 + 4, c##r##1);
+    vst1q_s32(c + r * ldc, c##r##0);                                                                                   \
+    vst1q_s32(c + r * ldc + 4, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_s32(c + r * 8);                                                                                    \
-    c##r##1 = vld1q_s32(c + r * 8 + 4);
+    c##r##0 = vld1q_s32(c + r * ldc);                                                                                    \
+    c##r##1 = vld1q_s32(c + r * ldc + 4);
 
-void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c, int acc)
+void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c, size_t ldc, int acc)
 {
     const int16_t *a = ap, *b = bp;
     int32x4_t c00 = vdupq_n_s32(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,

@@ -4,9 +4,9 @@
 #include "ukernel.h"
 
 #if defined(__aarch64__)
-void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, int acc);
-void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c, int acc);
-void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c, int acc);
+void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
+void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
+void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_pack_b_s8_neon(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_pack_b_s8_neon_dot(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);

@@ -40,11 +40,11 @@ typedef struct pithrt_rq_out {
     int32_t zero_point, qmin, qmax;
 } pithrt_rq_out;
 
-/* f32: C[mr][nr] = A_panel[k][mr] . B_panel[k][nr], plus C's own values when
- * acc (a sum continued over the next block of k) */
-typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c, int acc);
+/* f32: C[mr][nr] = A_panel[k][mr] . B_panel[k][nr] (C's rows ldc apart), plus
+ * C's own values when acc (a sum continued over the next block of k) */
+typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel (+ C when acc) */
-typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, int acc);
+typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 /* Interleaves k rows of n codes (row r at base + offs[r]) into one B panel of
  * nr columns ([k/ku][nr][ku], esize bytes each; columns past n and rows past
  * k are zero). */
