@@ -111,9 +111,14 @@ static int prepare_op(pithrt_model *m, int k)
     const int n = y->dims[1] * y->dims[2], kk = o->kh * o->kw;
     const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
     f->kind = PITHRT_FAST_GEMM;
-    f->mode = o->sh == 1 && o->sw == 1 ? (kk == 1 && !o->ph && !o->pw ? PITHRT_B_DIRECT : PITHRT_B_WIDE)
-                                       : PITHRT_B_IM2COL;
-    const int cols = f->mode == PITHRT_B_WIDE ? y->dims[1] * pw : n;
+    const int st = o->sh;
+    f->mode = st == 1 && o->sw == 1 && kk == 1 && !o->ph && !o->pw ? PITHRT_B_DIRECT
+              : o->sw == st && (st == 1 || st == 2)                  ? PITHRT_B_WIDE
+                                                                     : PITHRT_B_IM2COL;
+    /* the wide grid's (phase) planes, as the depthwise layout */
+    const int wp = st == 1 ? pw : (pw + 1) / 2, hp = st == 1 ? ph : (ph + 1) / 2;
+    const int chan = (st == 1 ? 1 : 4) * hp * wp;
+    const int cols = f->mode == PITHRT_B_WIDE ? y->dims[1] * wp : n;
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     f->mpanels = (og + mr - 1) / mr;
@@ -130,8 +135,8 @@ static int prepare_op(pithrt_model *m, int k)
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (f->mode == PITHRT_B_WIDE) {
-        /* + slack: the last plane's last columns read (kw - 1) * dw past it */
-        size_t need = ((size_t)x->dims[0] * ph * pw + (size_t)(o->kw - 1) * o->dw + 64) * esz;
+        /* + slack: the last tile's columns read past the last plane by at most a row and a panel */
+        size_t need = ((size_t)x->dims[0] * chan + 2 * (size_t)wp + (size_t)o->kw * o->dw + 64) * esz;
         m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
     }
     f->offs = malloc((size_t)per * sizeof *f->offs);
@@ -142,7 +147,8 @@ static int prepare_op(pithrt_model *m, int k)
     for (int r = 0; r < per; r++) {
         int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
         f->offs[r] = f->mode == PITHRT_B_DIRECT ? r * n
-                     : f->mode == PITHRT_B_WIDE ? ic * ph * pw + u * o->dh * pw + v * o->dw
+                     : f->mode == PITHRT_B_WIDE ? ic * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp +
+                                                      (u * o->dh / st) * wp + v * o->dw / st
                                                 : r * f->nc;
     }
     f->w = calloc(1, (size_t)groups * f->a_group);

@@ -71,7 +71,8 @@ typedef struct job {
     void *y;
     int c, h, w, oh, ow, n, cg, og, tiles, mchunks;
     int cols;            /* B's columns: n, or oh * pw on the wide grid */
-    int pw, ph;          /* the padded plane (wide grid) */
+    int wp, hp;          /* wide grid: the (phase) planes' width and height */
+    size_t chan;         /* wide grid: elements of one channel's planes */
     uint8_t *shared;     /* the padded input (wide grid) */
     uint8_t *scratch;
     size_t stride;
@@ -107,10 +108,10 @@ static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
         *dst = t;
         return nv - q;
     }
-    int i = (int)(t / (size_t)J->pw), j = (int)(t % (size_t)J->pw);
+    int i = (int)(t / (size_t)J->wp), j = (int)(t % (size_t)J->wp);
     if (j >= J->ow) {
         *dst = 0;
-        return -(J->pw - j); /* columns to skip */
+        return -(J->wp - j); /* columns to skip */
     }
     *dst = (size_t)i * J->ow + j;
     return J->ow - j < nv - q ? J->ow - j : nv - q;
@@ -141,7 +142,7 @@ static void gemm_task(void *arg, int task, int thread)
     if (f->mode == PITHRT_B_DIRECT) {
         base = (const uint8_t *)J->x + ((size_t)g * J->cg * J->n + n0) * xe;
     } else if (f->mode == PITHRT_B_WIDE) {
-        base = J->shared + ((size_t)g * J->cg * J->ph * J->pw + n0) * xe;
+        base = J->shared + ((size_t)g * J->cg * J->chan + n0) * xe;
     } else {
         base = rows;
         const uint8_t *x = (const uint8_t *)J->x + (size_t)g * J->cg * J->h * J->w * xe;
@@ -223,26 +224,8 @@ static void gemm_task(void *arg, int task, int thread)
     }
 }
 
-/* The wide grid's input: each channel in a plane padded with the zero point (or 0). */
-static void pad_task(void *arg, int ch, int thread)
-{
-    const job *J = arg;
-    const pithrt_op *o = J->o;
-    const size_t xe = J->f->s8 ? 1 : sizeof(float), plane = (size_t)J->ph * J->pw;
-    uint8_t *pad = J->shared + (size_t)ch * plane * xe;
-    const uint8_t *x = (const uint8_t *)J->x + (size_t)ch * J->h * J->w * xe;
-    (void)thread;
-    if (J->f->s8)
-        memset(pad, (unsigned char)J->m->tensors[o->in[0]].zero_point, plane);
-    else
-        memset(pad, 0, plane * xe);
-    for (int i = 0; i < J->h; i++)
-        memcpy(pad + ((size_t)(i + o->ph) * J->pw + o->pw) * xe, x + (size_t)i * J->w * xe, (size_t)J->w * xe);
-}
-
-/* One channel: lay it out as the kernel wants (ukernel.h: a padded plane at
- * stride 1, four phase planes at stride 2, padding the zero point or 0), run
- * it on the wide grid, keep the first ow outputs of each row. */
+/* A channel laid out for shifted copies (ukernel.h): a padded plane at stride
+ * 1, its four phase planes at stride 2; padding is the zero point or 0. */
 #define DW_LAYOUT(NAME, T)                                                                                           \
     static void NAME(const T *x, int h, int w, int padh, int padw, int st, int hp, int wp, T fill, T *dst)           \
     {                                                                                                                \
@@ -276,6 +259,23 @@ static void pad_task(void *arg, int ch, int thread)
 DW_LAYOUT(dw_layout_s8, int8_t)
 DW_LAYOUT(dw_layout_f32, float)
 
+/* The wide grid's input for a GEMM: each channel laid out like a depthwise
+ * one (a padded plane, or four phase planes at stride 2), in shared scratch. */
+static void pad_task(void *arg, int ch, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    (void)thread;
+    if (J->f->s8)
+        dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp, J->wp,
+                     (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)J->shared + (size_t)ch * J->chan);
+    else
+        dw_layout_f32((const float *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp, J->wp,
+                      0.0f, (float *)(void *)J->shared + (size_t)ch * J->chan);
+}
+
+/* One depthwise channel: laid out, run on the wide grid, the first ow
+ * outputs of each row kept. */
 static void dw_task(void *arg, int ch, int thread)
 {
     const job *J = arg;
@@ -400,8 +400,21 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
     const pithrt_op *o = &m->ops[k];
     const pithrt_fast_op *f = &m->fast[k];
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
-    job J = {m, o, f, m->kernels, arena + m->act_offset[o->in[0]], arena + m->act_offset[o->out], 0, 0, 0, 0, 0, 0,
-             0, 0, 0, 1, 0, 0, 0, shared, scratch, scratch_stride, {y->zero_point, y->qmin, y->qmax}};
+    job J;
+    memset(&J, 0, sizeof J);
+    J.m = m;
+    J.o = o;
+    J.f = f;
+    J.K = m->kernels;
+    J.x = arena + m->act_offset[o->in[0]];
+    J.y = arena + m->act_offset[o->out];
+    J.mchunks = 1;
+    J.shared = shared;
+    J.scratch = scratch;
+    J.stride = scratch_stride;
+    J.out.zero_point = y->zero_point;
+    J.out.qmin = y->qmin;
+    J.out.qmax = y->qmax;
     int threads = pithrt_pool_threads(pool);
     if (f->kind == PITHRT_FAST_FC) {
         J.c = (int)pithrt_tensor_elems(x);
@@ -423,9 +436,11 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
     J.og = y->dims[0] / o->groups;
     J.cols = J.n;
     if (f->mode == PITHRT_B_WIDE) {
-        J.pw = J.w + 2 * o->pw;
-        J.ph = J.h + 2 * o->ph;
-        J.cols = J.oh * J.pw;
+        const int pw = J.w + 2 * o->pw, ph = J.h + 2 * o->ph;
+        J.wp = o->sh == 1 ? pw : (pw + 1) / 2;
+        J.hp = o->sh == 1 ? ph : (ph + 1) / 2;
+        J.chan = (size_t)(o->sh == 1 ? 1 : 4) * J.hp * J.wp;
+        J.cols = J.oh * J.wp;
         pithrt_parallel(pool, J.c, pad_task, &J);
     }
     J.tiles = (J.cols + f->nc - 1) / f->nc;
