@@ -117,6 +117,30 @@ static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
     return J->ow - j < nv - q ? J->ow - j : nv - q;
 }
 
+/* A full fp32 B panel: k rows of nr floats. The copies have a constant size
+ * for the compiler to inline as vector moves (a memcpy call per row of 32
+ * floats costs more than the copy). */
+static void pack_rows_f32(const float *src, const int32_t *offs, int k, int nr, float *d)
+{
+    switch (nr) {
+    case 8:
+        for (int r = 0; r < k; r++, d += 8)
+            memcpy(d, src + offs[r], 8 * sizeof(float));
+        break;
+    case 16:
+        for (int r = 0; r < k; r++, d += 16)
+            memcpy(d, src + offs[r], 16 * sizeof(float));
+        break;
+    case 32:
+        for (int r = 0; r < k; r++, d += 32)
+            memcpy(d, src + offs[r], 32 * sizeof(float));
+        break;
+    default:
+        for (int r = 0; r < k; r++, d += nr)
+            memcpy(d, src + offs[r], (size_t)nr * sizeof(float));
+    }
+}
+
 static void gemm_task(void *arg, int task, int thread)
 {
     const job *J = arg;
@@ -165,12 +189,15 @@ static void gemm_task(void *arg, int task, int thread)
             pithrt_pack_b_s8_c((const int8_t *)base + p * nr, f->offs, f->k, nv, dst, nr, ku, ae, K->s8_b_offset);
         } else {
             const float *src = (const float *)(const void *)base + p * nr;
-            for (int r = 0; r < f->k; r++) {
-                float *d = (float *)(void *)dst + (size_t)r * nr;
-                memcpy(d, src + f->offs[r], (size_t)nv * sizeof(float));
-                for (int q = nv; q < nr; q++)
-                    d[q] = 0.0f;
-            }
+            float *d = (float *)(void *)dst;
+            if (nv == nr)
+                pack_rows_f32(src, f->offs, f->k, nr, d);
+            else
+                for (int r = 0; r < f->k; r++, d += nr) {
+                    memcpy(d, src + f->offs[r], (size_t)nv * sizeof(float));
+                    for (int q = nv; q < nr; q++)
+                        d[q] = 0.0f;
+                }
         }
     }
 
