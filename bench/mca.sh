@@ -25,14 +25,14 @@ ITER=1000
 mkdir -p "$OUT"
 command -v "$CC" >/dev/null 2>&1 || { echo "mca.sh: $CC not found (sh scripts/deps.sh arm)" >&2; exit 1; }
 [ -n "$MCA" ] || { echo "mca.sh: llvm-mca not found (sh scripts/deps.sh arm)" >&2; exit 1; }
-echo "$($MCA --version | grep -i 'llvm version' | sed 's/^ *//'), $CC $($CC -dumpversion) -O2"
+echo "$($MCA --version | grep -i "llvm version" | sed "s/^ *//"), $CC $($CC -dumpversion) -O3 (as the runtime builds)"
 printf '%-18s %-12s %-18s %6s %8s %8s %6s %8s\n' kernel "-mcpu" "model used" instr cyc/iter MACs/cyc peak "of peak"
 for spec in "gemm_s8_neon_dot SDOT 256 32" "gemm_f32_neon FMLA 64 8" "gemm_s8_neon SMLAL 64 4"; do
     set -- $spec
     # (GCC writes ".arch armv8-a" at the top even where a function enables
     # +dotprod, and LLVM's assembler would then reject SDOT: the line goes;
     # llvm-mca reads the markers as "#" comments at the start of a line)
-    "$CC" -std=c99 -O2 -DPITHRT_MCA -S -o - "runtime/kernels/$1.c" |
+    "$CC" -std=c99 -O3 -DPITHRT_MCA -S -o - "runtime/kernels/$1.c" |
         grep -v '^[[:space:]]*\.arch' | sed 's/^[[:space:]]*# LLVM-MCA/# LLVM-MCA/' >"$OUT/$1.s"
     for cpu in $CPUS; do
         rep="$OUT/$1.$cpu.txt"
