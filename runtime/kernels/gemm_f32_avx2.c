@@ -14,10 +14,11 @@
     _mm256_storeu_ps(c + r * ldc, c##r##0);                                                                           \
     _mm256_storeu_ps(c + r * ldc + 8, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm256_loadu_ps(c + r * ldc);                                                                             \
+    c##r##0 = _mm256_loadu_ps(c + r * ldc);                                                                            \
     c##r##1 = _mm256_loadu_ps(c + r * ldc + 8);
 
-__attribute__((target("avx2,fma"))) void pithrt_gemm_f32_avx2(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
+__attribute__((target("avx2,fma"))) void
+pithrt_gemm_f32_avx2(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     if (acc) { /* continue a sum over an earlier block of k */

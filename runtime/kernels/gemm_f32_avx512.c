@@ -15,10 +15,11 @@
     _mm512_storeu_ps(c + r * ldc, c##r##0);                                                                           \
     _mm512_storeu_ps(c + r * ldc + 16, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm512_loadu_ps(c + r * ldc);                                                                             \
+    c##r##0 = _mm512_loadu_ps(c + r * ldc);                                                                            \
     c##r##1 = _mm512_loadu_ps(c + r * ldc + 16);
 
-__attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
+__attribute__((target("avx512f"))) void
+pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
            c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;

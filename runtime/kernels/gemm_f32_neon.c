@@ -12,7 +12,7 @@
     vst1q_f32(c + r * ldc, c##r##0);                                                                                   \
     vst1q_f32(c + r * ldc + 4, c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_f32(c + r * ldc);                                                                                    \
+    c##r##0 = vld1q_f32(c + r * ldc);                                                                                  \
     c##r##1 = vld1q_f32(c + r * ldc + 4);
 
 void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, size_t ldc, int acc)

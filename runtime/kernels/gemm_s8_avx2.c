@@ -19,7 +19,7 @@
     _mm256_storeu_si256((__m256i *)(void *)(c + r * ldc), c##r##0);                                                   \
     _mm256_storeu_si256((__m256i *)(void *)(c + r * ldc + 8), c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * ldc));                                         \
+    c##r##0 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * ldc));                                        \
     c##r##1 = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * ldc + 8));
 
 __attribute__((target("avx2"))) void

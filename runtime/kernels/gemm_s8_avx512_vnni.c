@@ -20,7 +20,7 @@
     _mm512_storeu_si512((void *)(c + r * ldc), c##r##0);                                                              \
     _mm512_storeu_si512((void *)(c + r * ldc + 16), c##r##1);
 #define LOAD(r)                                                                                                      \
-    c##r##0 = _mm512_loadu_si512((const void *)(c + r * ldc));                                                          \
+    c##r##0 = _mm512_loadu_si512((const void *)(c + r * ldc));                                                         \
     c##r##1 = _mm512_loadu_si512((const void *)(c + r * ldc + 16));
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void

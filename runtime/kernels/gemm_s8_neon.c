@@ -10,12 +10,7 @@
 #define ROW(r, lane)                                                                                                 \
     c##r##0 = vmlal_laneq_s16(c##r##0, vget_low_s16(b0), a0, lane);                                                  \
     c##r##1 = vmlal_high_laneq_s16(c##r##1, b0, a0, lane);
-#define STORE(r)                                                                                                     \
-    vst1q_s32(c + r * ldc, c##r##0);                                                                                   \
-    vst1q_s32(c + r * ldc + 4, c##r##1);
-#define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_s32(c + r * ldc);                                                                                    \
-    c##r##1 = vld1q_s32(c + r * ldc + 4);
+#include "tile_s32_neon.h"
 
 void pithrt_gemm_s8_neon(int k, const void *ap, const void *bp, int32_t *c, size_t ldc, int acc)
 {

@@ -12,12 +12,7 @@
 #define ROW(r, av, lane)                                                                                             \
     c##r##0 = vdotq_laneq_s32(c##r##0, b0, av, lane);                                                               \
     c##r##1 = vdotq_laneq_s32(c##r##1, b1, av, lane);
-#define STORE(r)                                                                                                     \
-    vst1q_s32(c + r * ldc, c##r##0);                                                                                   \
-    vst1q_s32(c + r * ldc + 4, c##r##1);
-#define LOAD(r)                                                                                                      \
-    c##r##0 = vld1q_s32(c + r * ldc);                                                                                    \
-    c##r##1 = vld1q_s32(c + r * ldc + 4);
+#include "tile_s32_neon.h"
 
 void pithrt_gemm_s8_neon_dot(int kgroups, const void *ap, const void *bp, int32_t *c, size_t ldc, int acc)
 {

@@ -54,6 +54,21 @@ static void describe(const layer *L, char *s, size_t n)
                  L->groups, L->act, L->wdtype, L->zx, L->qmin, L->qmax);
 }
 
+/* The file of a built model (NULL on failure); frees the builder. */
+static uint8_t *finish(pith_builder *b, int in, int out, size_t *len)
+{
+    pith_builder_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.input = in;
+    meta.output = out;
+    meta.golden_in = meta.golden_out = -1;
+    uint8_t *buf = NULL;
+    if (pith_builder_finish(b, &meta, &buf, len))
+        buf = NULL;
+    pith_builder_free(b);
+    return buf;
+}
+
 /* A .pith file holding one layer (after a quantize op when int8). */
 static uint8_t *build(const layer *L, size_t *len)
 {
@@ -102,16 +117,7 @@ static uint8_t *build(const layer *L, size_t *len)
         }
         op.out = pith_builder_tensor(&b, &t, "y");
         pith_builder_op(&b, &op);
-        pith_builder_meta meta;
-        memset(&meta, 0, sizeof meta);
-        meta.input = in;
-        meta.output = op.out;
-        meta.golden_in = meta.golden_out = -1;
-        uint8_t *buf = NULL;
-        if (pith_builder_finish(&b, &meta, &buf, len))
-            buf = NULL;
-        pith_builder_free(&b);
-        return buf;
+        return finish(&b, in, op.out, len);
     }
     const int cg = L->fc ? L->c : L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
     const size_t nw = (size_t)L->o * per;
@@ -185,16 +191,7 @@ static uint8_t *build(const layer *L, size_t *len)
         op.dh = L->dh, op.dw = L->dw, op.groups = L->groups;
     }
     pith_builder_op(&b, &op);
-    pith_builder_meta meta;
-    memset(&meta, 0, sizeof meta);
-    meta.input = in;
-    meta.output = y;
-    meta.golden_in = meta.golden_out = -1;
-    uint8_t *buf = NULL;
-    if (pith_builder_finish(&b, &meta, &buf, len))
-        buf = NULL;
-    pith_builder_free(&b);
-    return buf;
+    return finish(&b, in, y, len);
 }
 
 /* Output of one model run with one instruction set and thread count (malloc'd). */
