@@ -245,7 +245,8 @@ int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **b
         lp[n] = '\n';
         lp += n + 1;
     }
-    memcpy(p + boff, b->blob, b->blob_len);
+    if (b->blob_len) /* a model without constants has no blob (memcpy from NULL is undefined) */
+        memcpy(p + boff, b->blob, b->blob_len);
     w32(p + PITHRT_HDR_TABLES_CRC, pithrt_crc32(p + PITHRT_HDR_BYTES, boff - PITHRT_HDR_BYTES));
     w32(p + PITHRT_HDR_CRC, pithrt_crc32(p, PITHRT_HDR_CRC));
     *buf = p;
