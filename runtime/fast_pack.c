@@ -123,7 +123,10 @@ static int prepare_op(pithrt_model *m, int k)
     f->kp = (int)up((size_t)per, (size_t)ku);
     f->mpanels = (og + mr - 1) / mr;
     f->a_group = (size_t)f->mpanels * f->kp * mr * ae;
+    /* a column tile's B fits 128 KB, and is at most 512 pixels wide so that
+     * even a layer with a small K has tiles enough for the threads */
     size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
+    nc = nc > 512 ? (size_t)(512 / nr * nr) : nc;
     size_t nmax = up((size_t)cols, (size_t)nr);
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
     /* blocks of k whose B panel slice is 32 KB; the tiles' partial sums wait in C */

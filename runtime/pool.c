@@ -42,6 +42,7 @@ struct pithrt_pool {
     pithrt_task_fn fn;
     void *arg;
     int tasks;
+    int next;              /* the next task to take (atomic) */
     struct worker {
         pithrt_pool *p;
         int index;
@@ -57,9 +58,11 @@ static void cpu_relax(void)
 #endif
 }
 
+/* Tasks are taken one at a time from a shared counter, so a thread that
+ * drew small tasks takes more of them. */
 static void run_share(pithrt_pool *p, int index)
 {
-    for (int t = index; t < p->tasks; t += p->threads)
+    for (int t; (t = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->tasks;)
         p->fn(p->arg, t, index);
 }
 
@@ -149,6 +152,7 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
     p->fn = fn;
     p->arg = arg;
     p->tasks = tasks;
+    __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->done, 0, __ATOMIC_RELEASE);
     pthread_mutex_lock(&p->mu);
     __atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);

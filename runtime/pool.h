@@ -1,7 +1,7 @@
 /* A small thread pool: threads - 1 workers wait (spinning briefly, then on a
  * condition variable) for a parallel loop; the calling thread takes part.
- * Tasks are dealt round-robin (task t runs on thread t % threads), so a loop
- * costs one wake-up and one join and no lock per task. */
+ * Threads take tasks from an atomic counter, so a loop costs one wake-up, one
+ * join and one atomic add per task, and no lock. */
 #ifndef PITHRT_POOL_H
 #define PITHRT_POOL_H
 
