@@ -42,8 +42,8 @@ typedef struct pithrt_fast_op {
  * input) to what the fast path needs. */
 int pithrt_fast_prepare(pithrt_model *m);
 void pithrt_fast_free(pithrt_model *m);
-/* Runs op k through the fast path (conv2d, fc; max pooling, quantize and the
- * int8 add split over the threads); 0 if the op has none (run the reference). */
+/* Runs op k through the fast path (conv2d, fc; max pooling, quantize and add
+ * split over the threads); 0 if the op has none (run the reference). */
 int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *shared, uint8_t *scratch,
                     size_t scratch_stride, pithrt_pool *pool);
 

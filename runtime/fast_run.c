@@ -396,6 +396,19 @@ static void ew_task(void *arg, int task, int thread)
     size_t i0 = (size_t)task * EW_CHUNK, n = E->n - i0 < EW_CHUNK ? E->n - i0 : EW_CHUNK;
     if (o->type == PITHRT_OP_QUANTIZE) {
         m->kernels->quantize_s8((const float *)(const void *)xp + i0, (int8_t *)yp + i0, n, qact_of(y), o->act);
+    } else if (x->dtype == PITHRT_F32) {
+        /* the reference's expression, inline so that the compiler vectorizes it */
+        const float *a = (const float *)(const void *)xp + i0;
+        const float *b = (const float *)(const void *)(E->arena + m->act_offset[o->in[1]]) + i0;
+        float *yf = (float *)(void *)yp + i0;
+        if (o->act == PITHRT_ACT_RELU)
+            for (size_t i = 0; i < n; i++)
+                yf[i] = a[i] + b[i] > 0.0f ? a[i] + b[i] : 0.0f;
+        else if (o->act == PITHRT_ACT_NONE)
+            for (size_t i = 0; i < n; i++)
+                yf[i] = a[i] + b[i];
+        else
+            pithrt_add_f32_ref(a, b, yf, n, o->act);
     } else {
         const pithrt_tensor *b = &m->tensors[o->in[1]];
         const int8_t *bp = (const int8_t *)(E->arena + m->act_offset[o->in[1]]);
@@ -410,7 +423,7 @@ static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *a
     ew_job E = {m, o, arena, pithrt_tensor_elems(y)};
     if (o->type == PITHRT_OP_MAXPOOL)
         pithrt_parallel(pool, x->dims[0], ew_task, &E);
-    else if (o->type == PITHRT_OP_QUANTIZE || (o->type == PITHRT_OP_ADD && x->dtype == PITHRT_S8))
+    else if (o->type == PITHRT_OP_QUANTIZE || o->type == PITHRT_OP_ADD)
         pithrt_parallel(pool, (int)((E.n + EW_CHUNK - 1) / EW_CHUNK), ew_task, &E);
     else
         return 0;
