@@ -7,7 +7,8 @@ For each model (torchvision's resnet18 and mobilenet_v2, random weights) in
 fp32 and int8, and each thread count, it alternates `pith bench` on pith's
 export and `ort_bench.js` on torchvision's ONNX export, --rounds times, so
 that both see the same machine state, and prints the median latencies and
-their ratio (pith / ONNX Runtime; below 1 means pith is faster).
+their ratio (pith / ONNX Runtime; below 1 means pith is faster). Both take
+5 warm-up runs and max(--runs, 20) timed runs.
 
 Needs: build/pith; ../shared/peers (torch_zoo.py has written
 /tmp/peers/{resnet18,mobilenet_v2}.onnx and *_int8_qdq.onnx) and
@@ -58,8 +59,8 @@ def main():
             for t in threads:
                 ours, theirs = [], []
                 for r in range(a.rounds):
-                    out = json.loads(run([a.pith, "bench", pith_file, "--threads", str(t), "--runs", str(a.runs),
-                                          "--warmup", "1", "--json"]))
+                    out = json.loads(run([a.pith, "bench", pith_file, "--threads", str(t), "--runs", str(max(a.runs, 20)),
+                                          "--warmup", "5", "--json"]))
                     ours.append(out["median_ms"])
                     jf = os.path.join(tmp, "ort.json")
                     run(["node", os.path.join(PEERS, "ort_bench.js"), onnx, "--threads", str(t), "--runs",
