@@ -47,6 +47,48 @@ static void fill_rq(const pithrt_model *m, const pithrt_op *o, int oc, const int
     ch->right = p[3 * oc + 1] > 0 ? 0 : -p[3 * oc + 1];
 }
 
+/* fp32 3x3 stride-1 dense convs with enough channels for the transforms to
+ * pay run as Winograd F(2x2, 3x3): 16 multiplications per 2x2 outputs and
+ * input channel instead of 36. The rounding differs from the direct sum by
+ * a few units in the last place of the largest terms (measured: within 1e-6
+ * of the largest output). */
+static int is_winograd(const pithrt_model *m, const pithrt_op *o)
+{
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
+    return o->type == PITHRT_OP_CONV2D && x->dtype == PITHRT_F32 && o->groups == 1 && o->kh == 3 && o->kw == 3 &&
+           o->sh == 1 && o->sw == 1 && o->dh == 1 && o->dw == 1 && x->dims[0] >= 16 && y->dims[0] >= 16 &&
+           y->dims[1] >= 4 && y->dims[2] >= 4;
+}
+
+/* U = G g G^T for each output and input channel, as 16 matrices [O][C]:
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+static float *wino_weights(const pithrt_model *m, const pithrt_op *o, int oc, int ic)
+{
+    float *u = malloc((size_t)16 * oc * ic * sizeof *u), *w = malloc((size_t)9 * ic * sizeof *w);
+    if (!u || !w) {
+        free(u);
+        free(w);
+        return NULL;
+    }
+    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    for (int k = 0; k < oc; k++) {
+        weight_row(m, o, 0, k, 9 * ic, w); /* output channel k: ic blocks of 3 x 3 */
+        for (int c = 0; c < ic; c++) {
+            const float *g = w + 9 * c;
+            float t[4][3];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    u[((size_t)(i * 4 + j) * oc + k) * ic + c] =
+                        t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+        }
+    }
+    free(w);
+    return u;
+}
+
 static int is_depthwise(const pithrt_model *m, const pithrt_op *o)
 {
     int c = m->tensors[o->in[0]].dims[0], oc = m->tensors[o->out].dims[0];
@@ -64,7 +106,7 @@ static int prepare_op(pithrt_model *m, int k)
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     const int s8 = x->dtype == PITHRT_S8;
     const int oc = o->type == PITHRT_OP_FC ? (int)pithrt_tensor_elems(y) : y->dims[0];
-    const int per = (int)(pithrt_tensor_elems(&m->tensors[o->weight]) / (size_t)oc);
+    int per = (int)(pithrt_tensor_elems(&m->tensors[o->weight]) / (size_t)oc);
     const size_t esz = s8 ? 1 : sizeof(float);
     void *row = malloc((size_t)per * esz);
     if (!row)
@@ -104,8 +146,17 @@ static int prepare_op(pithrt_model *m, int k)
         free(row);
         return rc;
     }
-    /* GEMM: per group, A = [mpanels][kp / ku][mr][ku] */
-    const int groups = o->groups, og = oc / groups;
+    /* GEMM: per group, A = [mpanels][kp / ku][mr][ku]. Winograd's 16 GEMMs
+     * are 16 groups of one O x C product each. */
+    const int wino = is_winograd(m, o);
+    f->wino = wino;
+    const int groups = wino ? 16 : o->groups, og = wino ? oc : oc / groups;
+    if (wino) {
+        free(row);
+        row = wino_weights(m, o, oc, x->dims[0]); /* [16][O][C] */
+        if (!row)
+            return PITHRT_ENOMEM;
+    }
     const int mr = s8 ? K->s8_mr : K->f32_mr, nr = s8 ? K->s8_nr : K->f32_nr, ku = s8 ? K->s8_ku : 1;
     const int ae = s8 ? K->s8_esize : (int)sizeof(float);
     const int n = y->dims[1] * y->dims[2], kk = o->kh * o->kw;
@@ -118,7 +169,12 @@ static int prepare_op(pithrt_model *m, int k)
     /* the wide grid's (phase) planes, as the depthwise layout */
     const int wp = st == 1 ? pw : (pw + 1) / 2, hp = st == 1 ? ph : (ph + 1) / 2;
     const int chan = (st == 1 ? 1 : 4) * hp * wp;
-    const int cols = f->mode == PITHRT_B_WIDE ? y->dims[1] * wp : n;
+    const int tiles = ((y->dims[1] + 1) / 2) * ((y->dims[2] + 1) / 2);
+    const int cols = wino ? tiles : f->mode == PITHRT_B_WIDE ? y->dims[1] * wp : n;
+    if (wino) {
+        f->mode = PITHRT_B_DIRECT; /* B: the transformed input, [16][C][tiles] */
+        per = x->dims[0];
+    }
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     f->mpanels = (og + mr - 1) / mr;
@@ -137,6 +193,16 @@ static int prepare_op(pithrt_model *m, int k)
     f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * f->nc * 4 + (size_t)f->nc, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
+    if (wino) {
+        /* per thread: the padded input plane and four combined rows (input
+         * transform); two output rows (output transform) */
+        size_t tpw = 2 * (size_t)((y->dims[2] + 1) / 2) + 2, tph = 2 * (size_t)((y->dims[1] + 1) / 2) + 2;
+        size_t own = (tph * tpw + 4 * tpw) * sizeof(float) + 64;
+        f->scratch = own > f->scratch ? own : f->scratch;
+        /* the transformed input [16][C][tiles] and the 16 products [16][O][tiles] */
+        size_t need = 16 * ((size_t)x->dims[0] + (size_t)oc) * (size_t)tiles * sizeof(float) + 64;
+        m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
+    }
     if (f->mode == PITHRT_B_WIDE) {
         /* + slack: the last tile's columns read past the last plane by at most a row and a panel */
         size_t need = ((size_t)x->dims[0] * chan + 2 * (size_t)wp + (size_t)o->kw * o->dw + 64) * esz;
@@ -149,7 +215,7 @@ static int prepare_op(pithrt_model *m, int k)
     }
     for (int r = 0; r < per; r++) {
         int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
-        f->offs[r] = f->mode == PITHRT_B_DIRECT ? r * n
+        f->offs[r] = wino ? r * tiles : f->mode == PITHRT_B_DIRECT ? r * n
                      : f->mode == PITHRT_B_WIDE ? ic * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp +
                                                       (u * o->dh / st) * wp + v * o->dw / st
                                                 : r * f->nc;
@@ -160,8 +226,10 @@ static int prepare_op(pithrt_model *m, int k)
         free(row);
         return PITHRT_ENOMEM;
     }
-    for (int c = 0; c < oc; c++) {
-        weight_row(m, o, s8, c, per, row);
+    for (int c = 0; c < groups * og; c++) {
+        if (!wino) /* Winograd's transformed rows are all there already */
+            weight_row(m, o, s8, c, per, row);
+        const void *src = wino ? (const void *)((const float *)row + (size_t)c * per) : row;
         if (s8)
             fill_rq(m, o, c, row, per, K->s8_b_offset, &f->rq[c]);
         const int g = c / og, r = c % og, p = r / mr, ri = r % mr;
@@ -169,7 +237,7 @@ static int prepare_op(pithrt_model *m, int k)
         for (int i = 0; i < per; i++) {
             size_t at = ((size_t)(i / ku) * mr + ri) * ku + i % ku;
             if (!s8)
-                ((float *)(void *)panel)[at] = ((const float *)row)[i];
+                ((float *)(void *)panel)[at] = ((const float *)src)[i];
             else if (ae == 1)
                 ((int8_t *)panel)[at] = ((const int8_t *)row)[i];
             else

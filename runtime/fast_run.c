@@ -71,6 +71,10 @@ typedef struct job {
     void *y;
     int c, h, w, oh, ow, n, cg, og, tiles, mchunks;
     int cols;            /* B's columns: n, or oh * pw on the wide grid */
+    int groups;          /* independent GEMMs: the conv's groups, or Winograd's 16 */
+    int act;             /* the epilogue's activation (none for Winograd's products) */
+    const float *bias;   /* fp32 epilogue's bias (none for Winograd's products) */
+    int th, tw;          /* Winograd: 2 x 2 output tiles down and across */
     int wp, hp;          /* wide grid: the (phase) planes' width and height */
     size_t chan;         /* wide grid: elements of one channel's planes */
     uint8_t *shared;     /* the padded input (wide grid) */
@@ -204,7 +208,7 @@ static void gemm_task(void *arg, int task, int thread)
     /* the output channels of this chunk */
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
-    const float *bias = s8 ? NULL : cst(J->m, o->bias);
+    const float *bias = J->bias;
     const int nblk = (f->kp + f->kc - 1) / f->kc;
     const size_t ldc = (size_t)f->nc; /* a row of C: the tile's columns, all panels side by side */
     size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
@@ -242,7 +246,7 @@ static void gemm_task(void *arg, int task, int thread)
                     if (len > 0 && s8)
                         memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
                     else if (len > 0)
-                        store_f32((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, o->act,
+                        store_f32((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, J->act,
                                   (float *)J->y + (size_t)ch * J->n + d);
                     q += len > 0 ? len : -len;
                 }
@@ -354,6 +358,84 @@ static void fc_task(void *arg, int task, int thread)
         for (int r = r0; r < r1; r++) {
             float v = J->K->dot_f32(J->x, (const float *)f->w + (size_t)r * k, k) + (bias ? bias[r] : 0.0f);
             ((float *)J->y)[r] = pithrt_apply_act(v, J->o->act);
+        }
+    }
+}
+
+/* Winograd F(2x2, 3x3). Input transform of channel c: for each 2x2 output
+ * tile t, the 4x4 input patch d (zero outside the input) becomes
+ * V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as
+ * V[point][c][t]. The patch rows are combined first over whole padded rows
+ * (contiguous), then the columns over tiles, so that both loops vectorize. */
+static void wino_in_task(void *arg, int c, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    const float *x = (const float *)J->x + (size_t)c * J->h * J->w;
+    const int pw = 2 * J->tw + 2, ph = 2 * J->th + 2, tw = J->tw;
+    const size_t T = (size_t)J->th * J->tw, CT = (size_t)J->c * T;
+    float *pad = (float *)(void *)(J->scratch + (size_t)thread * J->stride), *r = pad + (size_t)ph * pw;
+    float *v = (float *)(void *)J->shared + (size_t)c * T;
+    memset(pad, 0, (size_t)ph * pw * sizeof *pad);
+    for (int i = 0; i < J->h && i + o->ph < ph; i++) {
+        int n = J->w < pw - o->pw ? J->w : pw - o->pw;
+        memcpy(pad + (size_t)(i + o->ph) * pw + o->pw, x + (size_t)i * J->w, (size_t)n * sizeof *pad);
+    }
+    for (int ty = 0; ty < J->th; ty++) {
+        const float *d0 = pad + (size_t)2 * ty * pw, *d1 = d0 + pw, *d2 = d1 + pw, *d3 = d2 + pw;
+        float *r0 = r, *r1 = r + pw, *r2 = r + 2 * pw, *r3 = r + 3 * pw;
+        for (int j = 0; j < pw; j++) {
+            r0[j] = d0[j] - d2[j];
+            r1[j] = d1[j] + d2[j];
+            r2[j] = d2[j] - d1[j];
+            r3[j] = d1[j] - d3[j];
+        }
+        for (int i = 0; i < 4; i++) {
+            const float *ri = r + (size_t)i * pw;
+            float *v0 = v + (size_t)(4 * i) * CT + (size_t)ty * tw, *v1 = v0 + CT, *v2 = v1 + CT, *v3 = v2 + CT;
+            for (int t = 0; t < tw; t++) {
+                float a = ri[2 * t], b = ri[2 * t + 1], e = ri[2 * t + 2], f = ri[2 * t + 3];
+                v0[t] = a - e;
+                v1[t] = b + e;
+                v2[t] = e - b;
+                v3[t] = b - f;
+            }
+        }
+    }
+}
+
+/* Output transform of output channel k: the 16 products m of a tile become
+ * Y = A^T m A (A^T = [1 1 1 0; 0 1 -1 -1]), plus the bias, activated; a row
+ * of tiles at a time, written to two output rows. */
+static void wino_out_task(void *arg, int k, int thread)
+{
+    const job *J = arg;
+    const size_t T = (size_t)J->th * J->tw, OT = (size_t)J->og * T;
+    const int tw = J->tw, act = J->o->act;
+    const float *mk = (const float *)(void *)J->shared + (size_t)16 * J->c * T + (size_t)k * T;
+    const float *bias = cst(J->m, J->o->bias);
+    const float b = bias ? bias[k] : 0.0f;
+    float *y = (float *)J->y + (size_t)k * J->oh * J->ow;
+    float *row = (float *)(void *)(J->scratch + (size_t)thread * J->stride); /* two rows of 2 * tw */
+    for (int ty = 0; ty < J->th; ty++) {
+        const float *m0 = mk + (size_t)ty * tw;
+        float *y0 = row, *y1 = row + 2 * tw;
+        for (int t = 0; t < tw; t++) {
+            float m[16], s0[4], s1[4];
+            for (int p = 0; p < 16; p++)
+                m[p] = m0[(size_t)p * OT + t];
+            for (int j = 0; j < 4; j++) {
+                s0[j] = m[j] + m[4 + j] + m[8 + j];
+                s1[j] = m[4 + j] - m[8 + j] - m[12 + j];
+            }
+            y0[2 * t] = s0[0] + s0[1] + s0[2] + b;
+            y0[2 * t + 1] = s0[1] - s0[2] - s0[3] + b;
+            y1[2 * t] = s1[0] + s1[1] + s1[2] + b;
+            y1[2 * t + 1] = s1[1] - s1[2] - s1[3] + b;
+        }
+        for (int i = 0; i < 2 && 2 * ty + i < J->oh; i++) {
+            const float *src = row + (size_t)i * 2 * tw;
+            store_f32(src, J->ow, 0.0f, act, y + (size_t)(2 * ty + i) * J->ow);
         }
     }
 }
@@ -472,9 +554,31 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         pithrt_parallel(pool, J.c, dw_task, &J);
         return 1;
     }
+    J.groups = o->groups;
     J.cg = J.c / o->groups;
     J.og = y->dims[0] / o->groups;
     J.cols = J.n;
+    J.act = o->act;
+    J.bias = f->s8 ? NULL : cst(m, o->bias);
+    if (f->wino) {
+        /* B = V [16][C][tiles] and the products M [16][O][tiles] in shared scratch */
+        J.th = (J.oh + 1) / 2;
+        J.tw = (J.ow + 1) / 2;
+        pithrt_parallel(pool, J.c, wino_in_task, &J);
+        job G = J;
+        G.groups = 16;
+        G.cg = J.c;
+        G.og = J.og;
+        G.n = G.cols = J.th * J.tw;
+        G.x = J.shared;
+        G.y = J.shared + (size_t)16 * J.c * G.n * sizeof(float);
+        G.act = PITHRT_ACT_NONE;
+        G.bias = NULL;
+        G.tiles = (G.cols + f->nc - 1) / f->nc;
+        pithrt_parallel(pool, G.tiles * 16, gemm_task, &G);
+        pithrt_parallel(pool, J.og, wino_out_task, &J);
+        return 1;
+    }
     if (f->mode == PITHRT_B_WIDE) {
         const int pw = J.w + 2 * o->pw, ph = J.h + 2 * o->ph;
         J.wp = o->sh == 1 ? pw : (pw + 1) / 2;
@@ -484,7 +588,7 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         pithrt_parallel(pool, J.c, pad_task, &J);
     }
     J.tiles = (J.cols + f->nc - 1) / f->nc;
-    int jobs = J.tiles * o->groups;
+    int jobs = J.tiles * J.groups;
     if (jobs < threads) {
         int want = (threads + jobs - 1) / jobs;
         J.mchunks = want < f->mpanels ? want : f->mpanels;
