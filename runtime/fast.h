@@ -32,6 +32,8 @@ typedef struct pithrt_fast_op {
     int32_t *offs;       /* gemm: where B's row r starts, from the tile's first column */
     int wino;            /* gemm: fp32 3x3 stride 1 as Winograd F(2x2, 3x3): 16 GEMMs (one per
                           * point of the 4x4 transformed tile) of [O][C] x [C][tiles] */
+    int wrows;           /* Winograd: rows of 2x2 tiles per block (nc: the block's tiles, in whole panels) */
+    int wswap;           /* Winograd: tiles on the microkernel's A side, channels on its B side */
     int mpanels;         /* gemm: panels of mr output channels per group */
     size_t a_group;      /* gemm: bytes of one group's packed weights */
     void *w;             /* gemm: packed A; dw / fc: weights as int8 or float, [O][K] */

@@ -177,8 +177,12 @@ static int prepare_op(pithrt_model *m, int k)
     }
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
-    f->mpanels = (og + mr - 1) / mr;
-    f->a_group = (size_t)f->mpanels * f->kp * mr * ae;
+    /* Winograd with fewer tiles than four panels: tiles on the A side (mr per
+     * panel, less padding), output channels on the B side */
+    f->wswap = wino && tiles < 4 * nr;
+    const int aw = f->wswap ? nr : mr;
+    f->mpanels = (og + aw - 1) / aw;
+    f->a_group = (size_t)f->mpanels * f->kp * aw * ae;
     /* a column tile's B fits 128 KB, and is at most 512 pixels wide so that
      * even a layer with a small K has tiles enough for the threads */
     size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
@@ -194,13 +198,30 @@ static int prepare_op(pithrt_model *m, int k)
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (wino) {
-        /* per thread: the padded input plane and four combined rows (input
-         * transform); two output rows (output transform) */
-        size_t tpw = 2 * (size_t)((y->dims[2] + 1) / 2) + 2, tph = 2 * (size_t)((y->dims[1] + 1) / 2) + 2;
-        size_t own = (tph * tpw + 4 * tpw) * sizeof(float) + 64;
-        f->scratch = own > f->scratch ? own : f->scratch;
-        /* the transformed input [16][C][tiles] and the 16 products [16][O][tiles] */
-        size_t need = 16 * ((size_t)x->dims[0] + (size_t)oc) * (size_t)tiles * sizeof(float) + 64;
+        /* blocks of tile rows whose transformed input (16 x C x tiles floats)
+         * stays within 512 KB, and at least a panel of tiles when the layer
+         * has them */
+        const int th = (y->dims[1] + 1) / 2, tw = (y->dims[2] + 1) / 2, C = x->dims[0];
+        const int lanes = f->wswap ? mr : nr; /* tiles per panel */
+        int most = 512 * 1024 / (16 * C * (int)sizeof(float)) / tw, need_rows = (lanes + tw - 1) / tw;
+        most = most < need_rows ? need_rows : most;
+        most = most > th ? th : most < 1 ? 1 : most;
+        /* the row count in range whose tiles fill their panels best */
+        int rows = 1;
+        double best = 0;
+        for (int r = 1; r <= most; r++) {
+            double fill = (double)(r * tw) / (double)up((size_t)r * tw, (size_t)lanes);
+            if (fill >= best) {
+                best = fill;
+                rows = r;
+            }
+        }
+        f->wrows = rows;
+        f->nc = (int)up((size_t)rows * tw, (size_t)lanes);
+        /* per thread: V, the products of one channel panel, four rows; shared: the padded input */
+        size_t wpp = 2 * (size_t)tw + 2, hpp = 2 * (size_t)th + 2;
+        f->scratch = (16 * (size_t)C * f->nc + 16 * (size_t)aw * f->nc + 4 * wpp) * sizeof(float) + 64;
+        size_t need = (size_t)C * hpp * wpp * sizeof(float) + 64;
         m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
     }
     if (f->mode == PITHRT_B_WIDE) {
@@ -232,10 +253,11 @@ static int prepare_op(pithrt_model *m, int k)
         const void *src = wino ? (const void *)((const float *)row + (size_t)c * per) : row;
         if (s8)
             fill_rq(m, o, c, row, per, K->s8_b_offset, &f->rq[c]);
-        const int g = c / og, r = c % og, p = r / mr, ri = r % mr;
-        uint8_t *panel = (uint8_t *)f->w + (size_t)g * f->a_group + (size_t)p * f->kp * mr * ae;
+        /* Winograd on few tiles swaps the roles: the weights are the B side, nr channels wide */
+        const int g = c / og, r = c % og, p = r / aw, ri = r % aw;
+        uint8_t *panel = (uint8_t *)f->w + (size_t)g * f->a_group + (size_t)p * f->kp * aw * ae;
         for (int i = 0; i < per; i++) {
-            size_t at = ((size_t)(i / ku) * mr + ri) * ku + i % ku;
+            size_t at = ((size_t)(i / ku) * aw + ri) * ku + i % ku;
             if (!s8)
                 ((float *)(void *)panel)[at] = ((const float *)src)[i];
             else if (ae == 1)

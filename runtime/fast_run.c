@@ -362,80 +362,122 @@ static void fc_task(void *arg, int task, int thread)
     }
 }
 
-/* Winograd F(2x2, 3x3). Input transform of channel c: for each 2x2 output
- * tile t, the 4x4 input patch d (zero outside the input) becomes
- * V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], stored as
- * V[point][c][t]. The patch rows are combined first over whole padded rows
- * (contiguous), then the columns over tiles, so that both loops vectorize. */
-static void wino_in_task(void *arg, int c, int thread)
+/* Winograd F(2x2, 3x3), fused per block of tile rows so that the
+ * transformed input and the products stay in cache. A task takes R rows of
+ * 2x2 output tiles (nb tiles, padded to whole panels: tb) and a chunk of
+ * output-channel panels:
+ *   1. input transform, V = B^T d B for every tile d (4x4 input patch) and
+ *      input channel, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], written
+ *      straight into the microkernel's B panels: V[point][panel][c][nr];
+ *   2. for each panel of mr output channels, the 16 products
+ *      M[point] = U[point] (mr x C) . V[point] (C x tb), U = G g G^T packed
+ *      at load;
+ *   3. output transform Y = A^T m A (A^T = [1 1 1 0; 0 1 -1 -1]) + bias,
+ *      activated, into the output rows.
+ * The patch rows are combined over whole padded rows first (contiguous),
+ * then over tiles, so that both transform loops vectorize. */
+static void wino_task(void *arg, int task, int thread)
 {
     const job *J = arg;
     const pithrt_op *o = J->o;
-    const float *x = (const float *)J->x + (size_t)c * J->h * J->w;
-    const int pw = 2 * J->tw + 2, ph = 2 * J->th + 2, tw = J->tw;
-    const size_t T = (size_t)J->th * J->tw, CT = (size_t)J->c * T;
-    float *pad = (float *)(void *)(J->scratch + (size_t)thread * J->stride), *r = pad + (size_t)ph * pw;
-    float *v = (float *)(void *)J->shared + (size_t)c * T;
-    memset(pad, 0, (size_t)ph * pw * sizeof *pad);
-    for (int i = 0; i < J->h && i + o->ph < ph; i++) {
-        int n = J->w < pw - o->pw ? J->w : pw - o->pw;
-        memcpy(pad + (size_t)(i + o->ph) * pw + o->pw, x + (size_t)i * J->w, (size_t)n * sizeof *pad);
-    }
-    for (int ty = 0; ty < J->th; ty++) {
-        const float *d0 = pad + (size_t)2 * ty * pw, *d1 = d0 + pw, *d2 = d1 + pw, *d3 = d2 + pw;
-        float *r0 = r, *r1 = r + pw, *r2 = r + 2 * pw, *r3 = r + 3 * pw;
-        for (int j = 0; j < pw; j++) {
-            r0[j] = d0[j] - d2[j];
-            r1[j] = d1[j] + d2[j];
-            r2[j] = d2[j] - d1[j];
-            r3[j] = d1[j] - d3[j];
-        }
-        for (int i = 0; i < 4; i++) {
-            const float *ri = r + (size_t)i * pw;
-            float *v0 = v + (size_t)(4 * i) * CT + (size_t)ty * tw, *v1 = v0 + CT, *v2 = v1 + CT, *v3 = v2 + CT;
-            for (int t = 0; t < tw; t++) {
-                float a = ri[2 * t], b = ri[2 * t + 1], e = ri[2 * t + 2], f = ri[2 * t + 3];
-                v0[t] = a - e;
-                v1[t] = b + e;
-                v2[t] = e - b;
-                v3[t] = b - f;
-            }
-        }
-    }
-}
+    const pithrt_fast_op *f = J->f;
+    const pithrt_kernels *K = J->K;
+    /* lanes: tiles per V panel; cw: output channels per weight panel */
+    const int lanes = f->wswap ? K->f32_mr : K->f32_nr, cw = f->wswap ? K->f32_nr : K->f32_mr;
+    const int nr = lanes, C = J->c, tw = J->tw, R = f->wrows, tb = f->nc;
+    const int chunk = task % J->mchunks, blk = task / J->mchunks;
+    const int ty0 = blk * R, ty1 = ty0 + R < J->th ? ty0 + R : J->th, nb = (ty1 - ty0) * tw;
+    const int npan = (nb + nr - 1) / nr;
+    const size_t pc = (size_t)C * nr; /* floats in one panel */
+    float *v = (float *)(void *)(J->scratch + (size_t)thread * J->stride);
+    float *mbuf = v + (size_t)16 * (tb / nr) * pc; /* [16][cw][tb], or [16][tb][cw] swapped */
+    float *r = mbuf + (size_t)16 * cw * tb;        /* four combined rows */
+    const int wp = J->wp;
 
-/* Output transform of output channel k: the 16 products m of a tile become
- * Y = A^T m A (A^T = [1 1 1 0; 0 1 -1 -1]), plus the bias, activated; a row
- * of tiles at a time, written to two output rows. */
-static void wino_out_task(void *arg, int k, int thread)
-{
-    const job *J = arg;
-    const size_t T = (size_t)J->th * J->tw, OT = (size_t)J->og * T;
-    const int tw = J->tw, act = J->o->act;
-    const float *mk = (const float *)(void *)J->shared + (size_t)16 * J->c * T + (size_t)k * T;
-    const float *bias = cst(J->m, J->o->bias);
-    const float b = bias ? bias[k] : 0.0f;
-    float *y = (float *)J->y + (size_t)k * J->oh * J->ow;
-    float *row = (float *)(void *)(J->scratch + (size_t)thread * J->stride); /* two rows of 2 * tw */
-    for (int ty = 0; ty < J->th; ty++) {
-        const float *m0 = mk + (size_t)ty * tw;
-        float *y0 = row, *y1 = row + 2 * tw;
-        for (int t = 0; t < tw; t++) {
-            float m[16], s0[4], s1[4];
-            for (int p = 0; p < 16; p++)
-                m[p] = m0[(size_t)p * OT + t];
-            for (int j = 0; j < 4; j++) {
-                s0[j] = m[j] + m[4 + j] + m[8 + j];
-                s1[j] = m[4 + j] - m[8 + j] - m[12 + j];
+    /* 1. input transform of the block */
+    for (int c = 0; c < C; c++) {
+        const float *plane = (const float *)(void *)J->shared + (size_t)c * J->hp * wp;
+        for (int ty = ty0; ty < ty1; ty++) {
+            const float *d0 = plane + (size_t)2 * ty * wp, *d1 = d0 + wp, *d2 = d1 + wp, *d3 = d2 + wp;
+            float *r0 = r, *r1 = r + wp, *r2 = r + 2 * wp, *r3 = r + 3 * wp;
+            for (int j = 0; j < wp; j++) {
+                r0[j] = d0[j] - d2[j];
+                r1[j] = d1[j] + d2[j];
+                r2[j] = d2[j] - d1[j];
+                r3[j] = d1[j] - d3[j];
             }
-            y0[2 * t] = s0[0] + s0[1] + s0[2] + b;
-            y0[2 * t + 1] = s0[1] - s0[2] - s0[3] + b;
-            y1[2 * t] = s1[0] + s1[1] + s1[2] + b;
-            y1[2 * t + 1] = s1[1] - s1[2] - s1[3] + b;
+            /* tiles tl .. tl + tw - 1 of the block, cut at panel boundaries */
+            for (int t0 = 0; t0 < tw;) {
+                const int tl = (ty - ty0) * tw + t0, p = tl / nr, lane = tl % nr;
+                const int len = nr - lane < tw - t0 ? nr - lane : tw - t0;
+                for (int i = 0; i < 4; i++) {
+                    const float *ri = r + (size_t)i * wp + 2 * t0;
+                    float *v0 = v + ((size_t)(4 * i) * (tb / nr) + p) * pc + (size_t)c * nr + lane;
+                    float *v1 = v0 + (size_t)(tb / nr) * pc, *v2 = v1 + (size_t)(tb / nr) * pc,
+                          *v3 = v2 + (size_t)(tb / nr) * pc;
+                    for (int t = 0; t < len; t++) {
+                        float a = ri[2 * t], b = ri[2 * t + 1], e = ri[2 * t + 2], g = ri[2 * t + 3];
+                        v0[t] = a - e;
+                        v1[t] = b + e;
+                        v2[t] = e - b;
+                        v3[t] = b - g;
+                    }
+                }
+                t0 += len;
+            }
         }
-        for (int i = 0; i < 2 && 2 * ty + i < J->oh; i++) {
-            const float *src = row + (size_t)i * 2 * tw;
-            store_f32(src, J->ow, 0.0f, act, y + (size_t)(2 * ty + i) * J->ow);
+    }
+    /* the panel's lanes past the block's last tile: zeros */
+    if (nb % nr)
+        for (int pt = 0; pt < 16; pt++)
+            for (int c = 0; c < C; c++) {
+                float *lane = v + ((size_t)pt * (tb / nr) + npan - 1) * pc + (size_t)c * nr;
+                for (int q = nb % nr; q < nr; q++)
+                    lane[q] = 0.0f;
+            }
+
+    /* 2 and 3, a panel of output channels at a time */
+    const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
+    const int mp0 = chunk * per, mp1 = mp0 + per < f->mpanels ? mp0 + per : f->mpanels;
+    const float *bias = cst(J->m, o->bias);
+    for (int mp = mp0; mp < mp1; mp++) {
+        for (int pt = 0; pt < 16; pt++) {
+            const float *w = (const float *)f->w + (size_t)pt * f->a_group / sizeof(float) + (size_t)mp * C * cw;
+            for (int p = 0; p < npan; p++) {
+                const float *vp = v + ((size_t)pt * (tb / nr) + p) * pc;
+                if (f->wswap) /* [tiles][channels] */
+                    K->f32_ukr(C, vp, w, mbuf + ((size_t)pt * tb + (size_t)p * nr) * cw, (size_t)cw, 0);
+                else /* [channels][tiles] */
+                    K->f32_ukr(C, w, vp, mbuf + (size_t)pt * cw * tb + p * nr, (size_t)tb, 0);
+            }
+        }
+        const int c0 = mp * cw, mv = J->og - c0 < cw ? J->og - c0 : cw;
+        for (int rr = 0; rr < mv; rr++) {
+            const int k = c0 + rr;
+            const float b = bias ? bias[k] : 0.0f;
+            float *y = (float *)J->y + (size_t)k * J->oh * J->ow;
+            /* channel rr's products: tile t of point q at mk[q * ms + t * ts] */
+            const float *mk = mbuf + (f->wswap ? (size_t)rr : (size_t)rr * tb);
+            const size_t ms = (size_t)cw * tb, ts = f->wswap ? (size_t)cw : 1;
+            for (int ty = ty0; ty < ty1; ty++) {
+                float *y0 = r, *y1 = r + 2 * tw;
+                const float *m0 = mk + (size_t)(ty - ty0) * tw * ts;
+                for (int t = 0; t < tw; t++) {
+                    float m[16], s0[4], s1[4];
+                    for (int q = 0; q < 16; q++)
+                        m[q] = m0[(size_t)q * ms + (size_t)t * ts];
+                    for (int j = 0; j < 4; j++) {
+                        s0[j] = m[j] + m[4 + j] + m[8 + j];
+                        s1[j] = m[4 + j] - m[8 + j] - m[12 + j];
+                    }
+                    y0[2 * t] = s0[0] + s0[1] + s0[2] + b;
+                    y0[2 * t + 1] = s0[1] - s0[2] - s0[3] + b;
+                    y1[2 * t] = s1[0] + s1[1] + s1[2] + b;
+                    y1[2 * t + 1] = s1[1] - s1[2] - s1[3] + b;
+                }
+                for (int i = 0; i < 2 && 2 * ty + i < J->oh; i++)
+                    store_f32(r + (size_t)i * 2 * tw, J->ow, 0.0f, o->act, y + (size_t)(2 * ty + i) * J->ow);
+            }
         }
     }
 }
@@ -561,22 +603,20 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
     J.act = o->act;
     J.bias = f->s8 ? NULL : cst(m, o->bias);
     if (f->wino) {
-        /* B = V [16][C][tiles] and the products M [16][O][tiles] in shared scratch */
+        /* the input padded once (zeros, and enough rows and columns for whole
+         * 2x2 tiles), shared; then the fused blocks */
         J.th = (J.oh + 1) / 2;
         J.tw = (J.ow + 1) / 2;
-        pithrt_parallel(pool, J.c, wino_in_task, &J);
-        job G = J;
-        G.groups = 16;
-        G.cg = J.c;
-        G.og = J.og;
-        G.n = G.cols = J.th * J.tw;
-        G.x = J.shared;
-        G.y = J.shared + (size_t)16 * J.c * G.n * sizeof(float);
-        G.act = PITHRT_ACT_NONE;
-        G.bias = NULL;
-        G.tiles = (G.cols + f->nc - 1) / f->nc;
-        pithrt_parallel(pool, G.tiles * 16, gemm_task, &G);
-        pithrt_parallel(pool, J.og, wino_out_task, &J);
+        J.wp = 2 * J.tw + 2;
+        J.hp = 2 * J.th + 2;
+        J.chan = (size_t)J.hp * J.wp;
+        pithrt_parallel(pool, J.c, pad_task, &J);
+        const int blocks = (J.th + f->wrows - 1) / f->wrows;
+        if (blocks < 2 * threads) {
+            int want = (2 * threads + blocks - 1) / blocks;
+            J.mchunks = want < f->mpanels ? want : f->mpanels;
+        }
+        pithrt_parallel(pool, blocks * J.mchunks, wino_task, &J);
         return 1;
     }
     if (f->mode == PITHRT_B_WIDE) {
