@@ -56,7 +56,7 @@ static int is_winograd(const pithrt_model *m, const pithrt_op *o)
 {
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     return o->type == PITHRT_OP_CONV2D && x->dtype == PITHRT_F32 && o->groups == 1 && o->kh == 3 && o->kw == 3 &&
-           o->sh == 1 && o->sw == 1 && o->dh == 1 && o->dw == 1 && x->dims[0] >= 16 && y->dims[0] >= 16 &&
+           o->sh == 1 && o->sw == 1 && o->dh == 1 && o->dw == 1 && x->dims[0] >= 64 && y->dims[0] >= 64 &&
            y->dims[1] >= 4 && y->dims[2] >= 4;
 }
 
