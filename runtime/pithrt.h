@@ -165,6 +165,9 @@ typedef struct pithrt_ctx {
     char msg[PITHRT_MSG_MAX];
 } pithrt_ctx;
 
+/* A context on the caller's arena (pithrt_arena_bytes(m, threads) bytes).
+ * threads > 1 starts threads - 1 workers (pithrt_ctx_free stops them); a
+ * run splits conv2d, fc, depthwise and elementwise work over them. */
 int pithrt_ctx_init(pithrt_ctx *c, const pithrt_model *m, void *arena, size_t bytes, int threads);
 const char *pithrt_ctx_error(const pithrt_ctx *c);
 /* Stops the context's worker threads (the arena stays the caller's). */

@@ -1,6 +1,7 @@
 /* Contexts and execution: the arena holds every activation (at the planned
- * offsets), the per-thread scratch and the profile; run() walks the ops and
- * calls each one's kernel. Nothing here allocates. */
+ * offsets), the fast path's shared and per-thread scratch and the profile;
+ * run() walks the ops and calls each one's kernel (the fast path's when the
+ * model has one for the op). Only ctx_init allocates: the thread pool. */
 #include <math.h>
 #include <stdlib.h>
 #include <stdarg.h>
