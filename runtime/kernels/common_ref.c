@@ -4,15 +4,6 @@
 #include "../pithrt.h"
 #include "kernels.h"
 
-float pithrt_apply_act(float v, int act)
-{
-    switch (act) {
-    case PITHRT_ACT_RELU: return v > 0.0f ? v : 0.0f;
-    case PITHRT_ACT_RELU6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
-    case PITHRT_ACT_HARDSWISH: return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
-    default: return v;
-    }
-}
 
 /* nearbyintf rounds half to even in the default rounding mode, which the
  * runtime never changes; the division (not a multiplication by 1 / scale) is

@@ -10,7 +10,6 @@
 #include "kernels.h"
 
 /* Output columns j with 0 <= j * s - p + v * d < w. */
-void pithrt_col_range(int ow, int w, int s, int p, int off, int *lo, int *hi);
 void pithrt_col_range(int ow, int w, int s, int p, int off, int *lo, int *hi)
 {
     int first = p - off; /* j * s >= p - off */

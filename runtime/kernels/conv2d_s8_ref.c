@@ -7,8 +7,6 @@
 #include "kernels.h"
 #include "requant.h"
 
-void pithrt_col_range(int ow, int w, int s, int p, int off, int *lo, int *hi);
-
 /* The activation folded into the accumulator, as the workbench applies it to
  * the real value before recovering the accumulator. */
 int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch);

@@ -8,6 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../pithrt.h"
+
+/* The output columns j in [*lo, *hi] (empty when *hi < *lo) whose input
+ * column j * s - p + off lies in [0, w). */
+void pithrt_col_range(int ow, int w, int s, int p, int off, int *lo, int *hi);
+
 typedef struct pithrt_geom {
     int kh, kw, sh, sw, ph, pw, dh, dw, groups;
 } pithrt_geom;
@@ -74,6 +80,15 @@ void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, siz
 
 /* The workbench's quantizer step: clamp(round_half_even(act(v) / scale) + zero_point). */
 int32_t pithrt_quantize_value(float v, pithrt_qact q, int act);
-float pithrt_apply_act(float v, int act);
+/* inline, so that a loop applying one activation vectorizes */
+static inline float pithrt_apply_act(float v, int act)
+{
+    switch (act) {
+    case PITHRT_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case PITHRT_ACT_RELU6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+    case PITHRT_ACT_HARDSWISH: return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+    default: return v;
+    }
+}
 
 #endif

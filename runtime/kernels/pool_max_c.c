@@ -8,16 +8,6 @@
 
 #include "ukernel.h"
 
-/* the output columns j whose tap v reads inside [0, w) */
-static void tap_cols(int ow, int w, int s, int p, int v, int *lo, int *hi)
-{
-    int x0 = v - p; /* column of output 0 */
-    int a = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
-    int b = w - x0 <= 0 ? 0 : (w - x0 + s - 1) / s;
-    *lo = a < ow ? a : ow;
-    *hi = b < *lo ? *lo : b < ow ? b : ow;
-}
-
 #define MAXPOOL(NAME, T, LOWEST)                                                                                     \
     void NAME(const T *x, int c, int h, int w, T *y, int oh, int ow, const pithrt_geom *g)                          \
     {                                                                                                                \
@@ -31,17 +21,17 @@ static void tap_cols(int ow, int w, int s, int p, int v, int *lo, int *hi)
                     if (yy < 0 || yy >= h)                                                                           \
                         continue;                                                                                    \
                     for (int v = 0; v < g->kw; v++) {                                                                \
-                        int lo, hi;                                                                                  \
-                        tap_cols(ow, w, g->sw, g->pw, v, &lo, &hi);                                                  \
+                        int lo, hi; /* the columns whose tap v reads inside the input */                             \
+                        pithrt_col_range(ow, w, g->sw, g->pw, v, &lo, &hi);                                          \
                         const T *xr = x + ((size_t)ch * h + yy) * w + v - g->pw;                                     \
                         if (g->sw == 1)                                                                              \
-                            for (int j = lo; j < hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                            \
                                 yr[j] = xr[j] > yr[j] ? xr[j] : yr[j];                                               \
                         else if (g->sw == 2) /* a constant stride the vectorizer can gather */                       \
-                            for (int j = lo; j < hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                            \
                                 yr[j] = xr[2 * j] > yr[j] ? xr[2 * j] : yr[j];                                       \
                         else                                                                                         \
-                            for (int j = lo; j < hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                            \
                                 yr[j] = xr[j * g->sw] > yr[j] ? xr[j * g->sw] : yr[j];                               \
                     }                                                                                                \
                 }                                                                                                    \
