@@ -83,27 +83,6 @@ typedef struct job {
     pithrt_rq_out out;
 } job;
 
-/* The fp32 epilogue of one tile row: bias, activation, into y. One loop per
- * activation: GCC does not unswitch pithrt_apply_act's switch out of the
- * loop here, and the switched loop is 40% slower on MobileNet's 1x1 layers. */
-static void store_f32(const float *tr, int nv, float b, int act, float *yr)
-{
-    if (act == PITHRT_ACT_RELU)
-        for (int q = 0; q < nv; q++)
-            yr[q] = tr[q] + b > 0.0f ? tr[q] + b : 0.0f;
-    else if (act == PITHRT_ACT_RELU6)
-        for (int q = 0; q < nv; q++) {
-            float v = tr[q] + b;
-            yr[q] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
-        }
-    else if (act == PITHRT_ACT_NONE)
-        for (int q = 0; q < nv; q++)
-            yr[q] = tr[q] + b;
-    else
-        for (int q = 0; q < nv; q++)
-            yr[q] = pithrt_apply_act(tr[q] + b, act);
-}
-
 /* Column q of a panel starting at B column at: where it lands in the output
  * plane, and how many columns from there are contiguous there (the wide grid
  * drops the pw - ow columns past each row's end). */
@@ -121,30 +100,6 @@ static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
     }
     *dst = (size_t)i * J->ow + j;
     return J->ow - j < nv - q ? J->ow - j : nv - q;
-}
-
-/* A full fp32 B panel: k rows of nr floats. The copies have a constant size
- * for the compiler to inline as vector moves (a memcpy call per row of 32
- * floats costs more than the copy). */
-static void pack_rows_f32(const float *src, const int32_t *offs, int k, int nr, float *d)
-{
-    switch (nr) {
-    case 8:
-        for (int r = 0; r < k; r++, d += 8)
-            memcpy(d, src + offs[r], 8 * sizeof(float));
-        break;
-    case 16:
-        for (int r = 0; r < k; r++, d += 16)
-            memcpy(d, src + offs[r], 16 * sizeof(float));
-        break;
-    case 32:
-        for (int r = 0; r < k; r++, d += 32)
-            memcpy(d, src + offs[r], 32 * sizeof(float));
-        break;
-    default:
-        for (int r = 0; r < k; r++, d += nr)
-            memcpy(d, src + offs[r], (size_t)nr * sizeof(float));
-    }
 }
 
 static void gemm_task(void *arg, int task, int thread)
@@ -194,16 +149,7 @@ static void gemm_task(void *arg, int task, int thread)
         } else if (s8) {
             pithrt_pack_b_s8_c((const int8_t *)base + p * nr, f->offs, f->k, nv, dst, nr, ku, ae, K->s8_b_offset);
         } else {
-            const float *src = (const float *)(const void *)base + p * nr;
-            float *d = (float *)(void *)dst;
-            if (nv == nr)
-                pack_rows_f32(src, f->offs, f->k, nr, d);
-            else
-                for (int r = 0; r < f->k; r++, d += nr) {
-                    memcpy(d, src + f->offs[r], (size_t)nv * sizeof(float));
-                    for (int q = nv; q < nr; q++)
-                        d[q] = 0.0f;
-                }
+            K->f32_pack_b((const float *)(const void *)base + p * nr, f->offs, f->k, nv, (float *)(void *)dst);
         }
     }
 
@@ -248,8 +194,8 @@ static void gemm_task(void *arg, int task, int thread)
                     if (len > 0 && s8)
                         memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
                     else if (len > 0)
-                        store_f32((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, J->act,
-                                  (float *)J->y + (size_t)ch * J->n + d);
+                        K->f32_bias_act((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, J->act,
+                                        (float *)J->y + (size_t)ch * J->n + d);
                     q += len > 0 ? len : -len;
                 }
             }
@@ -478,7 +424,8 @@ static void wino_task(void *arg, int task, int thread)
                     y1[2 * t + 1] = s1[1] - s1[2] - s1[3] + b;
                 }
                 for (int i = 0; i < 2 && 2 * ty + i < J->oh; i++)
-                    store_f32(r + (size_t)i * 2 * tw, J->ow, 0.0f, o->act, y + (size_t)(2 * ty + i) * J->ow);
+                    K->f32_bias_act(r + (size_t)i * 2 * tw, J->ow, 0.0f, o->act,
+                                    y + (size_t)(2 * ty + i) * J->ow);
             }
         }
     }
@@ -512,10 +459,10 @@ static void ew_task(void *arg, int task, int thread)
         pithrt_geom g = {o->kh, o->kw, o->sh, o->sw, o->ph, o->pw, o->dh, o->dw, o->groups};
         size_t in = (size_t)x->dims[1] * x->dims[2], out = (size_t)y->dims[1] * y->dims[2];
         if (x->dtype == PITHRT_S8)
-            pithrt_maxpool_s8_c((const int8_t *)xp + task * in, 1, x->dims[1], x->dims[2], (int8_t *)yp + task * out,
+            m->kernels->maxpool_s8((const int8_t *)xp + task * in, 1, x->dims[1], x->dims[2], (int8_t *)yp + task * out,
                                 y->dims[1], y->dims[2], &g);
         else
-            pithrt_maxpool_f32_c((const float *)(const void *)xp + task * in, 1, x->dims[1], x->dims[2],
+            m->kernels->maxpool_f32((const float *)(const void *)xp + task * in, 1, x->dims[1], x->dims[2],
                                  (float *)(void *)yp + task * out, y->dims[1], y->dims[2], &g);
         return;
     }
@@ -537,7 +484,7 @@ static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *a
 {
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     ew_job E = {m, o, arena, pithrt_tensor_elems(y)};
-    if (o->type == PITHRT_OP_MAXPOOL)
+    if (o->type == PITHRT_OP_MAXPOOL && o->kw <= PITHRT_MAXPOOL_SPAN)
         pithrt_parallel(pool, x->dims[0], ew_task, &E);
     else if (o->type == PITHRT_OP_QUANTIZE || o->type == PITHRT_OP_ADD)
         pithrt_parallel(pool, (int)((E.n + EW_CHUNK - 1) / EW_CHUNK), ew_task, &E);

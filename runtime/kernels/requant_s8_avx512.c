@@ -1,37 +1,68 @@
-/* The int8 epilogue, AVX-512, sixteen accumulators at a time: the same
- * arithmetic as requant_s8_avx2.c (which explains it), on zmm registers with
- * VPMOVSDB narrowing. */
+/* The int8 epilogue, AVX-512, sixteen accumulators at a time (the last ones
+ * under a mask). After the bias and the activation's clamp, the product
+ * p = x * m is exact in 64 bits, and pithrt_requantize's two roundings
+ * collapse into one floor division (e = the right shift, e >= 1):
+ *   srdhm:   h = floor((p + 2^30) / 2^31)
+ *   rshift:  r = floor((h + 2^(e-1) - [h < 0]) / 2^e)
+ *          = floor((p + 2^30 + 2^(30+e) - [p < -2^30] * 2^31) / 2^(31+e))
+ * (floor(floor(a / b) / c) = floor(a / (b c)), and h < 0 exactly when
+ * p < -2^30). The correction term is skipped for a channel whose clamp keeps
+ * x >= 0 with m >= 0 (every ReLU layer), and the final clamp when the codes
+ * span all of int8 (VPMOVSDB saturates the same way). A channel with a left
+ * shift, a right shift over 31 or the multiplier INT32_MIN takes the
+ * portable path. */
 #include "ukernel.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#define RQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline
+
+RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y,
+                       const int neg, const int clamp)
+{
+    const int e = ch->right;
+    const long long c = (1LL << 30) + (e ? 1LL << (30 + e) : 0);
+    const __m512i bias = _mm512_set1_epi32(ch->bias), lo = _mm512_set1_epi32(ch->lo), hi = _mm512_set1_epi32(ch->hi),
+                  m = _mm512_set1_epi32(ch->mult), cv = _mm512_set1_epi64(c),
+                  thr = _mm512_set1_epi64(c - (1LL << 30)), two31 = _mm512_set1_epi64(1LL << 31),
+                  zp = _mm512_set1_epi32(out.zero_point), qmin = _mm512_set1_epi32(out.qmin),
+                  qmax = _mm512_set1_epi32(out.qmax),
+                  lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    const __m128i s = _mm_cvtsi32_si128(31 + e);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+        __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), bias);
+        x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+        __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), cv);
+        __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), cv);
+        if (neg && e) {
+            ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
+            od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
+        }
+        x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
+        x = _mm512_add_epi32(x, zp);
+        if (clamp)
+            x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
+        _mm_mask_storeu_epi8(y + i, k, _mm512_cvtsepi32_epi8(x));
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void
 pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
 {
-    int i = 0;
-    if (!ch->left && ch->right <= 31 && ch->mult != INT32_MIN) {
-        const __m512i bias = _mm512_set1_epi32(ch->bias), lo = _mm512_set1_epi32(ch->lo),
-                      hi = _mm512_set1_epi32(ch->hi), m = _mm512_set1_epi32(ch->mult),
-                      nudge = _mm512_set1_epi64(1LL << 30), zp = _mm512_set1_epi32(out.zero_point),
-                      qmin = _mm512_set1_epi32(out.qmin), qmax = _mm512_set1_epi32(out.qmax);
-        const int32_t mk = (int32_t)(((uint32_t)1 << ch->right) - 1u);
-        const __m512i mask = _mm512_set1_epi32(mk), half = _mm512_set1_epi32(mk >> 1);
-        const __m128i e = _mm_cvtsi32_si128(ch->right);
-        for (; i + 16 <= n; i += 16) {
-            __m512i x = _mm512_add_epi32(_mm512_loadu_si512((const void *)(acc + i)), bias);
-            x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
-            __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), nudge);
-            __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), nudge);
-            x = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(ev, 31), _mm512_slli_epi64(od, 1));
-            __m512i rem = _mm512_and_si512(x, mask), thr = _mm512_add_epi32(half, _mm512_srli_epi32(x, 31));
-            x = _mm512_sra_epi32(x, e);
-            x = _mm512_mask_add_epi32(x, _mm512_cmpgt_epi32_mask(rem, thr), x, _mm512_set1_epi32(1));
-            x = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(x, zp), qmin), qmax);
-            _mm_storeu_si128((__m128i *)(void *)(y + i), _mm512_cvtsepi32_epi8(x));
-        }
+    if (ch->left || ch->right > 31 || ch->mult == INT32_MIN) {
+        pithrt_requant_row_c(acc, n, ch, out, y);
+        return;
     }
-    if (i < n)
-        pithrt_requant_row_c(acc + i, n - i, ch, out, y + i);
+    const int neg = ch->lo < 0 || ch->mult < 0, clamp = out.qmin > -128 || out.qmax < 127;
+    if (neg && clamp)
+        rq_loop(acc, n, ch, out, y, 1, 1);
+    else if (neg)
+        rq_loop(acc, n, ch, out, y, 1, 0);
+    else if (clamp)
+        rq_loop(acc, n, ch, out, y, 0, 1);
+    else
+        rq_loop(acc, n, ch, out, y, 0, 0);
 }
 #endif

@@ -21,16 +21,31 @@ void pithrt_quantize_s8_neon(const float *x, int8_t *y, size_t n, pithrt_qact yq
 void pithrt_add_s8_neon(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
                         size_t n, int act);
 
+void pithrt_bias_act_f32_neon(const float *c, int n, float b, int act, float *y);
+void pithrt_pack_b_f32_neon(const float *base, const int32_t *offs, int k, int n, float *panel);
+
 const pithrt_kernels pithrt_kernels_neon = {
-    PITHRT_ISA_NEON, 8, 8, pithrt_gemm_f32_neon, 8, 8, 1, 2, 0, pithrt_gemm_s8_neon, pithrt_pack_b_s8_neon,
-    pithrt_requant_row_neon, pithrt_dw_f32_neon, pithrt_dw_s8_neon, pithrt_dot_f32_neon, pithrt_dot_s8_neon,
-    pithrt_quantize_s8_neon, pithrt_add_s8_neon,
+    .isa = PITHRT_ISA_NEON,
+    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon,
+    .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
+    .s8_mr = 8, .s8_nr = 8, .s8_ku = 1, .s8_esize = 2, .s8_b_offset = 0,
+    .s8_ukr = pithrt_gemm_s8_neon, .s8_pack_b = pithrt_pack_b_s8_neon, .requant_row = pithrt_requant_row_neon,
+    .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
+    .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon,
+    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,
+    .maxpool_s8 = pithrt_maxpool_s8_c, .maxpool_f32 = pithrt_maxpool_f32_c,
 };
 
 const pithrt_kernels pithrt_kernels_neon_dot = {
-    PITHRT_ISA_NEON_DOT, 8, 8, pithrt_gemm_f32_neon, 8, 8, 4, 1, 0, pithrt_gemm_s8_neon_dot,
-    pithrt_pack_b_s8_neon_dot, pithrt_requant_row_neon, pithrt_dw_f32_neon, pithrt_dw_s8_neon, pithrt_dot_f32_neon,
-    pithrt_dot_s8_neon_dot,
-    pithrt_quantize_s8_neon, pithrt_add_s8_neon,
+    .isa = PITHRT_ISA_NEON_DOT,
+    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon,
+    .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
+    .s8_mr = 8, .s8_nr = 8, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 0,
+    .s8_ukr = pithrt_gemm_s8_neon_dot, .s8_pack_b = pithrt_pack_b_s8_neon_dot,
+    .requant_row = pithrt_requant_row_neon,
+    .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
+    .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon_dot,
+    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,
+    .maxpool_s8 = pithrt_maxpool_s8_c, .maxpool_f32 = pithrt_maxpool_f32_c,
 };
 #endif

@@ -23,16 +23,34 @@ void pithrt_quantize_s8_avx2(const float *x, int8_t *y, size_t n, pithrt_qact yq
 void pithrt_add_s8_avx2(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
                         size_t n, int act);
 
+void pithrt_maxpool_s8_avx2(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_maxpool_f32_avx2(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_bias_act_f32_avx2(const float *c, int n, float b, int act, float *y);
+void pithrt_bias_act_f32_avx512(const float *c, int n, float b, int act, float *y);
+void pithrt_pack_b_f32_avx2(const float *base, const int32_t *offs, int k, int n, float *panel);
+void pithrt_pack_b_f32_avx512(const float *base, const int32_t *offs, int k, int n, float *panel);
+
 const pithrt_kernels pithrt_kernels_avx2 = {
-    PITHRT_ISA_AVX2, 4, 16, pithrt_gemm_f32_avx2, 4, 16, 2, 2, 0, pithrt_gemm_s8_avx2, pithrt_pack_b_s8_avx2,
-    pithrt_requant_row_avx2, pithrt_dw_f32_avx2, pithrt_dw_s8_avx2, pithrt_dot_f32_avx2, pithrt_dot_s8_avx2,
-    pithrt_quantize_s8_avx2, pithrt_add_s8_avx2,
+    .isa = PITHRT_ISA_AVX2,
+    .f32_mr = 4, .f32_nr = 16, .f32_ukr = pithrt_gemm_f32_avx2,
+    .f32_pack_b = pithrt_pack_b_f32_avx2, .f32_bias_act = pithrt_bias_act_f32_avx2,
+    .s8_mr = 4, .s8_nr = 16, .s8_ku = 2, .s8_esize = 2, .s8_b_offset = 0,
+    .s8_ukr = pithrt_gemm_s8_avx2, .s8_pack_b = pithrt_pack_b_s8_avx2, .requant_row = pithrt_requant_row_avx2,
+    .dw_f32 = pithrt_dw_f32_avx2, .dw_s8 = pithrt_dw_s8_avx2,
+    .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
+    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2,
+    .maxpool_s8 = pithrt_maxpool_s8_avx2, .maxpool_f32 = pithrt_maxpool_f32_avx2,
 };
 
 const pithrt_kernels pithrt_kernels_avx512 = {
-    PITHRT_ISA_AVX512, 8, 32, pithrt_gemm_f32_avx512, 8, 32, 4, 1, 128, pithrt_gemm_s8_avx512_vnni,
-    pithrt_pack_b_s8_vnni, pithrt_requant_row_avx512, pithrt_dw_f32_avx512, pithrt_dw_s8_avx512, pithrt_dot_f32_avx2,
-    pithrt_dot_s8_avx2,
-    pithrt_quantize_s8_avx2, pithrt_add_s8_avx2,
+    .isa = PITHRT_ISA_AVX512,
+    .f32_mr = 8, .f32_nr = 32, .f32_ukr = pithrt_gemm_f32_avx512,
+    .f32_pack_b = pithrt_pack_b_f32_avx512, .f32_bias_act = pithrt_bias_act_f32_avx512,
+    .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
+    .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni, .requant_row = pithrt_requant_row_avx512,
+    .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512,
+    .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
+    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2,
+    .maxpool_s8 = pithrt_maxpool_s8_avx2, .maxpool_f32 = pithrt_maxpool_f32_avx2,
 };
 #endif

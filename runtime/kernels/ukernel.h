@@ -72,6 +72,16 @@ typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *
 typedef void (*pithrt_quantize_s8)(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
 typedef void (*pithrt_add_s8)(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y,
                               pithrt_qact yq, size_t n, int act);
+/* fp32 epilogue of a tile row: y = act(c + b) for n values */
+typedef void (*pithrt_bias_act_f32)(const float *c, int n, float b, int act, float *y);
+/* pithrt_pack_b_s8's float counterpart: k rows of n floats into one panel
+ * [k][nr], the columns past n zero */
+typedef void (*pithrt_pack_b_f32)(const float *base, const int32_t *offs, int k, int n, float *panel);
+/* max pooling of c planes (pool_max_body.h) */
+typedef void (*pithrt_maxpool_s8)(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow,
+                                  const pithrt_geom *g);
+typedef void (*pithrt_maxpool_f32)(const float *x, int c, int h, int w, float *y, int oh, int ow,
+                                   const pithrt_geom *g);
 typedef float (*pithrt_dot_f32)(const float *a, const float *b, int n);
 typedef int32_t (*pithrt_dot_s8)(const int8_t *a, const int8_t *b, int n);
 
@@ -79,6 +89,8 @@ typedef struct pithrt_kernels {
     pithrt_isa isa;
     int f32_mr, f32_nr;
     pithrt_ukr_f32 f32_ukr;
+    pithrt_pack_b_f32 f32_pack_b;
+    pithrt_bias_act_f32 f32_bias_act;
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
     pithrt_ukr_s8 s8_ukr;
     pithrt_pack_b_s8 s8_pack_b;
@@ -89,6 +101,8 @@ typedef struct pithrt_kernels {
     pithrt_dot_s8 dot_s8;
     pithrt_quantize_s8 quantize_s8;
     pithrt_add_s8 add_s8;
+    pithrt_maxpool_s8 maxpool_s8;
+    pithrt_maxpool_f32 maxpool_f32;
 } pithrt_kernels;
 
 /* NULL for PITHRT_ISA_REF and for sets this build lacks. */
@@ -102,7 +116,9 @@ void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int ta
 void pithrt_dw_f32_c(const float *x, const int32_t *off, const float *w, int taps, float bias, int act, float *y,
                      int n);
 
-/* Max pooling, the reference's result (pool_max_c.c). */
+/* Max pooling, the reference's result (pool_max_c.c), for windows at most
+ * PITHRT_MAXPOOL_SPAN columns wide. */
+#define PITHRT_MAXPOOL_SPAN 1024
 void pithrt_maxpool_s8_c(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_maxpool_f32_c(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
 

@@ -17,6 +17,7 @@
 
 #include "../../export/builder.h"
 #include "../kernels/isa.h"
+#include "../kernels/ukernel.h"
 #include "../pithrt.h"
 
 static int failures, checks;
@@ -295,6 +296,55 @@ static int compare_all(const uint8_t *buf, size_t len, const char *what, int ver
     return bad;
 }
 
+/* Every set's requant_row against the portable one (pithrt_requantize,
+ * the specification): random channels, multipliers near 2^30 and 2^31 and
+ * odd ones (negative, tiny), every right shift, narrow and full code ranges,
+ * rows of 1 to 70 accumulators (vector tails), values dense around ties. */
+static int test_requant(void)
+{
+    int bad = 0;
+    for (int isa = 0; isa < PITHRT_ISA_COUNT; isa++) {
+        const pithrt_kernels *K = pithrt_kernels_for((pithrt_isa)isa);
+        if (!K || !pithrt_isa_supported((pithrt_isa)isa))
+            continue;
+        for (int t = 0; t < 3000; t++) {
+            pithrt_rq_ch ch;
+            static const int32_t mults[] = {1 << 30, (1 << 30) + 1, INT32_MAX, 1, -(1 << 30), 1518500250};
+            ch.mult = rnd() % 3 ? (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFF)) : mults[rnd() % 6];
+            ch.left = rnd() % 8 ? 0 : rint_in(1, 4);
+            ch.right = ch.left ? 0 : rnd() % 4 ? rint_in(0, 12) : rint_in(13, 31);
+            ch.bias = (int32_t)rnd() % 4096 - 2048;
+            int act = rint_in(0, 2); /* none, relu (lo 0), a window around 0 */
+            ch.lo = act == 0 ? INT32_MIN : act == 1 ? 0 : -rint_in(0, 1 << 20);
+            ch.hi = act == 0 ? INT32_MAX : rint_in(0, 1 << 20);
+            pithrt_rq_out out;
+            out.zero_point = rint_in(-128, 127);
+            out.qmin = rnd() % 2 ? -128 : rint_in(-128, 0);
+            out.qmax = rnd() % 2 ? 127 : rint_in(out.qmin, 127);
+            int n = rint_in(1, 70);
+            int32_t acc[70];
+            int span = 1 << rint_in(0, 30);
+            for (int i = 0; i < n; i++)
+                acc[i] = rnd() % 16 == 0 ? (rnd() % 2 ? INT32_MAX : INT32_MIN) : (int32_t)(rnd() % (2u * span)) - span;
+            int8_t want[70], got[70];
+            pithrt_requant_row_c(acc, n, &ch, out, want);
+            K->requant_row(acc, n, &ch, out, got);
+            checks++;
+            if (memcmp(want, got, (size_t)n)) {
+                int i = 0;
+                while (want[i] == got[i])
+                    i++;
+                if (bad++ < 5)
+                    printf("FAIL requant_row %s: acc %d bias %d clamp [%d, %d] mult %d shift +%d -%d zp %d codes "
+                           "[%d, %d]: %d, reference %d\n",
+                           pithrt_isa_name((pithrt_isa)isa), acc[i], ch.bias, ch.lo, ch.hi, ch.mult, ch.left,
+                           ch.right, out.zero_point, out.qmin, out.qmax, got[i], want[i]);
+            }
+        }
+    }
+    return bad;
+}
+
 static void random_layer(layer *L, int i)
 {
     memset(L, 0, sizeof *L);
@@ -385,6 +435,7 @@ int main(int argc, char **argv)
         if (pithrt_isa_supported((pithrt_isa)isa))
             printf(" %s", pithrt_isa_name((pithrt_isa)isa));
     printf(" (default %s)\n", pithrt_isa_name(pithrt_isa_default()));
+    failures += test_requant();
     /* shapes of the zoo's hot layers, then random ones */
     static const layer fixed[] = {
         {0, 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_S8, -5, -128, 127, 3, 0},
