@@ -135,7 +135,7 @@ static int prepare_op(pithrt_model *m, int k)
             size_t planes = (size_t)(st == 1 ? 1 : 4) * hp * wp;
             size_t n = ((size_t)y->dims[1] * wp + 31) / 32 * 32;
             /* + slack: the last outputs' reads run past the planes by at most a row and a vector */
-            f->scratch = up((planes + (size_t)wp + 128) * esz, 64) + n * 4 + n;
+            f->scratch = up((planes + (size_t)wp + 128) * esz, 64) + n * 4;
             f->offs = malloc((size_t)kd * kd * sizeof *f->offs);
             if (!f->offs)
                 rc = PITHRT_ENOMEM;
@@ -193,8 +193,8 @@ static int prepare_op(pithrt_model *m, int k)
     f->kc = 32 * 1024 / (nr * ae) / ku * ku;
     if (f->kc >= f->kp)
         f->kc = f->kp;
-    /* B panels, a tile row of C (and its int8 codes), im2col rows, C of k-blocked panel rows */
-    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * f->nc * 4 + (size_t)f->nc, 64) +
+    /* B panels, a tile row of C, im2col rows, C of k-blocked panel rows */
+    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (wino) {

@@ -119,7 +119,7 @@ static void gemm_task(void *arg, int task, int thread)
     uint8_t *panels = sc;
     size_t panel_bytes = (size_t)f->kp * nr * ae;
     int32_t *tile = (int32_t *)(void *)(sc + ((size_t)f->nc * f->kp * ae + 63) / 64 * 64);
-    uint8_t *rows = (uint8_t *)tile + ((size_t)mr * f->nc * 4 + (size_t)f->nc + 63) / 64 * 64;
+    uint8_t *rows = (uint8_t *)tile + ((size_t)mr * f->nc * 4 + 63) / 64 * 64;
     const int npan = (nc + nr - 1) / nr;
 
     /* B's rows: base + offs[r] (input planes, the padded planes, or im2col rows) */
@@ -161,7 +161,6 @@ static void gemm_task(void *arg, int task, int thread)
     const size_t ldc = (size_t)f->nc; /* a row of C: the tile's columns, all panels side by side */
     size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
     int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* C of every panel row (k blocked) */
-    int8_t *codes = (int8_t *)(tile + (size_t)mr * ldc);   /* a requantized row (wide grid) */
     for (int kb = 0; kb < nblk; kb++) {
         const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
         for (int mp = mp0; mp < mp1; mp++) {
@@ -186,13 +185,11 @@ static void gemm_task(void *arg, int task, int thread)
                     K->requant_row(cr, nc, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + n0);
                     continue;
                 }
-                if (s8)
-                    K->requant_row(cr, nc, &f->rq[ch], J->out, codes);
                 for (int q = 0; q < nc;) {
                     size_t d;
                     int len = out_run(J, (size_t)n0, q, nc, &d);
                     if (len > 0 && s8)
-                        memcpy((int8_t *)J->y + (size_t)ch * J->n + d, codes + q, (size_t)len);
+                        K->requant_row(cr + q, len, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + d);
                     else if (len > 0)
                         K->f32_bias_act((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, J->act,
                                         (float *)J->y + (size_t)ch * J->n + d);
@@ -266,16 +263,14 @@ static void dw_task(void *arg, int ch, int thread)
     const size_t esz = f->s8 ? 1 : sizeof(float), planes = (size_t)(st == 1 ? 1 : 4) * hp * wp;
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
     void *wide = sc + ((planes + (size_t)wp + 128) * esz + 63) / 64 * 64;
-    int8_t *codes = (int8_t *)wide + (size_t)n * 4;
     if (f->s8) {
         int32_t *acc = wide;
         dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, st, hp, wp,
                      (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)sc);
         J->K->dw_s8((const int8_t *)sc, f->offs, (const int8_t *)f->w + (size_t)ch * kk, kk, acc, n);
         int8_t *y = (int8_t *)J->y + (size_t)ch * J->oh * J->ow;
-        J->K->requant_row(acc, n, &f->rq[ch], J->out, codes);
         for (int i = 0; i < J->oh; i++)
-            memcpy(y + (size_t)i * J->ow, codes + (size_t)i * wp, (size_t)J->ow);
+            J->K->requant_row(acc + (size_t)i * wp, J->ow, &f->rq[ch], J->out, y + (size_t)i * J->ow);
     } else {
         const float *bias = cst(J->m, o->bias);
         float *acc = wide, *y = (float *)J->y + (size_t)ch * J->oh * J->ow;

@@ -8,7 +8,8 @@
  * (floor(floor(a / b) / c) = floor(a / (b c)), and h < 0 exactly when
  * p < -2^30). The correction term is skipped for a channel whose clamp keeps
  * x >= 0 with m >= 0 (every ReLU layer), and the final clamp when the codes
- * span all of int8 (VPMOVSDB saturates the same way). A channel with a left
+ * span all of int8 and x + zero point cannot overflow (VPMOVSDB saturates
+ * the same way). A channel with a left
  * shift, a right shift over 31 or the multiplier INT32_MIN takes the
  * portable path. */
 #include "ukernel.h"
@@ -26,8 +27,8 @@ RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt
     const __m512i bias = _mm512_set1_epi32(ch->bias), lo = _mm512_set1_epi32(ch->lo), hi = _mm512_set1_epi32(ch->hi),
                   m = _mm512_set1_epi32(ch->mult), cv = _mm512_set1_epi64(c),
                   thr = _mm512_set1_epi64(c - (1LL << 30)), two31 = _mm512_set1_epi64(1LL << 31),
-                  zp = _mm512_set1_epi32(out.zero_point), qmin = _mm512_set1_epi32(out.qmin),
-                  qmax = _mm512_set1_epi32(out.qmax),
+                  zp = _mm512_set1_epi32(out.zero_point), qmin = _mm512_set1_epi32(out.qmin - out.zero_point),
+                  qmax = _mm512_set1_epi32(out.qmax - out.zero_point),
                   lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
     const __m128i s = _mm_cvtsi32_si128(31 + e);
     for (int i = 0; i < n; i += 16) {
@@ -41,9 +42,9 @@ RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt
             od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
         }
         x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
-        x = _mm512_add_epi32(x, zp);
-        if (clamp)
+        if (clamp) /* before the zero point, which could overflow a huge x */
             x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
+        x = _mm512_add_epi32(x, zp);
         _mm_mask_storeu_epi8(y + i, k, _mm512_cvtsepi32_epi8(x));
     }
 }
@@ -55,7 +56,11 @@ pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pit
         pithrt_requant_row_c(acc, n, ch, out, y);
         return;
     }
-    const int neg = ch->lo < 0 || ch->mult < 0, clamp = out.qmin > -128 || out.qmax < 127;
+    /* the final clamp is needed for narrow codes, or when x + zero point could overflow */
+    const int64_t xmax = ch->lo == INT32_MIN ? -(int64_t)INT32_MIN : ch->lo < 0 ? -(int64_t)ch->lo : ch->lo;
+    const int64_t xbig = ch->hi > xmax ? ch->hi : xmax, mabs = ch->mult < 0 ? -(int64_t)ch->mult : ch->mult;
+    const int neg = ch->lo < 0 || ch->mult < 0;
+    const int clamp = out.qmin > -128 || out.qmax < 127 || ((xbig * mabs) >> (31 + ch->right)) >= (1 << 30);
     if (neg && clamp)
         rq_loop(acc, n, ch, out, y, 1, 1);
     else if (neg)

@@ -1,38 +1,75 @@
-/* The int8 epilogue, NEON, eight accumulators at a time. SQRDMULH is
- * pithrt_srdhm exactly; the rounding right shift is SRSHL after subtracting
- * one from negative values (gemmlowp's fixup: SRSHL rounds halves up,
- * RoundingDivideByPOT away from zero); SQSHL is the saturating left shift. */
+/* The int8 epilogue, NEON, eight accumulators at a time (a last partial
+ * eight through a buffer). SQRDMULH is pithrt_srdhm exactly; the rounding
+ * right shift is SRSHL after subtracting one from negative values
+ * (gemmlowp's fixup: SRSHL rounds halves up, RoundingDivideByPOT away from
+ * zero); SQSHL is the saturating left shift. Steps a channel does not need
+ * are left out: the left shift when it is 0, the fixup when the clamp keeps
+ * x >= 0 with m >= 0 (every ReLU layer), the final clamp when the codes span
+ * all of int8 (SQXTN saturates the same way). */
+#include <string.h>
+
 #include "ukernel.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
 
-static inline int32x4_t rq4(int32x4_t x, int32x4_t bias, int32x4_t lo, int32x4_t hi, int32x4_t left, int32x4_t m,
-                            int32x4_t right, int32x4_t zp, int32x4_t qmin, int32x4_t qmax)
+typedef struct rq_vec {
+    int32x4_t bias, lo, hi, left, m, right, zp, qmin, qmax;
+} rq_vec;
+
+static inline __attribute__((always_inline)) int32x4_t rq4(int32x4_t x, const rq_vec *v, const int left,
+                                                           const int neg, const int clamp)
 {
-    x = vminq_s32(vmaxq_s32(vaddq_s32(x, bias), lo), hi);
-    x = vqrdmulhq_s32(vqshlq_s32(x, left), m);
-    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
-    x = vrshlq_s32(x, right);
-    return vminq_s32(vmaxq_s32(vaddq_s32(x, zp), qmin), qmax);
+    x = vminq_s32(vmaxq_s32(vaddq_s32(x, v->bias), v->lo), v->hi);
+    if (left)
+        x = vqshlq_s32(x, v->left);
+    x = vqrdmulhq_s32(x, v->m);
+    if (neg)
+        x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, v->right), 31));
+    x = vqaddq_s32(vrshlq_s32(x, v->right), v->zp); /* saturating: a huge x must not wrap */
+    return clamp ? vminq_s32(vmaxq_s32(x, v->qmin), v->qmax) : x;
+}
+
+static inline __attribute__((always_inline)) void rq_loop(const int32_t *acc, int n, const rq_vec *v, int8_t *y,
+                                                          const int left, const int neg, const int clamp)
+{
+    for (int i = 0; i < n; i += 8) {
+        int32_t tail[8];
+        int8_t out[8];
+        const int32_t *a = acc + i;
+        if (n - i < 8) {
+            memcpy(tail, a, (size_t)(n - i) * sizeof(int32_t));
+            memset(tail + (n - i), 0, (size_t)(8 - (n - i)) * sizeof(int32_t));
+            a = tail;
+        }
+        int32x4_t r0 = rq4(vld1q_s32(a), v, left, neg, clamp), r1 = rq4(vld1q_s32(a + 4), v, left, neg, clamp);
+        int8x8_t r = vqmovn_s16(vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1)));
+        if (n - i >= 8) {
+            vst1_s8(y + i, r);
+        } else {
+            vst1_s8(out, r);
+            memcpy(y + i, out, (size_t)(n - i));
+        }
+    }
 }
 
 void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
 {
-    int i = 0;
-    if (ch->right <= 31 && ch->mult != INT32_MIN) {
-        const int32x4_t bias = vdupq_n_s32(ch->bias), lo = vdupq_n_s32(ch->lo), hi = vdupq_n_s32(ch->hi),
-                        left = vdupq_n_s32(ch->left), m = vdupq_n_s32(ch->mult), right = vdupq_n_s32(-ch->right),
-                        zp = vdupq_n_s32(out.zero_point), qmin = vdupq_n_s32(out.qmin),
-                        qmax = vdupq_n_s32(out.qmax);
-        for (; i + 8 <= n; i += 8) {
-            int32x4_t a = rq4(vld1q_s32(acc + i), bias, lo, hi, left, m, right, zp, qmin, qmax);
-            int32x4_t b = rq4(vld1q_s32(acc + i + 4), bias, lo, hi, left, m, right, zp, qmin, qmax);
-            int16x8_t h = vcombine_s16(vqmovn_s32(a), vqmovn_s32(b));
-            vst1_s8(y + i, vqmovn_s16(h));
-        }
+    if (ch->right > 31 || ch->mult == INT32_MIN) {
+        pithrt_requant_row_c(acc, n, ch, out, y);
+        return;
     }
-    if (i < n)
-        pithrt_requant_row_c(acc + i, n - i, ch, out, y + i);
+    const rq_vec v = {vdupq_n_s32(ch->bias),        vdupq_n_s32(ch->lo),   vdupq_n_s32(ch->hi),
+                      vdupq_n_s32(ch->left),        vdupq_n_s32(ch->mult), vdupq_n_s32(-ch->right),
+                      vdupq_n_s32(out.zero_point), vdupq_n_s32(out.qmin), vdupq_n_s32(out.qmax)};
+    const int neg = ch->right && (ch->lo < 0 || ch->mult < 0), clamp = out.qmin > -128 || out.qmax < 127;
+    if (ch->left)
+        rq_loop(acc, n, &v, y, 1, 1, 1);
+    else if (neg)
+        rq_loop(acc, n, &v, y, 0, 1, clamp);
+    else if (clamp)
+        rq_loop(acc, n, &v, y, 0, 0, 1);
+    else
+        rq_loop(acc, n, &v, y, 0, 0, 0);
 }
 #endif
