@@ -83,12 +83,14 @@ typedef struct job {
     pithrt_rq_out out;
 } job;
 
-/* Column q of a panel starting at B column at: where it lands in the output
+/* Column q of a tile starting at B column at: where it lands in the output
  * plane, and how many columns from there are contiguous there (the wide grid
- * drops the pw - ow columns past each row's end). */
-static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
+ * drops the pw - ow columns past each row's end); *rows > 1 when whole
+ * output rows follow from there (pw columns apart in C, ow in the output). */
+static int out_run(const job *J, size_t at, int q, int nv, size_t *dst, int *rows)
 {
     size_t t = at + (size_t)q;
+    *rows = 1;
     if (J->f->mode != PITHRT_B_WIDE) {
         *dst = t;
         return nv - q;
@@ -99,6 +101,8 @@ static int out_run(const job *J, size_t at, int q, int nv, size_t *dst)
         return -(J->wp - j); /* columns to skip */
     }
     *dst = (size_t)i * J->ow + j;
+    if (j == 0 && nv - q >= J->ow)
+        *rows = (nv - q - J->ow) / J->wp + 1;
     return J->ow - j < nv - q ? J->ow - j : nv - q;
 }
 
@@ -181,19 +185,22 @@ static void gemm_task(void *arg, int task, int thread)
             for (int r = 0; r < mv; r++) {
                 const int ch = g * J->og + c0 + r;
                 const int32_t *cr = c + (size_t)r * ldc;
-                if (s8 && f->mode != PITHRT_B_WIDE) {
-                    K->requant_row(cr, nc, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + n0);
-                    continue;
-                }
                 for (int q = 0; q < nc;) {
                     size_t d;
-                    int len = out_run(J, (size_t)n0, q, nc, &d);
-                    if (len > 0 && s8)
-                        K->requant_row(cr + q, len, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->n + d);
-                    else if (len > 0)
-                        K->f32_bias_act((const float *)(const void *)cr + q, len, bias ? bias[ch] : 0.0f, J->act,
-                                        (float *)J->y + (size_t)ch * J->n + d);
-                    q += len > 0 ? len : -len;
+                    int nrow, len = out_run(J, (size_t)n0, q, nc, &d, &nrow);
+                    if (len <= 0) {
+                        q -= len;
+                        continue;
+                    }
+                    if (s8)
+                        K->requant(cr + q, (size_t)J->wp, len, nrow, &f->rq[ch], J->out,
+                                   (int8_t *)J->y + (size_t)ch * J->n + d, (size_t)J->ow);
+                    else
+                        for (int i = 0; i < nrow; i++)
+                            K->f32_bias_act((const float *)(const void *)cr + q + (size_t)i * J->wp, len,
+                                            bias ? bias[ch] : 0.0f, J->act,
+                                            (float *)J->y + (size_t)ch * J->n + d + (size_t)i * J->ow);
+                    q += (nrow - 1) * J->wp + len;
                 }
             }
         }
@@ -269,8 +276,7 @@ static void dw_task(void *arg, int ch, int thread)
                      (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)sc);
         J->K->dw_s8((const int8_t *)sc, f->offs, (const int8_t *)f->w + (size_t)ch * kk, kk, acc, n);
         int8_t *y = (int8_t *)J->y + (size_t)ch * J->oh * J->ow;
-        for (int i = 0; i < J->oh; i++)
-            J->K->requant_row(acc + (size_t)i * wp, J->ow, &f->rq[ch], J->out, y + (size_t)i * J->ow);
+        J->K->requant(acc, (size_t)wp, J->ow, J->oh, &f->rq[ch], J->out, y, (size_t)J->ow);
     } else {
         const float *bias = cst(J->m, o->bias);
         float *acc = wide, *y = (float *)J->y + (size_t)ch * J->oh * J->ow;
@@ -294,7 +300,7 @@ static void fc_task(void *arg, int task, int thread)
     if (f->s8) {
         for (int r = r0; r < r1; r++) {
             int32_t acc = J->K->dot_s8(J->x, (const int8_t *)f->w + (size_t)r * k, k);
-            J->K->requant_row(&acc, 1, &f->rq[r], J->out, (int8_t *)J->y + r);
+            J->K->requant(&acc, 1, 1, 1, &f->rq[r], J->out, (int8_t *)J->y + r, 1);
         }
     } else {
         const float *bias = cst(J->m, J->o->bias);

@@ -13,11 +13,15 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx2"))) void pithrt_requant_row_avx2(const int32_t *acc, int n, const pithrt_rq_ch *ch,
-                                                              pithrt_rq_out out, int8_t *y)
+__attribute__((target("avx2"))) void pithrt_requant_s8_avx2(const int32_t *acc, size_t lda, int n, int rows,
+                                                             const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y,
+                                                             size_t ldy)
 {
-    int i = 0;
-    if (!ch->left && ch->right <= 31 && ch->mult != INT32_MIN) {
+    if (ch->left || ch->right > 31 || ch->mult == INT32_MIN) {
+        pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
+        return;
+    }
+    {
         const __m256i bias = _mm256_set1_epi32(ch->bias), lo = _mm256_set1_epi32(ch->lo),
                       hi = _mm256_set1_epi32(ch->hi), m = _mm256_set1_epi32(ch->mult),
                       nudge = _mm256_set1_epi64x(1LL << 30), zp = _mm256_set1_epi32(out.zero_point),
@@ -27,7 +31,8 @@ __attribute__((target("avx2"))) void pithrt_requant_row_avx2(const int32_t *acc,
         const __m256i mask = _mm256_set1_epi32(mk), half = _mm256_set1_epi32(mk >> 1);
         const __m128i e = _mm_cvtsi32_si128(ch->right);
         const __m256i pick = _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0);
-        for (; i < n; i += 8) {
+        for (int row = 0; row < rows; row++, acc += lda, y += ldy)
+        for (int i = 0; i < n; i += 8) {
             int32_t tail[8];
             const int32_t *a = acc + i;
             if (n - i < 8) { /* a partial eight, through a buffer */
@@ -55,7 +60,5 @@ __attribute__((target("avx2"))) void pithrt_requant_row_avx2(const int32_t *acc,
             }
         }
     }
-    if (i < n)
-        pithrt_requant_row_c(acc + i, n - i, ch, out, y + i);
 }
 #endif

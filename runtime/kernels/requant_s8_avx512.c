@@ -19,8 +19,8 @@
 
 #define RQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline
 
-RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y,
-                       const int neg, const int clamp)
+RQ_TARGET void rq_rows(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
+                       int8_t *y, size_t ldy, const int neg, const int clamp)
 {
     const int e = ch->right;
     const long long c = (1LL << 30) + (e ? 1LL << (30 + e) : 0);
@@ -31,6 +31,7 @@ RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt
                   qmax = _mm512_set1_epi32(out.qmax - out.zero_point),
                   lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
     const __m128i s = _mm_cvtsi32_si128(31 + e);
+    for (int r = 0; r < rows; r++, acc += lda, y += ldy)
     for (int i = 0; i < n; i += 16) {
         const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
         __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), bias);
@@ -45,15 +46,23 @@ RQ_TARGET void rq_loop(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt
         if (clamp) /* before the zero point, which could overflow a huge x */
             x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
         x = _mm512_add_epi32(x, zp);
-        _mm_mask_storeu_epi8(y + i, k, _mm512_cvtsepi32_epi8(x));
+        /* VPMOVSDB into a register, then the store: its masked store form is
+         * microcoded and slow on AMD Zen 4 (the barrier keeps GCC from fusing) */
+        __m128i codes = _mm512_cvtsepi32_epi8(x);
+        __asm__("" : "+v"(codes));
+        if (k == 0xFFFF)
+            _mm_storeu_si128((__m128i *)(void *)(y + i), codes);
+        else
+            _mm_mask_storeu_epi8(y + i, k, codes);
     }
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void
-pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
+pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
+                         int8_t *y, size_t ldy)
 {
     if (ch->left || ch->right > 31 || ch->mult == INT32_MIN) {
-        pithrt_requant_row_c(acc, n, ch, out, y);
+        pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
         return;
     }
     /* the final clamp is needed for narrow codes, or when x + zero point could overflow */
@@ -62,12 +71,12 @@ pithrt_requant_row_avx512(const int32_t *acc, int n, const pithrt_rq_ch *ch, pit
     const int neg = ch->lo < 0 || ch->mult < 0;
     const int clamp = out.qmin > -128 || out.qmax < 127 || ((xbig * mabs) >> (31 + ch->right)) >= (1 << 30);
     if (neg && clamp)
-        rq_loop(acc, n, ch, out, y, 1, 1);
+        rq_rows(acc, lda, n, rows, ch, out, y, ldy, 1, 1);
     else if (neg)
-        rq_loop(acc, n, ch, out, y, 1, 0);
+        rq_rows(acc, lda, n, rows, ch, out, y, ldy, 1, 0);
     else if (clamp)
-        rq_loop(acc, n, ch, out, y, 0, 1);
+        rq_rows(acc, lda, n, rows, ch, out, y, ldy, 0, 1);
     else
-        rq_loop(acc, n, ch, out, y, 0, 0);
+        rq_rows(acc, lda, n, rows, ch, out, y, ldy, 0, 0);
 }
 #endif

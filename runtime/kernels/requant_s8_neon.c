@@ -30,9 +30,11 @@ static inline __attribute__((always_inline)) int32x4_t rq4(int32x4_t x, const rq
     return clamp ? vminq_s32(vmaxq_s32(x, v->qmin), v->qmax) : x;
 }
 
-static inline __attribute__((always_inline)) void rq_loop(const int32_t *acc, int n, const rq_vec *v, int8_t *y,
-                                                          const int left, const int neg, const int clamp)
+static inline __attribute__((always_inline)) void rq_rows(const int32_t *acc, size_t lda, int n, int rows,
+                                                          const rq_vec *v, int8_t *y, size_t ldy, const int left,
+                                                          const int neg, const int clamp)
 {
+    for (int row = 0; row < rows; row++, acc += lda, y += ldy)
     for (int i = 0; i < n; i += 8) {
         int32_t tail[8];
         int8_t out[8];
@@ -53,10 +55,11 @@ static inline __attribute__((always_inline)) void rq_loop(const int32_t *acc, in
     }
 }
 
-void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
+void pithrt_requant_s8_neon(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
+                            pithrt_rq_out out, int8_t *y, size_t ldy)
 {
     if (ch->right > 31 || ch->mult == INT32_MIN) {
-        pithrt_requant_row_c(acc, n, ch, out, y);
+        pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
         return;
     }
     const rq_vec v = {vdupq_n_s32(ch->bias),        vdupq_n_s32(ch->lo),   vdupq_n_s32(ch->hi),
@@ -64,12 +67,12 @@ void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, 
                       vdupq_n_s32(out.zero_point), vdupq_n_s32(out.qmin), vdupq_n_s32(out.qmax)};
     const int neg = ch->right && (ch->lo < 0 || ch->mult < 0), clamp = out.qmin > -128 || out.qmax < 127;
     if (ch->left)
-        rq_loop(acc, n, &v, y, 1, 1, 1);
+        rq_rows(acc, lda, n, rows, &v, y, ldy, 1, 1, 1);
     else if (neg)
-        rq_loop(acc, n, &v, y, 0, 1, clamp);
+        rq_rows(acc, lda, n, rows, &v, y, ldy, 0, 1, clamp);
     else if (clamp)
-        rq_loop(acc, n, &v, y, 0, 0, 1);
+        rq_rows(acc, lda, n, rows, &v, y, ldy, 0, 0, 1);
     else
-        rq_loop(acc, n, &v, y, 0, 0, 0);
+        rq_rows(acc, lda, n, rows, &v, y, ldy, 0, 0, 0);
 }
 #endif

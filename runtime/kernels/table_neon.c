@@ -9,7 +9,8 @@ void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c, 
 void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_pack_b_s8_neon(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_pack_b_s8_neon_dot(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
-void pithrt_requant_row_neon(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+void pithrt_requant_s8_neon(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
+                             int8_t *y, size_t ldy);
 void pithrt_dw_s8_neon(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
 void pithrt_dw_f32_neon(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
                         float *y, int n);
@@ -29,7 +30,7 @@ const pithrt_kernels pithrt_kernels_neon = {
     .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon,
     .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
     .s8_mr = 8, .s8_nr = 8, .s8_ku = 1, .s8_esize = 2, .s8_b_offset = 0,
-    .s8_ukr = pithrt_gemm_s8_neon, .s8_pack_b = pithrt_pack_b_s8_neon, .requant_row = pithrt_requant_row_neon,
+    .s8_ukr = pithrt_gemm_s8_neon, .s8_pack_b = pithrt_pack_b_s8_neon, .requant = pithrt_requant_s8_neon,
     .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
     .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon,
     .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,
@@ -42,7 +43,7 @@ const pithrt_kernels pithrt_kernels_neon_dot = {
     .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
     .s8_mr = 8, .s8_nr = 8, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 0,
     .s8_ukr = pithrt_gemm_s8_neon_dot, .s8_pack_b = pithrt_pack_b_s8_neon_dot,
-    .requant_row = pithrt_requant_row_neon,
+    .requant = pithrt_requant_s8_neon,
     .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
     .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon_dot,
     .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,

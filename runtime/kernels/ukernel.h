@@ -49,8 +49,11 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
  * nr columns ([k/ku][nr][ku], esize bytes each; columns past n and rows past
  * k are zero). */
 typedef void (*pithrt_pack_b_s8)(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
-/* y[i] = requantize(clamp(acc[i] + ch->bias, ch->lo, ch->hi)) for i < n */
-typedef void (*pithrt_requant_row)(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+/* y[r * ldy + i] = requantize(clamp(acc[r * lda + i] + ch->bias, ch->lo, ch->hi))
+ * for i < n, r < rows: one channel's rows at once (a conv's output rows cut
+ * out of the wide grid), so that the constants are set up once */
+typedef void (*pithrt_requant_s8)(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
+                                  pithrt_rq_out out, int8_t *y, size_t ldy);
 /* Depthwise conv of one channel, as a sum of shifted copies: output t in
  * [0, n) is sum over taps of w[tap] * x[off[tap] + t]. The caller lays the
  * channel out so that this holds: for stride 1, one plane padded with 0 or the
@@ -94,7 +97,7 @@ typedef struct pithrt_kernels {
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
     pithrt_ukr_s8 s8_ukr;
     pithrt_pack_b_s8 s8_pack_b;
-    pithrt_requant_row requant_row;
+    pithrt_requant_s8 requant;
     pithrt_dw_f32 dw_f32;
     pithrt_dw_s8 dw_s8;
     pithrt_dot_f32 dot_f32;
@@ -111,7 +114,8 @@ const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
 /* Portable pieces every set may use. */
 void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset);
-void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y);
+void pithrt_requant_s8_c(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
+                         int8_t *y, size_t ldy);
 void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
 void pithrt_dw_f32_c(const float *x, const int32_t *off, const float *w, int taps, float bias, int act, float *y,
                      int n);

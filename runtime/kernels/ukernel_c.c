@@ -30,14 +30,16 @@ void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, v
     }
 }
 
-void pithrt_requant_row_c(const int32_t *acc, int n, const pithrt_rq_ch *ch, pithrt_rq_out out, int8_t *y)
+void pithrt_requant_s8_c(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
+                         int8_t *y, size_t ldy)
 {
     const int shift = ch->left - ch->right;
-    for (int i = 0; i < n; i++) {
-        int32_t a = (int32_t)((uint32_t)acc[i] + (uint32_t)ch->bias);
-        a = a < ch->lo ? ch->lo : a > ch->hi ? ch->hi : a;
-        y[i] = (int8_t)pithrt_requantize(a, ch->mult, shift, out.zero_point, out.qmin, out.qmax);
-    }
+    for (int r = 0; r < rows; r++, acc += lda, y += ldy)
+        for (int i = 0; i < n; i++) {
+            int32_t a = (int32_t)((uint32_t)acc[i] + (uint32_t)ch->bias);
+            a = a < ch->lo ? ch->lo : a > ch->hi ? ch->hi : a;
+            y[i] = (int8_t)pithrt_requantize(a, ch->mult, shift, out.zero_point, out.qmin, out.qmax);
+        }
 }
 
 void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n)

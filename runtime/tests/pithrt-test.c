@@ -296,10 +296,11 @@ static int compare_all(const uint8_t *buf, size_t len, const char *what, int ver
     return bad;
 }
 
-/* Every set's requant_row against the portable one (pithrt_requantize,
+/* Every set's requant against the portable one (pithrt_requantize,
  * the specification): random channels, multipliers near 2^30 and 2^31 and
  * odd ones (negative, tiny), every right shift, narrow and full code ranges,
- * rows of 1 to 70 accumulators (vector tails), values dense around ties. */
+ * 1 to 3 rows of 1 to 70 accumulators (vector tails) with gaps between
+ * them, values dense around ties. */
 static int test_requant(void)
 {
     int bad = 0;
@@ -321,23 +322,28 @@ static int test_requant(void)
             out.zero_point = rint_in(-128, 127);
             out.qmin = rnd() % 2 ? -128 : rint_in(-128, 0);
             out.qmax = rnd() % 2 ? 127 : rint_in(out.qmin, 127);
-            int n = rint_in(1, 70);
-            int32_t acc[70];
+            /* rows of n, lda apart in acc and ldy apart in y; what lies between must stay */
+            int n = rint_in(1, 70), rows = rint_in(1, 3);
+            size_t lda = (size_t)n + (size_t)rint_in(0, 5), ldy = (size_t)n + (size_t)rint_in(0, 3);
+            int32_t acc[3 * 75];
             int span = 1 << rint_in(0, 30);
-            for (int i = 0; i < n; i++)
+            for (size_t i = 0; i < 3 * 75; i++)
                 acc[i] = rnd() % 16 == 0 ? (rnd() % 2 ? INT32_MAX : INT32_MIN) : (int32_t)(rnd() % (2u * span)) - span;
-            int8_t want[70], got[70];
-            pithrt_requant_row_c(acc, n, &ch, out, want);
-            K->requant_row(acc, n, &ch, out, got);
+            int8_t want[3 * 73], got[3 * 73];
+            memset(want, 0x5A, sizeof want);
+            memset(got, 0x5A, sizeof got);
+            pithrt_requant_s8_c(acc, lda, n, rows, &ch, out, want, ldy);
+            K->requant(acc, lda, n, rows, &ch, out, got, ldy);
             checks++;
-            if (memcmp(want, got, (size_t)n)) {
+            if (memcmp(want, got, sizeof want)) {
                 int i = 0;
                 while (want[i] == got[i])
                     i++;
+                int at = i / (int)ldy * (int)lda + i % (int)ldy; /* the accumulator behind byte i */
                 if (bad++ < 5)
-                    printf("FAIL requant_row %s: acc %d bias %d clamp [%d, %d] mult %d shift +%d -%d zp %d codes "
+                    printf("FAIL requant %s: acc %d bias %d clamp [%d, %d] mult %d shift +%d -%d zp %d codes "
                            "[%d, %d]: %d, reference %d\n",
-                           pithrt_isa_name((pithrt_isa)isa), acc[i], ch.bias, ch.lo, ch.hi, ch.mult, ch.left,
+                           pithrt_isa_name((pithrt_isa)isa), acc[at], ch.bias, ch.lo, ch.hi, ch.mult, ch.left,
                            ch.right, out.zero_point, out.qmin, out.qmax, got[i], want[i]);
             }
         }
