@@ -120,15 +120,35 @@ static int prepare_op(pithrt_model *m, int k)
         if (!f->w || (s8 && !f->rq)) {
             rc = PITHRT_ENOMEM;
         } else {
+            /* int8 depthwise by 4-byte dot products: weights [kh][quads][4] */
+            const int quads = f->kind == PITHRT_FAST_DW && s8 && K->dw_s8_quads ? (o->kw + 3) / 4 : 0;
             for (int c = 0; c < oc; c++) {
                 void *dst = (uint8_t *)f->w + (size_t)c * per * esz;
                 weight_row(m, o, s8, c, per, dst);
                 /* fc and dw sum x * w over raw codes: the zero point goes into the bias */
                 if (s8)
-                    fill_rq(m, o, c, dst, per, 0, &f->rq[c]);
+                    fill_rq(m, o, c, dst, per, quads ? 128 : 0, &f->rq[c]);
+            }
+            if (quads) {
+                int8_t *wq = calloc((size_t)oc * o->kh * quads * 4, 1);
+                if (!wq) {
+                    rc = PITHRT_ENOMEM;
+                } else {
+                    for (int c = 0; c < oc; c++)
+                        for (int u = 0; u < o->kh; u++)
+                            memcpy(wq + ((size_t)c * o->kh + u) * quads * 4,
+                                   (const int8_t *)f->w + (size_t)c * per + u * o->kw, (size_t)o->kw);
+                    free(f->w);
+                    f->w = wq;
+                }
             }
         }
-        if (f->kind == PITHRT_FAST_DW && !rc) {
+        if (f->kind == PITHRT_FAST_DW && !rc && K->dw_s8_quads && s8) {
+            /* the padded plane (+ slack for the last loads), then C */
+            const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
+            const size_t lda = up((size_t)y->dims[2], 16);
+            f->scratch = up((size_t)ph * pw + 192, 64) + (size_t)y->dims[1] * lda * 4;
+        } else if (f->kind == PITHRT_FAST_DW && !rc) {
             /* stride 1: one padded plane; stride 2: its four phase planes (ukernel.h) */
             const int kd = o->kh, st = o->sh, pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
             const int wp = st == 1 ? pw : (pw + 1) / 2, hp = st == 1 ? ph : (ph + 1) / 2;
