@@ -242,20 +242,6 @@ static void gemm_task(void *arg, int task, int thread)
 DW_LAYOUT(dw_layout_s8, int8_t)
 DW_LAYOUT(dw_layout_f32, float)
 
-/* A channel's padded plane for dw_s8_quads: codes + 128 (x ^ 0x80), the
- * border the zero point + 128. */
-static void pad_plane_u8(const int8_t *restrict x, int h, int w, int ph, int pw, uint8_t fill, uint8_t *restrict dst)
-{
-    const int wp = w + 2 * pw;
-    memset(dst, fill, (size_t)(h + 2 * ph) * wp);
-    for (int i = 0; i < h; i++) {
-        uint8_t *restrict d = dst + (size_t)(i + ph) * wp + pw;
-        const int8_t *restrict s = x + (size_t)i * w;
-        for (int j = 0; j < w; j++)
-            d[j] = (uint8_t)(s[j] ^ 0x80);
-    }
-}
-
 /* The wide grid's input for a GEMM: each channel laid out like a depthwise
  * one (a padded plane, or four phase planes at stride 2), in shared scratch. */
 static void pad_task(void *arg, int ch, int thread)
@@ -286,12 +272,11 @@ static void dw_task(void *arg, int ch, int thread)
     void *wide = sc + ((planes + (size_t)wp + 128) * esz + 63) / 64 * 64;
     if (f->s8 && J->K->dw_s8_quads) {
         const int8_t *xc = (const int8_t *)J->x + (size_t)ch * J->h * J->w;
-        const uint8_t fill = (uint8_t)(J->m->tensors[o->in[0]].zero_point + 128);
         const size_t lda = ((size_t)J->ow + 15) / 16 * 16;
         int32_t *acc = (int32_t *)(void *)(sc + ((size_t)ph * pw + 192 + 63) / 64 * 64);
-        pad_plane_u8(xc, J->h, J->w, o->ph, o->pw, fill, sc);
-        J->K->dw_s8_quads(sc, pw, st, (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4, o->kh,
-                          o->kw, J->oh, J->ow, acc, (int)lda);
+        J->K->dw_s8_quads(xc, J->h, J->w, J->m->tensors[o->in[0]].zero_point, o->ph, o->pw, st,
+                          (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4, o->kh, o->kw, J->oh,
+                          J->ow, sc, acc, (int)lda);
         J->K->requant(acc, lda, J->ow, J->oh, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow,
                       (size_t)J->ow);
     } else if (f->s8) {

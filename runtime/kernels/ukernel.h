@@ -69,14 +69,15 @@ typedef void (*pithrt_requant_s8)(const int32_t *acc, size_t lda, int n, int row
 typedef void (*pithrt_dw_f32)(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
                               float *y, int n);
 typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
-/* Depthwise conv of one channel from its padded plane (rows of wp bytes,
- * codes + 128, at least 192 bytes of slack after it), a window row of up to
- * four taps per 4-byte dot product: wq = [kh][quads][4] (quads = kw / 4
- * rounded up, zeros past kw), stride st (1 or 2); acc[i * lda + j] for
- * j < ow rounded up to 16. Only for sets with a 4-byte unsigned x signed dot
- * product; the bias then carries -(zx + 128) * sum(w). */
-typedef void (*pithrt_dw_s8_quads)(const uint8_t *x, int wp, int st, const int8_t *wq, int kh, int kw, int oh,
-                                   int ow, int32_t *acc, int lda);
+/* Depthwise conv of one channel x (h x w codes, zero point zx), padding
+ * ph / pw, stride st (1 or 2), a window row of up to four taps per 4-byte
+ * dot product: wq = [kh][quads][4] (quads = kw / 4 rounded up, zeros past
+ * kw); plane: scratch for the padded input, (h + 2 ph) * (w + 2 pw) + 192
+ * bytes; acc[i * lda + j] for j < ow rounded up to 16. Only for sets with a
+ * 4-byte unsigned x signed dot product: the bias then carries
+ * -(zx + 128) * sum(w). */
+typedef void (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq,
+                                   int kh, int kw, int oh, int ow, uint8_t *plane, int32_t *acc, int lda);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */

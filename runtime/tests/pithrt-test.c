@@ -399,7 +399,10 @@ static void random_layer(layer *L, int i)
         L->c = L->o = L->groups = rint_in(1, 24);
         L->kh = L->kw = rnd() % 2 ? 3 : 5;
         L->sh = L->sw = rint_in(1, 2);
-        L->ph = L->pw = rint_in(0, L->kh / 2 + 1);
+        L->ph = rint_in(0, L->kh / 2 + 1);
+        L->pw = rnd() % 2 ? L->ph : rint_in(0, L->kh / 2 + 1);
+        if (rnd() % 4 == 0) /* rows over a vector of bytes */
+            L->w = rint_in(60, 150);
         L->dh = L->dw = 1;
     } else if (kind == 2) { /* 1x1 */
         L->c = rint_in(1, 70);
