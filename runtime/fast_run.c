@@ -272,11 +272,10 @@ static void dw_task(void *arg, int ch, int thread)
     void *wide = sc + ((planes + (size_t)wp + 128) * esz + 63) / 64 * 64;
     if (f->s8 && J->K->dw_s8_quads) {
         const int8_t *xc = (const int8_t *)J->x + (size_t)ch * J->h * J->w;
-        const size_t lda = ((size_t)J->ow + 15) / 16 * 16;
         int32_t *acc = (int32_t *)(void *)(sc + ((size_t)ph * pw + 192 + 63) / 64 * 64);
-        J->K->dw_s8_quads(xc, J->h, J->w, J->m->tensors[o->in[0]].zero_point, o->ph, o->pw, st,
-                          (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4, o->kh, o->kw, J->oh,
-                          J->ow, sc, acc, (int)lda);
+        const size_t lda = (size_t)J->K->dw_s8_quads(xc, J->h, J->w, J->m->tensors[o->in[0]].zero_point, o->ph, o->pw,
+                                                     st, (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4,
+                                                     o->kh, o->kw, J->oh, J->ow, sc, acc);
         J->K->requant(acc, lda, J->ow, J->oh, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow,
                       (size_t)J->ow);
     } else if (f->s8) {

@@ -4,7 +4,9 @@
  * VPERMD (each 128-bit lane takes the four dwords its four outputs read)
  * and a VPSHUFB (byte v + s * (j % 4) of the lane), so a 3x3 window costs
  * three loads, shuffles and dot products per sixteen outputs instead of
- * nine widening multiplies. The input is first copied into a padded plane
+ * nine widening multiplies. At stride 1 the outputs run on the wide grid
+ * (rows of wp, the last wp - ow of each dropped), so a 7-wide row does not
+ * take a vector of its own. The input is first copied into a padded plane
  * with the codes stored + 128 (VPDPBUSD multiplies unsigned by signed; the
  * channel's bias carries -128 * sum(w)); weights are packed [kh][quads][4]
  * with zeros past kw, so the bytes a quad reads past the window count 0. */
@@ -54,9 +56,9 @@ __attribute__((target("avx512f,avx512bw"))) static void pad_plane(const int8_t *
         _mm512_storeu_si512((void *)(a + j), s);                                                                     \
     }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int
 pithrt_dw_s8_avx512_vnni(const int8_t *xc, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq, int kh,
-                         int kw, int oh, int ow, uint8_t *plane, int32_t *acc, int lda)
+                         int kw, int oh, int ow, uint8_t *plane, int32_t *acc)
 {
     const int wp = w + 2 * pw, quads = (kw + 3) / 4;
     pad_plane(xc, h, w, zx, ph, pw, plane);
@@ -74,6 +76,21 @@ pithrt_dw_s8_avx512_vnni(const int8_t *xc, int h, int w, int zx, int ph, int pw,
             memcpy(&v, wq + (u * quads + q) * 4, 4);
             wv[u * quads + q] = _mm512_set1_epi32(v);
         }
+    if (st == 1) { /* the wide grid: output t = i wp + j reads plane[t + u wp + v], rows back to back */
+        for (int t = 0; t < oh * wp; t += 16) {
+            const uint8_t *src = plane + t;
+            int32_t *a = acc;
+            const int j = t;
+            if (kh == 3 && quads == 1)
+                DW_QUADS(3, 1)
+            else if (kh == 5 && quads == 2)
+                DW_QUADS(5, 2)
+            else
+                DW_QUADS(kh, quads)
+        }
+        return wp;
+    }
+    const int lda = (ow + 15) / 16 * 16;
     for (int i = 0; i < oh; i++) {
         const uint8_t *row = plane + (size_t)i * st * wp;
         int32_t *a = acc + (size_t)i * lda;
@@ -87,5 +104,6 @@ pithrt_dw_s8_avx512_vnni(const int8_t *xc, int h, int w, int zx, int ph, int pw,
                 DW_QUADS(kh, quads)
         }
     }
+    return lda;
 }
 #endif

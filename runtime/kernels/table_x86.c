@@ -15,8 +15,8 @@ void pithrt_dw_f32_avx2(const float *x, const int32_t *off, const float *w, int 
                         float *y, int n);
 void pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
                              int8_t *y, size_t ldy);
-void pithrt_dw_s8_avx512_vnni(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq, int kh,
-                              int kw, int oh, int ow, uint8_t *plane, int32_t *acc, int lda);
+int pithrt_dw_s8_avx512_vnni(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq, int kh,
+                             int kw, int oh, int ow, uint8_t *plane, int32_t *acc);
 void pithrt_dw_s8_avx512(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
 void pithrt_dw_f32_avx512(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
                         float *y, int n);

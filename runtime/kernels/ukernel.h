@@ -73,11 +73,12 @@ typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *
  * ph / pw, stride st (1 or 2), a window row of up to four taps per 4-byte
  * dot product: wq = [kh][quads][4] (quads = kw / 4 rounded up, zeros past
  * kw); plane: scratch for the padded input, (h + 2 ph) * (w + 2 pw) + 192
- * bytes; acc[i * lda + j] for j < ow rounded up to 16. Only for sets with a
- * 4-byte unsigned x signed dot product: the bias then carries
+ * bytes; output (i, j) to acc[i * lda + j], lda returned (at most
+ * max(w + 2 pw, ow rounded up to 16); acc holds oh * lda + 16). Only for
+ * sets with a 4-byte unsigned x signed dot product: the bias then carries
  * -(zx + 128) * sum(w). */
-typedef void (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq,
-                                   int kh, int kw, int oh, int ow, uint8_t *plane, int32_t *acc, int lda);
+typedef int (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq,
+                                  int kh, int kw, int oh, int ow, uint8_t *plane, int32_t *acc);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */
