@@ -149,6 +149,9 @@ static int prepare_op(pithrt_model *m, int k)
             size_t lda = up((size_t)y->dims[2], 16);
             lda = lda > (size_t)pw ? lda : (size_t)pw;
             f->scratch = up((size_t)ph * pw + 192, 64) + ((size_t)y->dims[1] * lda + 16) * 4;
+        } else if (f->kind == PITHRT_FAST_DW && !rc && K->dw_f32_rows && !s8) {
+            const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
+            f->scratch = ((size_t)ph * pw + 64) * sizeof(float);
         } else if (f->kind == PITHRT_FAST_DW && !rc) {
             /* stride 1: one padded plane; stride 2: its four phase planes (ukernel.h) */
             const int kd = o->kh, st = o->sh, pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;

@@ -278,6 +278,11 @@ static void dw_task(void *arg, int ch, int thread)
                                                      o->kh, o->kw, J->oh, J->ow, sc, acc);
         J->K->requant(acc, lda, J->ow, J->oh, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow,
                       (size_t)J->ow);
+    } else if (!f->s8 && J->K->dw_f32_rows) {
+        const float *bias = cst(J->m, o->bias);
+        J->K->dw_f32_rows((const float *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, st,
+                          (const float *)f->w + (size_t)ch * kk, o->kh, o->kw, bias ? bias[ch] : 0.0f, o->act, J->oh,
+                          J->ow, (float *)(void *)sc, (float *)J->y + (size_t)ch * J->oh * J->ow);
     } else if (f->s8) {
         int32_t *acc = wide;
         dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, st, hp, wp,

@@ -79,6 +79,12 @@ typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *
  * -(zx + 128) * sum(w). */
 typedef int (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq,
                                   int kh, int kw, int oh, int ow, uint8_t *plane, int32_t *acc);
+/* Depthwise conv of one channel x (h x w), padding ph / pw, stride st (1 or
+ * 2), weights wt[kh][kw], straight into its output rows y (oh x ow): y =
+ * act(bias + sum w x), the taps summed in (u, v) order; plane: scratch for
+ * the padded input, (h + 2 ph) * (w + 2 pw) + 64 floats. */
+typedef void (*pithrt_dw_f32_rows)(const float *x, int h, int w, int ph, int pw, int st, const float *wt, int kh,
+                                   int kw, float bias, int act, int oh, int ow, float *plane, float *y);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */
@@ -111,6 +117,7 @@ typedef struct pithrt_kernels {
     pithrt_dw_f32 dw_f32;
     pithrt_dw_s8 dw_s8;
     pithrt_dw_s8_quads dw_s8_quads; /* NULL: dw_s8 on the shifted-copy layout */
+    pithrt_dw_f32_rows dw_f32_rows; /* NULL: dw_f32 on the shifted-copy layout */
     pithrt_dot_f32 dot_f32;
     pithrt_dot_s8 dot_s8;
     pithrt_quantize_s8 quantize_s8;
