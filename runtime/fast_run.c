@@ -165,11 +165,23 @@ static void gemm_task(void *arg, int task, int thread)
     const size_t ldc = (size_t)f->nc; /* a row of C: the tile's columns, all panels side by side */
     size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
     int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* C of every panel row (k blocked) */
+    const int fuse = !s8 && K->f32_ukr_out && nblk == 1 && f->mode != PITHRT_B_WIDE &&
+                     (J->act == PITHRT_ACT_NONE || J->act == PITHRT_ACT_RELU || J->act == PITHRT_ACT_RELU6);
     for (int kb = 0; kb < nblk; kb++) {
         const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
         for (int mp = mp0; mp < mp1; mp++) {
             const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + ((size_t)mp * f->kp + k0) * mr * ae;
             int32_t *c = nblk > 1 ? cbuf + (size_t)(mp - mp0) * mr * ldc : tile;
+            const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+            if (fuse && mv == mr) { /* fp32, one block of k, whole panel of channels: straight to the output */
+                const int ch0 = g * J->og + c0;
+                for (int p = 0; p < npan; p++)
+                    K->f32_ukr_out(kn, (const float *)(const void *)a,
+                                   (const float *)(const void *)(panels + p * panel_bytes), (float *)J->y +
+                                   (size_t)ch0 * J->n + n0 + p * nr, (size_t)J->n, bias ? bias + ch0 : NULL,
+                                   J->act, nc - p * nr < nr ? nc - p * nr : nr);
+                continue;
+            }
             for (int p = 0; p < npan; p++) {
                 const uint8_t *b = panels + p * panel_bytes + (size_t)k0 * nr * ae;
                 if (s8)
@@ -181,7 +193,6 @@ static void gemm_task(void *arg, int task, int thread)
             if (kb < nblk - 1)
                 continue;
             /* the epilogue, a whole row of the tile at a time */
-            const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
             for (int r = 0; r < mv; r++) {
                 const int ch = g * J->og + c0 + r;
                 const int32_t *cr = c + (size_t)r * ldc;

@@ -1,5 +1,6 @@
 /* fp32 GEMM microkernel, AVX-512: an 8 x 32 tile in 16 zmm accumulators;
  * per k, two vector loads of B, eight broadcasts of A, sixteen FMAs. */
+#include "../pithrt.h"
 #include "ukernel.h"
 
 #if defined(__x86_64__)
@@ -35,5 +36,41 @@ pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t l
         PITHRT_MCA_END();
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+}
+
+/* The same tile with the epilogue in registers: row r gets bias[r] and the
+ * activation (none, relu, relu6) and goes straight to y + r * ldy, its first
+ * n <= 32 columns (the rest masked off). */
+#define OUT(r)                                                                                                       \
+    {                                                                                                                \
+        __m512 br = _mm512_set1_ps(bias ? bias[r] : 0.0f);                                                           \
+        __m512 v0 = _mm512_add_ps(c##r##0, br), v1 = _mm512_add_ps(c##r##1, br);                                     \
+        if (act != PITHRT_ACT_NONE) {                                                                                \
+            v0 = _mm512_max_ps(v0, zero);                                                                            \
+            v1 = _mm512_max_ps(v1, zero);                                                                            \
+        }                                                                                                            \
+        if (act == PITHRT_ACT_RELU6) {                                                                               \
+            v0 = _mm512_min_ps(v0, six);                                                                             \
+            v1 = _mm512_min_ps(v1, six);                                                                             \
+        }                                                                                                            \
+        _mm512_mask_storeu_ps(y + r * ldy, m0, v0);                                                                  \
+        _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);                                                             \
+    }
+
+__attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, float *y,
+                                                                    size_t ldy, const float *bias, int act, int n)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    for (int i = 0; i < k; i++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+        a += 8;
+        b += 32;
+    }
+    const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
+    const __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u),
+                    m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1u);
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
 }
 #endif

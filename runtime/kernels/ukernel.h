@@ -43,6 +43,10 @@ typedef struct pithrt_rq_out {
 /* f32: C[mr][nr] = A_panel[k][mr] . B_panel[k][nr] (C's rows ldc apart), plus
  * C's own values when acc (a sum continued over the next block of k) */
 typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
+/* f32 with the epilogue: y[r * ldy + j] = act(C[r][j] + bias[r]) for all mr
+ * rows and j < n <= nr (bias may be NULL; act none, relu or relu6) */
+typedef void (*pithrt_ukr_f32_out)(int k, const float *a, const float *b, float *y, size_t ldy, const float *bias,
+                                   int act, int n);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel (+ C when acc) */
 typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 /* Interleaves k rows of n codes (row r at base + offs[r]) into one B panel of
@@ -108,6 +112,7 @@ typedef struct pithrt_kernels {
     pithrt_isa isa;
     int f32_mr, f32_nr;
     pithrt_ukr_f32 f32_ukr;
+    pithrt_ukr_f32_out f32_ukr_out; /* NULL: f32_ukr, then f32_bias_act */
     pithrt_pack_b_f32 f32_pack_b;
     pithrt_bias_act_f32 f32_bias_act;
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
