@@ -213,8 +213,9 @@ static int prepare_op(pithrt_model *m, int k)
     nc = nc > 512 ? (size_t)(512 / nr * nr) : nc;
     size_t nmax = up((size_t)cols, (size_t)nr);
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
-    /* blocks of k whose B panel slice is 32 KB; the tiles' partial sums wait in C */
-    f->kc = 32 * 1024 / (nr * ae) / ku * ku;
+    /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
+     * while the tile's B panels stream past it; the partial sums wait in C */
+    f->kc = 16 * 1024 / (mr * ae) / ku * ku;
     if (f->kc >= f->kp)
         f->kc = f->kp;
     /* B panels, a tile row of C, im2col rows, C of k-blocked panel rows */
