@@ -28,6 +28,9 @@ typedef struct pithrt_fast_op {
     int k, kp;           /* gemm: rows of B per group (cg*kh*kw) and that rounded up to ku */
     int nc;              /* gemm: B columns per tile (a multiple of nr) */
     int mode;            /* gemm: PITHRT_B_* */
+    int c4;              /* gemm, wide grid, int8 with s8_ukr_ind: the padded input holds the codes
+                          * of four channels side by side (pad_c4), B is read in place at offs[k
+                          * group], and k runs over (channel / 4, u, v, channel % 4) */
     int kc;              /* gemm: k per block (kp when not blocked): a panel's block stays in L1 */
     int32_t *offs;       /* gemm: where B's row r starts, from the tile's first column */
     int wino;            /* gemm: fp32 3x3 stride 1 as Winograd F(2x2, 3x3): 16 GEMMs (one per

@@ -199,6 +199,7 @@ static int prepare_op(pithrt_model *m, int k)
         f->mode = PITHRT_B_DIRECT; /* B: the transformed input, [16][C][tiles] */
         per = x->dims[0];
     }
+    f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     /* Winograd with fewer tiles than four panels: tiles on the A side (mr per
@@ -218,8 +219,8 @@ static int prepare_op(pithrt_model *m, int k)
     f->kc = 16 * 1024 / (mr * ae) / ku * ku;
     if (f->kc >= f->kp)
         f->kc = f->kp;
-    /* B panels, a tile row of C, im2col rows, C of k-blocked panel rows */
-    f->scratch = up((size_t)f->nc * f->kp * ae, 64) + up((size_t)mr * f->nc * 4, 64) +
+    /* B panels (none when read in place), a tile row of C, im2col rows, C of k-blocked panel rows */
+    f->scratch = (f->c4 ? 0 : up((size_t)f->nc * f->kp * ae, 64)) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (wino) {
@@ -250,8 +251,11 @@ static int prepare_op(pithrt_model *m, int k)
         m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
     }
     if (f->mode == PITHRT_B_WIDE) {
-        /* + slack: the last tile's columns read past the last plane by at most a row and a panel */
+        /* + slack: the last tile's columns read past the last plane by at most a row and a panel
+         * (of nr pixels of four bytes each, laid out four channels together) */
         size_t need = ((size_t)x->dims[0] * chan + 2 * (size_t)wp + (size_t)o->kw * o->dw + 64) * esz;
+        if (f->c4)
+            need = ((size_t)x->dims[0] / 4 * chan + 2 * (size_t)wp + (size_t)o->kw * o->dw + (size_t)nr) * 4;
         m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
     }
     f->offs = malloc((size_t)per * sizeof *f->offs);
@@ -259,7 +263,13 @@ static int prepare_op(pithrt_model *m, int k)
         free(row);
         return PITHRT_ENOMEM;
     }
-    for (int r = 0; r < per; r++) {
+    /* c4: k-group (channel / 4, u, v) reads the pixel's four channels in place */
+    for (int r = 0; f->c4 && r < per / 4; r++) {
+        int cq = r / kk, u = r % kk / o->kw, v = r % o->kw;
+        f->offs[r] = 4 * (cq * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp + (u * o->dh / st) * wp +
+                          v * o->dw / st);
+    }
+    for (int r = 0; !f->c4 && r < per; r++) {
         int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
         f->offs[r] = wino ? r * tiles : f->mode == PITHRT_B_DIRECT ? r * n
                      : f->mode == PITHRT_B_WIDE ? ic * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp +
@@ -282,7 +292,9 @@ static int prepare_op(pithrt_model *m, int k)
         const int g = c / og, r = c % og, p = r / aw, ri = r % aw;
         uint8_t *panel = (uint8_t *)f->w + (size_t)g * f->a_group + (size_t)p * f->kp * aw * ae;
         for (int i = 0; i < per; i++) {
-            size_t at = ((size_t)(i / ku) * aw + ri) * ku + i % ku;
+            /* c4: weight (channel, tap) of row i goes to k = ((channel / 4) kk + tap) 4 + channel % 4 */
+            const int kx = f->c4 ? (i / kk / 4 * kk + i % kk) * 4 + i / kk % 4 : i;
+            size_t at = ((size_t)(kx / ku) * aw + ri) * ku + kx % ku;
             if (!s8)
                 ((float *)(void *)panel)[at] = ((const float *)src)[i];
             else if (ae == 1)

@@ -122,7 +122,7 @@ static void gemm_task(void *arg, int task, int thread)
     uint8_t *sc = J->scratch + (size_t)thread * J->stride;
     uint8_t *panels = sc;
     size_t panel_bytes = (size_t)f->kp * nr * ae;
-    int32_t *tile = (int32_t *)(void *)(sc + ((size_t)f->nc * f->kp * ae + 63) / 64 * 64);
+    int32_t *tile = (int32_t *)(void *)(sc + (f->c4 ? 0 : ((size_t)f->nc * f->kp * ae + 63) / 64 * 64));
     uint8_t *rows = (uint8_t *)tile + ((size_t)mr * f->nc * 4 + 63) / 64 * 64;
     const int npan = (nc + nr - 1) / nr;
 
@@ -145,7 +145,7 @@ static void gemm_task(void *arg, int task, int thread)
                          nc, 0.0f, (float *)(void *)rows + (size_t)r * f->nc);
         }
     }
-    for (int p = 0; p < npan; p++) {
+    for (int p = 0; p < npan && !f->c4; p++) {
         int nv = nc - p * nr < nr ? nc - p * nr : nr;
         uint8_t *dst = panels + p * panel_bytes;
         if (s8 && K->s8_pack_b) {
@@ -184,7 +184,10 @@ static void gemm_task(void *arg, int task, int thread)
             }
             for (int p = 0; p < npan; p++) {
                 const uint8_t *b = panels + p * panel_bytes + (size_t)k0 * nr * ae;
-                if (s8)
+                if (f->c4) /* B in place: the tile's pixels, four channels each */
+                    K->s8_ukr_ind(kn / ku, a, J->shared + ((size_t)n0 + (size_t)p * nr) * 4, f->offs + k0 / ku,
+                                  c + p * nr, ldc, kb > 0);
+                else if (s8)
                     K->s8_ukr(kn / ku, a, b, c + p * nr, ldc, kb > 0);
                 else
                     K->f32_ukr(kn, (const float *)(const void *)a, (const float *)(const void *)b,
@@ -260,7 +263,10 @@ static void pad_task(void *arg, int ch, int thread)
     const job *J = arg;
     const pithrt_op *o = J->o;
     (void)thread;
-    if (J->f->s8)
+    if (J->f->c4) /* task: four channels */
+        J->K->s8_pad_c4((const int8_t *)J->x + (size_t)4 * ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp,
+                        J->wp, J->m->tensors[o->in[0]].zero_point, J->shared + (size_t)4 * ch * J->chan);
+    else if (J->f->s8)
         dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp, J->wp,
                      (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)J->shared + (size_t)ch * J->chan);
     else
@@ -589,7 +595,7 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         J.hp = o->sh == 1 ? ph : (ph + 1) / 2;
         J.chan = (size_t)(o->sh == 1 ? 1 : 4) * J.hp * J.wp;
         J.cols = J.oh * J.wp;
-        pithrt_parallel(pool, J.c, pad_task, &J);
+        pithrt_parallel(pool, f->c4 ? J.c / 4 : J.c, pad_task, &J);
     }
     J.tiles = (J.cols + f->nc - 1) / f->nc;
     int jobs = J.tiles * J.groups;

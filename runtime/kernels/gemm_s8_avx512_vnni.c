@@ -43,4 +43,26 @@ pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t 
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }
+
+/* The same tile with B read in place (pithrt_ukr_s8_ind): k-group i's 32
+ * columns are the 128 bytes at b + boff[i], four channels of one pixel after
+ * another, so no B panel is packed. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
+pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *ap, const uint8_t *b, const int32_t *boff, int32_t *c,
+                               size_t ldc, int acc)
+{
+    const int8_t *a = ap;
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (acc) {
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+    }
+    for (int i = 0; i < kgroups; i++) {
+        const uint8_t *bi = b + boff[i];
+        __m512i b0 = _mm512_loadu_si512((const void *)bi), b1 = _mm512_loadu_si512((const void *)(bi + 64));
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+        a += 32;
+    }
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+}
 #endif

@@ -66,4 +66,54 @@ pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, voi
         d += 32;
     }
 }
+
+/* Four channel planes (h x w codes each, h * w apart) laid out for
+ * pithrt_gemm_s8_avx512_vnni_ind: padded by ph / pw with the zero point, the
+ * four codes of a pixel side by side, + 128; at stride 2 split into the four
+ * phase planes (even / odd rows x even / odd columns) of hp x wp pixels. */
+void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx, uint8_t *dst)
+{
+    const size_t plane = (size_t)hp * wp, hw = (size_t)h * w;
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    memset(dst, zx + 128, (st == 1 ? 1 : 4) * plane * 4);
+    for (int i = 0; i < h; i++) {
+        const int8_t *s0 = x + (size_t)i * w, *s1 = s0 + hw, *s2 = s1 + hw, *s3 = s2 + hw;
+        const int yy = i + ph;
+        /* padded column xx goes to column xx / st of the plane (of phase xx % 2 at stride 2) */
+        uint8_t *row = dst + (st == 1 ? (size_t)yy * wp : ((size_t)(yy % 2) * 2 * plane + (size_t)(yy / 2) * wp)) * 4;
+        int j = 0;
+        if (st == 1) {
+            uint8_t *d = row + (size_t)pw * 4;
+            for (; j + 16 <= w; j += 16) {
+                __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + j));
+                __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(s1 + j));
+                __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(s2 + j));
+                __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(s3 + j));
+                __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
+                __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
+                __m128i *o = (__m128i *)(void *)(d + 4 * j);
+                _mm_storeu_si128(o + 0, _mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
+                _mm_storeu_si128(o + 1, _mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
+                _mm_storeu_si128(o + 2, _mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
+                _mm_storeu_si128(o + 3, _mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
+            }
+            for (; j < w; j++) {
+                d[4 * j] = (uint8_t)(s0[j] ^ 0x80);
+                d[4 * j + 1] = (uint8_t)(s1[j] ^ 0x80);
+                d[4 * j + 2] = (uint8_t)(s2[j] ^ 0x80);
+                d[4 * j + 3] = (uint8_t)(s3[j] ^ 0x80);
+            }
+            continue;
+        }
+        uint8_t *even = row, *odd = row + plane * 4;
+        for (; j < w; j++) {
+            const int xx = j + pw;
+            uint8_t *d = (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
+            d[0] = (uint8_t)(s0[j] ^ 0x80);
+            d[1] = (uint8_t)(s1[j] ^ 0x80);
+            d[2] = (uint8_t)(s2[j] ^ 0x80);
+            d[3] = (uint8_t)(s3[j] ^ 0x80);
+        }
+    }
+}
 #endif

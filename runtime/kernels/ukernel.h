@@ -49,6 +49,13 @@ typedef void (*pithrt_ukr_f32_out)(int k, const float *a, const float *b, float 
                                    int act, int n);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel (+ C when acc) */
 typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
+/* s8 with B read in place: k-group i's nr x ku bytes at b + boff[i] (the
+ * wide grid's input laid out by pad_c4: B is never packed) */
+typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
+                                  size_t ldc, int acc);
+/* Four channels' planes for pithrt_ukr_s8_ind (pack_b_s8_x86.c) */
+typedef void (*pithrt_pad_c4)(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx,
+                                 uint8_t *dst);
 /* Interleaves k rows of n codes (row r at base + offs[r]) into one B panel of
  * nr columns ([k/ku][nr][ku], esize bytes each; columns past n and rows past
  * k are zero). */
@@ -118,6 +125,8 @@ typedef struct pithrt_kernels {
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
     pithrt_ukr_s8 s8_ukr;
     pithrt_pack_b_s8 s8_pack_b;
+    pithrt_ukr_s8_ind s8_ukr_ind; /* NULL: wide-grid convs pack B per tile */
+    pithrt_pad_c4 s8_pad_c4;
     pithrt_requant_s8 requant;
     pithrt_dw_f32 dw_f32;
     pithrt_dw_s8 dw_s8;
