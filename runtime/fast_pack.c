@@ -213,6 +213,8 @@ static int prepare_op(pithrt_model *m, int k)
     size_t nc = (size_t)128 * 1024 / ((size_t)f->kp * ae) / nr * nr;
     nc = nc > 512 ? (size_t)(512 / nr * nr) : nc;
     size_t nmax = up((size_t)cols, (size_t)nr);
+    if (f->c4) /* B is not packed: wide tiles, for fewer epilogues and A panels reused the longest */
+        nc = 512;
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
     /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
      * while the tile's B panels stream past it; the partial sums wait in C */
