@@ -200,12 +200,17 @@ static int prepare_op(pithrt_model *m, int k)
         per = x->dims[0];
     }
     f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
+    if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) { /* pixels on the A side when that pads less (no wide-grid columns) */
+        size_t wide = up((size_t)og, (size_t)mr) * up((size_t)y->dims[1] * wp, (size_t)nr);
+        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)mr);
+        f->swap = swapped * 100 < wide * 93;
+    }
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     /* Winograd with fewer tiles than four panels: tiles on the A side (mr per
      * panel, less padding), output channels on the B side */
     f->wswap = wino && tiles < 4 * nr;
-    const int aw = f->wswap ? nr : mr;
+    const int aw = f->wswap || f->swap ? nr : mr;
     f->mpanels = (og + aw - 1) / aw;
     f->a_group = (size_t)f->mpanels * f->kp * aw * ae;
     /* a column tile's B fits 128 KB, and is at most 512 pixels wide so that
@@ -215,16 +220,23 @@ static int prepare_op(pithrt_model *m, int k)
     size_t nmax = up((size_t)cols, (size_t)nr);
     if (f->c4) /* B is not packed: wide tiles, for fewer epilogues and A panels reused the longest */
         nc = 512;
+    if (f->swap) { /* tiles of pixels, whole A panels of them */
+        nc = 256;
+        nmax = up((size_t)n, (size_t)mr);
+    }
     f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
     /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
      * while the tile's B panels stream past it; the partial sums wait in C */
     f->kc = 16 * 1024 / (mr * ae) / ku * ku;
     if (f->kc >= f->kp)
         f->kc = f->kp;
-    /* B panels (none when read in place), a tile row of C, im2col rows, C of k-blocked panel rows */
+    /* B panels (none when read in place), a tile row of C, im2col rows, C of k-blocked panel rows;
+     * swapped: C of the tile's pixel panels, then that transposed to channel rows */
     f->scratch = (f->c4 ? 0 : up((size_t)f->nc * f->kp * ae, 64)) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
+    if (f->swap)
+        f->scratch = 2 * (size_t)f->nc * nr * 4;
     if (wino) {
         /* blocks of tile rows whose transformed input (16 x C x tiles floats)
          * stays within 512 KB, and at least a panel of tiles when the layer

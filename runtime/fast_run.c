@@ -221,6 +221,45 @@ static void gemm_task(void *arg, int task, int thread)
     }
 }
 
+/* A c4 convolution with its pixels on the microkernel's A side: a task takes
+ * a tile of nc output pixels (compact, no wide-grid columns) and a chunk of
+ * nr-channel weight panels; each panel's products for the tile's pixel
+ * panels (k blocked) are transposed into channel rows and requantized. */
+static void swap_task(void *arg, int task, int thread)
+{
+    const job *J = arg;
+    const pithrt_fast_op *f = J->f;
+    const pithrt_kernels *K = J->K;
+    const int mr = K->s8_mr, nr = K->s8_nr, ku = K->s8_ku;
+    const int chunk = task % J->mchunks, t = task / J->mchunks;
+    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + mr - 1) / mr;
+    int32_t *cbuf = (int32_t *)(void *)(J->scratch + (size_t)thread * J->stride); /* [npp][mr][nr] */
+    int32_t *rows = cbuf + (size_t)f->nc * nr;                                       /* [nr][npp mr] */
+    const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
+    const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
+    const int nblk = (f->kp + f->kc - 1) / f->kc;
+    const uint8_t *px[8];
+    for (int cp = cp0; cp < cp1; cp++) {
+        for (int kb = 0; kb < nblk; kb++) {
+            const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
+            const int8_t *w = (const int8_t *)f->w + ((size_t)cp * f->kp + k0) * nr;
+            for (int pp = 0; pp < npp; pp++) {
+                for (int r = 0; r < mr && r < 8; r++) { /* the pixels of this panel (past the tile: its first) */
+                    int p = n0 + pp * mr + r < n0 + nc ? n0 + pp * mr + r : n0;
+                    px[r] = J->shared + ((size_t)(p / J->ow) * J->wp + (size_t)(p % J->ow)) * 4;
+                }
+                K->s8_ukr_swap(kn / ku, px, f->offs + k0 / ku, w, cbuf + (size_t)pp * mr * nr, kb > 0);
+            }
+        }
+        const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
+        const size_t ld = (size_t)npp * mr;
+        K->s8_swap_rows(cbuf, npp, cv, rows, ld);
+        for (int ch = 0; ch < cv; ch++)
+            K->requant(rows + (size_t)ch * ld, 0, nc, 1, &f->rq[c0 + ch], J->out,
+                       (int8_t *)J->y + (size_t)(c0 + ch) * J->n + n0, 0);
+    }
+}
+
 /* A channel laid out for shifted copies (ukernel.h): a padded plane at stride
  * 1, its four phase planes at stride 2; padding is the zero point or 0. */
 #define DW_LAYOUT(NAME, T)                                                                                           \
@@ -597,12 +636,14 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         J.cols = J.oh * J.wp;
         pithrt_parallel(pool, f->c4 ? J.c / 4 : J.c, pad_task, &J);
     }
+    if (f->swap)
+        J.cols = J.n;
     J.tiles = (J.cols + f->nc - 1) / f->nc;
     int jobs = J.tiles * J.groups;
     if (jobs < threads) {
         int want = (threads + jobs - 1) / jobs;
         J.mchunks = want < f->mpanels ? want : f->mpanels;
     }
-    pithrt_parallel(pool, jobs * J.mchunks, gemm_task, &J);
+    pithrt_parallel(pool, jobs * J.mchunks, f->swap ? swap_task : gemm_task, &J);
     return 1;
 }

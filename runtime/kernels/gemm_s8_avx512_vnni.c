@@ -65,4 +65,76 @@ pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *ap, const uint8_t *b, co
     }
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }
+
+/* Pixels on the A side (pithrt_ukr_s8_swap): C[8 pixels][32 channels]. Row r
+ * broadcasts the four channel codes of its pixel, px[r] + boff[i], against
+ * 32 output channels' four weights; the pixels may lie anywhere, so a 7x7
+ * output runs as 49 rows (7 panels) instead of 63 wide-grid columns. */
+#define PXROW(r)                                                                                                     \
+    {                                                                                                                \
+        int32_t q;                                                                                                   \
+        memcpy(&q, p##r + off, 4);                                                                                   \
+        __m512i ar = _mm512_set1_epi32(q);                                                                           \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                              \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                              \
+    }
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
+pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *wp,
+                                int32_t *c, int acc)
+{
+    const int8_t *w = wp;
+    const uint8_t *p0 = px[0], *p1 = px[1], *p2 = px[2], *p3 = px[3], *p4 = px[4], *p5 = px[5], *p6 = px[6],
+                  *p7 = px[7];
+    const size_t ldc = 32;
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (acc) {
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+    }
+    for (int i = 0; i < kgroups; i++) {
+        PITHRT_MCA_BEGIN("gemm_s8_avx512_vnni_swap");
+        const size_t off = (size_t)boff[i];
+        __m512i b0 = _mm512_loadu_si512((const void *)w), b1 = _mm512_loadu_si512((const void *)(w + 64));
+        PXROW(0) PXROW(1) PXROW(2) PXROW(3) PXROW(4) PXROW(5) PXROW(6) PXROW(7)
+        w += 128;
+        PITHRT_MCA_END();
+    }
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+}
+
+/* The swapped tiles' products as channel rows: c = [npp][8][32] (pixel
+ * panels of 8 pixels x 32 channels) to rows[ch * ld + pixel] for ch < cv,
+ * by 8 x 8 transposes (unpack 32- and 64-bit halves, then swap 128-bit
+ * lanes). */
+__attribute__((target("avx2"))) void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int cv, int32_t *rows,
+                                                                size_t ld)
+{
+    for (int pp = 0; pp < npp; pp++, c += 8 * 32)
+        for (int cb = 0; cb < cv; cb += 8) {
+            __m256i r[8], t[8], u[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_si256((const __m256i *)(const void *)(c + i * 32 + cb));
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+                u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+                u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+                u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+            }
+            /* u[j] (j < 4) holds channels cb + j (low lane) and cb + j + 4 (high lane) of pixels 0-3,
+             * u[j + 4] the same for pixels 4-7 */
+            for (int j = 0; j < 4; j++) {
+                __m256i lo = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
+                __m256i hi = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
+                if (cb + j < cv)
+                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j) * ld + pp * 8), lo);
+                if (cb + j + 4 < cv)
+                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j + 4) * ld + pp * 8), hi);
+            }
+        }
+}
 #endif

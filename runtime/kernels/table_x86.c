@@ -10,6 +10,9 @@ void pithrt_gemm_s8_avx2(int kgroups, const void *a, const void *b, int32_t *c, 
 void pithrt_gemm_s8_avx512_vnni(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
                                     size_t ldc, int acc);
+void pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *w,
+                                     int32_t *c, int acc);
+void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int cv, int32_t *rows, size_t ld);
 void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx, uint8_t *dst);
 void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
@@ -59,7 +62,8 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .f32_pack_b = pithrt_pack_b_f32_avx512, .f32_bias_act = pithrt_bias_act_f32_avx512,
     .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
     .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni,
-    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_pad_c4 = pithrt_pad_c4_s8, .requant = pithrt_requant_s8_avx512,
+    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_pad_c4 = pithrt_pad_c4_s8,
+    .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap, .s8_swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
     .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
     .dw_f32_rows = pithrt_dw_f32_avx512_rows,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,

@@ -53,6 +53,14 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
  * wide grid's input laid out by pad_c4: B is never packed) */
 typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
                                   size_t ldc, int acc);
+/* s8, pixels on the A side: C[mr][nr] (ldc nr) = sum over k-groups i of
+ * (pixel r's ku bytes at px[r] + boff[i]) . (nr channels' ku weights, w =
+ * [k / ku][nr][ku]) (+ C when acc). Transposed output: the caller writes
+ * channel rows. */
+typedef void (*pithrt_ukr_s8_swap)(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *w,
+                                   int32_t *c, int acc);
+/* the swapped products c = [npp][mr][nr] as channel rows: rows[ch * ld + pixel] for ch < cv */
+typedef void (*pithrt_swap_rows)(const int32_t *c, int npp, int cv, int32_t *rows, size_t ld);
 /* Four channels' planes for pithrt_ukr_s8_ind (pack_b_s8_x86.c) */
 typedef void (*pithrt_pad_c4)(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx,
                                  uint8_t *dst);
@@ -127,6 +135,8 @@ typedef struct pithrt_kernels {
     pithrt_pack_b_s8 s8_pack_b;
     pithrt_ukr_s8_ind s8_ukr_ind; /* NULL: wide-grid convs pack B per tile */
     pithrt_pad_c4 s8_pad_c4;
+    pithrt_ukr_s8_swap s8_ukr_swap; /* NULL: no pixels-on-A variant */
+    pithrt_swap_rows s8_swap_rows;
     pithrt_requant_s8 requant;
     pithrt_dw_f32 dw_f32;
     pithrt_dw_s8 dw_s8;
