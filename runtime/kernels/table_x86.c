@@ -37,6 +37,7 @@ void pithrt_quantize_s8_avx2(const float *x, int8_t *y, size_t n, pithrt_qact yq
 void pithrt_add_s8_avx2(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
                         size_t n, int act);
 
+void pithrt_maxpool_s8_avx512(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_maxpool_s8_avx2(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_maxpool_f32_avx2(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_bias_act_f32_avx2(const float *c, int n, float b, int act, float *y);
@@ -68,6 +69,6 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .dw_f32_rows = pithrt_dw_f32_avx512_rows,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
     .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2,
-    .maxpool_s8 = pithrt_maxpool_s8_avx2, .maxpool_f32 = pithrt_maxpool_f32_avx2,
+    .maxpool_s8 = pithrt_maxpool_s8_avx512, .maxpool_f32 = pithrt_maxpool_f32_avx2,
 };
 #endif

@@ -378,6 +378,12 @@ static void random_layer(layer *L, int i)
         L->sw = rint_in(1, 3);
         L->ph = rint_in(0, L->kh / 2);
         L->pw = rint_in(0, L->kw / 2);
+        if (kind == 5 && rnd() % 3 == 0) { /* ResNet's stem pooling, rows over vectors */
+            L->kh = L->kw = 3;
+            L->sh = L->sw = 2;
+            L->ph = L->pw = rint_in(0, 1);
+            L->w = rint_in(30, 300);
+        }
         L->dh = L->dw = 1;
         while (L->h + 2 * L->ph < L->kh)
             L->h++;
