@@ -100,8 +100,9 @@ typedef int (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph,
                                   int kh, int kw, int oh, int ow, uint8_t *plane, int32_t *acc);
 /* Depthwise conv of one channel x (h x w), padding ph / pw, stride st (1 or
  * 2), weights wt[kh][kw], straight into its output rows y (oh x ow): y =
- * act(bias + sum w x), the taps summed in (u, v) order; plane: scratch for
- * the padded input, (h + 2 ph) * (w + 2 pw) + 64 floats. */
+ * act(bias + sum w x), the taps summed in (u, v) order (taps on padding
+ * add 0, or are left out); plane: scratch for the padded input,
+ * (h + 2 ph) * (w + 2 pw) + 64 floats. */
 typedef void (*pithrt_dw_f32_rows)(const float *x, int h, int w, int ph, int pw, int st, const float *wt, int kh,
                                    int kw, float bias, int act, int oh, int ow, float *plane, float *y);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
