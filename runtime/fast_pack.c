@@ -205,6 +205,12 @@ static int prepare_op(pithrt_model *m, int k)
         size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)mr);
         f->swap = swapped * 100 < wide * 93;
     }
+    /* fp32 1x1: pixels on the A side likewise when that pads less */
+    if (!s8 && !wino && K->swap_rows && f->mode == PITHRT_B_DIRECT && groups == 1 && mr == 8 && nr == 32) {
+        size_t plain = up((size_t)og, (size_t)mr) * up((size_t)n, (size_t)nr);
+        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)mr);
+        f->swap = swapped * 100 < plain * 93;
+    }
     f->k = per;
     f->kp = (int)up((size_t)per, (size_t)ku);
     /* Winograd with fewer tiles than four panels: tiles on the A side (mr per
@@ -220,11 +226,15 @@ static int prepare_op(pithrt_model *m, int k)
     size_t nmax = up((size_t)cols, (size_t)nr);
     if (f->c4) /* B is not packed: wide tiles, for fewer epilogues and A panels reused the longest */
         nc = 512;
-    if (f->swap) { /* tiles of pixels, whole A panels of them */
+    if (f->swap) { /* tiles of pixels, whole A panels of them (fp32: packed, at most 256 KB) */
         nc = 256;
+        if (!s8 && nc * f->kp * 4 > 256 * 1024)
+            nc = 256 * 1024 / ((size_t)f->kp * 4) / (size_t)mr * (size_t)mr;
+        nc = nc < (size_t)mr ? (size_t)mr : nc;
         nmax = up((size_t)n, (size_t)mr);
     }
-    f->nc = (int)(nc < (size_t)nr ? (size_t)nr : nc > nmax ? nmax : nc);
+    const size_t least = f->swap ? (size_t)mr : (size_t)nr;
+    f->nc = (int)(nc < least ? least : nc > nmax ? nmax : nc);
     /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
      * while the tile's B panels stream past it; the partial sums wait in C */
     f->kc = 16 * 1024 / (mr * ae) / ku * ku;
@@ -235,8 +245,8 @@ static int prepare_op(pithrt_model *m, int k)
     f->scratch = (f->c4 ? 0 : up((size_t)f->nc * f->kp * ae, 64)) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
-    if (f->swap)
-        f->scratch = 2 * (size_t)f->nc * nr * 4;
+    if (f->swap) /* (fp32: and the tile's A panels) */
+        f->scratch = 2 * (size_t)f->nc * nr * 4 + (s8 ? 0 : (size_t)f->nc * f->kp * 4);
     if (wino) {
         /* blocks of tile rows whose transformed input (16 x C x tiles floats)
          * stays within 512 KB, and at least a panel of tiles when the layer

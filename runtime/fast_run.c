@@ -253,10 +253,56 @@ static void swap_task(void *arg, int task, int thread)
         }
         const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
         const size_t ld = (size_t)npp * mr;
-        K->s8_swap_rows(cbuf, npp, cv, rows, ld);
+        K->swap_rows(cbuf, npp, cv, rows, ld);
         for (int ch = 0; ch < cv; ch++)
             K->requant(rows + (size_t)ch * ld, 0, nc, 1, &f->rq[c0 + ch], J->out,
                        (int8_t *)J->y + (size_t)(c0 + ch) * J->n + n0, 0);
+    }
+}
+
+/* An fp32 1x1 convolution with its pixels on the microkernel's A side: a
+ * task packs its tile's pixels into A panels ([k][mr] each: mr consecutive
+ * pixels of every input channel), then per nr-channel weight panel runs the
+ * microkernel over them (k blocked), transposes the products into channel
+ * rows and adds the bias and activation on the way out. */
+static void swap_f32_task(void *arg, int task, int thread)
+{
+    const job *J = arg;
+    const pithrt_fast_op *f = J->f;
+    const pithrt_kernels *K = J->K;
+    const int mr = K->f32_mr, nr = K->f32_nr;
+    const int chunk = task % J->mchunks, t = task / J->mchunks;
+    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + mr - 1) / mr;
+    float *cbuf = (float *)(void *)(J->scratch + (size_t)thread * J->stride); /* [npp][mr][nr] */
+    float *rows = cbuf + (size_t)f->nc * nr;                                     /* [nr][npp mr] */
+    float *apan = rows + (size_t)f->nc * nr;                                     /* [npp][kp][mr] */
+    const float *x = J->x;
+    for (int pp = 0; pp < npp; pp++) {
+        float *d = apan + (size_t)pp * f->kp * mr;
+        const int p0 = n0 + pp * mr, pv = n0 + nc - p0 < mr ? n0 + nc - p0 : mr;
+        for (int k = 0; k < f->k; k++, d += mr) {
+            memcpy(d, x + (size_t)k * J->n + p0, (size_t)pv * sizeof(float));
+            for (int q = pv; q < mr; q++)
+                d[q] = 0.0f;
+        }
+    }
+    const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
+    const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
+    const int nblk = (f->kp + f->kc - 1) / f->kc;
+    const size_t ld = (size_t)npp * mr;
+    for (int cp = cp0; cp < cp1; cp++) {
+        for (int kb = 0; kb < nblk; kb++) {
+            const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
+            const float *w = (const float *)f->w + ((size_t)cp * f->kp + k0) * nr;
+            for (int pp = 0; pp < npp; pp++)
+                K->f32_ukr(kn, apan + ((size_t)pp * f->kp + k0) * mr, w, cbuf + (size_t)pp * mr * nr, (size_t)nr,
+                           kb > 0);
+        }
+        const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
+        K->swap_rows((const int32_t *)(const void *)cbuf, npp, cv, (int32_t *)(void *)rows, ld);
+        for (int ch = 0; ch < cv; ch++)
+            K->f32_bias_act(rows + (size_t)ch * ld, nc, J->bias ? J->bias[c0 + ch] : 0.0f, J->act,
+                            (float *)J->y + (size_t)(c0 + ch) * J->n + n0);
     }
 }
 
@@ -644,6 +690,6 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         int want = (threads + jobs - 1) / jobs;
         J.mchunks = want < f->mpanels ? want : f->mpanels;
     }
-    pithrt_parallel(pool, jobs * J.mchunks, f->swap ? swap_task : gemm_task, &J);
+    pithrt_parallel(pool, jobs * J.mchunks, !f->swap ? gemm_task : f->s8 ? swap_task : swap_f32_task, &J);
     return 1;
 }

@@ -104,9 +104,9 @@ pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int
 }
 
 /* The swapped tiles' products as channel rows: c = [npp][8][32] (pixel
- * panels of 8 pixels x 32 channels) to rows[ch * ld + pixel] for ch < cv,
- * by 8 x 8 transposes (unpack 32- and 64-bit halves, then swap 128-bit
- * lanes). */
+ * panels of 8 pixels x 32 channels; int32, or float moved as its bits) to
+ * rows[ch * ld + pixel] for ch < cv, by 8 x 8 transposes (unpack 32- and
+ * 64-bit halves, then swap 128-bit lanes). */
 __attribute__((target("avx2"))) void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int cv, int32_t *rows,
                                                                 size_t ld)
 {

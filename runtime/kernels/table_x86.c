@@ -64,7 +64,7 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
     .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni,
     .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_pad_c4 = pithrt_pad_c4_s8,
-    .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap, .s8_swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
+    .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap, .swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
     .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
     .dw_f32_rows = pithrt_dw_f32_avx512_rows,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,

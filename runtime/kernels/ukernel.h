@@ -59,7 +59,8 @@ typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, 
  * channel rows. */
 typedef void (*pithrt_ukr_s8_swap)(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *w,
                                    int32_t *c, int acc);
-/* the swapped products c = [npp][mr][nr] as channel rows: rows[ch * ld + pixel] for ch < cv */
+/* swapped products (int32 or float) c = [npp][mr][nr] as channel rows:
+ * rows[ch * ld + pixel] for ch < cv */
 typedef void (*pithrt_swap_rows)(const int32_t *c, int npp, int cv, int32_t *rows, size_t ld);
 /* Four channels' planes for pithrt_ukr_s8_ind (pack_b_s8_x86.c) */
 typedef void (*pithrt_pad_c4)(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx,
@@ -137,7 +138,7 @@ typedef struct pithrt_kernels {
     pithrt_ukr_s8_ind s8_ukr_ind; /* NULL: wide-grid convs pack B per tile */
     pithrt_pad_c4 s8_pad_c4;
     pithrt_ukr_s8_swap s8_ukr_swap; /* NULL: no pixels-on-A variant */
-    pithrt_swap_rows s8_swap_rows;
+    pithrt_swap_rows swap_rows;     /* NULL: no swapped GEMMs (int8 or fp32) */
     pithrt_requant_s8 requant;
     pithrt_dw_f32 dw_f32;
     pithrt_dw_s8 dw_s8;
