@@ -106,6 +106,15 @@ static int out_run(const job *J, size_t at, int q, int nv, size_t *dst, int *row
     return J->ow - j < nv - q ? J->ow - j : nv - q;
 }
 
+/* fp32 tiles that leave the microkernel finished (f32_ukr_out): one block
+ * of k, output columns contiguous, an activation it applies */
+static int fused_ok(const job *J)
+{
+    const pithrt_fast_op *f = J->f;
+    return !f->s8 && f->kc >= f->kp && f->mode != PITHRT_B_WIDE &&
+           (J->act == PITHRT_ACT_NONE || J->act == PITHRT_ACT_RELU || J->act == PITHRT_ACT_RELU6);
+}
+
 static void gemm_task(void *arg, int task, int thread)
 {
     const job *J = arg;
@@ -145,8 +154,13 @@ static void gemm_task(void *arg, int task, int thread)
                          nc, 0.0f, (float *)(void *)rows + (size_t)r * f->nc);
         }
     }
+    /* fp32 1x1 into the fused epilogue (every channel panel whole): whole B panels are read in
+     * place (rows n apart) */
+    const int inplace = !s8 && f->mode == PITHRT_B_DIRECT && K->f32_ukr_out && fused_ok(J) && J->og % mr == 0;
     for (int p = 0; p < npan && !f->c4; p++) {
         int nv = nc - p * nr < nr ? nc - p * nr : nr;
+        if (inplace && nv == nr)
+            continue;
         uint8_t *dst = panels + p * panel_bytes;
         if (s8 && K->s8_pack_b) {
             K->s8_pack_b((const int8_t *)base + p * nr, f->offs, f->k, nv, dst);
@@ -165,8 +179,7 @@ static void gemm_task(void *arg, int task, int thread)
     const size_t ldc = (size_t)f->nc; /* a row of C: the tile's columns, all panels side by side */
     size_t rows_bytes = f->mode == PITHRT_B_IM2COL ? ((size_t)f->k * f->nc * xe + 63) / 64 * 64 : 0;
     int32_t *cbuf = (int32_t *)(void *)(rows + rows_bytes); /* C of every panel row (k blocked) */
-    const int fuse = !s8 && K->f32_ukr_out && nblk == 1 && f->mode != PITHRT_B_WIDE &&
-                     (J->act == PITHRT_ACT_NONE || J->act == PITHRT_ACT_RELU || J->act == PITHRT_ACT_RELU6);
+    const int fuse = !s8 && K->f32_ukr_out && fused_ok(J);
     for (int kb = 0; kb < nblk; kb++) {
         const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
         for (int mp = mp0; mp < mp1; mp++) {
@@ -175,11 +188,18 @@ static void gemm_task(void *arg, int task, int thread)
             const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
             if (fuse && mv == mr) { /* fp32, one block of k, whole panel of channels: straight to the output */
                 const int ch0 = g * J->og + c0;
-                for (int p = 0; p < npan; p++)
-                    K->f32_ukr_out(kn, (const float *)(const void *)a,
-                                   (const float *)(const void *)(panels + p * panel_bytes), (float *)J->y +
-                                   (size_t)ch0 * J->n + n0 + p * nr, (size_t)J->n, bias ? bias + ch0 : NULL,
-                                   J->act, nc - p * nr < nr ? nc - p * nr : nr);
+                for (int p = 0; p < npan; p++) {
+                    const int nv = nc - p * nr < nr ? nc - p * nr : nr;
+                    const float *b = (const float *)(const void *)(panels + p * panel_bytes);
+                    size_t ldb = (size_t)nr;
+                    if (inplace && nv == nr) {
+                        b = (const float *)(const void *)base + p * nr;
+                        ldb = (size_t)J->n;
+                    }
+                    K->f32_ukr_out(kn, (const float *)(const void *)a, b, ldb,
+                                   (float *)J->y + (size_t)ch0 * J->n + n0 + p * nr, (size_t)J->n,
+                                   bias ? bias + ch0 : NULL, J->act, nv);
+                }
                 continue;
             }
             for (int p = 0; p < npan; p++) {

@@ -40,7 +40,8 @@ pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t l
 
 /* The same tile with the epilogue in registers: row r gets bias[r] and the
  * activation (none, relu, relu6) and goes straight to y + r * ldy, its first
- * n <= 32 columns (the rest masked off). */
+ * n <= 32 columns (the rest masked off). B's rows are ldb apart: a packed
+ * panel (32), or a 1x1 convolution's input planes read in place. */
 #define OUT(r)                                                                                                       \
     {                                                                                                                \
         __m512 br = _mm512_set1_ps(bias ? bias[r] : 0.0f);                                                           \
@@ -57,8 +58,9 @@ pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t l
         _mm512_mask_storeu_ps(y + r * ldy + 16, m1, v1);                                                             \
     }
 
-__attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, float *y,
-                                                                    size_t ldy, const float *bias, int act, int n)
+__attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, size_t ldb,
+                                                                    float *y, size_t ldy, const float *bias, int act,
+                                                                    int n)
 {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
            c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
@@ -66,7 +68,7 @@ __attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512_out(int k, const 
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
         a += 8;
-        b += 32;
+        b += ldb;
     }
     const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.0f);
     const __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u),

@@ -4,8 +4,8 @@
 #if defined(__x86_64__)
 void pithrt_gemm_f32_avx2(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
 void pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
-void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, float *y, size_t ldy, const float *bias, int act,
-                                int n);
+void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, size_t ldb, float *y, size_t ldy,
+                                const float *bias, int act, int n);
 void pithrt_gemm_s8_avx2(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,

@@ -44,9 +44,10 @@ typedef struct pithrt_rq_out {
  * C's own values when acc (a sum continued over the next block of k) */
 typedef void (*pithrt_ukr_f32)(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
 /* f32 with the epilogue: y[r * ldy + j] = act(C[r][j] + bias[r]) for all mr
- * rows and j < n <= nr (bias may be NULL; act none, relu or relu6) */
-typedef void (*pithrt_ukr_f32_out)(int k, const float *a, const float *b, float *y, size_t ldy, const float *bias,
-                                   int act, int n);
+ * rows and j < n <= nr (bias may be NULL; act none, relu or relu6); B's k
+ * rows of nr floats are ldb apart (nr: a packed panel) */
+typedef void (*pithrt_ukr_f32_out)(int k, const float *a, const float *b, size_t ldb, float *y, size_t ldy,
+                                   const float *bias, int act, int n);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel (+ C when acc) */
 typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 /* s8 with B read in place: k-group i's nr x ku bytes at b + boff[i] (the
