@@ -300,11 +300,15 @@ static void swap_f32_task(void *arg, int task, int thread)
     for (int pp = 0; pp < npp; pp++) {
         float *d = apan + (size_t)pp * f->kp * mr;
         const int p0 = n0 + pp * mr, pv = n0 + nc - p0 < mr ? n0 + nc - p0 : mr;
-        for (int k = 0; k < f->k; k++, d += mr) {
-            memcpy(d, x + (size_t)k * J->n + p0, (size_t)pv * sizeof(float));
-            for (int q = pv; q < mr; q++)
-                d[q] = 0.0f;
-        }
+        if (pv == 8 && mr == 8) /* a constant size, for the compiler to inline the copy */
+            for (int k = 0; k < f->k; k++, d += 8)
+                memcpy(d, x + (size_t)k * J->n + p0, 8 * sizeof(float));
+        else
+            for (int k = 0; k < f->k; k++, d += mr) {
+                memcpy(d, x + (size_t)k * J->n + p0, (size_t)pv * sizeof(float));
+                for (int q = pv; q < mr; q++)
+                    d[q] = 0.0f;
+            }
     }
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
