@@ -29,9 +29,11 @@ static void fill_rq(const pithrt_model *m, const pithrt_op *o, int oc, const int
                     pithrt_rq_ch *ch)
 {
     const int32_t *p = cst(m, o->requant), *bias = cst(m, o->bias);
-    int64_t sum = 0;
-    for (int i = 0; i < per; i++)
+    int64_t sum = 0, mag = 0;
+    for (int i = 0; i < per; i++) {
         sum += row[i];
+        mag += row[i] < 0 ? -row[i] : row[i];
+    }
     int64_t zx = m->tensors[o->in[0]].zero_point;
     /* modular, like the accumulator it is added to */
     ch->bias = (int32_t)(uint32_t)((uint64_t)(bias ? bias[oc] : 0) - (uint64_t)((zx + offset) * sum));
@@ -45,6 +47,9 @@ static void fill_rq(const pithrt_model *m, const pithrt_op *o, int oc, const int
     ch->mult = p[3 * oc];
     ch->left = p[3 * oc + 1] > 0 ? p[3 * oc + 1] : 0;
     ch->right = p[3 * oc + 1] > 0 ? 0 : -p[3 * oc + 1];
+    /* the kernels' accumulators: sum w x over codes x in [-128, 127], or + offset (128) */
+    const int64_t most = mag * (offset ? 255 : 128), b = ch->bias;
+    ch->fold = most + (b < 0 ? -b : b) < INT32_MAX;
 }
 
 /* fp32 3x3 stride-1 dense convs with enough channels for the transforms to

@@ -57,12 +57,64 @@ RQ_TARGET void rq_rows(const int32_t *acc, size_t lda, int n, int rows, const pi
     }
 }
 
+/* The same with the bias and the zero point inside the 64-bit constant,
+ * for a channel whose accumulators cannot wrap with the bias added
+ * (ch->fold) and a right shift of 1 to 23: x = acc is clamped to
+ * [lo - bias, hi - bias] (nothing to clamp without an activation), then
+ *   r + zp = floor((x m + bias m + 2^30 + 2^(30+e) + zp 2^S - [p < -2^30] 2^31) / 2^S)
+ * with p = (x + bias) m and S = 31 + e, all within 64 bits. */
+RQ_TARGET void rq_rows_fold(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
+                            pithrt_rq_out out, int8_t *y, size_t ldy, const int neg, const int act, const int clamp)
+{
+    const int e = ch->right, sh = 31 + e;
+    const long long base = (1LL << 30) + (1LL << (30 + e)) + (long long)out.zero_point * (1LL << sh);
+    const long long c = base + (long long)ch->bias * ch->mult;
+    const long long lo = (long long)ch->lo - ch->bias, hi = (long long)ch->hi - ch->bias;
+    const __m512i lov = _mm512_set1_epi32(lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo),
+                  hiv = _mm512_set1_epi32(hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi),
+                  m = _mm512_set1_epi32(ch->mult), cv = _mm512_set1_epi64(c),
+                  thr = _mm512_set1_epi64(base - (1LL << 30)), two31 = _mm512_set1_epi64(1LL << 31),
+                  qmin = _mm512_set1_epi32(out.qmin), qmax = _mm512_set1_epi32(out.qmax),
+                  lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    const __m128i s = _mm_cvtsi32_si128(sh);
+    for (int r = 0; r < rows; r++, acc += lda, y += ldy)
+        for (int i = 0; i < n; i += 16) {
+            const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            __m512i x = _mm512_maskz_loadu_epi32(k, acc + i);
+            if (act)
+                x = _mm512_min_epi32(_mm512_max_epi32(x, lov), hiv);
+            __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), cv);
+            __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), cv);
+            if (neg) {
+                ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
+                od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
+            }
+            x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
+            if (clamp)
+                x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
+            __m128i codes = _mm512_cvtsepi32_epi8(x);
+            __asm__("" : "+v"(codes));
+            _mm_mask_storeu_epi8(y + i, k, codes);
+        }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void
 pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
                          int8_t *y, size_t ldy)
 {
     if (ch->left || ch->right > 31 || ch->mult == INT32_MIN) {
         pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
+        return;
+    }
+    if (ch->fold && ch->right >= 1 && ch->right <= 23) {
+        const int act = ch->lo != INT32_MIN || ch->hi != INT32_MAX, neg = ch->lo < 0 || ch->mult < 0;
+        const int clamp = out.qmin > -128 || out.qmax < 127;
+        if (!act && !clamp)
+            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, 1, 0, 0);
+        else if (!neg && !clamp)
+            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, 0, 1, 0);
+        else
+            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, neg, act, clamp);
         return;
     }
     /* the final clamp is needed for narrow codes, or when x + zero point could overflow */

@@ -34,6 +34,9 @@ typedef struct pithrt_rq_ch {
     int32_t bias;         /* bias - (zx + b_offset) * sum(w) */
     int32_t lo, hi;       /* relu / relu6 clamp of the accumulator (INT32_MIN/MAX without) */
     int32_t mult, left, right; /* pithrt_requantize's multiplier and shift, split in two */
+    int32_t fold;         /* 1: no accumulator the kernels produce wraps when the bias is added (bounded
+                           * by sum |w| times the largest input code), so the bias may be added after
+                           * widening to 64 bits */
 } pithrt_rq_ch;
 
 typedef struct pithrt_rq_out {
