@@ -197,7 +197,10 @@ const void *pithrt_output_raw(const pithrt_ctx *c, pithrt_dtype *dtype);
 /* The label of class k, copied into buf ("" when the model has none). */
 void pithrt_label(const pithrt_model *m, int k, char *buf, size_t len);
 
-/* warmup runs, then `runs` timed runs; seconds[runs] comes back sorted. */
+/* warmup runs, then `runs` timed runs; seconds[runs] comes back sorted.
+ * Every run sees the input set before the call: the arena reuses the
+ * input's bytes once it is read, so it is put back before each run
+ * (untimed). */
 int pithrt_bench(pithrt_ctx *c, int warmup, int runs, double *seconds);
 
 const char *pithrt_op_name(int type);

@@ -54,6 +54,17 @@ int main(int argc, char **argv)
     pithrt_ctx c;
     int rc = 1;
     if (arena && t && pithrt_ctx_init(&c, &m, arena, bytes, threads) == PITHRT_OK) {
+        /* ../shared/peers/ort_bench.js's input: a fixed LCG in [-1, 1) (int8 models quantize it) */
+        size_t nin = pithrt_input_size(&m);
+        float *x = malloc(nin * sizeof *x);
+        uint32_t s = 12345;
+        for (size_t i = 0; x && i < nin; i++) {
+            s = s * 1103515245u + 12345u;
+            x[i] = (float)(s / 2147483648.0 - 1.0);
+        }
+        if (x)
+            pithrt_set_input_f32(&c, x, nin);
+        free(x);
         pithrt_ctx_profile(&c, profile);
         pithrt_bench(&c, warmup, runs, t);
         printf("%s: %s kernels, %d thread(s)\n", argv[1], pithrt_model_isa(&m), threads);
