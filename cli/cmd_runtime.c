@@ -333,10 +333,10 @@ int cmd_bench(int argc, char **argv)
      * a fixed LCG in [-1, 1) */
     size_t nin = pithrt_input_size(&r.m);
     float *x = malloc(nin * sizeof *x);
-    uint32_t s = 12345;
+    uint32_t lcg = 12345;
     for (size_t i = 0; x && i < nin; i++) {
-        s = s * 1103515245u + 12345u;
-        x[i] = (float)(s / 2147483648.0 - 1.0);
+        lcg = lcg * 1103515245u + 12345u;
+        x[i] = (float)(lcg / 2147483648.0 - 1.0);
     }
     if (x)
         pithrt_set_input_f32(&r.c, x, nin);
