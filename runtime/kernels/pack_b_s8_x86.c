@@ -105,7 +105,28 @@ void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int
             }
             continue;
         }
+        /* sixteen pixels' quads as at stride 1, their dwords then split by column parity: pixels
+         * j, j + 2, ... land in the plane of (j + pw) % 2 */
         uint8_t *even = row, *odd = row + plane * 4;
+        for (; j + 16 <= w; j += 16) {
+            __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + j));
+            __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(s1 + j));
+            __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(s2 + j));
+            __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(s3 + j));
+            __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
+            __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
+            __m128 q0 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
+            __m128 q1 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
+            __m128 q2 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
+            __m128 q3 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
+            const int xx = j + pw;
+            uint8_t *de = (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
+            uint8_t *dn = (xx % 2 ? even : odd) + (size_t)((xx + 1) / 2) * 4;
+            _mm_storeu_ps((float *)(void *)de, _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)));
+            _mm_storeu_ps((float *)(void *)(de + 16), _mm_shuffle_ps(q2, q3, _MM_SHUFFLE(2, 0, 2, 0)));
+            _mm_storeu_ps((float *)(void *)dn, _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)));
+            _mm_storeu_ps((float *)(void *)(dn + 16), _mm_shuffle_ps(q2, q3, _MM_SHUFFLE(3, 1, 3, 1)));
+        }
         for (; j < w; j++) {
             const int xx = j + pw;
             uint8_t *d = (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
