@@ -205,9 +205,11 @@ static int prepare_op(pithrt_model *m, int k)
         per = x->dims[0];
     }
     f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
+    f->smr = mr;
     if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) { /* pixels on the A side when that pads less (no wide-grid columns) */
+        f->smr = n % 8 && n % 7 == 0 ? 7 : 8; /* 7x7, 14x14: panels of 7 */
         size_t wide = up((size_t)og, (size_t)mr) * up((size_t)y->dims[1] * wp, (size_t)nr);
-        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)mr);
+        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)f->smr);
         f->swap = swapped * 100 < wide * 93;
     }
     /* fp32 1x1: pixels on the A side likewise when that pads less */
@@ -232,13 +234,14 @@ static int prepare_op(pithrt_model *m, int k)
     if (f->c4) /* B is not packed: wide tiles, for fewer epilogues and A panels reused the longest */
         nc = 512;
     if (f->swap) { /* tiles of pixels, whole A panels of them (fp32: packed, at most 256 KB) */
-        nc = 256;
+        const size_t sm = (size_t)f->smr;
+        nc = 256 / sm * sm;
         if (!s8 && nc * f->kp * 4 > 256 * 1024)
-            nc = 256 * 1024 / ((size_t)f->kp * 4) / (size_t)mr * (size_t)mr;
-        nc = nc < (size_t)mr ? (size_t)mr : nc;
-        nmax = up((size_t)n, (size_t)mr);
+            nc = 256 * 1024 / ((size_t)f->kp * 4) / sm * sm;
+        nc = nc < sm ? sm : nc;
+        nmax = up((size_t)n, sm);
     }
-    const size_t least = f->swap ? (size_t)mr : (size_t)nr;
+    const size_t least = f->swap ? (size_t)f->smr : (size_t)nr;
     f->nc = (int)(nc < least ? least : nc > nmax ? nmax : nc);
     /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
      * while the tile's B panels stream past it; the partial sums wait in C */
@@ -250,8 +253,9 @@ static int prepare_op(pithrt_model *m, int k)
     f->scratch = (f->c4 ? 0 : up((size_t)f->nc * f->kp * ae, 64)) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
-    if (f->swap) /* (fp32: and the tile's A panels) */
-        f->scratch = 2 * (size_t)f->nc * nr * 4 + (s8 ? 0 : (size_t)f->nc * f->kp * 4);
+    if (f->swap) /* C of [panels][mr][nr], the channel rows (+ a column), fp32: the tile's A panels */
+        f->scratch = ((size_t)f->nc / f->smr * mr * nr + ((size_t)f->nc + mr) * nr) * 4 +
+                     (s8 ? 0 : (size_t)f->nc * f->kp * 4);
     if (wino) {
         /* blocks of tile rows whose transformed input (16 x C x tiles floats)
          * stays within 512 KB, and at least a panel of tiles when the layer

@@ -250,11 +250,11 @@ static void swap_task(void *arg, int task, int thread)
     const job *J = arg;
     const pithrt_fast_op *f = J->f;
     const pithrt_kernels *K = J->K;
-    const int mr = K->s8_mr, nr = K->s8_nr, ku = K->s8_ku;
+    const int mr = K->s8_mr, nr = K->s8_nr, ku = K->s8_ku, sm = f->smr;
     const int chunk = task % J->mchunks, t = task / J->mchunks;
-    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + mr - 1) / mr;
+    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + sm - 1) / sm;
     int32_t *cbuf = (int32_t *)(void *)(J->scratch + (size_t)thread * J->stride); /* [npp][mr][nr] */
-    int32_t *rows = cbuf + (size_t)f->nc * nr;                                       /* [nr][npp mr] */
+    int32_t *rows = cbuf + (size_t)f->nc / sm * mr * nr;                            /* [nr][npp sm + 1] */
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
     const int nblk = (f->kp + f->kc - 1) / f->kc;
@@ -264,16 +264,16 @@ static void swap_task(void *arg, int task, int thread)
             const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
             const int8_t *w = (const int8_t *)f->w + ((size_t)cp * f->kp + k0) * nr;
             for (int pp = 0; pp < npp; pp++) {
-                for (int r = 0; r < mr && r < 8; r++) { /* the pixels of this panel (past the tile: its first) */
-                    int p = n0 + pp * mr + r < n0 + nc ? n0 + pp * mr + r : n0;
+                for (int r = 0; r < sm && r < 8; r++) { /* the pixels of this panel (past the tile: its first) */
+                    int p = n0 + pp * sm + r < n0 + nc ? n0 + pp * sm + r : n0;
                     px[r] = J->shared + ((size_t)(p / J->ow) * J->wp + (size_t)(p % J->ow)) * 4;
                 }
-                K->s8_ukr_swap(kn / ku, px, f->offs + k0 / ku, w, cbuf + (size_t)pp * mr * nr, kb > 0);
+                K->s8_ukr_swap(kn / ku, sm, px, f->offs + k0 / ku, w, cbuf + (size_t)pp * mr * nr, kb > 0);
             }
         }
         const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
-        const size_t ld = (size_t)npp * mr;
-        K->swap_rows(cbuf, npp, cv, rows, ld);
+        const size_t ld = (size_t)npp * sm + (sm < mr);
+        K->swap_rows(cbuf, npp, sm, cv, rows, ld);
         for (int ch = 0; ch < cv; ch++)
             K->requant(rows + (size_t)ch * ld, 0, nc, 1, &f->rq[c0 + ch], J->out,
                        (int8_t *)J->y + (size_t)(c0 + ch) * J->n + n0, 0);
@@ -323,7 +323,7 @@ static void swap_f32_task(void *arg, int task, int thread)
                            kb > 0);
         }
         const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
-        K->swap_rows((const int32_t *)(const void *)cbuf, npp, cv, (int32_t *)(void *)rows, ld);
+        K->swap_rows((const int32_t *)(const void *)cbuf, npp, mr, cv, (int32_t *)(void *)rows, ld);
         for (int ch = 0; ch < cv; ch++)
             K->f32_bias_act(rows + (size_t)ch * ld, nc, J->bias ? J->bias[c0 + ch] : 0.0f, J->act,
                             (float *)J->y + (size_t)(c0 + ch) * J->n + n0);

@@ -66,31 +66,39 @@ pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *ap, const uint8_t *b, co
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }
 
-/* Pixels on the A side (pithrt_ukr_s8_swap): C[8 pixels][32 channels]. Row r
- * broadcasts the four channel codes of its pixel, px[r] + boff[i], against
- * 32 output channels' four weights; the pixels may lie anywhere, so a 7x7
- * output runs as 49 rows (7 panels) instead of 63 wide-grid columns. */
+/* Pixels on the A side (pithrt_ukr_s8_swap): C[R pixels][32 channels], R 8
+ * or 7 (a 7x7 plane is 7 panels of 7, none padded). Row r broadcasts the
+ * four channel codes of its pixel, px[r] + boff[i], against 32 output
+ * channels' four weights; the pixels may lie anywhere, so a 7x7 output runs
+ * as 49 rows instead of 63 wide-grid columns. */
 #define PXROW(r)                                                                                                     \
-    {                                                                                                                \
+    if ((r) < R) {                                                                                                   \
         int32_t q;                                                                                                   \
         memcpy(&q, p##r + off, 4);                                                                                   \
         __m512i ar = _mm512_set1_epi32(q);                                                                           \
         c##r##0 = _mm512_dpbusd_epi32(c##r##0, ar, b0);                                                              \
         c##r##1 = _mm512_dpbusd_epi32(c##r##1, ar, b1);                                                              \
     }
+#define STORE_IF(r)                                                                                                  \
+    if ((r) < R) {                                                                                                   \
+        STORE(r)                                                                                                     \
+    }
+#define LOAD_IF(r)                                                                                                   \
+    if ((r) < R) {                                                                                                   \
+        LOAD(r)                                                                                                      \
+    }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
-pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *wp,
-                                int32_t *c, int acc)
+static inline __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) void
+swap_tile(int kgroups, const uint8_t *const *px, const int32_t *boff, const int8_t *w, int32_t *c, int acc,
+          const int R)
 {
-    const int8_t *w = wp;
     const uint8_t *p0 = px[0], *p1 = px[1], *p2 = px[2], *p3 = px[3], *p4 = px[4], *p5 = px[5], *p6 = px[6],
-                  *p7 = px[7];
+                  *p7 = px[R - 1];
     const size_t ldc = 32;
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
             c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     if (acc) {
-        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+        LOAD_IF(0) LOAD_IF(1) LOAD_IF(2) LOAD_IF(3) LOAD_IF(4) LOAD_IF(5) LOAD_IF(6) LOAD_IF(7)
     }
     for (int i = 0; i < kgroups; i++) {
         PITHRT_MCA_BEGIN("gemm_s8_avx512_vnni_swap");
@@ -100,15 +108,27 @@ pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int
         w += 128;
         PITHRT_MCA_END();
     }
-    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+    STORE_IF(0) STORE_IF(1) STORE_IF(2) STORE_IF(3) STORE_IF(4) STORE_IF(5) STORE_IF(6) STORE_IF(7)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
+pithrt_gemm_s8_avx512_vnni_swap(int kgroups, int rows, const uint8_t *const *px, const int32_t *boff, const void *w,
+                                int32_t *c, int acc)
+{
+    if (rows == 7)
+        swap_tile(kgroups, px, boff, w, c, acc, 7);
+    else
+        swap_tile(kgroups, px, boff, w, c, acc, 8);
 }
 
 /* The swapped tiles' products as channel rows: c = [npp][8][32] (pixel
- * panels of 8 pixels x 32 channels; int32, or float moved as its bits) to
- * rows[ch * ld + pixel] for ch < cv, by 8 x 8 transposes (unpack 32- and
- * 64-bit halves, then swap 128-bit lanes). */
-__attribute__((target("avx2"))) void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int cv, int32_t *rows,
-                                                                size_t ld)
+ * panels of 8 rows x 32 channels; int32, or float moved as its bits) to
+ * rows[ch * ld + pp * step + r] for ch < cv, by 8 x 8 transposes (unpack
+ * 32- and 64-bit halves, then swap 128-bit lanes). With panels of 7 pixels
+ * (step 7) a panel's unused eighth row lands where the next panel's first
+ * goes, and is overwritten by it (ld leaves room for the last one). */
+__attribute__((target("avx2"))) void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int step, int cv,
+                                                                int32_t *rows, size_t ld)
 {
     for (int pp = 0; pp < npp; pp++, c += 8 * 32)
         for (int cb = 0; cb < cv; cb += 8) {
@@ -131,9 +151,9 @@ __attribute__((target("avx2"))) void pithrt_swap_rows_s32_avx2(const int32_t *c,
                 __m256i lo = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
                 __m256i hi = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
                 if (cb + j < cv)
-                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j) * ld + pp * 8), lo);
+                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j) * ld + pp * step), lo);
                 if (cb + j + 4 < cv)
-                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j + 4) * ld + pp * 8), hi);
+                    _mm256_storeu_si256((__m256i *)(void *)(rows + (size_t)(cb + j + 4) * ld + pp * step), hi);
             }
         }
 }

@@ -10,9 +10,9 @@ void pithrt_gemm_s8_avx2(int kgroups, const void *a, const void *b, int32_t *c, 
 void pithrt_gemm_s8_avx512_vnni(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
                                     size_t ldc, int acc);
-void pithrt_gemm_s8_avx512_vnni_swap(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *w,
-                                     int32_t *c, int acc);
-void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int cv, int32_t *rows, size_t ld);
+void pithrt_gemm_s8_avx512_vnni_swap(int kgroups, int rows, const uint8_t *const *px, const int32_t *boff,
+                                     const void *w, int32_t *c, int acc);
+void pithrt_swap_rows_s32_avx2(const int32_t *c, int npp, int step, int cv, int32_t *rows, size_t ld);
 void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx, uint8_t *dst);
 void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel);

@@ -57,15 +57,16 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
  * wide grid's input laid out by pad_c4: B is never packed) */
 typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
                                   size_t ldc, int acc);
-/* s8, pixels on the A side: C[mr][nr] (ldc nr) = sum over k-groups i of
- * (pixel r's ku bytes at px[r] + boff[i]) . (nr channels' ku weights, w =
- * [k / ku][nr][ku]) (+ C when acc). Transposed output: the caller writes
- * channel rows. */
-typedef void (*pithrt_ukr_s8_swap)(int kgroups, const uint8_t *const *px, const int32_t *boff, const void *w,
-                                   int32_t *c, int acc);
+/* s8, pixels on the A side: C[rows][nr] (ldc nr; rows = mr, or 7) = sum
+ * over k-groups i of (pixel r's ku bytes at px[r] + boff[i]) . (nr
+ * channels' ku weights, w = [k / ku][nr][ku]) (+ C when acc). Transposed
+ * output: the caller writes channel rows. */
+typedef void (*pithrt_ukr_s8_swap)(int kgroups, int rows, const uint8_t *const *px, const int32_t *boff,
+                                   const void *w, int32_t *c, int acc);
 /* swapped products (int32 or float) c = [npp][mr][nr] as channel rows:
- * rows[ch * ld + pixel] for ch < cv */
-typedef void (*pithrt_swap_rows)(const int32_t *c, int npp, int cv, int32_t *rows, size_t ld);
+ * rows[ch * ld + pp * step + r] for ch < cv (step: the pixels per panel,
+ * mr or 7; ld > npp * step) */
+typedef void (*pithrt_swap_rows)(const int32_t *c, int npp, int step, int cv, int32_t *rows, size_t ld);
 /* Four channels' planes for pithrt_ukr_s8_ind (pack_b_s8_x86.c) */
 typedef void (*pithrt_pad_c4)(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx,
                                  uint8_t *dst);
