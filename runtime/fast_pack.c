@@ -101,6 +101,12 @@ static int is_depthwise(const pithrt_model *m, const pithrt_op *o)
            (o->sh == 1 || o->sh == 2) && o->dh == 1 && o->dw == 1;
 }
 
+/* Swapped panels of 7 pixels rather than 8: when n pixels fill them exactly
+ * and need no more of them (7x7: 7 panels, none padded; at 14x14, 28
+ * panels of 7 would stream the weights past more often than 25 of 8, and
+ * measured slower) */
+static int seven_rows(int n) { return n % 8 && n % 7 == 0 && (n + 6) / 7 <= (n + 7) / 8; }
+
 static int prepare_op(pithrt_model *m, int k)
 {
     const pithrt_kernels *K = m->kernels;
@@ -207,15 +213,16 @@ static int prepare_op(pithrt_model *m, int k)
     f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
     f->smr = mr;
     if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) { /* pixels on the A side when that pads less (no wide-grid columns) */
-        f->smr = n % 8 && n % 7 == 0 ? 7 : 8; /* 7x7, 14x14: panels of 7 */
+        f->smr = seven_rows(n) ? 7 : 8;
         size_t wide = up((size_t)og, (size_t)mr) * up((size_t)y->dims[1] * wp, (size_t)nr);
         size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)f->smr);
         f->swap = swapped * 100 < wide * 93;
     }
     /* fp32 1x1: pixels on the A side likewise when that pads less */
     if (!s8 && !wino && K->swap_rows && f->mode == PITHRT_B_DIRECT && groups == 1 && mr == 8 && nr == 32) {
+        f->smr = K->f32_ukr7 && seven_rows(n) ? 7 : 8;
         size_t plain = up((size_t)og, (size_t)mr) * up((size_t)n, (size_t)nr);
-        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)mr);
+        size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)f->smr);
         f->swap = swapped * 100 < plain * 93;
     }
     f->k = per;
@@ -255,7 +262,7 @@ static int prepare_op(pithrt_model *m, int k)
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
     if (f->swap) /* C of [panels][mr][nr], the channel rows (+ a column), fp32: the tile's A panels */
         f->scratch = ((size_t)f->nc / f->smr * mr * nr + ((size_t)f->nc + mr) * nr) * 4 +
-                     (s8 ? 0 : (size_t)f->nc * f->kp * 4);
+                     (s8 ? 0 : (size_t)f->nc / f->smr * mr * f->kp * 4);
     if (wino) {
         /* blocks of tile rows whose transformed input (16 x C x tiles floats)
          * stays within 512 KB, and at least a panel of tiles when the layer

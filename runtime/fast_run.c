@@ -290,16 +290,17 @@ static void swap_f32_task(void *arg, int task, int thread)
     const job *J = arg;
     const pithrt_fast_op *f = J->f;
     const pithrt_kernels *K = J->K;
-    const int mr = K->f32_mr, nr = K->f32_nr;
+    const int mr = K->f32_mr, nr = K->f32_nr, sm = f->smr;
     const int chunk = task % J->mchunks, t = task / J->mchunks;
-    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + mr - 1) / mr;
+    const int n0 = t * f->nc, nc = J->n - n0 < f->nc ? J->n - n0 : f->nc, npp = (nc + sm - 1) / sm;
     float *cbuf = (float *)(void *)(J->scratch + (size_t)thread * J->stride); /* [npp][mr][nr] */
-    float *rows = cbuf + (size_t)f->nc * nr;                                     /* [nr][npp mr] */
-    float *apan = rows + (size_t)f->nc * nr;                                     /* [npp][kp][mr] */
+    float *rows = cbuf + (size_t)f->nc / sm * mr * nr;                          /* [nr][npp sm + 1] */
+    float *apan = rows + ((size_t)f->nc + mr) * nr;                             /* [npp][kp][mr] */
+    const pithrt_ukr_f32 ukr = sm == mr ? K->f32_ukr : K->f32_ukr7;
     const float *x = J->x;
     for (int pp = 0; pp < npp; pp++) {
         float *d = apan + (size_t)pp * f->kp * mr;
-        const int p0 = n0 + pp * mr, pv = n0 + nc - p0 < mr ? n0 + nc - p0 : mr;
+        const int p0 = n0 + pp * sm, pv = n0 + nc - p0 < sm ? n0 + nc - p0 : sm;
         if (pv == 8 && mr == 8) /* a constant size, for the compiler to inline the copy */
             for (int k = 0; k < f->k; k++, d += 8)
                 memcpy(d, x + (size_t)k * J->n + p0, 8 * sizeof(float));
@@ -313,17 +314,16 @@ static void swap_f32_task(void *arg, int task, int thread)
     const int per = (f->mpanels + J->mchunks - 1) / J->mchunks;
     const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
     const int nblk = (f->kp + f->kc - 1) / f->kc;
-    const size_t ld = (size_t)npp * mr;
+    const size_t ld = (size_t)npp * sm + (sm < mr);
     for (int cp = cp0; cp < cp1; cp++) {
         for (int kb = 0; kb < nblk; kb++) {
             const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
             const float *w = (const float *)f->w + ((size_t)cp * f->kp + k0) * nr;
             for (int pp = 0; pp < npp; pp++)
-                K->f32_ukr(kn, apan + ((size_t)pp * f->kp + k0) * mr, w, cbuf + (size_t)pp * mr * nr, (size_t)nr,
-                           kb > 0);
+                ukr(kn, apan + ((size_t)pp * f->kp + k0) * mr, w, cbuf + (size_t)pp * mr * nr, (size_t)nr, kb > 0);
         }
         const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
-        K->swap_rows((const int32_t *)(const void *)cbuf, npp, mr, cv, (int32_t *)(void *)rows, ld);
+        K->swap_rows((const int32_t *)(const void *)cbuf, npp, sm, cv, (int32_t *)(void *)rows, ld);
         for (int ch = 0; ch < cv; ch++)
             K->f32_bias_act(rows + (size_t)ch * ld, nc, J->bias ? J->bias[c0 + ch] : 0.0f, J->act,
                             (float *)J->y + (size_t)(c0 + ch) * J->n + n0);

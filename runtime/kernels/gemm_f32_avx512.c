@@ -38,6 +38,25 @@ pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t l
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }
 
+/* Seven rows of the same panels (A still 8 floats per k; the eighth row is
+ * neither computed nor stored), for swapped tiles of 7 pixels. */
+__attribute__((target("avx512f"))) void
+pithrt_gemm_f32_avx512_7(int k, const float *a, const float *b, float *c, size_t ldc, int acc)
+{
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
+    if (acc) {
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6)
+    }
+    for (int i = 0; i < k; i++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6)
+        a += 8;
+        b += 32;
+    }
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6)
+}
+
 /* The same tile with the epilogue in registers: row r gets bias[r] and the
  * activation (none, relu, relu6) and goes straight to y + r * ldy, its first
  * n <= 32 columns (the rest masked off). B's rows are ldb apart: a packed

@@ -135,6 +135,7 @@ typedef struct pithrt_kernels {
     int f32_mr, f32_nr;
     pithrt_ukr_f32 f32_ukr;
     pithrt_ukr_f32_out f32_ukr_out; /* NULL: f32_ukr, then f32_bias_act */
+    pithrt_ukr_f32 f32_ukr7;        /* the first 7 of mr rows (swapped panels of 7 pixels); may be NULL */
     pithrt_pack_b_f32 f32_pack_b;
     pithrt_bias_act_f32 f32_bias_act;
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
