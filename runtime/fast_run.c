@@ -330,6 +330,20 @@ static void swap_f32_task(void *arg, int task, int thread)
     }
 }
 
+/* Sixteen depthwise channels of a small plane at once (dw_f32_c16) */
+static void dw16_task(void *arg, int g, int thread)
+{
+    const job *J = arg;
+    const pithrt_op *o = J->o;
+    const size_t hw = (size_t)J->h * J->w, ohw = (size_t)J->oh * J->ow;
+    const int c = J->c - 16 * g < 16 ? J->c - 16 * g : 16, taps = o->kh * o->kw;
+    const float *bias = cst(J->m, o->bias);
+    J->K->dw_f32_c16((const float *)J->x + 16 * g * hw, c, J->h, J->w, o->ph, o->pw, o->sh,
+                     (const float *)J->f->w + (size_t)g * taps * 16, bias ? bias + 16 * g : NULL, o->kh, o->kw,
+                     o->act, J->oh, J->ow, (float *)(void *)(J->scratch + (size_t)thread * J->stride),
+                     (float *)J->y + 16 * g * ohw);
+}
+
 /* A channel laid out for shifted copies (ukernel.h): a padded plane at stride
  * 1, its four phase planes at stride 2; padding is the zero point or 0. */
 #define DW_LAYOUT(NAME, T)                                                                                           \
@@ -672,7 +686,10 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
     J.ow = y->dims[2];
     J.n = J.oh * J.ow;
     if (f->kind == PITHRT_FAST_DW) {
-        pithrt_parallel(pool, J.c, dw_task, &J);
+        if (f->c16)
+            pithrt_parallel(pool, (J.c + 15) / 16, dw16_task, &J);
+        else
+            pithrt_parallel(pool, J.c, dw_task, &J);
         return 1;
     }
     J.groups = o->groups;

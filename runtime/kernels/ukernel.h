@@ -111,6 +111,12 @@ typedef int (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph,
  * (h + 2 ph) * (w + 2 pw) + 64 floats. */
 typedef void (*pithrt_dw_f32_rows)(const float *x, int h, int w, int ph, int pw, int st, const float *wt, int kh,
                                    int kw, float bias, int act, int oh, int ow, float *plane, float *y);
+/* Depthwise conv of c <= 16 channels at once (planes h x w, x and y planes
+ * back to back), for small planes: wq = [kh * kw][16] weights of the group's
+ * channels (zeros past c), bias[c] or NULL; buf: scratch of
+ * (h + 2 ph) * (w + 2 pw) * 16 floats. The same sums as pithrt_dw_f32_rows. */
+typedef void (*pithrt_dw_f32_c16)(const float *x, int c, int h, int w, int ph, int pw, int st, const float *wq,
+                                  const float *bias, int kh, int kw, int act, int oh, int ow, float *buf, float *y);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */
@@ -150,6 +156,7 @@ typedef struct pithrt_kernels {
     pithrt_dw_s8 dw_s8;
     pithrt_dw_s8_quads dw_s8_quads; /* NULL: dw_s8 on the shifted-copy layout */
     pithrt_dw_f32_rows dw_f32_rows; /* NULL: dw_f32 on the shifted-copy layout */
+    pithrt_dw_f32_c16 dw_f32_c16;   /* NULL: small planes one channel at a time too */
     pithrt_dot_f32 dot_f32;
     pithrt_dot_s8 dot_s8;
     pithrt_quantize_s8 quantize_s8;
