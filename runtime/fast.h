@@ -36,8 +36,9 @@ typedef struct pithrt_fast_op {
     int swap;            /* gemm, c4: pixels on the microkernel's A side (s8_ukr_swap), output channels
                           * on its B side (weights packed nr channels wide): no wide-grid columns, for
                           * layers whose plane is small (fp32 1x1 likewise, on packed pixels) */
-    int c16;             /* dw, fp32: sixteen channels at a time (dw_f32_c16; small planes), w packed
-                          * [C / 16][kh kw][16] */
+    int c16;             /* dw: sixteen channels at a time (dw_f32_c16 / dw_s8_c16; small planes), w
+                          * packed [C / 16][kh kw][16] (int8: [C / 16][kh][quads][16][4], rq16 per group) */
+    pithrt_rq16 *rq16;
     int smr;             /* swap: pixels per panel (mr, or 7 when that pads none and mr would) */
     int wino;            /* gemm: fp32 3x3 stride 1 as Winograd F(2x2, 3x3): 16 GEMMs (one per
                           * point of the 4x4 transformed tile) of [O][C] x [C][tiles] */

@@ -107,6 +107,50 @@ static int is_depthwise(const pithrt_model *m, const pithrt_op *o)
  * measured slower) */
 static int seven_rows(int n) { return n % 8 && n % 7 == 0 && (n + 6) / 7 <= (n + 7) / 8; }
 
+/* int8 depthwise sixteen channels at a time (dw_s8_c16): from the per-channel
+ * quads ([C][kh][quads][4]) and constants, the groups' [kh][quads][16][4]
+ * weights and lane-wise requantization. 0 when a channel needs the
+ * portable requantization (a left shift, a right shift over 31, the
+ * multiplier INT32_MIN): the layer then stays one channel at a time. */
+static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc)
+{
+    const int quads = (o->kw + 3) / 4, groups = (oc + 15) / 16, per = o->kh * quads * 4;
+    for (int c = 0; c < oc; c++)
+        if (f->rq[c].left || f->rq[c].right > 31 || f->rq[c].mult == INT32_MIN)
+            return 0;
+    int8_t *wq = calloc((size_t)groups * per * 16, 1);
+    pithrt_rq16 *rq = calloc((size_t)groups, sizeof *rq);
+    if (!wq || !rq) {
+        free(wq);
+        free(rq);
+        return PITHRT_ENOMEM;
+    }
+    for (int c = 0; c < oc; c++) {
+        const int g = c / 16, l = c % 16;
+        for (int t = 0; t < per / 4; t++) /* (u, quad) t of channel c: lane l of that vector */
+            memcpy(wq + ((size_t)g * per + (size_t)t * 4) * 16 + l * 4, (const int8_t *)f->w + (size_t)c * per + t * 4,
+                   4);
+        const pithrt_rq_ch *ch = &f->rq[c];
+        pithrt_rq16 *q = &rq[g];
+        const int e = ch->right;
+        q->bias[l] = ch->bias;
+        q->lo[l] = ch->lo;
+        q->hi[l] = ch->hi;
+        q->mult[l] = ch->mult;
+        q->c[l % 2][l / 2] = (1LL << 30) + (e ? 1LL << (30 + e) : 0);
+        q->thr[l % 2][l / 2] = e ? 1LL << (30 + e) : INT64_MIN;
+        q->shift[l % 2][l / 2] = 31 + e;
+    }
+    for (int g = 0; g < groups; g++) /* lanes past the last channel: anything that cannot overflow */
+        for (int l = oc - 16 * g; l < 16; l++)
+            rq[g].shift[l % 2][l / 2] = 31;
+    free(f->w);
+    f->w = wq;
+    f->rq16 = rq;
+    f->c16 = 1;
+    return 1;
+}
+
 static int prepare_op(pithrt_model *m, int k)
 {
     const pithrt_kernels *K = m->kernels;
@@ -154,7 +198,18 @@ static int prepare_op(pithrt_model *m, int k)
                 }
             }
         }
-        if (f->kind == PITHRT_FAST_DW && !rc && K->dw_s8_quads && s8) {
+        /* int8: planes up to 16 x 16 (measured: MobileNet's 14 x 14 and 7 x 7 gain, 28 x 28 and
+         * over lose to dw_s8_quads, which takes three taps per instruction along a row) */
+        if (f->kind == PITHRT_FAST_DW && !rc && K->dw_s8_c16 && K->dw_s8_quads && s8 &&
+            x->dims[1] * x->dims[2] <= 256) {
+            const int got = pack_dw_s8_c16(f, o, oc);
+            rc = got < 0 ? got : PITHRT_OK;
+        }
+        if (f->kind == PITHRT_FAST_DW && !rc && f->c16 && s8) {
+            /* pixel-major codes (+ 4 past the end), their quads */
+            const size_t npix = (size_t)(x->dims[1] + 2 * o->ph) * (x->dims[2] + 2 * o->pw);
+            f->scratch = (npix + 4) * 16 + npix * 64 + 64;
+        } else if (f->kind == PITHRT_FAST_DW && !rc && K->dw_s8_quads && s8) {
             /* the padded plane (+ slack for the last loads), then C */
             const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
             size_t lda = up((size_t)y->dims[2], 16);
@@ -390,6 +445,7 @@ void pithrt_fast_free(pithrt_model *m)
         free(m->fast[k].w);
         free(m->fast[k].rq);
         free(m->fast[k].offs);
+        free(m->fast[k].rq16);
     }
     free(m->fast);
     m->fast = NULL;

@@ -330,7 +330,7 @@ static void swap_f32_task(void *arg, int task, int thread)
     }
 }
 
-/* Sixteen depthwise channels of a small plane at once (dw_f32_c16) */
+/* Sixteen depthwise channels of a small plane at once (dw_f32_c16, dw_s8_c16) */
 static void dw16_task(void *arg, int g, int thread)
 {
     const job *J = arg;
@@ -338,6 +338,13 @@ static void dw16_task(void *arg, int g, int thread)
     const size_t hw = (size_t)J->h * J->w, ohw = (size_t)J->oh * J->ow;
     const int c = J->c - 16 * g < 16 ? J->c - 16 * g : 16, taps = o->kh * o->kw;
     const float *bias = cst(J->m, o->bias);
+    if (J->f->s8) {
+        const size_t per = (size_t)o->kh * ((o->kw + 3) / 4) * 64;
+        J->K->dw_s8_c16((const int8_t *)J->x + 16 * g * hw, c, J->h, J->w, J->m->tensors[o->in[0]].zero_point, o->ph,
+                        o->pw, o->sh, (const int8_t *)J->f->w + (size_t)g * per, &J->f->rq16[g], J->out, o->kh, o->kw,
+                        J->oh, J->ow, J->scratch + (size_t)thread * J->stride, (int8_t *)J->y + 16 * g * ohw);
+        return;
+    }
     J->K->dw_f32_c16((const float *)J->x + 16 * g * hw, c, J->h, J->w, o->ph, o->pw, o->sh,
                      (const float *)J->f->w + (size_t)g * taps * 16, bias ? bias + 16 * g : NULL, o->kh, o->kw,
                      o->act, J->oh, J->ow, (float *)(void *)(J->scratch + (size_t)thread * J->stride),

@@ -39,6 +39,16 @@ typedef struct pithrt_rq_ch {
                            * widening to 64 bits */
 } pithrt_rq_ch;
 
+/* Sixteen channels' requantization as vectors, lane c for channel c (even
+ * and odd channels apart in the 64-bit fields): the rounding constant
+ * 2^30 + 2^(30+e), the threshold under which a product takes 2^31 off
+ * (2^(30+e), or INT64_MIN when e = 0) and the shift 31 + e, for channels
+ * with no left shift and e <= 31 (requant_s8_avx512.c derives it). */
+typedef struct pithrt_rq16 {
+    int32_t bias[16], lo[16], hi[16], mult[16];
+    int64_t c[2][8], thr[2][8], shift[2][8];
+} pithrt_rq16;
+
 typedef struct pithrt_rq_out {
     int32_t zero_point, qmin, qmax;
 } pithrt_rq_out;
@@ -117,6 +127,13 @@ typedef void (*pithrt_dw_f32_rows)(const float *x, int h, int w, int ph, int pw,
  * (h + 2 ph) * (w + 2 pw) * 16 floats. The same sums as pithrt_dw_f32_rows. */
 typedef void (*pithrt_dw_f32_c16)(const float *x, int c, int h, int w, int ph, int pw, int st, const float *wq,
                                   const float *bias, int kh, int kw, int act, int oh, int ow, float *buf, float *y);
+/* Depthwise conv of c <= 16 int8 channels at once (dwconv_s8_avx512_vnni_c16.c):
+ * wq = [kh][quads][16][4] (zeros past kw and c), rq: the group's
+ * requantization; buf: scratch of (h + 2 ph) * (w + 2 pw) * 80 + 64 bytes;
+ * y: the c output planes, requantized. */
+typedef void (*pithrt_dw_s8_c16)(const int8_t *x, int c, int h, int w, int zx, int ph, int pw, int st,
+                                 const int8_t *wq, const pithrt_rq16 *rq, pithrt_rq_out out, int kh, int kw, int oh,
+                                 int ow, uint8_t *buf, int8_t *y);
 /* pithrt_quantize_f32_s8_ref and pithrt_add_s8_ref, operation for operation
  * (so bit-exact: the same float divisions and round-half-even); acts other
  * than none / relu / relu6 go to the reference. */
@@ -157,6 +174,7 @@ typedef struct pithrt_kernels {
     pithrt_dw_s8_quads dw_s8_quads; /* NULL: dw_s8 on the shifted-copy layout */
     pithrt_dw_f32_rows dw_f32_rows; /* NULL: dw_f32 on the shifted-copy layout */
     pithrt_dw_f32_c16 dw_f32_c16;   /* NULL: small planes one channel at a time too */
+    pithrt_dw_s8_c16 dw_s8_c16;     /* NULL: likewise for int8 */
     pithrt_dot_f32 dot_f32;
     pithrt_dot_s8 dot_s8;
     pithrt_quantize_s8 quantize_s8;
