@@ -76,7 +76,7 @@ def main():
     print("\n| model | precision | threads | pith (ms) | ONNX Runtime (ms) | ratio |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %s | %d | %.1f | %.1f | %.1f |" % (r["model"], r["precision"], r["threads"], r["pith_ms"],
+        print("| %s | %s | %d | %.1f | %.1f | %.2f |" % (r["model"], r["precision"], r["threads"], r["pith_ms"],
                                                       r["ort_ms"], r["ratio"]))
     if a.json:
         with open(a.json, "w") as f:
