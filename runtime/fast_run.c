@@ -632,7 +632,7 @@ static void ew_task(void *arg, int task, int thread)
         m->kernels->quantize_s8((const float *)(const void *)xp + i0, (int8_t *)yp + i0, n, qact_of(y), o->act);
     } else if (x->dtype == PITHRT_F32) {
         const float *b = (const float *)(const void *)(E->arena + m->act_offset[o->in[1]]);
-        pithrt_add_f32_ref((const float *)(const void *)xp + i0, b + i0, (float *)(void *)yp + i0, n, o->act);
+        m->kernels->add_f32((const float *)(const void *)xp + i0, b + i0, (float *)(void *)yp + i0, n, o->act);
     } else {
         const pithrt_tensor *b = &m->tensors[o->in[1]];
         const int8_t *bp = (const int8_t *)(E->arena + m->act_offset[o->in[1]]);

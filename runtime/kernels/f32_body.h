@@ -34,6 +34,29 @@ static inline __attribute__((always_inline)) void pithrt_bias_act_f32_body(const
             y[q] = pithrt_apply_act(c[q] + b, act);
 }
 
+/* y = act(a + b), the residual add */
+static inline __attribute__((always_inline)) void pithrt_add_f32_body(const float *a, const float *b, float *y,
+                                                                       size_t n, int act)
+{
+    if (act == PITHRT_ACT_RELU)
+        for (size_t q = 0; q < n; q++) {
+            float v = a[q] + b[q];
+            y[q] = v > 0.0f ? v : 0.0f;
+        }
+    else if (act == PITHRT_ACT_RELU6)
+        for (size_t q = 0; q < n; q++) {
+            float v = a[q] + b[q];
+            v = v > 0.0f ? v : 0.0f;
+            y[q] = v < 6.0f ? v : 6.0f;
+        }
+    else if (act == PITHRT_ACT_NONE)
+        for (size_t q = 0; q < n; q++)
+            y[q] = a[q] + b[q];
+    else
+        for (size_t q = 0; q < n; q++)
+            y[q] = pithrt_apply_act(a[q] + b[q], act);
+}
+
 /* One B panel of nr columns: k rows (row r at base + offs[r]) of n <= nr
  * floats, the columns past n zero. The full-panel copy has a constant size
  * for the compiler to inline as vector moves (a memcpy call per row costs

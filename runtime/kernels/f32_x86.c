@@ -1,4 +1,4 @@
-/* The fp32 epilogue and B packing of f32_body.h, compiled for AVX2 and for
+/* The fp32 epilogue, B packing and residual add of f32_body.h, compiled for AVX2 and for
  * AVX-512 (the driver itself is built for baseline x86-64, whose SSE2 moves
  * four floats at a time). */
 #include "f32_body.h"
@@ -14,6 +14,18 @@ __attribute__((target("avx2,fma"))) void pithrt_pack_b_f32_avx2(const float *bas
                                                                  float *panel)
 {
     pithrt_pack_b_f32_body(base, offs, k, n, panel, 16);
+}
+
+__attribute__((target("avx2,fma"))) void pithrt_add_f32_avx2(const float *a, const float *b, float *y, size_t n,
+                                                              int act)
+{
+    pithrt_add_f32_body(a, b, y, n, act);
+}
+
+__attribute__((target("avx512f"))) void pithrt_add_f32_avx512(const float *a, const float *b, float *y, size_t n,
+                                                               int act)
+{
+    pithrt_add_f32_body(a, b, y, n, act);
 }
 
 __attribute__((target("avx512f"))) void pithrt_bias_act_f32_avx512(const float *c, int n, float b, int act, float *y)

@@ -22,6 +22,7 @@ void pithrt_quantize_s8_neon(const float *x, int8_t *y, size_t n, pithrt_qact yq
 void pithrt_add_s8_neon(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt_qact bq, int8_t *y, pithrt_qact yq,
                         size_t n, int act);
 
+void pithrt_add_f32_neon(const float *a, const float *b, float *y, size_t n, int act);
 void pithrt_bias_act_f32_neon(const float *c, int n, float b, int act, float *y);
 void pithrt_pack_b_f32_neon(const float *base, const int32_t *offs, int k, int n, float *panel);
 
@@ -33,7 +34,7 @@ const pithrt_kernels pithrt_kernels_neon = {
     .s8_ukr = pithrt_gemm_s8_neon, .s8_pack_b = pithrt_pack_b_s8_neon, .requant = pithrt_requant_s8_neon,
     .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
     .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon,
-    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,
+    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon, .add_f32 = pithrt_add_f32_neon,
     .maxpool_s8 = pithrt_maxpool_s8_c, .maxpool_f32 = pithrt_maxpool_f32_c,
 };
 
@@ -46,7 +47,7 @@ const pithrt_kernels pithrt_kernels_neon_dot = {
     .requant = pithrt_requant_s8_neon,
     .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
     .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon_dot,
-    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon,
+    .quantize_s8 = pithrt_quantize_s8_neon, .add_s8 = pithrt_add_s8_neon, .add_f32 = pithrt_add_f32_neon,
     .maxpool_s8 = pithrt_maxpool_s8_c, .maxpool_f32 = pithrt_maxpool_f32_c,
 };
 #endif

@@ -46,6 +46,8 @@ void pithrt_add_s8_avx2(const int8_t *a, pithrt_qact aq, const int8_t *b, pithrt
 void pithrt_maxpool_s8_avx512(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_maxpool_s8_avx2(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 void pithrt_maxpool_f32_avx2(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g);
+void pithrt_add_f32_avx2(const float *a, const float *b, float *y, size_t n, int act);
+void pithrt_add_f32_avx512(const float *a, const float *b, float *y, size_t n, int act);
 void pithrt_bias_act_f32_avx2(const float *c, int n, float b, int act, float *y);
 void pithrt_bias_act_f32_avx512(const float *c, int n, float b, int act, float *y);
 void pithrt_pack_b_f32_avx2(const float *base, const int32_t *offs, int k, int n, float *panel);
@@ -59,7 +61,7 @@ const pithrt_kernels pithrt_kernels_avx2 = {
     .s8_ukr = pithrt_gemm_s8_avx2, .s8_pack_b = pithrt_pack_b_s8_avx2, .requant = pithrt_requant_s8_avx2,
     .dw_f32 = pithrt_dw_f32_avx2, .dw_s8 = pithrt_dw_s8_avx2,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
-    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2,
+    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2, .add_f32 = pithrt_add_f32_avx2,
     .maxpool_s8 = pithrt_maxpool_s8_avx2, .maxpool_f32 = pithrt_maxpool_f32_avx2,
 };
 
@@ -76,7 +78,7 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .dw_f32_rows = pithrt_dw_f32_avx512_rows, .dw_f32_c16 = pithrt_dw_f32_avx512_c16,
     .dw_s8_c16 = pithrt_dw_s8_avx512_vnni_c16,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
-    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2,
+    .quantize_s8 = pithrt_quantize_s8_avx2, .add_s8 = pithrt_add_s8_avx2, .add_f32 = pithrt_add_f32_avx512,
     .maxpool_s8 = pithrt_maxpool_s8_avx512, .maxpool_f32 = pithrt_maxpool_f32_avx2,
 };
 #endif

@@ -142,6 +142,8 @@ typedef void (*pithrt_add_s8)(const int8_t *a, pithrt_qact aq, const int8_t *b, 
                               pithrt_qact yq, size_t n, int act);
 /* fp32 epilogue of a tile row: y = act(c + b) for n values */
 typedef void (*pithrt_bias_act_f32)(const float *c, int n, float b, int act, float *y);
+/* the fp32 residual add, y = act(a + b) (f32_body.h) */
+typedef void (*pithrt_add_f32)(const float *a, const float *b, float *y, size_t n, int act);
 /* pithrt_pack_b_s8's float counterpart: k rows of n floats into one panel
  * [k][nr], the columns past n zero */
 typedef void (*pithrt_pack_b_f32)(const float *base, const int32_t *offs, int k, int n, float *panel);
@@ -179,6 +181,7 @@ typedef struct pithrt_kernels {
     pithrt_dot_s8 dot_s8;
     pithrt_quantize_s8 quantize_s8;
     pithrt_add_s8 add_s8;
+    pithrt_add_f32 add_f32;
     pithrt_maxpool_s8 maxpool_s8;
     pithrt_maxpool_f32 maxpool_f32;
 } pithrt_kernels;
