@@ -19,8 +19,11 @@ enum { PITHRT_FAST_NONE = 0, PITHRT_FAST_GEMM, PITHRT_FAST_DW, PITHRT_FAST_FC };
  *         the output computed on the wide grid (rows of pw columns, the last
  *         pw - ow dropped), so row (c, u, v) of B is that plane shifted by
  *         u * pw + v: no im2col at all;
- * IM2COL  strided: rows unfolded per column tile. */
-enum { PITHRT_B_DIRECT = 0, PITHRT_B_WIDE, PITHRT_B_IM2COL };
+ * IM2COL  strided: rows unfolded per column tile;
+ * PAD     fp32 with f32_ukr_swap, any stride: the input padded once (a plane
+ *         per channel), output pixels on the microkernel's A side reading
+ *         it in place (offs[k] from each pixel's first tap): nothing packed. */
+enum { PITHRT_B_DIRECT = 0, PITHRT_B_WIDE, PITHRT_B_IM2COL, PITHRT_B_PAD };
 
 typedef struct pithrt_fast_op {
     int kind;

@@ -282,8 +282,18 @@ static int prepare_op(pithrt_model *m, int k)
         f->mode = PITHRT_B_DIRECT; /* B: the transformed input, [16][C][tiles] */
         per = x->dims[0];
     }
+    /* fp32 other than 1x1 stride 1: the input padded once, pixels read in place on the A side (from
+     * 64 taps: below, the k loop is too short for the transposed epilogue; measured on MobileNet's
+     * first layer, 27 taps) */
+    const int padded = !s8 && !wino && K->f32_ukr_swap && K->swap_rows && f->mode != PITHRT_B_DIRECT &&
+                       groups == 1 && mr == 8 && nr == 32 && per >= 64;
+    if (padded) {
+        f->mode = PITHRT_B_PAD;
+        f->swap = 1;
+        f->smr = seven_rows(n) ? 7 : 8;
+    }
     f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
-    f->smr = mr;
+    f->smr = padded ? f->smr : mr;
     if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) { /* pixels on the A side when that pads less (no wide-grid columns) */
         f->smr = seven_rows(n) ? 7 : 8;
         size_t wide = up((size_t)og, (size_t)mr) * up((size_t)y->dims[1] * wp, (size_t)nr);
@@ -332,9 +342,13 @@ static int prepare_op(pithrt_model *m, int k)
     f->scratch = (f->c4 ? 0 : up((size_t)f->nc * f->kp * ae, 64)) + up((size_t)mr * f->nc * 4, 64) +
                  (f->mode == PITHRT_B_IM2COL ? up((size_t)per * f->nc * esz, 64) : 0) +
                  (f->kc < f->kp ? (size_t)f->mpanels * mr * f->nc * 4 : 0);
-    if (f->swap) /* C of [panels][mr][nr], the channel rows (+ a column), fp32: the tile's A panels */
+    if (f->swap) /* C of [panels][mr][nr], the channel rows (+ a column), fp32 1x1: the tile's A panels */
         f->scratch = ((size_t)f->nc / f->smr * mr * nr + ((size_t)f->nc + mr) * nr) * 4 +
-                     (s8 ? 0 : (size_t)f->nc / f->smr * mr * f->kp * 4);
+                     (f->mode == PITHRT_B_DIRECT ? (size_t)f->nc / f->smr * mr * f->kp * 4 : 0);
+    if (f->mode == PITHRT_B_PAD) { /* the padded planes, shared */
+        size_t need = ((size_t)x->dims[0] * ph * pw + 64) * sizeof(float);
+        m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
+    }
     if (wino) {
         /* blocks of tile rows whose transformed input (16 x C x tiles floats)
          * stays within 512 KB, and at least a panel of tiles when the layer
@@ -384,6 +398,7 @@ static int prepare_op(pithrt_model *m, int k)
     for (int r = 0; !f->c4 && r < per; r++) {
         int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
         f->offs[r] = wino ? r * tiles : f->mode == PITHRT_B_DIRECT ? r * n
+                     : f->mode == PITHRT_B_PAD ? ic * ph * pw + u * o->dh * pw + v * o->dw
                      : f->mode == PITHRT_B_WIDE ? ic * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp +
                                                       (u * o->dh / st) * wp + v * o->dw / st
                                                 : r * f->nc;

@@ -298,7 +298,8 @@ static void swap_f32_task(void *arg, int task, int thread)
     float *apan = rows + ((size_t)f->nc + mr) * nr;                             /* [npp][kp][mr] */
     const pithrt_ukr_f32 ukr = sm == mr ? K->f32_ukr : K->f32_ukr7;
     const float *x = J->x;
-    for (int pp = 0; pp < npp; pp++) {
+    const int pad = f->mode == PITHRT_B_PAD; /* pixels read in place from the padded planes */
+    for (int pp = 0; pp < npp && !pad; pp++) {
         float *d = apan + (size_t)pp * f->kp * mr;
         const int p0 = n0 + pp * sm, pv = n0 + nc - p0 < sm ? n0 + nc - p0 : sm;
         if (pv == 8 && mr == 8) /* a constant size, for the compiler to inline the copy */
@@ -319,8 +320,20 @@ static void swap_f32_task(void *arg, int task, int thread)
         for (int kb = 0; kb < nblk; kb++) {
             const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
             const float *w = (const float *)f->w + ((size_t)cp * f->kp + k0) * nr;
-            for (int pp = 0; pp < npp; pp++)
-                ukr(kn, apan + ((size_t)pp * f->kp + k0) * mr, w, cbuf + (size_t)pp * mr * nr, (size_t)nr, kb > 0);
+            for (int pp = 0; pp < npp; pp++) {
+                if (!pad) {
+                    ukr(kn, apan + ((size_t)pp * f->kp + k0) * mr, w, cbuf + (size_t)pp * mr * nr, (size_t)nr,
+                        kb > 0);
+                    continue;
+                }
+                const float *px[8];
+                for (int r = 0; r < sm && r < 8; r++) { /* past the tile: its first pixel */
+                    const int p = n0 + pp * sm + r < n0 + nc ? n0 + pp * sm + r : n0, i = p / J->ow, j = p % J->ow;
+                    px[r] = (const float *)(const void *)J->shared + (size_t)i * J->o->sh * J->wp +
+                            (size_t)j * J->o->sw;
+                }
+                K->f32_ukr_swap(kn, sm, px, f->offs + k0, w, cbuf + (size_t)pp * mr * nr, kb > 0);
+            }
         }
         const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
         K->swap_rows((const int32_t *)(const void *)cbuf, npp, sm, cv, (int32_t *)(void *)rows, ld);
@@ -399,9 +412,10 @@ static void pad_task(void *arg, int ch, int thread)
     else if (J->f->s8)
         dw_layout_s8((const int8_t *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp, J->wp,
                      (int8_t)J->m->tensors[o->in[0]].zero_point, (int8_t *)J->shared + (size_t)ch * J->chan);
-    else
-        dw_layout_f32((const float *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw, o->sh, J->hp, J->wp,
-                      0.0f, (float *)(void *)J->shared + (size_t)ch * J->chan);
+    else /* PITHRT_B_PAD: a plain padded plane at any stride */
+        dw_layout_f32((const float *)J->x + (size_t)ch * J->h * J->w, J->h, J->w, o->ph, o->pw,
+                      J->f->mode == PITHRT_B_PAD ? 1 : o->sh, J->hp, J->wp, 0.0f,
+                      (float *)(void *)J->shared + (size_t)ch * J->chan);
 }
 
 /* One depthwise channel: laid out, run on the wide grid, the first ow
@@ -729,6 +743,12 @@ int pithrt_fast_run(const pithrt_model *m, int k, uint8_t *arena, uint8_t *share
         J.chan = (size_t)(o->sh == 1 ? 1 : 4) * J.hp * J.wp;
         J.cols = J.oh * J.wp;
         pithrt_parallel(pool, f->c4 ? J.c / 4 : J.c, pad_task, &J);
+    }
+    if (f->mode == PITHRT_B_PAD) {
+        J.wp = J.w + 2 * o->pw;
+        J.hp = J.h + 2 * o->ph;
+        J.chan = (size_t)J.hp * J.wp;
+        pithrt_parallel(pool, J.c, pad_task, &J);
     }
     if (f->swap)
         J.cols = J.n;

@@ -57,6 +57,54 @@ pithrt_gemm_f32_avx512_7(int k, const float *a, const float *b, float *c, size_t
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6)
 }
 
+/* Pixels on the A side, read in place (pithrt_ukr_f32_swap): C[R][32], R 8
+ * or 7; row r broadcasts its pixel's input value at px[r] + off[i] (a
+ * padded plane, any stride), against 32 output channels' weights. */
+#define PXROW(r)                                                                                                     \
+    if ((r) < R) {                                                                                                   \
+        __m512 ar = _mm512_set1_ps(p##r[o]);                                                                         \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                                  \
+        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                                                  \
+    }
+
+static inline __attribute__((target("avx512f"), always_inline)) void
+swap_tile(int k, const float *const *px, const int32_t *off, const float *b, float *c, int acc, const int R)
+{
+    const float *p0 = px[0], *p1 = px[1], *p2 = px[2], *p3 = px[3], *p4 = px[4], *p5 = px[5], *p6 = px[6],
+                *p7 = px[R - 1];
+    const size_t ldc = 32;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (acc) {
+        LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6)
+        if (R == 8) {
+            LOAD(7)
+        }
+    }
+    for (int i = 0; i < k; i++) {
+        PITHRT_MCA_BEGIN("gemm_f32_avx512_swap");
+        const int32_t o = off[i];
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        PXROW(0) PXROW(1) PXROW(2) PXROW(3) PXROW(4) PXROW(5) PXROW(6) PXROW(7)
+        b += 32;
+        PITHRT_MCA_END();
+    }
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6)
+    if (R == 8) {
+        STORE(7)
+    }
+}
+
+__attribute__((target("avx512f"))) void pithrt_gemm_f32_avx512_swap(int k, int rows, const float *const *px,
+                                                                     const int32_t *off, const float *w, float *c,
+                                                                     int acc)
+{
+    if (rows == 7)
+        swap_tile(k, px, off, w, c, acc, 7);
+    else
+        swap_tile(k, px, off, w, c, acc, 8);
+}
+
 /* The same tile with the epilogue in registers: row r gets bias[r] and the
  * activation (none, relu, relu6) and goes straight to y + r * ldy, its first
  * n <= 32 columns (the rest masked off). B's rows are ldb apart: a packed

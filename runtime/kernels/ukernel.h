@@ -63,6 +63,11 @@ typedef void (*pithrt_ukr_f32_out)(int k, const float *a, const float *b, size_t
                                    const float *bias, int act, int n);
 /* s8: C[mr][nr] (int32) = sum over k / ku groups of A_panel . B_panel (+ C when acc) */
 typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
+/* f32, pixels on the A side read in place: C[rows][nr] (ldc nr; rows = mr,
+ * or 7) = sum over i < k of (pixel r's value at px[r] + off[i]) x (nr
+ * channels' weights, w = [k][nr]) (+ C when acc) */
+typedef void (*pithrt_ukr_f32_swap)(int k, int rows, const float *const *px, const int32_t *off, const float *w,
+                                    float *c, int acc);
 /* s8 with B read in place: k-group i's nr x ku bytes at b + boff[i] (the
  * wide grid's input laid out by pad_c4: B is never packed) */
 typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
@@ -161,6 +166,7 @@ typedef struct pithrt_kernels {
     pithrt_ukr_f32 f32_ukr;
     pithrt_ukr_f32_out f32_ukr_out; /* NULL: f32_ukr, then f32_bias_act */
     pithrt_ukr_f32 f32_ukr7;        /* the first 7 of mr rows (swapped panels of 7 pixels); may be NULL */
+    pithrt_ukr_f32_swap f32_ukr_swap; /* NULL: convolutions other than 1x1 pack B per tile */
     pithrt_pack_b_f32 f32_pack_b;
     pithrt_bias_act_f32 f32_bias_act;
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
