@@ -302,9 +302,14 @@ static void swap_f32_task(void *arg, int task, int thread)
     for (int pp = 0; pp < npp && !pad; pp++) {
         float *d = apan + (size_t)pp * f->kp * mr;
         const int p0 = n0 + pp * sm, pv = n0 + nc - p0 < sm ? n0 + nc - p0 : sm;
-        if (pv == 8 && mr == 8) /* a constant size, for the compiler to inline the copy */
+        if (pv == 8 && mr == 8) /* constant sizes, for the compiler to inline the copies */
             for (int k = 0; k < f->k; k++, d += 8)
                 memcpy(d, x + (size_t)k * J->n + p0, 8 * sizeof(float));
+        else if (pv == 7 && mr == 8)
+            for (int k = 0; k < f->k; k++, d += 8) {
+                memcpy(d, x + (size_t)k * J->n + p0, 7 * sizeof(float));
+                d[7] = 0.0f;
+            }
         else
             for (int k = 0; k < f->k; k++, d += mr) {
                 memcpy(d, x + (size_t)k * J->n + p0, (size_t)pv * sizeof(float));
