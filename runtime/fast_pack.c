@@ -214,7 +214,7 @@ static int prepare_op(pithrt_model *m, int k)
             const int pw = x->dims[2] + 2 * o->pw, ph = x->dims[1] + 2 * o->ph;
             size_t lda = up((size_t)y->dims[2], 16);
             lda = lda > (size_t)pw ? lda : (size_t)pw;
-            f->scratch = up((size_t)ph * pw + 192, 64) + ((size_t)y->dims[1] * lda + 16) * 4;
+            f->scratch = up((size_t)ph * pw + 192, 64) + ((size_t)y->dims[1] * lda + 32) * 4;
         } else if (f->kind == PITHRT_FAST_DW && !rc && K->dw_f32_c16 && !s8 && x->dims[1] * x->dims[2] <= 4096) {
             /* planes up to 64 x 64 (measured: MobileNet's 56 x 56 gain, its 112 x 112 lose):
              * sixteen channels at a time, weights [C / 16][taps][16] */

@@ -114,7 +114,7 @@ typedef void (*pithrt_dw_s8)(const int8_t *x, const int32_t *off, const int8_t *
  * dot product: wq = [kh][quads][4] (quads = kw / 4 rounded up, zeros past
  * kw); plane: scratch for the padded input, (h + 2 ph) * (w + 2 pw) + 192
  * bytes; output (i, j) to acc[i * lda + j], lda returned (at most
- * max(w + 2 pw, ow rounded up to 16); acc holds oh * lda + 16). Only for
+ * max(w + 2 pw, ow rounded up to 16); acc holds oh * lda + 32). Only for
  * sets with a 4-byte unsigned x signed dot product: the bias then carries
  * -(zx + 128) * sum(w). */
 typedef int (*pithrt_dw_s8_quads)(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq,
