@@ -98,9 +98,19 @@ $(BUILD)/rt-models/.done: $(BUILD)/pith
 	  $(BUILD)/pith export --model $$m --int8 --out $(dir $@)$$m-int8.pith >/dev/null || exit 1; done
 	@touch $@
 
+# The zoo's two ImageNet models as well, for the host's tests (layer by
+# layer; too slow for QEMU): every fast path of a real network's shapes.
+RT_ZOO_MODELS := mobilenet-v2 resnet18
+$(BUILD)/rt-models/zoo/.done: $(BUILD)/pith
+	@mkdir -p $(dir $@)
+	@for m in $(RT_ZOO_MODELS); do \
+	  $(BUILD)/pith export --model $$m --out $(dir $@)$$m.pith >/dev/null && \
+	  $(BUILD)/pith export --model $$m --int8 --out $(dir $@)$$m-int8.pith >/dev/null || exit 1; done
+	@touch $@
+
 # Every fast kernel of this CPU against the reference kernels.
-test-runtime: runtime $(BUILD)/rt-models/.done
-	$(BUILD)/runtime/pithrt-test --cases 400 $(BUILD)/rt-models/*.pith
+test-runtime: runtime $(BUILD)/rt-models/.done $(BUILD)/rt-models/zoo/.done
+	$(BUILD)/runtime/pithrt-test --cases 400 $(BUILD)/rt-models/*.pith $(BUILD)/rt-models/zoo/*.pith
 
 # The same for aarch64 under QEMU: -cpu cortex-a76 has the dot product
 # (the SDOT kernels run), -cpu cortex-a53 has not (the SMLAL kernels run).
@@ -146,10 +156,10 @@ asan: deps
 	  $(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" check-tests
-	@$(MAKE) --no-print-directory $(BUILD)/rt-models/.done
+	@$(MAKE) --no-print-directory $(BUILD)/rt-models/.done $(BUILD)/rt-models/zoo/.done
 	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath build/asan)/runtime \
 	  RT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-	build/asan/runtime/pithrt-test --cases 200 $(BUILD)/rt-models/*.pith
+	build/asan/runtime/pithrt-test --cases 200 $(BUILD)/rt-models/*.pith $(BUILD)/rt-models/zoo/*.pith
 
 demo: deps
 	@$(MAKE) --no-print-directory all

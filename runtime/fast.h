@@ -51,6 +51,8 @@ typedef struct pithrt_fast_op {
     size_t a_group;      /* gemm: bytes of one group's packed weights */
     void *w;             /* gemm: packed A; dw / fc: weights as int8 or float, [O][K] */
     pithrt_rq_ch *rq;    /* s8: per output channel */
+    pithrt_rq_fold *rqf; /* s8 1x1 with s8_ukr_out: the same folded, when every channel allows it */
+    int rqf_neg, rqf_act; /* ... and whether some channel needs the correction, the clamp */
     size_t scratch;      /* per thread */
 } pithrt_fast_op;
 

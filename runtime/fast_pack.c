@@ -151,6 +151,40 @@ static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc)
     return 1;
 }
 
+/* The folded constants of every channel (pithrt_rq_fold), for a 1x1 int8
+ * conv requantized in the microkernel; 0 (and none) unless every channel
+ * allows it (accumulators that cannot wrap, a right shift of 1 to 23, a
+ * non-negative multiplier) and the codes span all of int8. */
+static int fold_rq(pithrt_fast_op *f, int oc, const pithrt_tensor *y)
+{
+    if (y->qmin != -128 || y->qmax != 127)
+        return 0;
+    for (int c = 0; c < oc; c++) {
+        const pithrt_rq_ch *ch = &f->rq[c];
+        if (!ch->fold || ch->left || ch->right < 1 || ch->right > 23 || ch->mult < 0)
+            return 0;
+    }
+    f->rqf = malloc((size_t)oc * sizeof *f->rqf);
+    if (!f->rqf)
+        return PITHRT_ENOMEM;
+    for (int c = 0; c < oc; c++) {
+        const pithrt_rq_ch *ch = &f->rq[c];
+        const int e = ch->right, sh = 31 + e;
+        const int64_t base = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
+        const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
+        pithrt_rq_fold *q = &f->rqf[c];
+        q->lo = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
+        q->hi = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
+        q->mult = ch->mult;
+        q->shift = sh;
+        q->c = base + (int64_t)ch->bias * ch->mult;
+        q->thr = base - ((int64_t)1 << 30);
+        f->rqf_neg |= ch->lo < 0;
+        f->rqf_act |= ch->lo != INT32_MIN || ch->hi != INT32_MAX;
+    }
+    return 1;
+}
+
 static int prepare_op(pithrt_model *m, int k)
 {
     const pithrt_kernels *K = m->kernels;
@@ -431,6 +465,8 @@ static int prepare_op(pithrt_model *m, int k)
         }
     }
     free(row);
+    if (s8 && f->mode == PITHRT_B_DIRECT && !f->swap && K->s8_ukr_out && fold_rq(f, oc, y) < 0)
+        return PITHRT_ENOMEM;
     return PITHRT_OK;
 }
 
@@ -461,6 +497,7 @@ void pithrt_fast_free(pithrt_model *m)
         free(m->fast[k].rq);
         free(m->fast[k].offs);
         free(m->fast[k].rq16);
+        free(m->fast[k].rqf);
     }
     free(m->fast);
     m->fast = NULL;

@@ -186,6 +186,15 @@ static void gemm_task(void *arg, int task, int thread)
             const uint8_t *a = (const uint8_t *)f->w + (size_t)g * f->a_group + ((size_t)mp * f->kp + k0) * mr * ae;
             int32_t *c = nblk > 1 ? cbuf + (size_t)(mp - mp0) * mr * ldc : tile;
             const int c0 = mp * mr, mv = J->og - c0 < mr ? J->og - c0 : mr;
+            if (s8 && f->rqf && nblk == 1 && mv == mr && f->mode == PITHRT_B_DIRECT) {
+                /* int8 1x1, one block of k, whole panel of channels: requantized in the microkernel */
+                const int ch0 = g * J->og + c0;
+                for (int p = 0; p < npan; p++)
+                    K->s8_ukr_out(kn / ku, a, panels + p * panel_bytes, (int8_t *)J->y + (size_t)ch0 * J->n + n0 + p * nr,
+                                  (size_t)J->n, f->rqf + ch0, f->rqf_neg, f->rqf_act,
+                                  nc - p * nr < nr ? nc - p * nr : nr);
+                continue;
+            }
             if (fuse && mv == mr) { /* fp32, one block of k, whole panel of channels: straight to the output */
                 const int ch0 = g * J->og + c0;
                 for (int p = 0; p < npan; p++) {

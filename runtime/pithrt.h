@@ -152,6 +152,10 @@ typedef struct pithrt_profile {
     int64_t macs;
 } pithrt_profile;
 
+/* Called after op `op` of a run with its output tensor's bytes (valid
+ * until the next op: the arena reuses them). */
+typedef void (*pithrt_observer)(void *user, int op, const void *data, size_t bytes);
+
 typedef struct pithrt_ctx {
     const pithrt_model *m;
     uint8_t *arena;
@@ -162,6 +166,8 @@ typedef struct pithrt_ctx {
     pithrt_profile *profile; /* per op, in the arena */
     int runs;
     struct pithrt_pool *pool; /* threads - 1 workers; NULL with one thread */
+    pithrt_observer observe; /* debug: called after every op (pithrt_ctx_observe) */
+    void *observe_user;
     char msg[PITHRT_MSG_MAX];
 } pithrt_ctx;
 
@@ -178,6 +184,9 @@ void pithrt_ctx_profile(pithrt_ctx *c, int on);
  * (and that no live tensor shares) with 0xA5, so that a plan placing two live
  * tensors on the same bytes changes the output. Slow (tensors x ops per op). */
 void pithrt_ctx_poison(pithrt_ctx *c, int on);
+/* Debug: fn(user, op, output bytes) after every op of a run (NULL: none);
+ * a layer-by-layer comparison of two runs, or of two instruction sets. */
+void pithrt_ctx_observe(pithrt_ctx *c, pithrt_observer fn, void *user);
 
 /* Input elements (C*H*W). */
 size_t pithrt_input_size(const pithrt_model *m);

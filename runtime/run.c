@@ -335,6 +335,12 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
     }
 }
 
+void pithrt_ctx_observe(pithrt_ctx *c, pithrt_observer fn, void *user)
+{
+    c->observe = fn;
+    c->observe_user = user;
+}
+
 int pithrt_run(pithrt_ctx *c)
 {
     const pithrt_model *m = c->m;
@@ -349,6 +355,11 @@ int pithrt_run(pithrt_ctx *c)
             c->profile[m->order[k]].seconds += now() - t0;
         } else {
             run_op(c, o, scratch);
+        }
+        if (c->observe) {
+            const pithrt_tensor *y = &m->tensors[o->out];
+            c->observe(c->observe_user, m->order[k], act(c, o->out),
+                       pithrt_dtype_bytes(y->dtype, pithrt_tensor_elems(y)));
         }
         if (c->poison)
             poison_dead(c, m->order[k]);

@@ -44,6 +44,75 @@ pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t 
     STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 }
 
+/* The same tile requantized as it leaves the registers (pithrt_ukr_s8_out):
+ * row r with its channel's folded constants, the arithmetic of
+ * requant_s8_avx512.c's folded loop, 32 codes stored (the first n). */
+static inline __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) __m128i
+fold16(__m512i x, __m512i lo, __m512i hi, __m512i m, __m512i c, __m512i thr, __m128i s, const int neg,
+       const int act)
+{
+    const __m512i lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    if (act)
+        x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+    __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), c);
+    __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), c);
+    if (neg) {
+        const __m512i two31 = _mm512_set1_epi64(1LL << 31);
+        ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
+        od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
+    }
+    x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
+    __m128i codes = _mm512_cvtsepi32_epi8(x);
+    __asm__("" : "+v"(codes)); /* keep VPMOVSDB in a register (its store form is slow on Zen 4) */
+    return codes;
+}
+
+#define OUT(r)                                                                                                       \
+    {                                                                                                                \
+        const pithrt_rq_fold *q = rq + r;                                                                            \
+        const __m512i lo = _mm512_set1_epi32(q->lo), hi = _mm512_set1_epi32(q->hi), m = _mm512_set1_epi32(q->mult); \
+        const __m512i cv = _mm512_set1_epi64(q->c), thr = _mm512_set1_epi64(q->thr);                                 \
+        const __m128i s = _mm_cvtsi32_si128(q->shift);                                                               \
+        const __m128i y0 = fold16(c##r##0, lo, hi, m, cv, thr, s, neg, act);                                         \
+        const __m128i y1 = fold16(c##r##1, lo, hi, m, cv, thr, s, neg, act);                                         \
+        if (n == 32) {                                                                                               \
+            _mm_storeu_si128((__m128i *)(void *)(y + r * ldy), y0);                                                  \
+            _mm_storeu_si128((__m128i *)(void *)(y + r * ldy + 16), y1);                                             \
+        } else {                                                                                                     \
+            _mm_mask_storeu_epi8(y + r * ldy, k0, y0);                                                               \
+            _mm_mask_storeu_epi8(y + r * ldy + 16, k1, y1);                                                          \
+        }                                                                                                            \
+    }
+
+static inline __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) void
+tile_out(int kgroups, const int8_t *a, const uint8_t *b, int8_t *y, size_t ldy, const pithrt_rq_fold *rq, int n,
+         const int neg, const int act)
+{
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+            c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    for (int i = 0; i < kgroups; i++) {
+        __m512i b0 = _mm512_loadu_si512((const void *)b), b1 = _mm512_loadu_si512((const void *)(b + 64));
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+        a += 32;
+        b += 128;
+    }
+    const __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u),
+                    k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1u);
+    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void
+pithrt_gemm_s8_avx512_vnni_out(int kgroups, const void *ap, const void *bp, int8_t *y, size_t ldy,
+                               const pithrt_rq_fold *rq, int neg, int act, int n)
+{
+    if (neg)
+        tile_out(kgroups, ap, bp, y, ldy, rq, n, 1, 1);
+    else if (act)
+        tile_out(kgroups, ap, bp, y, ldy, rq, n, 0, 1);
+    else
+        tile_out(kgroups, ap, bp, y, ldy, rq, n, 0, 0);
+}
+
 /* The same tile with B read in place (pithrt_ukr_s8_ind): k-group i's 32
  * columns are the 128 bytes at b + boff[i], four channels of one pixel after
  * another, so no B panel is packed. */

@@ -11,6 +11,8 @@ void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, size_t ld
                                 const float *bias, int act, int n);
 void pithrt_gemm_s8_avx2(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
+void pithrt_gemm_s8_avx512_vnni_out(int kgroups, const void *a, const void *b, int8_t *y, size_t ldy,
+                                    const pithrt_rq_fold *rq, int neg, int act, int n);
 void pithrt_gemm_s8_avx512_vnni_ind(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
                                     size_t ldc, int acc);
 void pithrt_gemm_s8_avx512_vnni_swap(int kgroups, int rows, const uint8_t *const *px, const int32_t *boff,
@@ -74,7 +76,7 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .f32_pack_b = pithrt_pack_b_f32_avx512, .f32_bias_act = pithrt_bias_act_f32_avx512,
     .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
     .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni,
-    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_pad_c4 = pithrt_pad_c4_s8,
+    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_ukr_out = pithrt_gemm_s8_avx512_vnni_out, .s8_pad_c4 = pithrt_pad_c4_s8,
     .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap, .swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
     .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
     .dw_f32_rows = pithrt_dw_f32_avx512_rows, .dw_f32_c16 = pithrt_dw_f32_avx512_c16,

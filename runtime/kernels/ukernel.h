@@ -49,6 +49,15 @@ typedef struct pithrt_rq16 {
     int64_t c[2][8], thr[2][8], shift[2][8];
 } pithrt_rq16;
 
+/* A channel's requantization with the bias and the zero point folded into
+ * the 64-bit rounding constant (requant_s8_avx512.c), for kernels that
+ * requantize as the sums leave the registers: clamp the raw sum to
+ * [lo, hi], then (x m + c - [x m + c < thr] 2^31) >> shift is the code. */
+typedef struct pithrt_rq_fold {
+    int32_t lo, hi, mult, shift;
+    int64_t c, thr;
+} pithrt_rq_fold;
+
 typedef struct pithrt_rq_out {
     int32_t zero_point, qmin, qmax;
 } pithrt_rq_out;
@@ -68,6 +77,11 @@ typedef void (*pithrt_ukr_s8)(int kgroups, const void *a, const void *b, int32_t
  * channels' weights, w = [k][nr]) (+ C when acc) */
 typedef void (*pithrt_ukr_f32_swap)(int k, int rows, const float *const *px, const int32_t *off, const float *w,
                                     float *c, int acc);
+/* s8 with the requantization in registers: the mr rows' codes (rq[r]; neg:
+ * some row's product can fall under -2^30, act: clamp the sums) straight to
+ * y + r * ldy, the first n <= nr columns */
+typedef void (*pithrt_ukr_s8_out)(int kgroups, const void *a, const void *b, int8_t *y, size_t ldy,
+                                  const pithrt_rq_fold *rq, int neg, int act, int n);
 /* s8 with B read in place: k-group i's nr x ku bytes at b + boff[i] (the
  * wide grid's input laid out by pad_c4: B is never packed) */
 typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
@@ -173,6 +187,7 @@ typedef struct pithrt_kernels {
     pithrt_ukr_s8 s8_ukr;
     pithrt_pack_b_s8 s8_pack_b;
     pithrt_ukr_s8_ind s8_ukr_ind; /* NULL: wide-grid convs pack B per tile */
+    pithrt_ukr_s8_out s8_ukr_out; /* NULL: s8_ukr, then requant */
     pithrt_pad_c4 s8_pad_c4;
     pithrt_ukr_s8_swap s8_ukr_swap; /* NULL: no pixels-on-A variant */
     pithrt_swap_rows swap_rows;     /* NULL: no swapped GEMMs (int8 or fp32) */
