@@ -374,6 +374,8 @@ static int prepare_op(pithrt_model *m, int k)
     /* blocks of k whose slice of an A panel (mr x kc) is 16 KB: it stays in L1
      * while the tile's B panels stream past it; the partial sums wait in C */
     f->kc = 16 * 1024 / (mr * ae) / ku * ku;
+    if (f->swap && !s8 && K->f32_ukr_swap_out) /* finished in the microkernel: k in one block */
+        f->kc = f->kp;
     if (f->kc >= f->kp)
         f->kc = f->kp;
     /* B panels (none when read in place), a tile row of C, im2col rows, C of k-blocked panel rows;
@@ -423,7 +425,9 @@ static int prepare_op(pithrt_model *m, int k)
             need = ((size_t)x->dims[0] / 4 * chan + 2 * (size_t)wp + (size_t)o->kw * o->dw + (size_t)nr) * 4;
         m->shared_bytes = need > m->shared_bytes ? up(need, 64) : m->shared_bytes;
     }
-    f->offs = malloc((size_t)per * sizeof *f->offs);
+    /* + for a 1x1 fp32 swap, k's offset in a packed pixel panel ([k][mr]) */
+    const int koffs = f->swap && !s8 && f->mode == PITHRT_B_DIRECT ? f->kp : 0;
+    f->offs = malloc((size_t)(per + koffs) * sizeof *f->offs);
     if (!f->offs) {
         free(row);
         return PITHRT_ENOMEM;
@@ -434,6 +438,8 @@ static int prepare_op(pithrt_model *m, int k)
         f->offs[r] = 4 * (cq * chan + ((u * o->dh) % st * 2 + (v * o->dw) % st) * hp * wp + (u * o->dh / st) * wp +
                           v * o->dw / st);
     }
+    for (int r = 0; r < koffs; r++)
+        f->offs[per + r] = r * mr;
     for (int r = 0; !f->c4 && r < per; r++) {
         int ic = r / kk, u = r % kk / o->kw, v = r % o->kw;
         f->offs[r] = wino ? r * tiles : f->mode == PITHRT_B_DIRECT ? r * n

@@ -330,7 +330,27 @@ static void swap_f32_task(void *arg, int task, int thread)
     const int cp0 = chunk * per, cp1 = cp0 + per < f->mpanels ? cp0 + per : f->mpanels;
     const int nblk = (f->kp + f->kc - 1) / f->kc;
     const size_t ld = (size_t)npp * sm + (sm < mr);
-    for (int cp = cp0; cp < cp1; cp++) {
+    /* finished in the microkernel: one block of k, an activation it applies */
+    const int out = K->f32_ukr_swap_out && nblk == 1 &&
+                    (J->act == PITHRT_ACT_NONE || J->act == PITHRT_ACT_RELU || J->act == PITHRT_ACT_RELU6);
+    for (int cp = cp0; cp < cp1 && out; cp++) {
+        const int c0 = cp * nr, cv = J->og - c0 < nr ? J->og - c0 : nr;
+        const float *w = (const float *)f->w + (size_t)cp * f->kp * nr;
+        for (int pp = 0; pp < npp; pp++) {
+            const float *px[8];
+            const int pv = n0 + nc - (n0 + pp * sm) < sm ? n0 + nc - (n0 + pp * sm) : sm;
+            for (int r = 0; r < sm && r < 8; r++) {
+                const int p = r < pv ? n0 + pp * sm + r : n0 + pp * sm;
+                px[r] = pad ? (const float *)(const void *)J->shared + (size_t)(p / J->ow) * J->o->sh * J->wp +
+                                  (size_t)(p % J->ow) * J->o->sw
+                            : apan + (size_t)pp * f->kp * mr + r;
+            }
+            /* a last panel of fewer pixels: its rows past pv store nowhere */
+            K->f32_ukr_swap_out(f->kp, sm, px, pad ? f->offs : f->offs + f->k, w, J->bias ? J->bias + c0 : NULL,
+                                J->act, (float *)J->y + (size_t)c0 * J->n + n0 + pp * sm, (size_t)J->n, cv, pv);
+        }
+    }
+    for (int cp = cp0; cp < cp1 && !out; cp++) {
         for (int kb = 0; kb < nblk; kb++) {
             const int k0 = kb * f->kc, kn = f->kp - k0 < f->kc ? f->kp - k0 : f->kc;
             const float *w = (const float *)f->w + ((size_t)cp * f->kp + k0) * nr;

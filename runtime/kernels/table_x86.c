@@ -6,6 +6,8 @@ void pithrt_gemm_f32_avx2(int k, const float *a, const float *b, float *c, size_
 void pithrt_gemm_f32_avx512(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
 void pithrt_gemm_f32_avx512_swap(int k, int rows, const float *const *px, const int32_t *off, const float *w, float *c,
                                  int acc);
+void pithrt_gemm_f32_avx512_swap_out(int k, int rows, const float *const *px, const int32_t *off, const float *w,
+                                     const float *bias, int act, float *y, size_t ldy, int cv, int n);
 void pithrt_gemm_f32_avx512_7(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
 void pithrt_gemm_f32_avx512_out(int k, const float *a, const float *b, size_t ldb, float *y, size_t ldy,
                                 const float *bias, int act, int n);
@@ -73,6 +75,7 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .isa = PITHRT_ISA_AVX512,
     .f32_mr = 8, .f32_nr = 32, .f32_ukr = pithrt_gemm_f32_avx512, .f32_ukr_out = pithrt_gemm_f32_avx512_out,
     .f32_ukr7 = pithrt_gemm_f32_avx512_7, .f32_ukr_swap = pithrt_gemm_f32_avx512_swap,
+    .f32_ukr_swap_out = pithrt_gemm_f32_avx512_swap_out,
     .f32_pack_b = pithrt_pack_b_f32_avx512, .f32_bias_act = pithrt_bias_act_f32_avx512,
     .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
     .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni,

@@ -82,6 +82,11 @@ typedef void (*pithrt_ukr_f32_swap)(int k, int rows, const float *const *px, con
  * y + r * ldy, the first n <= nr columns */
 typedef void (*pithrt_ukr_s8_out)(int kgroups, const void *a, const void *b, int8_t *y, size_t ldy,
                                   const pithrt_rq_fold *rq, int neg, int act, int n);
+/* f32_swap with the epilogue: y[ch * ldy + r] = act(C[r][ch] + bias[ch]) for
+ * r < n <= rows, ch < cv (bias may be NULL; act none, relu or relu6): the
+ * transposed tile stored straight into the channels' planes */
+typedef void (*pithrt_ukr_f32_swap_out)(int k, int rows, const float *const *px, const int32_t *off, const float *w,
+                                        const float *bias, int act, float *y, size_t ldy, int cv, int n);
 /* s8 with B read in place: k-group i's nr x ku bytes at b + boff[i] (the
  * wide grid's input laid out by pad_c4: B is never packed) */
 typedef void (*pithrt_ukr_s8_ind)(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
@@ -181,6 +186,7 @@ typedef struct pithrt_kernels {
     pithrt_ukr_f32_out f32_ukr_out; /* NULL: f32_ukr, then f32_bias_act */
     pithrt_ukr_f32 f32_ukr7;        /* the first 7 of mr rows (swapped panels of 7 pixels); may be NULL */
     pithrt_ukr_f32_swap f32_ukr_swap; /* NULL: convolutions other than 1x1 pack B per tile */
+    pithrt_ukr_f32_swap_out f32_ukr_swap_out;
     pithrt_pack_b_f32 f32_pack_b;
     pithrt_bias_act_f32 f32_bias_act;
     int s8_mr, s8_nr, s8_ku, s8_esize, s8_b_offset; /* b_offset: 128 when B is stored as code + 128 */
