@@ -28,24 +28,26 @@ pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, voi
 {
     int8_t tmp[4][32];
     uint8_t *d = panel;
-    const __m128i flip = _mm_set1_epi8((char)0x80);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int g = 0; g < (k + 3) / 4; g++) {
         const int8_t *r[4];
         for (int t = 0; t < 4; t++)
             r[t] = src_row(base, offs, k, n, 4 * g + t, 32, tmp[t]);
-        for (int h = 0; h < 32; h += 16) {
-            __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(r[0] + h));
-            __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(r[1] + h));
-            __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(r[2] + h));
-            __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(r[3] + h));
-            __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
-            __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
-            __m128i *o = (__m128i *)(void *)(d + 4 * h);
-            _mm_storeu_si128(o + 0, _mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
-            _mm_storeu_si128(o + 1, _mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
-            _mm_storeu_si128(o + 2, _mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
-            _mm_storeu_si128(o + 3, _mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
-        }
+        /* 32 columns of four rows: bytes interleaved, then words; each 128-bit lane holds
+         * columns of both halves, which the lane exchanges put in order */
+        __m256i x0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)r[0]), flip);
+        __m256i x1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)r[1]), flip);
+        __m256i x2 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)r[2]), flip);
+        __m256i x3 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)r[3]), flip);
+        __m256i a0 = _mm256_unpacklo_epi8(x0, x1), a1 = _mm256_unpackhi_epi8(x0, x1);
+        __m256i b0 = _mm256_unpacklo_epi8(x2, x3), b1 = _mm256_unpackhi_epi8(x2, x3);
+        __m256i q0 = _mm256_unpacklo_epi16(a0, b0), q1 = _mm256_unpackhi_epi16(a0, b0); /* 0-3 | 16-19, 4-7 | 20-23 */
+        __m256i q2 = _mm256_unpacklo_epi16(a1, b1), q3 = _mm256_unpackhi_epi16(a1, b1); /* 8-11 | 24-27, 12-15 | 28-31 */
+        __m256i *o = (__m256i *)(void *)d;
+        _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(q0, q1, 0x20));
+        _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(q2, q3, 0x20));
+        _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(q0, q1, 0x31));
+        _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(q2, q3, 0x31));
         d += 128;
     }
 }
