@@ -32,7 +32,8 @@ C16_TARGET void transpose16(__m512 r[16])
      * gather lane L of the four groups */
     for (int j = 0; j < 4; j++) {
         __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+        __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88),
+               d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
         t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
         t[8 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
         t[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
@@ -98,9 +99,9 @@ C16_TARGET void c16_out(const float *buf, int wp, int st, const float *wq, __m51
 }
 
 __attribute__((target("avx512f"))) void pithrt_dw_f32_avx512_c16(const float *x, int c, int h, int w, int ph, int pw,
-                                                                  int st, const float *wq, const float *bias, int kh,
-                                                                  int kw, int act, int oh, int ow, float *buf,
-                                                                  float *y)
+                                                                 int st, const float *wq, const float *bias, int kh,
+                                                                 int kw, int act, int oh, int ow, float *buf,
+                                                                 float *y)
 {
     const int hp = h + 2 * ph, wp = w + 2 * pw, hw = h * w;
     const __mmask16 lanes = (__mmask16)((1u << c) - 1u);

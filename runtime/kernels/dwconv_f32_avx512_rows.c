@@ -53,9 +53,10 @@ static inline __mmask16 lanes(int lo, int hi)
 }
 
 /* one output row at stride 1 from the padded plane */
-static inline __attribute__((target("avx512f"), always_inline)) void
-dw_row_plane(const float *plane, int wp, int i, const __m512 *wv, float bias, int act, int ow, float *yr, const int KH,
-             const int KW)
+static inline __attribute__((target("avx512f"), always_inline)) void dw_row_plane(const float *plane, int wp, int i,
+                                                                                  const __m512 *wv, float bias,
+                                                                                  int act, int ow, float *yr,
+                                                                                  const int KH, const int KW)
 {
     for (int j = 0; j < ow; j += 16) {
         const __mmask16 k = ow - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (ow - j)) - 1u);
@@ -76,9 +77,10 @@ dw_row_plane(const float *plane, int wp, int i, const __m512 *wv, float bias, in
  * reads input column 2 j + v - pw of row 2 i - ph + u; rows outside the
  * input are skipped (their taps add 0), columns outside it are masked off
  * the load (read as 0) */
-static inline __attribute__((target("avx512f"), always_inline)) void
-dw_row_s2(const float *x, int h, int w, int ph, int pw, int i, const __m512 *wv, float bias, int act, int ow, float *yr,
-          const int KH, const int KW)
+static inline __attribute__((target("avx512f"), always_inline)) void dw_row_s2(const float *x, int h, int w, int ph,
+                                                                               int pw, int i, const __m512 *wv,
+                                                                               float bias, int act, int ow, float *yr,
+                                                                               const int KH, const int KW)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
@@ -114,8 +116,8 @@ dw_row_s2(const float *x, int h, int w, int ph, int pw, int i, const __m512 *wv,
 }
 
 __attribute__((target("avx512f"))) void pithrt_dw_f32_avx512_rows(const float *x, int h, int w, int ph, int pw,
-                                                                   int st, const float *wt, int kh, int kw, float bias,
-                                                                   int act, int oh, int ow, float *plane, float *y)
+                                                                  int st, const float *wt, int kh, int kw, float bias,
+                                                                  int act, int oh, int ow, float *plane, float *y)
 {
     const int wp = w + 2 * pw;
     __m512 wv[25];

@@ -23,7 +23,7 @@
  * right border and the bottom rows go in last, the plane's slack takes the
  * rest. */
 __attribute__((target("avx512f,avx512bw"))) static void pad_plane(const int8_t *x, int h, int w, int zx, int ph,
-                                                                   int pw, uint8_t *dst)
+                                                                  int pw, uint8_t *dst)
 {
     const int wp = w + 2 * pw;
     const uint8_t fill = (uint8_t)(zx + 128);

@@ -13,7 +13,7 @@
  * pithrt_apply_act's switch out of the loop, and the switched loop is 40%
  * slower on MobileNet's 1x1 layers. */
 static inline __attribute__((always_inline)) void pithrt_bias_act_f32_body(const float *c, int n, float b, int act,
-                                                                            float *y)
+                                                                           float *y)
 {
     if (act == PITHRT_ACT_RELU)
         for (int q = 0; q < n; q++) {
@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void pithrt_bias_act_f32_body(const
 
 /* y = act(a + b), the residual add */
 static inline __attribute__((always_inline)) void pithrt_add_f32_body(const float *a, const float *b, float *y,
-                                                                       size_t n, int act)
+                                                                      size_t n, int act)
 {
     if (act == PITHRT_ACT_RELU)
         for (size_t q = 0; q < n; q++) {
@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void pithrt_add_f32_body(const floa
  * for the compiler to inline as vector moves (a memcpy call per row costs
  * more than the copy). */
 static inline __attribute__((always_inline)) void pithrt_pack_b_f32_body(const float *base, const int32_t *offs,
-                                                                          int k, int n, float *d, const int nr)
+                                                                         int k, int n, float *d, const int nr)
 {
     if (n == nr) {
         for (int r = 0; r < k; r++, d += nr)

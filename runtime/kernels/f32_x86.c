@@ -11,19 +11,19 @@ __attribute__((target("avx2,fma"))) void pithrt_bias_act_f32_avx2(const float *c
 }
 
 __attribute__((target("avx2,fma"))) void pithrt_pack_b_f32_avx2(const float *base, const int32_t *offs, int k, int n,
-                                                                 float *panel)
+                                                                float *panel)
 {
     pithrt_pack_b_f32_body(base, offs, k, n, panel, 16);
 }
 
 __attribute__((target("avx2,fma"))) void pithrt_add_f32_avx2(const float *a, const float *b, float *y, size_t n,
-                                                              int act)
+                                                             int act)
 {
     pithrt_add_f32_body(a, b, y, n, act);
 }
 
 __attribute__((target("avx512f"))) void pithrt_add_f32_avx512(const float *a, const float *b, float *y, size_t n,
-                                                               int act)
+                                                              int act)
 {
     pithrt_add_f32_body(a, b, y, n, act);
 }
@@ -33,8 +33,8 @@ __attribute__((target("avx512f"))) void pithrt_bias_act_f32_avx512(const float *
     pithrt_bias_act_f32_body(c, n, b, act, y);
 }
 
-__attribute__((target("avx512f"))) void pithrt_pack_b_f32_avx512(const float *base, const int32_t *offs, int k,
-                                                                  int n, float *panel)
+__attribute__((target("avx512f"))) void pithrt_pack_b_f32_avx512(const float *base, const int32_t *offs, int k, int n,
+                                                                 float *panel)
 {
     pithrt_pack_b_f32_body(base, offs, k, n, panel, 32);
 }

@@ -23,8 +23,8 @@ static const int8_t *src_row(const int8_t *base, const int32_t *offs, int k, int
     return tmp;
 }
 
-__attribute__((target("avx2"))) void
-pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n,
+                                                           void *panel)
 {
     int8_t tmp[4][32];
     uint8_t *d = panel;
@@ -42,7 +42,8 @@ pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, voi
         __m256i a0 = _mm256_unpacklo_epi8(x0, x1), a1 = _mm256_unpackhi_epi8(x0, x1);
         __m256i b0 = _mm256_unpacklo_epi8(x2, x3), b1 = _mm256_unpackhi_epi8(x2, x3);
         __m256i q0 = _mm256_unpacklo_epi16(a0, b0), q1 = _mm256_unpackhi_epi16(a0, b0); /* 0-3 | 16-19, 4-7 | 20-23 */
-        __m256i q2 = _mm256_unpacklo_epi16(a1, b1), q3 = _mm256_unpackhi_epi16(a1, b1); /* 8-11 | 24-27, 12-15 | 28-31 */
+        __m256i q2 = _mm256_unpacklo_epi16(a1, b1),
+                q3 = _mm256_unpackhi_epi16(a1, b1); /* 8-11 | 24-27, 12-15 | 28-31 */
         __m256i *o = (__m256i *)(void *)d;
         _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(q0, q1, 0x20));
         _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(q2, q3, 0x20));
@@ -52,8 +53,8 @@ pithrt_pack_b_s8_vnni(const int8_t *base, const int32_t *offs, int k, int n, voi
     }
 }
 
-__attribute__((target("avx2"))) void
-pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n, void *panel)
+__attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *base, const int32_t *offs, int k, int n,
+                                                           void *panel)
 {
     int8_t tmp[2][16];
     int16_t *d = panel;

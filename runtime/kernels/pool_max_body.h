@@ -14,13 +14,12 @@
 
 #include "ukernel.h"
 
-
-#define PITHRT_MAXPOOL(ATTR, NAME, T, LOWEST)                                                                                     \
-    ATTR void NAME(const T *x, int c, int h, int w, T *y, int oh, int ow, const pithrt_geom *g)                          \
+#define PITHRT_MAXPOOL(ATTR, NAME, T, LOWEST)                                                                        \
+    ATTR void NAME(const T *x, int c, int h, int w, T *y, int oh, int ow, const pithrt_geom *g)                      \
     {                                                                                                                \
-        T col[PITHRT_MAXPOOL_SPAN];                                                                                         \
-        /* output columns per pass: their windows span at most PITHRT_MAXPOOL_SPAN input columns */                        \
-        const int step = (PITHRT_MAXPOOL_SPAN - g->kw) / g->sw + 1;                                                         \
+        T col[PITHRT_MAXPOOL_SPAN];                                                                                  \
+        /* output columns per pass: their windows span at most PITHRT_MAXPOOL_SPAN input columns */                  \
+        const int step = (PITHRT_MAXPOOL_SPAN - g->kw) / g->sw + 1;                                                  \
         for (int ch = 0; ch < c; ch++)                                                                               \
             for (int i = 0; i < oh; i++) {                                                                           \
                 T *yr = y + ((size_t)ch * oh + i) * ow;                                                              \
@@ -29,8 +28,8 @@
                 u1 = u1 > h ? h : u1;                                                                                \
                 for (int j0 = 0; j0 < ow; j0 += step) {                                                              \
                     const int jn = ow - j0 < step ? ow - j0 : step;                                                  \
-                    /* input columns [x0, x1) of these windows, inside the input */                                 \
-                    int x0 = j0 * g->sw - g->pw, x1 = (j0 + jn - 1) * g->sw - g->pw + g->kw;                          \
+                    /* input columns [x0, x1) of these windows, inside the input */                                  \
+                    int x0 = j0 * g->sw - g->pw, x1 = (j0 + jn - 1) * g->sw - g->pw + g->kw;                         \
                     x0 = x0 < 0 ? 0 : x0;                                                                            \
                     x1 = x1 > w ? w : x1;                                                                            \
                     for (int t = 0; t < x1 - x0; t++)                                                                \
@@ -48,13 +47,13 @@
                         pithrt_col_range(jn, x1 - x0, g->sw, x0 - j0 * g->sw + g->pw, v, &lo, &hi);                  \
                         const T *cr = col + v - (x0 - j0 * g->sw + g->pw);                                           \
                         if (g->sw == 1)                                                                              \
-                            for (int j = lo; j <= hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                           \
                                 yo[j] = cr[j] > yo[j] ? cr[j] : yo[j];                                               \
                         else if (g->sw == 2)                                                                         \
-                            for (int j = lo; j <= hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                           \
                                 yo[j] = cr[2 * j] > yo[j] ? cr[2 * j] : yo[j];                                       \
                         else                                                                                         \
-                            for (int j = lo; j <= hi; j++)                                                            \
+                            for (int j = lo; j <= hi; j++)                                                           \
                                 yo[j] = cr[j * g->sw] > yo[j] ? cr[j * g->sw] : yo[j];                               \
                     }                                                                                                \
                 }                                                                                                    \

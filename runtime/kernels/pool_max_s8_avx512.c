@@ -15,9 +15,8 @@
 
 void pithrt_maxpool_s8_avx2(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g);
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void pithrt_maxpool_s8_avx512(const int8_t *x, int c, int h, int w,
-                                                                           int8_t *y, int oh, int ow,
-                                                                           const pithrt_geom *g)
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void
+pithrt_maxpool_s8_avx512(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g)
 {
     /* the buffer: pw + w columns and two vectors of border; outputs read up to column 2 ow + 1 */
     if (g->kw != 3 || g->sw != 2 || g->pw > 1 || w + 2 * 64 + 1 > PITHRT_MAXPOOL_SPAN || 2 * ow + 2 > w + 64) {

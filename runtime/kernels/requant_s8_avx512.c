@@ -32,29 +32,29 @@ RQ_TARGET void rq_rows(const int32_t *acc, size_t lda, int n, int rows, const pi
                   lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
     const __m128i s = _mm_cvtsi32_si128(31 + e);
     for (int r = 0; r < rows; r++, acc += lda, y += ldy)
-    for (int i = 0; i < n; i += 16) {
-        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-        __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), bias);
-        x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
-        __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), cv);
-        __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), cv);
-        if (neg && e) {
-            ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
-            od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
+        for (int i = 0; i < n; i += 16) {
+            const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
+            __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + i), bias);
+            x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
+            __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), cv);
+            __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), cv);
+            if (neg && e) {
+                ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
+                od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
+            }
+            x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
+            if (clamp) /* before the zero point, which could overflow a huge x */
+                x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
+            x = _mm512_add_epi32(x, zp);
+            /* VPMOVSDB into a register, then the store: its masked store form is
+             * microcoded and slow on AMD Zen 4 (the barrier keeps GCC from fusing) */
+            __m128i codes = _mm512_cvtsepi32_epi8(x);
+            __asm__("" : "+v"(codes));
+            if (k == 0xFFFF)
+                _mm_storeu_si128((__m128i *)(void *)(y + i), codes);
+            else
+                _mm_mask_storeu_epi8(y + i, k, codes);
         }
-        x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
-        if (clamp) /* before the zero point, which could overflow a huge x */
-            x = _mm512_min_epi32(_mm512_max_epi32(x, qmin), qmax);
-        x = _mm512_add_epi32(x, zp);
-        /* VPMOVSDB into a register, then the store: its masked store form is
-         * microcoded and slow on AMD Zen 4 (the barrier keeps GCC from fusing) */
-        __m128i codes = _mm512_cvtsepi32_epi8(x);
-        __asm__("" : "+v"(codes));
-        if (k == 0xFFFF)
-            _mm_storeu_si128((__m128i *)(void *)(y + i), codes);
-        else
-            _mm_mask_storeu_epi8(y + i, k, codes);
-    }
 }
 
 /* The same with the bias and the zero point inside the 64-bit constant,
@@ -93,8 +93,12 @@ RQ_TARGET void rq_rows_fold(const int32_t *acc, size_t lda, int n, int rows, con
     const long long base = (1LL << 30) + (1LL << (30 + e)) + (long long)out.zero_point * (1LL << sh);
     const long long lo = (long long)ch->lo - ch->bias, hi = (long long)ch->hi - ch->bias;
     const fold_k k = {
-        .lo = _mm512_set1_epi32(lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo),
-        .hi = _mm512_set1_epi32(hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi),
+        .lo = _mm512_set1_epi32(lo < INT32_MIN   ? INT32_MIN
+                                : lo > INT32_MAX ? INT32_MAX
+                                                 : (int32_t)lo),
+        .hi = _mm512_set1_epi32(hi < INT32_MIN   ? INT32_MIN
+                                : hi > INT32_MAX ? INT32_MAX
+                                                 : (int32_t)hi),
         .m = _mm512_set1_epi32(ch->mult),
         .c = _mm512_set1_epi64(base + (long long)ch->bias * ch->mult),
         .thr = _mm512_set1_epi64(base - (1LL << 30)),

@@ -35,24 +35,24 @@ static inline __attribute__((always_inline)) void rq_rows(const int32_t *acc, si
                                                           const int neg, const int clamp)
 {
     for (int row = 0; row < rows; row++, acc += lda, y += ldy)
-    for (int i = 0; i < n; i += 8) {
-        int32_t tail[8];
-        int8_t out[8];
-        const int32_t *a = acc + i;
-        if (n - i < 8) {
-            memcpy(tail, a, (size_t)(n - i) * sizeof(int32_t));
-            memset(tail + (n - i), 0, (size_t)(8 - (n - i)) * sizeof(int32_t));
-            a = tail;
+        for (int i = 0; i < n; i += 8) {
+            int32_t tail[8];
+            int8_t out[8];
+            const int32_t *a = acc + i;
+            if (n - i < 8) {
+                memcpy(tail, a, (size_t)(n - i) * sizeof(int32_t));
+                memset(tail + (n - i), 0, (size_t)(8 - (n - i)) * sizeof(int32_t));
+                a = tail;
+            }
+            int32x4_t r0 = rq4(vld1q_s32(a), v, left, neg, clamp), r1 = rq4(vld1q_s32(a + 4), v, left, neg, clamp);
+            int8x8_t r = vqmovn_s16(vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1)));
+            if (n - i >= 8) {
+                vst1_s8(y + i, r);
+            } else {
+                vst1_s8(out, r);
+                memcpy(y + i, out, (size_t)(n - i));
+            }
         }
-        int32x4_t r0 = rq4(vld1q_s32(a), v, left, neg, clamp), r1 = rq4(vld1q_s32(a + 4), v, left, neg, clamp);
-        int8x8_t r = vqmovn_s16(vcombine_s16(vqmovn_s32(r0), vqmovn_s32(r1)));
-        if (n - i >= 8) {
-            vst1_s8(y + i, r);
-        } else {
-            vst1_s8(out, r);
-            memcpy(y + i, out, (size_t)(n - i));
-        }
-    }
 }
 
 void pithrt_requant_s8_neon(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
@@ -62,8 +62,8 @@ void pithrt_requant_s8_neon(const int32_t *acc, size_t lda, int n, int rows, con
         pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
         return;
     }
-    const rq_vec v = {vdupq_n_s32(ch->bias),        vdupq_n_s32(ch->lo),   vdupq_n_s32(ch->hi),
-                      vdupq_n_s32(ch->left),        vdupq_n_s32(ch->mult), vdupq_n_s32(-ch->right),
+    const rq_vec v = {vdupq_n_s32(ch->bias),       vdupq_n_s32(ch->lo),   vdupq_n_s32(ch->hi),
+                      vdupq_n_s32(ch->left),       vdupq_n_s32(ch->mult), vdupq_n_s32(-ch->right),
                       vdupq_n_s32(out.zero_point), vdupq_n_s32(out.qmin), vdupq_n_s32(out.qmax)};
     const int neg = ch->right && (ch->lo < 0 || ch->mult < 0), clamp = out.qmin > -128 || out.qmax < 127;
     if (ch->left)
