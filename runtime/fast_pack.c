@@ -170,7 +170,8 @@ static int fold_rq(pithrt_fast_op *f, int oc, const pithrt_tensor *y)
     for (int c = 0; c < oc; c++) {
         const pithrt_rq_ch *ch = &f->rq[c];
         const int e = ch->right, sh = 31 + e;
-        const int64_t base = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
+        const int64_t base =
+            ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
         const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
         pithrt_rq_fold *q = &f->rqf[c];
         q->lo = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
@@ -333,7 +334,8 @@ static int prepare_op(pithrt_model *m, int k)
     }
     f->c4 = s8 && K->s8_ukr_ind && f->mode == PITHRT_B_WIDE && groups == 1 && x->dims[0] % 4 == 0 && ku == 4;
     f->smr = padded ? f->smr : mr;
-    if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) { /* pixels on the A side when that pads less (no wide-grid columns) */
+    /* c4: pixels on the A side when that pads less (no wide-grid columns) */
+    if (f->c4 && K->s8_ukr_swap && mr == 8 && nr == 32) {
         f->smr = seven_rows(n) ? 7 : 8;
         size_t wide = up((size_t)og, (size_t)mr) * up((size_t)y->dims[1] * wp, (size_t)nr);
         size_t swapped = up((size_t)og, (size_t)nr) * up((size_t)n, (size_t)f->smr);

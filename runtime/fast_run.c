@@ -190,9 +190,9 @@ static void gemm_task(void *arg, int task, int thread)
                 /* int8 1x1, one block of k, whole panel of channels: requantized in the microkernel */
                 const int ch0 = g * J->og + c0;
                 for (int p = 0; p < npan; p++)
-                    K->s8_ukr_out(kn / ku, a, panels + p * panel_bytes, (int8_t *)J->y + (size_t)ch0 * J->n + n0 + p * nr,
-                                  (size_t)J->n, f->rqf + ch0, f->rqf_neg, f->rqf_act,
-                                  nc - p * nr < nr ? nc - p * nr : nr);
+                    K->s8_ukr_out(kn / ku, a, panels + p * panel_bytes,
+                                  (int8_t *)J->y + (size_t)ch0 * J->n + n0 + p * nr, (size_t)J->n, f->rqf + ch0,
+                                  f->rqf_neg, f->rqf_act, nc - p * nr < nr ? nc - p * nr : nr);
                 continue;
             }
             if (fuse && mv == mr) { /* fp32, one block of k, whole panel of channels: straight to the output */
@@ -468,9 +468,9 @@ static void dw_task(void *arg, int ch, int thread)
     if (f->s8 && J->K->dw_s8_quads) {
         const int8_t *xc = (const int8_t *)J->x + (size_t)ch * J->h * J->w;
         int32_t *acc = (int32_t *)(void *)(sc + ((size_t)ph * pw + 192 + 63) / 64 * 64);
+        const int8_t *wq = (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4;
         const size_t lda = (size_t)J->K->dw_s8_quads(xc, J->h, J->w, J->m->tensors[o->in[0]].zero_point, o->ph, o->pw,
-                                                     st, (const int8_t *)f->w + (size_t)ch * o->kh * ((o->kw + 3) / 4) * 4,
-                                                     o->kh, o->kw, J->oh, J->ow, sc, acc);
+                                                     st, wq, o->kh, o->kw, J->oh, J->ow, sc, acc);
         J->K->requant(acc, lda, J->ow, J->oh, &f->rq[ch], J->out, (int8_t *)J->y + (size_t)ch * J->oh * J->ow,
                       (size_t)J->ow);
     } else if (!f->s8 && J->K->dw_f32_rows) {

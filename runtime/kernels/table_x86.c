@@ -28,8 +28,8 @@ void pithrt_requant_s8_avx2(const int32_t *acc, size_t lda, int n, int rows, con
 void pithrt_dw_s8_avx2(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
 void pithrt_dw_f32_avx2(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
                         float *y, int n);
-void pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
-                             int8_t *y, size_t ldy);
+void pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
+                              pithrt_rq_out out, int8_t *y, size_t ldy);
 int pithrt_dw_s8_avx512_vnni(const int8_t *x, int h, int w, int zx, int ph, int pw, int st, const int8_t *wq, int kh,
                              int kw, int oh, int ow, uint8_t *plane, int32_t *acc);
 void pithrt_dw_f32_avx512_rows(const float *x, int h, int w, int ph, int pw, int st, const float *wt, int kh, int kw,
@@ -79,8 +79,9 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .f32_pack_b = pithrt_pack_b_f32_avx512, .f32_bias_act = pithrt_bias_act_f32_avx512,
     .s8_mr = 8, .s8_nr = 32, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 128,
     .s8_ukr = pithrt_gemm_s8_avx512_vnni, .s8_pack_b = pithrt_pack_b_s8_vnni,
-    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_ukr_out = pithrt_gemm_s8_avx512_vnni_out, .s8_pad_c4 = pithrt_pad_c4_s8,
-    .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap, .swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
+    .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_ukr_out = pithrt_gemm_s8_avx512_vnni_out,
+    .s8_pad_c4 = pithrt_pad_c4_s8, .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap,
+    .swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
     .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
     .dw_f32_rows = pithrt_dw_f32_avx512_rows, .dw_f32_c16 = pithrt_dw_f32_avx512_c16,
     .dw_s8_c16 = pithrt_dw_s8_avx512_vnni_c16,
