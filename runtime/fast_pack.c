@@ -112,9 +112,11 @@ static int seven_rows(int n) { return n % 8 && n % 7 == 0 && (n + 6) / 7 <= (n +
  * weights and lane-wise requantization. 0 when a channel needs the
  * portable requantization (a left shift, a right shift over 31, the
  * multiplier INT32_MIN): the layer then stays one channel at a time. */
-static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc)
+static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc, const pithrt_tensor *y)
 {
     const int quads = (o->kw + 3) / 4, groups = (oc + 15) / 16, per = o->kh * quads * 4;
+    if (oc < 1 || per < 1)
+        return 0;
     for (int c = 0; c < oc; c++)
         if (f->rq[c].left || f->rq[c].right > 31 || f->rq[c].mult == INT32_MIN)
             return 0;
@@ -144,6 +146,29 @@ static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc)
     for (int g = 0; g < groups; g++) /* lanes past the last channel: anything that cannot overflow */
         for (int l = oc - 16 * g; l < 16; l++)
             rq[g].shift[l % 2][l / 2] = 31;
+    /* the folded form (requant_s8_avx512.c) when every channel allows it */
+    int fold = 1, neg = 0;
+    for (int c = 0; c < oc; c++) {
+        const pithrt_rq_ch *ch = &f->rq[c];
+        fold &= ch->fold && ch->right >= 1 && ch->right <= 23 && ch->mult >= 0;
+        neg |= ch->lo < 0;
+    }
+    for (int c = 0; fold && c < oc; c++) {
+        const pithrt_rq_ch *ch = &f->rq[c];
+        const int g = c / 16, l = c % 16, e = ch->right, sh = 31 + e;
+        const int64_t base =
+            ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
+        const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
+        pithrt_rq16 *q = &rq[g];
+        q->lo[l] = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
+        q->hi[l] = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
+        q->c[l % 2][l / 2] = base + (int64_t)ch->bias * ch->mult;
+        q->thr[l % 2][l / 2] = base - ((int64_t)1 << 30);
+    }
+    for (int g = 0; g < groups; g++) {
+        rq[g].fold = fold;
+        rq[g].neg = neg;
+    }
     free(f->w);
     f->w = wq;
     f->rq16 = rq;
@@ -237,7 +262,7 @@ static int prepare_op(pithrt_model *m, int k)
          * over lose to dw_s8_quads, which takes three taps per instruction along a row) */
         if (f->kind == PITHRT_FAST_DW && !rc && K->dw_s8_c16 && K->dw_s8_quads && s8 &&
             x->dims[1] * x->dims[2] <= 256) {
-            const int got = pack_dw_s8_c16(f, o, oc);
+            const int got = pack_dw_s8_c16(f, o, oc, y);
             rc = got < 0 ? got : PITHRT_OK;
         }
         if (f->kind == PITHRT_FAST_DW && !rc && f->c16 && s8) {

@@ -47,35 +47,65 @@ C16_TARGET void transpose16x16_u8(__m128i r[16])
     }
 }
 
-/* 16 sums (one per channel) to 16 codes, with each lane's constants */
-C16_TARGET __m128i requant16(__m512i x, const pithrt_rq16 *q, __m512i zp, __m512i qlo, __m512i qhi)
+/* A group's requantization constants in registers (from pithrt_rq16) */
+typedef struct rq16v {
+    __m512i bias, lo, hi, m, m_od, c_ev, c_od, thr_ev, thr_od, s_ev, s_od, zp, qlo, qhi;
+} rq16v;
+
+C16_TARGET rq16v rq16_load(const pithrt_rq16 *q, pithrt_rq_out out)
+{
+    rq16v v;
+    v.bias = _mm512_loadu_si512((const void *)q->bias);
+    v.lo = _mm512_loadu_si512((const void *)q->lo);
+    v.hi = _mm512_loadu_si512((const void *)q->hi);
+    v.m = _mm512_loadu_si512((const void *)q->mult);
+    v.m_od = _mm512_srli_epi64(v.m, 32);
+    v.c_ev = _mm512_loadu_si512((const void *)q->c[0]);
+    v.c_od = _mm512_loadu_si512((const void *)q->c[1]);
+    v.thr_ev = _mm512_loadu_si512((const void *)q->thr[0]);
+    v.thr_od = _mm512_loadu_si512((const void *)q->thr[1]);
+    v.s_ev = _mm512_loadu_si512((const void *)q->shift[0]);
+    v.s_od = _mm512_loadu_si512((const void *)q->shift[1]);
+    /* folded: the zero point is in c, and the codes are clamped as they are narrowed */
+    v.zp = _mm512_set1_epi32(q->fold ? 0 : out.zero_point);
+    v.qlo = _mm512_set1_epi32(q->fold ? out.qmin : out.qmin - out.zero_point);
+    v.qhi = _mm512_set1_epi32(q->fold ? out.qmax : out.qmax - out.zero_point);
+    return v;
+}
+
+/* 16 sums (one per channel) to 16 codes, with each lane's constants; fold:
+ * the bias and the zero point are in the constants (requant_s8_avx512.c);
+ * neg: some product can fall under -2^30; act: clamp the sums; clamp: narrow
+ * codes */
+C16_TARGET __m128i requant16(__m512i x, const rq16v *v, const int fold, const int neg, const int act,
+                             const int clamp)
 {
     const __m512i lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
     const __m512i two31 = _mm512_set1_epi64(1LL << 31);
-    const __m512i m = _mm512_loadu_si512((const void *)q->mult);
-    x = _mm512_add_epi32(x, _mm512_loadu_si512((const void *)q->bias));
-    x = _mm512_min_epi32(_mm512_max_epi32(x, _mm512_loadu_si512((const void *)q->lo)),
-                         _mm512_loadu_si512((const void *)q->hi));
-    __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), _mm512_loadu_si512((const void *)q->c[0]));
-    __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)),
-                                  _mm512_loadu_si512((const void *)q->c[1]));
-    ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, _mm512_loadu_si512((const void *)q->thr[0])), ev,
-                               two31);
-    od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, _mm512_loadu_si512((const void *)q->thr[1])), od,
-                               two31);
-    ev = _mm512_srav_epi64(ev, _mm512_loadu_si512((const void *)q->shift[0]));
-    od = _mm512_srav_epi64(od, _mm512_loadu_si512((const void *)q->shift[1]));
-    x = _mm512_permutex2var_epi32(ev, lows, od);
-    x = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(x, qlo), qhi), zp);
+    if (!fold)
+        x = _mm512_add_epi32(x, v->bias);
+    if (act)
+        x = _mm512_min_epi32(_mm512_max_epi32(x, v->lo), v->hi);
+    __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, v->m), v->c_ev);
+    __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), v->m_od), v->c_od);
+    if (neg) {
+        ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, v->thr_ev), ev, two31);
+        od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, v->thr_od), od, two31);
+    }
+    x = _mm512_permutex2var_epi32(_mm512_srav_epi64(ev, v->s_ev), lows, _mm512_srav_epi64(od, v->s_od));
+    if (clamp)
+        x = _mm512_min_epi32(_mm512_max_epi32(x, v->qlo), v->qhi);
+    if (!fold)
+        x = _mm512_add_epi32(x, v->zp);
     return _mm512_cvtsepi32_epi8(x);
 }
 
 C16_TARGET void c16_out(const uint8_t *quad, int wp, int st, const int8_t *wq, const pithrt_rq16 *rq,
-                        pithrt_rq_out out, int c, int oh, int ow, int8_t *y, const int KH, const int Q)
+                        pithrt_rq_out out, int c, int oh, int ow, int8_t *y, const int KH, const int Q, const int fold,
+                        const int neg, const int act, const int clamp)
 {
+    const rq16v v = rq16_load(rq, out);
     const int ohw = oh * ow;
-    const __m512i zp = _mm512_set1_epi32(out.zero_point), qlo = _mm512_set1_epi32(out.qmin - out.zero_point),
-                  qhi = _mm512_set1_epi32(out.qmax - out.zero_point);
     __m512i wv[5 * 2];
     for (int t = 0; t < KH * Q; t++)
         wv[t] = _mm512_loadu_si512((const void *)(wq + t * 64));
@@ -101,10 +131,10 @@ C16_TARGET void c16_out(const uint8_t *quad, int wp, int st, const int8_t *wq, c
                     a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512((const void *)(p[q + 2] + off)), wt);
                     a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512((const void *)(p[q + 3] + off)), wt);
                 }
-            r[q] = requant16(a0, rq, zp, qlo, qhi);
-            r[q + 1] = requant16(a1, rq, zp, qlo, qhi);
-            r[q + 2] = requant16(a2, rq, zp, qlo, qhi);
-            r[q + 3] = requant16(a3, rq, zp, qlo, qhi);
+            r[q] = requant16(a0, &v, fold, neg, act, clamp);
+            r[q + 1] = requant16(a1, &v, fold, neg, act, clamp);
+            r[q + 2] = requant16(a2, &v, fold, neg, act, clamp);
+            r[q + 3] = requant16(a3, &v, fold, neg, act, clamp);
         }
         transpose16x16_u8(r);
         const __mmask16 k = ohw - o0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (ohw - o0)) - 1u);
@@ -161,10 +191,15 @@ pithrt_dw_s8_avx512_vnni_c16(const int8_t *x, int c, int h, int w, int zx, int p
         _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(a1, b1));
         _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(a1, b1));
     }
-    /* 3. the outputs */
-    if (kh == 3 && kw == 3)
-        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 3, 1);
+    /* 3. the outputs: the folded requantization's common cases, and the general one */
+    const int narrow = out.qmin > -128 || out.qmax < 127;
+    if (kh == 3 && kw == 3 && rq->fold && !rq->neg && !narrow)
+        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 3, 1, 1, 0, 1, 0);
+    else if (kh == 3 && kw == 3 && rq->fold)
+        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 3, 1, 1, 1, 1, 1);
+    else if (kh == 3 && kw == 3)
+        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 3, 1, 0, 1, 1, 1);
     else
-        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 5, 2);
+        c16_out(quad, wp, st, wq, rq, out, c, oh, ow, y, 5, 2, rq->fold, 1, 1, 1);
 }
 #endif

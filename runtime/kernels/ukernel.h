@@ -43,10 +43,13 @@ typedef struct pithrt_rq_ch {
  * and odd channels apart in the 64-bit fields): the rounding constant
  * 2^30 + 2^(30+e), the threshold under which a product takes 2^31 off
  * (2^(30+e), or INT64_MIN when e = 0) and the shift 31 + e, for channels
- * with no left shift and e <= 31 (requant_s8_avx512.c derives it). */
+ * with no left shift and e <= 31 (requant_s8_avx512.c derives it); or, when
+ * every channel allows it, the folded constants of pithrt_rq_fold. */
 typedef struct pithrt_rq16 {
     int32_t bias[16], lo[16], hi[16], mult[16];
     int64_t c[2][8], thr[2][8], shift[2][8];
+    int32_t fold; /* 1: lo, hi, c, thr are pithrt_rq_fold's (bias and zero point inside), for every lane */
+    int32_t neg;  /* some lane's product can fall under -2^30 */
 } pithrt_rq16;
 
 /* A channel's requantization with the bias and the zero point folded into
