@@ -136,8 +136,10 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/pith
 	@for m in lenet5 mobilenet-tiny fmnist-cnn-slim; do \
 	  $(BUILD)/pith export --model $$m --out $(BUILD)/fuzz/corpus/$$m.pith >/dev/null && \
 	  $(BUILD)/pith export --model $$m --int8 --out $(BUILD)/fuzz/corpus/$$m-int8.pith >/dev/null || exit 1; done
-	$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_SECONDS) -max_len=400000 -print_final_stats=1 \
-	  $(BUILD)/fuzz/corpus 2>&1 | tail -12
+	@# (the fuzzer's status, not tail's; a crash's input is kept in $(BUILD)/fuzz/)
+	@$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_SECONDS) -max_len=400000 -print_final_stats=1 \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus > $(BUILD)/fuzz/log 2>&1; rc=$$?; \
+	  tail -12 $(BUILD)/fuzz/log; exit $$rc
 
 # Tests run one after another; each prints its own cmocka summary.
 check-tests: $(TESTS) $(BUILD)/pith

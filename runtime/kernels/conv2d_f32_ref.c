@@ -42,14 +42,15 @@ void pithrt_conv2d_f32_ref(const float *x, int c, int h, int w, const float *wt,
                         int yy = i * g->sh - g->ph + u * g->dh;
                         if (yy < 0 || yy >= h)
                             continue;
-                        const float *xr = xc + (size_t)yy * w - g->pw + v * g->dw;
+                        const float *xr = xc + (size_t)yy * w; /* tap v of column j: xr[j s + off] (never before the row) */
+                        const int off = v * g->dw - g->pw;
                         float *yr = yp + (size_t)i * ow;
                         if (g->sw == 1)
                             for (int j = lo; j <= hi; j++)
-                                yr[j] += wv * xr[j];
+                                yr[j] += wv * xr[j + off];
                         else
                             for (int j = lo; j <= hi; j++)
-                                yr[j] += wv * xr[j * g->sw];
+                                yr[j] += wv * xr[j * g->sw + off];
                     }
                 }
         }

@@ -33,7 +33,9 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
     const int cg = c / g->groups, og = o / g->groups, kk = g->kh * g->kw;
     const int32_t zx = xq.zero_point;
     int8_t *row = scratch;
-    int32_t *acc = (int32_t *)(void *)(scratch + ((size_t)cg * kk + 15) / 16 * 16);
+    /* sums modulo 2^32 (an int32 accumulator that wraps, defined): a bias near the int32 range's
+     * end must give the same result here as in every fast kernel */
+    uint32_t *acc = (uint32_t *)(void *)(scratch + ((size_t)cg * kk + 15) / 16 * 16);
     for (int oc = 0; oc < o; oc++) {
         const int c0 = oc / og * cg;
         const int8_t *wr = (const int8_t *)wt + (size_t)oc * cg * kk;
@@ -41,7 +43,7 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
             pithrt_weights_unpack_s8(wt, wdtype, (size_t)oc * cg * kk, (size_t)cg * kk, row);
             wr = row;
         }
-        const int32_t b = bias ? bias[oc] : 0;
+        const uint32_t b = bias ? (uint32_t)bias[oc] : 0u;
         for (int i = 0; i < oh * ow; i++)
             acc[i] = b;
         for (int ic = 0; ic < cg; ic++) {
@@ -57,20 +59,22 @@ void pithrt_conv2d_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, 
                         int yy = i * g->sh - g->ph + u * g->dh;
                         if (yy < 0 || yy >= h)
                             continue;
-                        const int8_t *xr = xc + (size_t)yy * w - g->pw + v * g->dw;
-                        int32_t *ar = acc + (size_t)i * ow;
+                        const int8_t *xr = xc + (size_t)yy * w; /* tap v of column j: xr[j s + off] (never before the row) */
+                        const int off = v * g->dw - g->pw;
+                        uint32_t *ar = acc + (size_t)i * ow;
                         if (g->sw == 1)
                             for (int j = lo; j <= hi; j++)
-                                ar[j] += wv * ((int32_t)xr[j] - zx);
+                                ar[j] += (uint32_t)(wv * ((int32_t)xr[j + off] - zx));
                         else
                             for (int j = lo; j <= hi; j++)
-                                ar[j] += wv * ((int32_t)xr[j * g->sw] - zx);
+                                ar[j] += (uint32_t)(wv * ((int32_t)xr[j * g->sw + off] - zx));
                     }
                 }
         }
         int8_t *yp = y + (size_t)oc * oh * ow;
         const int32_t m = rq->p[3 * oc], sh = rq->p[3 * oc + 1];
         for (int i = 0; i < oh * ow; i++)
-            yp[i] = (int8_t)pithrt_requantize(pithrt_acc_act(acc[i], rq, oc), m, sh, yq.zero_point, yq.qmin, yq.qmax);
+            yp[i] = (int8_t)pithrt_requantize(pithrt_acc_act((int32_t)acc[i], rq, oc), m, sh, yq.zero_point, yq.qmin,
+                                              yq.qmax);
     }
 }

@@ -99,7 +99,9 @@ static inline __attribute__((target("avx512f"), always_inline)) void dw_row_s2(c
             const int yy = 2 * i - ph + u;
             if (yy < 0 || yy >= h)
                 continue;
-            const float *r = x + (size_t)yy * w + c0;
+            /* the address in integers: it may lie before the row (those lanes masked off), where a
+             * pointer may not point */
+            const float *r = (const float *)((uintptr_t)x + (uintptr_t)(((intptr_t)yy * w + c0) * 4));
             for (int v = 0; v < KW; v += 2) { /* taps 2q from the even columns at r + 2q, 2q + 1 from the odd */
                 __m512 lo = _mm512_maskz_loadu_ps(m[2 * v], r + v);
                 __m512 hi = _mm512_maskz_loadu_ps(m[2 * v + 1], r + v + 16);

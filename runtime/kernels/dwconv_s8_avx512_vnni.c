@@ -90,7 +90,6 @@ direct_s2(const int8_t *x, int h, int w, int zx, int ph, int pw, int oh, int ow,
             __m512i s = _mm512_setzero_si512();
             for (int u = 0; u < KH; u++) {
                 const int yy = 2 * i - ph + u;
-                const int8_t *row = x + (size_t)yy * w;
                 for (int q = 0; q < Q; q++) {
                     __m512i v = fill;
                     if (yy >= 0 && yy < h) {
@@ -101,7 +100,10 @@ direct_s2(const int8_t *x, int h, int w, int zx, int ph, int pw, int oh, int ow,
                             k = lo >= 64 ? 0 : k << lo;
                         if (hi < 64)
                             k &= hi <= 0 ? 0 : (((__mmask64)1 << hi) - 1);
-                        v = _mm512_xor_si512(_mm512_mask_loadu_epi8(zp, k, row + c0 + 4 * q), flip);
+                        /* the address in integers: the vector may start before the row (masked off),
+                         * where a pointer may not point */
+                        const int8_t *p = (const int8_t *)((uintptr_t)x + (uintptr_t)((intptr_t)yy * w + c0 + 4 * q));
+                        v = _mm512_xor_si512(_mm512_mask_loadu_epi8(zp, k, p), flip);
                     }
                     v = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dsel, v), bsel);
                     s = _mm512_dpbusd_epi32(s, v, wv[u * Q + q]);

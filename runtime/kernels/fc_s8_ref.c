@@ -16,10 +16,10 @@ void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt,
             pithrt_weights_unpack_s8(wt, wdtype, (size_t)k * n, (size_t)n, row);
             w = row;
         }
-        int32_t acc = bias ? bias[k] : 0;
+        uint32_t sum = bias ? (uint32_t)bias[k] : 0u; /* modulo 2^32, as conv2d_s8_ref.c */
         for (int i = 0; i < n; i++)
-            acc += ((int32_t)x[i] - xq.zero_point) * w[i];
-        acc = pithrt_acc_act(acc, rq, k);
+            sum += (uint32_t)(((int32_t)x[i] - xq.zero_point) * w[i]);
+        int32_t acc = pithrt_acc_act((int32_t)sum, rq, k);
         y[k] = (int8_t)pithrt_requantize(acc, rq->p[3 * k], rq->p[3 * k + 1], yq.zero_point, yq.qmin, yq.qmax);
     }
 }

@@ -45,16 +45,16 @@
                     for (int v = 0; v < g->kw; v++) {                                                                \
                         int lo, hi; /* the columns whose tap v reads inside [x0, x1) */                              \
                         pithrt_col_range(jn, x1 - x0, g->sw, x0 - j0 * g->sw + g->pw, v, &lo, &hi);                  \
-                        const T *cr = col + v - (x0 - j0 * g->sw + g->pw);                                           \
+                        const int off = v - (x0 - j0 * g->sw + g->pw); /* col[j s + off]: tap v */                   \
                         if (g->sw == 1)                                                                              \
                             for (int j = lo; j <= hi; j++)                                                           \
-                                yo[j] = cr[j] > yo[j] ? cr[j] : yo[j];                                               \
+                                yo[j] = col[j + off] > yo[j] ? col[j + off] : yo[j];                                 \
                         else if (g->sw == 2)                                                                         \
                             for (int j = lo; j <= hi; j++)                                                           \
-                                yo[j] = cr[2 * j] > yo[j] ? cr[2 * j] : yo[j];                                       \
+                                yo[j] = col[2 * j + off] > yo[j] ? col[2 * j + off] : yo[j];                         \
                         else                                                                                         \
                             for (int j = lo; j <= hi; j++)                                                           \
-                                yo[j] = cr[j * g->sw] > yo[j] ? cr[j * g->sw] : yo[j];                               \
+                                yo[j] = col[j * g->sw + off] > yo[j] ? col[j * g->sw + off] : yo[j];                 \
                     }                                                                                                \
                 }                                                                                                    \
             }                                                                                                        \

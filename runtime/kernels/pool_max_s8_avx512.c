@@ -35,7 +35,7 @@ pithrt_maxpool_s8_avx512(const int8_t *x, int c, int h, int w, int8_t *y, int oh
             for (int j = 0; j < w + 64; j += 64) {
                 const __mmask64 k = j >= w ? 0 : w - j >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (w - j)) - 1;
                 __m512i m = lowest;
-                for (int u = u0; u < u1; u++)
+                for (int u = u0; u < u1 && k; u++) /* (no pointer past the row's end when nothing is read) */
                     m = _mm512_max_epi8(m, _mm512_mask_loadu_epi8(lowest, k, x + ((size_t)ch * h + u) * w + j));
                 _mm512_storeu_si512((void *)(b + j), m);
             }
