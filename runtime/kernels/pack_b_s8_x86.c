@@ -70,6 +70,23 @@ __attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *base, c
     }
 }
 
+/* Sixteen pixels of four channel rows as quads (the four codes of a pixel
+ * side by side, + 128): q[0] pixels 0-3 .. q[3] pixels 12-15 */
+static inline void quads16(const int8_t *s0, const int8_t *s1, const int8_t *s2, const int8_t *s3, __m128i q[4])
+{
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)s0);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)s1);
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)s2);
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)s3);
+    __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
+    __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
+    q[0] = _mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip);
+    q[1] = _mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip);
+    q[2] = _mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip);
+    q[3] = _mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip);
+}
+
 /* Four channel planes (h x w codes each, h * w apart) laid out for
  * pithrt_gemm_s8_avx512_vnni_ind: padded by ph / pw with the zero point, the
  * four codes of a pixel side by side, + 128; at stride 2 split into the four
@@ -77,51 +94,27 @@ __attribute__((target("avx2"))) void pithrt_pack_b_s8_avx2(const int8_t *base, c
 void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx, uint8_t *dst)
 {
     const size_t plane = (size_t)hp * wp, hw = (size_t)h * w;
-    const __m128i flip = _mm_set1_epi8((char)0x80);
     memset(dst, zx + 128, (st == 1 ? 1 : 4) * plane * 4);
     for (int i = 0; i < h; i++) {
         const int8_t *s0 = x + (size_t)i * w, *s1 = s0 + hw, *s2 = s1 + hw, *s3 = s2 + hw;
         const int yy = i + ph;
         /* padded column xx goes to column xx / st of the plane (of phase xx % 2 at stride 2) */
         uint8_t *row = dst + (st == 1 ? (size_t)yy * wp : ((size_t)(yy % 2) * 2 * plane + (size_t)(yy / 2) * wp)) * 4;
-        int j = 0;
-        if (st == 1) {
-            uint8_t *d = row + (size_t)pw * 4;
-            for (; j + 16 <= w; j += 16) {
-                __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + j));
-                __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(s1 + j));
-                __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(s2 + j));
-                __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(s3 + j));
-                __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
-                __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
-                __m128i *o = (__m128i *)(void *)(d + 4 * j);
-                _mm_storeu_si128(o + 0, _mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
-                _mm_storeu_si128(o + 1, _mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
-                _mm_storeu_si128(o + 2, _mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
-                _mm_storeu_si128(o + 3, _mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
-            }
-            for (; j < w; j++) {
-                d[4 * j] = (uint8_t)(s0[j] ^ 0x80);
-                d[4 * j + 1] = (uint8_t)(s1[j] ^ 0x80);
-                d[4 * j + 2] = (uint8_t)(s2[j] ^ 0x80);
-                d[4 * j + 3] = (uint8_t)(s3[j] ^ 0x80);
-            }
-            continue;
-        }
-        /* sixteen pixels' quads as at stride 1, their dwords then split by column parity: pixels
-         * j, j + 2, ... land in the plane of (j + pw) % 2 */
         uint8_t *even = row, *odd = row + plane * 4;
+        int j = 0;
         for (; j + 16 <= w; j += 16) {
-            __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(s0 + j));
-            __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(s1 + j));
-            __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(s2 + j));
-            __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(s3 + j));
-            __m128i a0 = _mm_unpacklo_epi8(x0, x1), a1 = _mm_unpackhi_epi8(x0, x1);
-            __m128i b0 = _mm_unpacklo_epi8(x2, x3), b1 = _mm_unpackhi_epi8(x2, x3);
-            __m128 q0 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpacklo_epi16(a0, b0), flip));
-            __m128 q1 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpackhi_epi16(a0, b0), flip));
-            __m128 q2 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpacklo_epi16(a1, b1), flip));
-            __m128 q3 = _mm_castsi128_ps(_mm_xor_si128(_mm_unpackhi_epi16(a1, b1), flip));
+            __m128i q[4];
+            quads16(s0 + j, s1 + j, s2 + j, s3 + j, q);
+            if (st == 1) {
+                __m128i *o = (__m128i *)(void *)(row + (size_t)(pw + j) * 4);
+                for (int t = 0; t < 4; t++)
+                    _mm_storeu_si128(o + t, q[t]);
+                continue;
+            }
+            /* stride 2: the dwords split by column parity, pixels j, j + 2, ... landing in the
+             * plane of (j + pw) % 2 */
+            const __m128 q0 = _mm_castsi128_ps(q[0]), q1 = _mm_castsi128_ps(q[1]), q2 = _mm_castsi128_ps(q[2]),
+                         q3 = _mm_castsi128_ps(q[3]);
             const int xx = j + pw;
             uint8_t *de = (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
             uint8_t *dn = (xx % 2 ? even : odd) + (size_t)((xx + 1) / 2) * 4;
@@ -132,7 +125,7 @@ void pithrt_pad_c4_s8(const int8_t *x, int h, int w, int ph, int pw, int st, int
         }
         for (; j < w; j++) {
             const int xx = j + pw;
-            uint8_t *d = (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
+            uint8_t *d = st == 1 ? row + (size_t)xx * 4 : (xx % 2 ? odd : even) + (size_t)(xx / 2) * 4;
             d[0] = (uint8_t)(s0[j] ^ 0x80);
             d[1] = (uint8_t)(s1[j] ^ 0x80);
             d[2] = (uint8_t)(s2[j] ^ 0x80);
