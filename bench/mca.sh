@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 command -v "$CC" >/dev/null 2>&1 || { echo "mca.sh: $CC not found (sh scripts/deps.sh arm)" >&2; exit 1; }
 [ -n "$MCA" ] || { echo "mca.sh: llvm-mca not found (sh scripts/deps.sh arm)" >&2; exit 1; }
 echo "$($MCA --version | grep -i "llvm version" | sed "s/^ *//"), $CC $($CC -dumpversion) -O3 (as the runtime builds)"
-printf '%-18s %-12s %-18s %6s %8s %8s %6s %8s\n' kernel "-mcpu" "model used" instr cyc/iter MACs/cyc peak "of peak"
+printf '%-22s %-12s %-18s %6s %8s %8s %6s %8s\n' kernel "-mcpu" "model used" instr cyc/iter MACs/cyc peak "of peak"
 for spec in "gemm_s8_neon_dot SDOT 256 32" "gemm_f32_neon FMLA 64 8" "gemm_s8_neon SMLAL 64 4"; do
     set -- $spec
     # (GCC writes ".arch armv8-a" at the top even where a function enables
@@ -38,18 +38,22 @@ for spec in "gemm_s8_neon_dot SDOT 256 32" "gemm_f32_neon FMLA 64 8" "gemm_s8_ne
         rep="$OUT/$1.$cpu.txt"
         "$MCA" -mtriple=aarch64-linux-gnu -mcpu="$cpu" -mattr=+dotprod -iterations=$ITER "$OUT/$1.s" >"$rep" 2>&1 ||
             { cat "$rep" >&2; exit 1; }
-        awk -v k="$1" -v cpu="$cpu" -v ins="$2" -v macs="$3" -v peak="$4" -v it=$ITER '
-            /error:/ { bad = 1 }
-            /Code Region/ { region = 1 }
+        # one line per marked loop (a file may hold several: the in-place variant beside the kernel)
+        awk -v cpu="$cpu" -v macs="$3" -v peak="$4" -v it=$ITER '
+            function emit() {
+                if (!region) return
+                if (!c) { printf "%-22s %-12s llvm-mca failed (see %s)\n", region, cpu, FILENAME; failed = 1; return }
+                name = model == "A57" ? "Cortex-A57 (!)" : model == "N2" ? "Neoverse N2" : model
+                cyc = c / it; r = macs / cyc
+                printf "%-22s %-12s %-18s %6.0f %8.2f %8.2f %6d %7.1f%%\n", region, cpu, name, n / it, cyc, r, peak, 100 * r / peak
+                c = 0
+            }
+            /error:/ { failed = 1 }
+            /Code Region - / { emit(); region = $NF }
             /^Instructions:/ { n = $2 }
             /^Total Cycles:/ { c = $3 }
             /^\[[0-9.]+\] +- / && !model { model = $3; sub(/Unit.*/, "", model) }
-            END {
-                if (!c || bad || !region) { printf "%-18s %-12s llvm-mca failed (see %s)\n", k, cpu, FILENAME; exit 1 }
-                name = model == "A57" ? "Cortex-A57 (!)" : model == "N2" ? "Neoverse N2" : model
-                cyc = c / it; r = macs / cyc
-                printf "%-18s %-12s %-18s %6.0f %8.2f %8.2f %6d %7.1f%%\n", k, cpu, name, n / it, cyc, r, peak, 100 * r / peak
-            }' "$rep"
+            END { emit(); if (failed || !region) exit 1 }' "$rep" || { echo "mca.sh: llvm-mca failed (see $rep)" >&2; exit 1; }
     done
 done
 echo "(instr: instructions per loop iteration; full reports in $OUT/)"

@@ -8,6 +8,10 @@ void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, size_
 void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_pack_b_s8_neon(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
+void pithrt_gemm_s8_neon_dot_ind(int kgroups, const void *a, const uint8_t *b, const int32_t *boff, int32_t *c,
+                                 size_t ldc, int acc);
+void pithrt_pad_c4_s8_neon(const int8_t *x, int h, int w, int ph, int pw, int st, int hp, int wp, int zx,
+                           uint8_t *dst);
 void pithrt_pack_b_s8_neon_dot(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
 void pithrt_requant_s8_neon(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
                              int8_t *y, size_t ldy);
@@ -44,6 +48,7 @@ const pithrt_kernels pithrt_kernels_neon_dot = {
     .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
     .s8_mr = 8, .s8_nr = 8, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 0,
     .s8_ukr = pithrt_gemm_s8_neon_dot, .s8_pack_b = pithrt_pack_b_s8_neon_dot,
+    .s8_ukr_ind = pithrt_gemm_s8_neon_dot_ind, .s8_pad_c4 = pithrt_pad_c4_s8_neon,
     .requant = pithrt_requant_s8_neon,
     .dw_f32 = pithrt_dw_f32_neon, .dw_s8 = pithrt_dw_s8_neon,
     .dot_f32 = pithrt_dot_f32_neon, .dot_s8 = pithrt_dot_s8_neon_dot,
