@@ -5,6 +5,8 @@
 
 #if defined(__aarch64__)
 void pithrt_gemm_f32_neon(int k, const float *a, const float *b, float *c, size_t ldc, int acc);
+void pithrt_gemm_f32_neon_out(int k, const float *a, const float *b, size_t ldb, float *y, size_t ldy,
+                              const float *bias, int act, int n);
 void pithrt_gemm_s8_neon(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_gemm_s8_neon_dot(int kgroups, const void *a, const void *b, int32_t *c, size_t ldc, int acc);
 void pithrt_pack_b_s8_neon(const int8_t *base, const int32_t *offs, int k, int n, void *panel);
@@ -32,7 +34,7 @@ void pithrt_pack_b_f32_neon(const float *base, const int32_t *offs, int k, int n
 
 const pithrt_kernels pithrt_kernels_neon = {
     .isa = PITHRT_ISA_NEON,
-    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon,
+    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon, .f32_ukr_out = pithrt_gemm_f32_neon_out,
     .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
     .s8_mr = 8, .s8_nr = 8, .s8_ku = 1, .s8_esize = 2, .s8_b_offset = 0,
     .s8_ukr = pithrt_gemm_s8_neon, .s8_pack_b = pithrt_pack_b_s8_neon, .requant = pithrt_requant_s8_neon,
@@ -44,7 +46,7 @@ const pithrt_kernels pithrt_kernels_neon = {
 
 const pithrt_kernels pithrt_kernels_neon_dot = {
     .isa = PITHRT_ISA_NEON_DOT,
-    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon,
+    .f32_mr = 8, .f32_nr = 8, .f32_ukr = pithrt_gemm_f32_neon, .f32_ukr_out = pithrt_gemm_f32_neon_out,
     .f32_pack_b = pithrt_pack_b_f32_neon, .f32_bias_act = pithrt_bias_act_f32_neon,
     .s8_mr = 8, .s8_nr = 8, .s8_ku = 4, .s8_esize = 1, .s8_b_offset = 0,
     .s8_ukr = pithrt_gemm_s8_neon_dot, .s8_pack_b = pithrt_pack_b_s8_neon_dot,
