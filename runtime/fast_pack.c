@@ -148,22 +148,19 @@ static int pack_dw_s8_c16(pithrt_fast_op *f, const pithrt_op *o, int oc, const p
             rq[g].shift[l % 2][l / 2] = 31;
     /* the folded form (requant_s8_avx512.c) when every channel allows it */
     int fold = 1, neg = 0;
+    pithrt_rq_fold q;
     for (int c = 0; c < oc; c++) {
-        const pithrt_rq_ch *ch = &f->rq[c];
-        fold &= ch->fold && ch->right >= 1 && ch->right <= 23 && ch->mult >= 0;
-        neg |= ch->lo < 0;
+        fold &= pithrt_rq_fold_of(&f->rq[c], y->zero_point, &q);
+        neg |= f->rq[c].lo < 0;
     }
     for (int c = 0; fold && c < oc; c++) {
-        const pithrt_rq_ch *ch = &f->rq[c];
-        const int g = c / 16, l = c % 16, e = ch->right, sh = 31 + e;
-        const int64_t base =
-            ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
-        const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
-        pithrt_rq16 *q = &rq[g];
-        q->lo[l] = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
-        q->hi[l] = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
-        q->c[l % 2][l / 2] = base + (int64_t)ch->bias * ch->mult;
-        q->thr[l % 2][l / 2] = base - ((int64_t)1 << 30);
+        const int l = c % 16;
+        pithrt_rq16 *g16 = &rq[c / 16];
+        pithrt_rq_fold_of(&f->rq[c], y->zero_point, &q);
+        g16->lo[l] = q.lo;
+        g16->hi[l] = q.hi;
+        g16->c[l % 2][l / 2] = q.c;
+        g16->thr[l % 2][l / 2] = q.thr;
     }
     for (int g = 0; g < groups; g++) {
         rq[g].fold = fold;
@@ -184,27 +181,16 @@ static int fold_rq(pithrt_fast_op *f, int oc, const pithrt_tensor *y)
 {
     if (y->qmin != -128 || y->qmax != 127)
         return 0;
-    for (int c = 0; c < oc; c++) {
-        const pithrt_rq_ch *ch = &f->rq[c];
-        if (!ch->fold || ch->left || ch->right < 1 || ch->right > 23 || ch->mult < 0)
+    pithrt_rq_fold q;
+    for (int c = 0; c < oc; c++)
+        if (!pithrt_rq_fold_of(&f->rq[c], y->zero_point, &q))
             return 0;
-    }
     f->rqf = malloc((size_t)oc * sizeof *f->rqf);
     if (!f->rqf)
         return PITHRT_ENOMEM;
     for (int c = 0; c < oc; c++) {
         const pithrt_rq_ch *ch = &f->rq[c];
-        const int e = ch->right, sh = 31 + e;
-        const int64_t base =
-            ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)y->zero_point * ((int64_t)1 << sh);
-        const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
-        pithrt_rq_fold *q = &f->rqf[c];
-        q->lo = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
-        q->hi = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
-        q->mult = ch->mult;
-        q->shift = sh;
-        q->c = base + (int64_t)ch->bias * ch->mult;
-        q->thr = base - ((int64_t)1 << 30);
+        pithrt_rq_fold_of(ch, y->zero_point, &f->rqf[c]);
         f->rqf_neg |= ch->lo < 0;
         f->rqf_act |= ch->lo != INT32_MIN || ch->hi != INT32_MAX;
     }

@@ -2,6 +2,7 @@
  * accumulators. VPDPBUSD multiplies four unsigned bytes of B (code + 128)
  * by four signed bytes of A and adds the four products to each lane, exactly
  * (no intermediate saturation, unlike VPMADDUBSW). Panels: [k/4][rows][4]. */
+#include "requant_fold_avx512.h"
 #include "ukernel.h"
 
 #if defined(__x86_64__)
@@ -45,36 +46,13 @@ pithrt_gemm_s8_avx512_vnni(int kgroups, const void *ap, const void *bp, int32_t 
 }
 
 /* The same tile requantized as it leaves the registers (pithrt_ukr_s8_out):
- * row r with its channel's folded constants, the arithmetic of
- * requant_s8_avx512.c's folded loop, 32 codes stored (the first n). */
-static inline __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) __m128i
-fold16(__m512i x, __m512i lo, __m512i hi, __m512i m, __m512i c, __m512i thr, __m128i s, const int neg,
-       const int act)
-{
-    const __m512i lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-    if (act)
-        x = _mm512_min_epi32(_mm512_max_epi32(x, lo), hi);
-    __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, m), c);
-    __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), m), c);
-    if (neg) {
-        const __m512i two31 = _mm512_set1_epi64(1LL << 31);
-        ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, thr), ev, two31);
-        od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, thr), od, two31);
-    }
-    x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, s), lows, _mm512_sra_epi64(od, s));
-    __m128i codes = _mm512_cvtsepi32_epi8(x);
-    __asm__("" : "+v"(codes)); /* keep VPMOVSDB in a register (its store form is slow on Zen 4) */
-    return codes;
-}
-
+ * row r with its channel's folded constants (requant_fold_avx512.h), 32
+ * codes stored (the first n). */
 #define OUT(r)                                                                                                       \
     {                                                                                                                \
-        const pithrt_rq_fold *q = rq + r;                                                                            \
-        const __m512i lo = _mm512_set1_epi32(q->lo), hi = _mm512_set1_epi32(q->hi), m = _mm512_set1_epi32(q->mult); \
-        const __m512i cv = _mm512_set1_epi64(q->c), thr = _mm512_set1_epi64(q->thr);                                 \
-        const __m128i s = _mm_cvtsi32_si128(q->shift);                                                               \
-        const __m128i y0 = fold16(c##r##0, lo, hi, m, cv, thr, s, neg, act);                                         \
-        const __m128i y1 = fold16(c##r##1, lo, hi, m, cv, thr, s, neg, act);                                         \
+        const pithrt_fold_v k = pithrt_fold_v_of(rq + r, out);                                                       \
+        const __m128i y0 = pithrt_fold16(&k, c##r##0, neg, act, 0);                                                  \
+        const __m128i y1 = pithrt_fold16(&k, c##r##1, neg, act, 0);                                                  \
         if (n == 32) {                                                                                               \
             _mm_storeu_si128((__m128i *)(void *)(y + r * ldy), y0);                                                  \
             _mm_storeu_si128((__m128i *)(void *)(y + r * ldy + 16), y1);                                             \
@@ -98,6 +76,7 @@ tile_out(int kgroups, const int8_t *a, const uint8_t *b, int8_t *y, size_t ldy, 
     }
     const __mmask16 k0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u),
                     k1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1u);
+    const pithrt_rq_out out = {0, -128, 127}; /* full-range codes (the loader's condition) */
     OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7)
 }
 

@@ -12,6 +12,7 @@
  * the same way). A channel with a left
  * shift, a right shift over 31 or the multiplier INT32_MIN takes the
  * portable path. */
+#include "requant_fold_avx512.h"
 #include "ukernel.h"
 
 #if defined(__x86_64__)
@@ -63,64 +64,23 @@ RQ_TARGET void rq_rows(const int32_t *acc, size_t lda, int n, int rows, const pi
  * [lo - bias, hi - bias] (nothing to clamp without an activation), then
  *   r + zp = floor((x m + bias m + 2^30 + 2^(30+e) + zp 2^S - [p < -2^30] 2^31) / 2^S)
  * with p = (x + bias) m and S = 31 + e, all within 64 bits. */
-typedef struct fold_k {
-    __m512i lo, hi, m, c, thr, two31, qmin, qmax, lows;
-    __m128i s;
-} fold_k;
-
-RQ_TARGET __m128i fold16(const fold_k *k, __m512i x, const int neg, const int act, const int clamp)
-{
-    if (act)
-        x = _mm512_min_epi32(_mm512_max_epi32(x, k->lo), k->hi);
-    __m512i ev = _mm512_add_epi64(_mm512_mul_epi32(x, k->m), k->c);
-    __m512i od = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k->m), k->c);
-    if (neg) {
-        ev = _mm512_mask_sub_epi64(ev, _mm512_cmplt_epi64_mask(ev, k->thr), ev, k->two31);
-        od = _mm512_mask_sub_epi64(od, _mm512_cmplt_epi64_mask(od, k->thr), od, k->two31);
-    }
-    x = _mm512_permutex2var_epi32(_mm512_sra_epi64(ev, k->s), k->lows, _mm512_sra_epi64(od, k->s));
-    if (clamp)
-        x = _mm512_min_epi32(_mm512_max_epi32(x, k->qmin), k->qmax);
-    __m128i codes = _mm512_cvtsepi32_epi8(x);
-    __asm__("" : "+v"(codes)); /* see rq_rows */
-    return codes;
-}
-
-RQ_TARGET void rq_rows_fold(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch,
+RQ_TARGET void rq_rows_fold(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_fold *q,
                             pithrt_rq_out out, int8_t *y, size_t ldy, const int neg, const int act, const int clamp)
 {
-    const int e = ch->right, sh = 31 + e;
-    const long long base = (1LL << 30) + (1LL << (30 + e)) + (long long)out.zero_point * (1LL << sh);
-    const long long lo = (long long)ch->lo - ch->bias, hi = (long long)ch->hi - ch->bias;
-    const fold_k k = {
-        .lo = _mm512_set1_epi32(lo < INT32_MIN   ? INT32_MIN
-                                : lo > INT32_MAX ? INT32_MAX
-                                                 : (int32_t)lo),
-        .hi = _mm512_set1_epi32(hi < INT32_MIN   ? INT32_MIN
-                                : hi > INT32_MAX ? INT32_MAX
-                                                 : (int32_t)hi),
-        .m = _mm512_set1_epi32(ch->mult),
-        .c = _mm512_set1_epi64(base + (long long)ch->bias * ch->mult),
-        .thr = _mm512_set1_epi64(base - (1LL << 30)),
-        .two31 = _mm512_set1_epi64(1LL << 31),
-        .qmin = _mm512_set1_epi32(out.qmin),
-        .qmax = _mm512_set1_epi32(out.qmax),
-        .lows = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-        .s = _mm_cvtsi32_si128(sh),
-    };
+    const pithrt_fold_v k = pithrt_fold_v_of(q, out);
     /* whole vectors two at a time without masks (the loop's own cost shows at 16 values a step),
      * then the tail under a mask */
     for (int r = 0; r < rows; r++, acc += lda, y += ldy) {
         int i = 0;
         for (; i + 32 <= n; i += 32) {
-            const __m128i c0 = fold16(&k, _mm512_loadu_si512((const void *)(acc + i)), neg, act, clamp);
-            const __m128i c1 = fold16(&k, _mm512_loadu_si512((const void *)(acc + i + 16)), neg, act, clamp);
+            const __m128i c0 = pithrt_fold16(&k, _mm512_loadu_si512((const void *)(acc + i)), neg, act, clamp);
+            const __m128i c1 = pithrt_fold16(&k, _mm512_loadu_si512((const void *)(acc + i + 16)), neg, act, clamp);
             _mm_storeu_si128((__m128i *)(void *)(y + i), c0);
             _mm_storeu_si128((__m128i *)(void *)(y + i + 16), c1);
         }
         for (; i < n; i += 16) {
             const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-            _mm_mask_storeu_epi8(y + i, m, fold16(&k, _mm512_maskz_loadu_epi32(m, acc + i), neg, act, clamp));
+            _mm_mask_storeu_epi8(y + i, m, pithrt_fold16(&k, _mm512_maskz_loadu_epi32(m, acc + i), neg, act, clamp));
         }
     }
 }
@@ -133,15 +93,16 @@ pithrt_requant_s8_avx512(const int32_t *acc, size_t lda, int n, int rows, const 
         pithrt_requant_s8_c(acc, lda, n, rows, ch, out, y, ldy);
         return;
     }
-    if (ch->fold && ch->right >= 1 && ch->right <= 23) {
-        const int act = ch->lo != INT32_MIN || ch->hi != INT32_MAX, neg = ch->lo < 0 || ch->mult < 0;
+    pithrt_rq_fold q;
+    if (pithrt_rq_fold_of(ch, out.zero_point, &q)) {
+        const int act = ch->lo != INT32_MIN || ch->hi != INT32_MAX, neg = ch->lo < 0;
         const int clamp = out.qmin > -128 || out.qmax < 127;
         if (!act && !clamp)
-            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, 1, 0, 0);
+            rq_rows_fold(acc, lda, n, rows, &q, out, y, ldy, 1, 0, 0);
         else if (!neg && !clamp)
-            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, 0, 1, 0);
+            rq_rows_fold(acc, lda, n, rows, &q, out, y, ldy, 0, 1, 0);
         else
-            rq_rows_fold(acc, lda, n, rows, ch, out, y, ldy, neg, act, clamp);
+            rq_rows_fold(acc, lda, n, rows, &q, out, y, ldy, neg, act, clamp);
         return;
     }
     /* the final clamp is needed for narrow codes, or when x + zero point could overflow */

@@ -222,6 +222,10 @@ const pithrt_kernels *pithrt_kernels_for(pithrt_isa isa);
 /* Portable pieces every set may use. */
 void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, void *panel, int nr, int ku, int esize,
                         int b_offset);
+/* The folded constants of a channel for outputs of zero point zp; 0 (q
+ * untouched) unless it allows them: accumulators that cannot wrap (ch->fold),
+ * no left shift, a right shift of 1 to 23, a non-negative multiplier. */
+int pithrt_rq_fold_of(const pithrt_rq_ch *ch, int32_t zp, pithrt_rq_fold *q);
 void pithrt_requant_s8_c(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
                          int8_t *y, size_t ldy);
 void pithrt_dw_s8_c(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);

@@ -30,6 +30,23 @@ void pithrt_pack_b_s8_c(const int8_t *base, const int32_t *offs, int k, int n, v
     }
 }
 
+int pithrt_rq_fold_of(const pithrt_rq_ch *ch, int32_t zp, pithrt_rq_fold *q)
+{
+    if (!ch->fold || ch->left || ch->right < 1 || ch->right > 23 || ch->mult < 0)
+        return 0;
+    const int e = ch->right, sh = 31 + e;
+    /* 2^30 + 2^(30+e) rounds both steps; zp 2^S adds the zero point after the shift */
+    const int64_t base = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)zp * ((int64_t)1 << sh);
+    const int64_t lo = (int64_t)ch->lo - ch->bias, hi = (int64_t)ch->hi - ch->bias;
+    q->lo = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
+    q->hi = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
+    q->mult = ch->mult;
+    q->shift = sh;
+    q->c = base + (int64_t)ch->bias * ch->mult;
+    q->thr = base - ((int64_t)1 << 30);
+    return 1;
+}
+
 void pithrt_requant_s8_c(const int32_t *acc, size_t lda, int n, int rows, const pithrt_rq_ch *ch, pithrt_rq_out out,
                          int8_t *y, size_t ldy)
 {
