@@ -39,9 +39,6 @@ void pithrt_dw_f32_avx512_c16(const float *x, int c, int h, int w, int ph, int p
 void pithrt_dw_s8_avx512_vnni_c16(const int8_t *x, int c, int h, int w, int zx, int ph, int pw, int st,
                                   const int8_t *wq, const pithrt_rq16 *rq, pithrt_rq_out out, int kh, int kw, int oh,
                                   int ow, uint8_t *buf, int8_t *y);
-void pithrt_dw_s8_avx512(const int8_t *x, const int32_t *off, const int8_t *w, int taps, int32_t *acc, int n);
-void pithrt_dw_f32_avx512(const float *x, const int32_t *off, const float *w, int taps, float bias, int act,
-                        float *y, int n);
 float pithrt_dot_f32_avx2(const float *a, const float *b, int n);
 int32_t pithrt_dot_s8_avx2(const int8_t *a, const int8_t *b, int n);
 
@@ -82,7 +79,8 @@ const pithrt_kernels pithrt_kernels_avx512 = {
     .s8_ukr_ind = pithrt_gemm_s8_avx512_vnni_ind, .s8_ukr_out = pithrt_gemm_s8_avx512_vnni_out,
     .s8_pad_c4 = pithrt_pad_c4_s8, .s8_ukr_swap = pithrt_gemm_s8_avx512_vnni_swap,
     .swap_rows = pithrt_swap_rows_s32_avx2, .requant = pithrt_requant_s8_avx512,
-    .dw_f32 = pithrt_dw_f32_avx512, .dw_s8 = pithrt_dw_s8_avx512, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
+    /* (dw_f32 / dw_s8: never reached here, dw_f32_rows and dw_s8_quads take every layer) */
+    .dw_f32 = pithrt_dw_f32_avx2, .dw_s8 = pithrt_dw_s8_avx2, .dw_s8_quads = pithrt_dw_s8_avx512_vnni,
     .dw_f32_rows = pithrt_dw_f32_avx512_rows, .dw_f32_c16 = pithrt_dw_f32_avx512_c16,
     .dw_s8_c16 = pithrt_dw_s8_avx512_vnni_c16,
     .dot_f32 = pithrt_dot_f32_avx2, .dot_s8 = pithrt_dot_s8_avx2,
