@@ -1,6 +1,20 @@
-/* The thread pool. Workers spin on the generation counter for a short while
- * after each loop, because a network's layers follow one another within
- * microseconds and a sleeping thread takes tens of microseconds to wake. */
+/* The thread pool.
+ *
+ * One 64-bit word holds the current loop: a generation (bumped per loop), its
+ * task count and the next task to take. A thread claims a task by one
+ * compare-and-swap on that word, so a claim is always of the loop the word
+ * holds now; the caller replaces the word only once every task of the loop
+ * has finished, so a claimed task's loop is still current while it runs and
+ * its function and argument can be read after the claim. A worker that wakes
+ * after its loop ended reads a word with no task left (or a newer loop, which
+ * it joins): it never holds the caller, and it cannot run a stale task.
+ *
+ * Workers spin for a short time after a loop, because a network's layers
+ * follow one another within microseconds and a sleeping thread takes tens of
+ * microseconds to wake; the spin is bounded by time, not by a count, so it
+ * does not keep a core from another process for milliseconds on a CPU whose
+ * pause instruction is slow. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "pool.h"
@@ -27,27 +41,37 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
 }
 #else
 #include <pthread.h>
+#include <time.h>
 
 #define POOL_MAX 64
-#define SPIN 200000
+/* Spin before blocking: 50 us covers the gap between two ops of a network
+ * (bench/contention.sh measures it) and costs a busy machine little. */
+#define SPIN_NS 50000
+/* The loop word: generation (16 bits) | tasks (24) | next (24). */
+#define TASK_BITS 24
+#define TASK_MASK ((UINT64_C(1) << TASK_BITS) - 1)
+#define MAX_TASKS ((int)TASK_MASK)
 
 struct pithrt_pool {
     int threads;
     pthread_t tid[POOL_MAX];
     pthread_mutex_t mu;
     pthread_cond_t wake, done_cv;
-    unsigned gen;          /* bumped to start a loop (atomic) */
-    int done;              /* workers finished with the current loop (atomic) */
-    int stop;
+    uint64_t loop;    /* the loop word (atomic) */
+    int finished;     /* tasks of the current loop done (atomic) */
+    int sleepers;     /* workers blocked on wake (atomic) */
+    int stop;         /* (atomic) */
     pithrt_task_fn fn;
     void *arg;
-    int tasks;
-    int next;              /* the next task to take (atomic) */
     struct worker {
         pithrt_pool *p;
         int index;
     } w[POOL_MAX];
 };
+
+static uint64_t loop_gen(uint64_t w) { return w >> (2 * TASK_BITS); }
+static int loop_tasks(uint64_t w) { return (int)((w >> TASK_BITS) & TASK_MASK); }
+static int loop_next(uint64_t w) { return (int)(w & TASK_MASK); }
 
 static void cpu_relax(void)
 {
@@ -58,40 +82,66 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Tasks are taken one at a time from a shared counter, so a thread that
- * drew small tasks takes more of them. */
-static void run_share(pithrt_pool *p, int index)
+static int64_t now_ns(void)
 {
-    for (int t; (t = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->tasks;)
-        p->fn(p->arg, t, index);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *worker_main(void *arg)
+/* Claims and runs tasks of the loop the word holds until none is left. */
+static void run_tasks(pithrt_pool *p, int index)
 {
-    struct worker *w = arg;
-    pithrt_pool *p = w->p;
-    unsigned seen = 0;
+    uint64_t w = __atomic_load_n(&p->loop, __ATOMIC_ACQUIRE);
     for (;;) {
-        int spins = 0;
-        while (__atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen && spins < SPIN) {
-            cpu_relax();
-            spins++;
-        }
-        if (__atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen) {
-            pthread_mutex_lock(&p->mu);
-            while (__atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen)
-                pthread_cond_wait(&p->wake, &p->mu);
-            pthread_mutex_unlock(&p->mu);
-        }
-        seen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
-            return NULL;
-        run_share(p, w->index);
-        if (__atomic_add_fetch(&p->done, 1, __ATOMIC_ACQ_REL) == p->threads - 1) {
+        int next = loop_next(w), tasks = loop_tasks(w);
+        if (next >= tasks)
+            return;
+        if (!__atomic_compare_exchange_n(&p->loop, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue; /* w now holds the word another thread left */
+        p->fn(p->arg, next, index);
+        if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == tasks) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done_cv);
             pthread_mutex_unlock(&p->mu);
         }
+        w = __atomic_load_n(&p->loop, __ATOMIC_ACQUIRE);
+    }
+}
+
+/* Waits for a loop of another generation than `seen`: spins, then blocks. */
+static void wait_for_loop(pithrt_pool *p, uint64_t seen)
+{
+    int64_t until = now_ns() + SPIN_NS;
+    for (int i = 1;; i++) {
+        if (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE)) != seen)
+            return;
+        cpu_relax();
+        if (!(i & 63) && now_ns() > until)
+            break;
+    }
+    pthread_mutex_lock(&p->mu);
+    /* sleepers is raised before the word is read again, and the caller reads
+     * sleepers after it writes the word (both sequentially consistent): either
+     * this thread sees the new loop or the caller sees a sleeper to wake. */
+    __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+    while (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_SEQ_CST)) == seen)
+        pthread_cond_wait(&p->wake, &p->mu);
+    __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *wk = arg;
+    pithrt_pool *p = wk->p;
+    uint64_t seen = 0;
+    for (;;) {
+        wait_for_loop(p, seen);
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+            return NULL;
+        seen = loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE));
+        run_tasks(p, wk->index);
     }
 }
 
@@ -123,13 +173,26 @@ pithrt_pool *pithrt_pool_new(int threads)
     return p;
 }
 
+/* Publishes a new word (a new generation) and wakes the sleepers. */
+static void publish(pithrt_pool *p, int tasks)
+{
+    uint64_t gen = (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_RELAXED)) + 1) & 0xffff;
+    uint64_t w = gen << (2 * TASK_BITS) | (uint64_t)tasks << TASK_BITS;
+    __atomic_store_n(&p->loop, w, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 void pithrt_pool_free(pithrt_pool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
     __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
+    publish(p, 0);
+    pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->threads; i++)
@@ -144,29 +207,29 @@ int pithrt_pool_threads(const pithrt_pool *p) { return p ? p->threads : 1; }
 
 void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
 {
-    if (!p || tasks < 2) {
+    if (!p || tasks < 2 || tasks > MAX_TASKS) {
         for (int t = 0; t < tasks; t++)
             fn(arg, t, 0);
         return;
     }
+    /* the previous loop is complete (every task finished), so no thread reads
+     * fn or arg now: they are only read after a successful claim */
     p->fn = fn;
     p->arg = arg;
-    p->tasks = tasks;
-    __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&p->done, 0, __ATOMIC_RELEASE);
-    pthread_mutex_lock(&p->mu);
-    __atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    run_share(p, 0);
-    int spins = 0;
-    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < p->threads - 1 && spins < SPIN) {
+    __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
+    publish(p, tasks);
+    run_tasks(p, 0);
+    /* what is left is tasks other threads are running now */
+    int64_t until = now_ns() + SPIN_NS;
+    for (int i = 1; __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < tasks; i++) {
         cpu_relax();
-        spins++;
+        if (!(i & 63) && now_ns() > until) {
+            pthread_mutex_lock(&p->mu);
+            while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < tasks)
+                pthread_cond_wait(&p->done_cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
     }
-    pthread_mutex_lock(&p->mu);
-    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < p->threads - 1)
-        pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
 }
 #endif

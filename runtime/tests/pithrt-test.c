@@ -495,6 +495,15 @@ int main(int argc, char **argv)
         if (pithrt_isa_supported((pithrt_isa)isa))
             printf(" %s", pithrt_isa_name((pithrt_isa)isa));
     printf(" (default %s)\n", pithrt_isa_name(pithrt_isa_default()));
+    /* a set this CPU cannot run is not compared here: say which, so a run on
+     * an AVX2-only host does not read as a run of every kernel */
+    int skipped = 0;
+    for (int isa = 1; isa < PITHRT_ISA_COUNT; isa++)
+        if (!pithrt_isa_supported((pithrt_isa)isa))
+            printf("%s %s", skipped++ ? "" : "pithrt-test: skipped (this CPU or build cannot run them):",
+                   pithrt_isa_name((pithrt_isa)isa));
+    if (skipped)
+        printf("\n");
     failures += test_requant();
     /* shapes of the zoo's hot layers, then random ones */
     static const layer fixed[] = {
