@@ -16,8 +16,9 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-# OpenBLAS built for OpenMP, so GEMM and our own parallel loops share one
-# thread pool instead of two pools fighting over the cores.
+# OpenBLAS built for OpenMP (hence -fopenmp: its thread count is each calling
+# thread's OpenMP setting); the workbench keeps it on one thread on every
+# thread of its own pool, which runs the parallel loops (core/threads.h).
 BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null)
@@ -28,7 +29,7 @@ OPT     ?= -O3 $(MARCH)
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
              -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp $(EXTRA_LDFLAGS)
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp -pthread $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c runtime/*.c runtime/kernels/*.c)
 CLI_SRC  := $(wildcard cli/*.c)

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "idx.h"
 #include "rng.h"
+#include "threads.h"
 
 const char *const pith_fmnist_class_names[10] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -187,16 +188,32 @@ int pith_dataset_split(const pith_dataset *src, int n_val, uint64_t seed, pith_d
     return rc;
 }
 
-void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pith_augment *aug,
-                         uint64_t seed, float *x, int *y)
+/* The arguments of the gather loop, handed to its pieces. */
+typedef struct gather_call {
+    const pith_dataset *ds;
+    const int *idx;
+    const pith_augment *aug;
+    uint64_t seed;
+    float *x;
+    int *y;
+} gather_call;
+
+static void gather_range(void *arg, size_t lo, size_t hi, int thread)
 {
+    (void)thread;
+    const gather_call *g = arg;
+    const pith_dataset *ds = g->ds;
+    const int *idx = g->idx;
+    const pith_augment *aug = g->aug;
+    const uint64_t seed = g->seed;
+    float *x = g->x;
+    int *y = g->y;
     const int c = ds->c, h = ds->h, w = ds->w;
     const size_t sz = (size_t)c * h * w;
     const int augment = aug && (aug->crop_pad > 0 || aug->hflip);
     /* Padding is a black pixel, i.e. 0 before normalisation. */
     const float pad_value = -ds->mean / ds->std;
-#pragma omp parallel for schedule(static) if (n * sz > 65536)
-    for (int i = 0; i < n; i++) {
+    for (int i = (int)lo; i < (int)hi; i++) {
         const float *src = ds->x + (size_t)idx[i] * sz;
         float *dst = x + (size_t)i * sz;
         y[i] = ds->y[idx[i]];
@@ -223,4 +240,12 @@ void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pi
                     dst[((size_t)ch * h + yy) * w + xx] = v;
                 }
     }
+}
+
+void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pith_augment *aug,
+                         uint64_t seed, float *x, int *y)
+{
+    gather_call g = {ds, idx, aug, seed, x, y};
+    const size_t sz = (size_t)ds->c * ds->h * ds->w;
+    pith_parallel_for((size_t)n, sz < 65536 ? 65536 / sz : 1, gather_range, &g);
 }

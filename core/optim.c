@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "threads.h"
 
 pith_optim_config pith_optim_defaults(pith_optim_kind kind)
 {
@@ -82,16 +83,28 @@ int pith_optim_create(pith_optim **out, pith_graph *g, const pith_optim_config *
     return PITH_OK;
 }
 
-static void sgd_update(const pith_optim_config *c, pith_optim_slot *s, float lr, int first)
+/* The arguments of an update loop, handed to its pieces. */
+typedef struct update_call {
+    const pith_optim_config *c;
+    pith_optim_slot *s;
+    float lr;
+    int first;
+    int64_t t;
+    int bad; /* the finite check: set when a piece finds a non-finite value (atomic) */
+} update_call;
+
+#define OPTIM_GRAIN 16384
+
+static void sgd_range(void *arg, size_t lo, size_t hi, int thread)
 {
-    float *w = s->p->data;
-    const float *gr = s->p->grad;
-    const float mu = c->momentum, wd = c->weight_decay;
-    const size_t n = s->p->size;
-    float *m = s->m;
-    const int nesterov = c->nesterov;
-#pragma omp parallel for schedule(static) if (n > 16384)
-    for (size_t i = 0; i < n; i++) {
+    (void)thread;
+    const update_call *u = arg;
+    const pith_optim_config *c = u->c;
+    float *w = u->s->p->data, *m = u->s->m;
+    const float *gr = u->s->p->grad;
+    const float mu = c->momentum, wd = c->weight_decay, lr = u->lr;
+    const int nesterov = c->nesterov, first = u->first;
+    for (size_t i = lo; i < hi; i++) {
         float d = gr[i] + wd * w[i];
         if (m) {
             /* torch initialises the buffer with the first gradient (no dampening). */
@@ -103,16 +116,24 @@ static void sgd_update(const pith_optim_config *c, pith_optim_slot *s, float lr,
     }
 }
 
-static void adamw_update(const pith_optim_config *c, pith_optim_slot *s, float lr, int64_t t)
+static void sgd_update(const pith_optim_config *c, pith_optim_slot *s, float lr, int first)
 {
+    update_call u = {.c = c, .s = s, .lr = lr, .first = first};
+    pith_parallel_for(s->p->size, OPTIM_GRAIN, sgd_range, &u);
+}
+
+static void adamw_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const update_call *u = arg;
+    const pith_optim_config *c = u->c;
+    pith_optim_slot *s = u->s;
     float *w = s->p->data;
     const float *gr = s->p->grad;
-    const size_t n = s->p->size;
-    const float b1 = c->beta1, b2 = c->beta2;
-    const double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
+    const float b1 = c->beta1, b2 = c->beta2, lr = u->lr;
+    const double bc1 = 1.0 - pow(b1, (double)u->t), bc2 = 1.0 - pow(b2, (double)u->t);
     const float step = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-#pragma omp parallel for schedule(static) if (n > 16384)
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         w[i] *= 1.0f - lr * c->weight_decay;
         s->m[i] = b1 * s->m[i] + (1.0f - b1) * gr[i];
         s->v[i] = b2 * s->v[i] + (1.0f - b2) * gr[i] * gr[i];
@@ -121,18 +142,33 @@ static void adamw_update(const pith_optim_config *c, pith_optim_slot *s, float l
     }
 }
 
+static void adamw_update(const pith_optim_config *c, pith_optim_slot *s, float lr, int64_t t)
+{
+    update_call u = {.c = c, .s = s, .lr = lr, .t = t};
+    pith_parallel_for(s->p->size, OPTIM_GRAIN, adamw_range, &u);
+}
+
+static void finite_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    update_call *u = arg;
+    const float *gr = u->s->p->grad;
+    int bad = 0;
+    for (size_t k = lo; k < hi; k++)
+        bad |= !isfinite(gr[k]);
+    if (bad)
+        __atomic_store_n(&u->bad, 1, __ATOMIC_RELAXED);
+}
+
 int pith_optim_step(pith_optim *o, float lr)
 {
     for (int i = 0; i < o->n_slots; i++) {
         const pith_param *p = o->slots[i].p;
         if (p->frozen)
             continue;
-        int bad = 0;
-        const float *gr = p->grad;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (p->size > 16384)
-        for (size_t k = 0; k < p->size; k++)
-            bad |= !isfinite(gr[k]);
-        if (bad)
+        update_call u = {.s = &o->slots[i]};
+        pith_parallel_for(p->size, OPTIM_GRAIN, finite_range, &u);
+        if (u.bad)
             return pith_error(PITH_ENUM, "gradient of parameter '%s' (slot %d) is not finite",
                               p->name, i);
     }

@@ -33,6 +33,7 @@
 #include "../core/error.h"
 #include "../core/graph.h"
 #include "../core/rng.h"
+#include "../core/threads.h"
 #include "quant.h"
 #include "quantizer.h"
 
@@ -103,7 +104,6 @@ static inline __attribute__((always_inline)) int act_passes(float x, int relu)
 static inline __attribute__((always_inline)) void fq_plain_mode(const float *x, float *y, size_t n, float s,
                                                                   float z, float qmin, float qmax, const int relu)
 {
-#pragma omp parallel for schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float q = nearbyintf(act(x[i], relu) / s) + z;
         q = q < qmin ? qmin : q > qmax ? qmax : q;
@@ -119,6 +119,42 @@ static void fq_plain(const float *x, float *y, size_t n, float s, float z, float
         fq_plain_mode(x, y, n, s, z, qmin, qmax, 2);
     else
         fq_plain_mode(x, y, n, s, z, qmin, qmax, 0);
+}
+
+/* The arguments of the parallel loops below, handed to their pieces. A
+ * loop's pieces are at most FQ_PIECES, whole multiples of 1024 elements (the
+ * LSQ sum's blocks), fixed by the size alone; a reduction keeps one partial
+ * per piece and adds them in piece order, so no result depends on the
+ * thread count. */
+#define FQ_PIECES 64
+typedef struct fq_call {
+    const float *x, *dy;
+    float *y, *dx;
+    float s, z, qmin, qmax;
+    int relu, ow;
+    size_t grain;
+    double part[FQ_PIECES];
+    float lo[FQ_PIECES], hi[FQ_PIECES];
+} fq_call;
+
+static size_t fq_grain(size_t n)
+{
+    size_t g = ((n + FQ_PIECES - 1) / FQ_PIECES + 1023) & ~(size_t)1023;
+    return g < 16384 ? 16384 : g;
+}
+
+static void fq_plain_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const fq_call *a = arg;
+    fq_plain(a->x + lo, a->y + lo, hi - lo, a->s, a->z, a->qmin, a->qmax, a->relu);
+}
+
+static void fq_plain_parallel(const float *x, float *y, size_t n, float s, float z, float qmin, float qmax,
+                              int relu)
+{
+    fq_call a = {.x = x, .y = y, .s = s, .z = z, .qmin = qmin, .qmax = qmax, .relu = relu};
+    pith_parallel_for(n, fq_grain(n), fq_plain_range, &a);
 }
 
 static void fq_requant(pith_node *nd, const pith_ctx *c, float s, int32_t z, int32_t qmin, int32_t qmax)
@@ -146,14 +182,28 @@ static void fq_requant(pith_node *nd, const pith_ctx *c, float s, int32_t z, int
         }
 }
 
+static void minmax_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    fq_call *a = arg;
+    float bmin = FLT_MAX, bmax = -FLT_MAX;
+    for (size_t i = lo; i < hi; i++) {
+        bmin = a->x[i] < bmin ? a->x[i] : bmin;
+        bmax = a->x[i] > bmax ? a->x[i] : bmax;
+    }
+    a->lo[lo / a->grain] = bmin;
+    a->hi[lo / a->grain] = bmax;
+}
+
 static void ema_update(pith_node *nd, const pith_qspec *spec, const float *x, size_t n)
 {
     const int relu = nd->a.qrelu;
+    fq_call a = {.x = x, .grain = fq_grain(n)};
+    pith_parallel_for(n, a.grain, minmax_range, &a);
     float bmin = FLT_MAX, bmax = -FLT_MAX;
-#pragma omp parallel for schedule(static) reduction(min : bmin) reduction(max : bmax) if (n > 16384)
-    for (size_t i = 0; i < n; i++) {
-        bmin = x[i] < bmin ? x[i] : bmin;
-        bmax = x[i] > bmax ? x[i] : bmax;
+    for (size_t k = 0; k * a.grain < n; k++) {
+        bmin = a.lo[k] < bmin ? a.lo[k] : bmin;
+        bmax = a.hi[k] > bmax ? a.hi[k] : bmax;
     }
     if (relu) {
         bmin = act(bmin, relu);
@@ -211,14 +261,13 @@ static void fq_forward(pith_node *nd, const pith_ctx *c)
     if (!c->training && nd->a.qacc && nd->n_params > P_ACC_SCALE)
         fq_requant(nd, c, s, z, qmin, qmax);
     else
-        fq_plain(x, nd->y, n, s, (float)z, (float)qmin, (float)qmax, nd->a.qrelu);
+        fq_plain_parallel(x, nd->y, n, s, (float)z, (float)qmin, (float)qmax, nd->a.qrelu);
 }
 
 static inline __attribute__((always_inline)) void ste_mode(const float *x, const float *dy, float *dx, size_t n,
                                                              int ow, float s, float z, float qmin, float qmax,
                                                              const int relu)
 {
-#pragma omp parallel for schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float q = nearbyintf(act(x[i], relu) / s) + z;
         int pass = act_passes(x[i], relu) && q >= qmin && q <= qmax;
@@ -234,7 +283,6 @@ static inline __attribute__((always_inline)) double ste_lsq_mode(const float *x,
                                                                  const int relu)
 {
     double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (n > 16384)
     for (size_t b0 = 0; b0 < n; b0 += 1024) {
         size_t b1 = b0 + 1024 < n ? b0 + 1024 : n, i = b0;
         float lane[8] = {0};
@@ -260,6 +308,32 @@ static inline __attribute__((always_inline)) double ste_lsq_mode(const float *x,
     return total;
 }
 
+static void ste_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const fq_call *a = arg;
+    const float *x = a->x + lo, *dy = a->dy + lo;
+    float *dx = a->dx + lo;
+    if (a->relu == 1)
+        ste_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 1);
+    else if (a->relu == 2)
+        ste_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 2);
+    else
+        ste_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 0);
+}
+
+static void ste_lsq_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    fq_call *a = arg;
+    const float *x = a->x + lo, *dy = a->dy + lo;
+    float *dx = a->dx ? a->dx + lo : NULL;
+    double t = a->relu == 1   ? ste_lsq_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 1)
+               : a->relu == 2 ? ste_lsq_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 2)
+                              : ste_lsq_mode(x, dy, dx, hi - lo, a->ow, a->s, a->z, a->qmin, a->qmax, 0);
+    a->part[lo / a->grain] = t;
+}
+
 static void fq_backward(pith_node *nd, const pith_ctx *c)
 {
     const size_t per = pith_shape_size(&c->in[0]), n = per * (size_t)c->batch;
@@ -279,18 +353,17 @@ static void fq_backward(pith_node *nd, const pith_ctx *c)
     const float s = nd->params[P_SCALE].data[0], z = nd->params[P_ZERO_POINT].data[0];
     const float qmin = (float)qmin_i, qmax = (float)qmax_i;
     float *ds = nd->a.qlsq ? nd->params[P_SCALE].grad : NULL;
+    fq_call a = {.x = x, .dy = dy, .dx = dx, .s = s, .z = z, .qmin = qmin, .qmax = qmax, .relu = relu,
+                 .ow = ow, .grain = fq_grain(n)};
     if (!ds) { /* plain QAT: the gradient only, in the simplest (vectorised) loop */
-        if (dx && relu == 1)
-            ste_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 1);
-        else if (dx && relu == 2)
-            ste_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 2);
-        else if (dx)
-            ste_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 0);
+        if (dx)
+            pith_parallel_for(n, a.grain, ste_range, &a);
         return;
     }
-    double total = relu == 1   ? ste_lsq_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 1)
-                   : relu == 2 ? ste_lsq_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 2)
-                               : ste_lsq_mode(x, dy, dx, n, ow, s, z, qmin, qmax, 0);
+    pith_parallel_for(n, a.grain, ste_lsq_range, &a);
+    double total = 0.0;
+    for (size_t k = 0; k * a.grain < n; k++)
+        total += a.part[k];
     /* LSQ scales the step's gradient by 1 / sqrt(elements * qmax), the batch
      * included, as the reference implementations do */
     ds[0] += (float)(total / sqrt((double)n * (double)(qmax_i > 0 ? qmax_i : 1)));

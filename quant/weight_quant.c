@@ -25,6 +25,7 @@
 
 #include "../core/error.h"
 #include "../core/rng.h"
+#include "../core/threads.h"
 #include "quant.h"
 #include "quant_internal.h"
 
@@ -85,10 +86,25 @@ static void publish_acc_scale(const wq_ctx *c)
 }
 
 /* alpha per channel for binary (mean |w|) and ternary (mean |w| above the threshold). */
-static void bt_scales(wq_ctx *c, const float *w)
+/* The arguments of the row loops below, handed to their pieces. */
+typedef struct wq_call {
+    wq_ctx *c;
+    const float *w;
+    float *out, *grad;
+    int refresh;
+} wq_call;
+
+/* Rows per piece: about WQ_GRAIN weights. */
+#define WQ_GRAIN 32768
+static size_t wq_rows_grain(const wq_ctx *c) { return c->cols < WQ_GRAIN ? WQ_GRAIN / (size_t)c->cols : 1; }
+
+static void bt_scale_rows(void *arg, size_t lo, size_t hi, int thread)
 {
-#pragma omp parallel for schedule(static) if ((size_t)c->rows * c->cols > 32768)
-    for (int r = 0; r < c->rows; r++) {
+    (void)thread;
+    const wq_call *a = arg;
+    wq_ctx *c = a->c;
+    const float *w = a->w;
+    for (int r = (int)lo; r < (int)hi; r++) {
         const float *x = w + (size_t)r * c->cols;
         double sum = 0.0;
         for (int j = 0; j < c->cols; j++)
@@ -109,6 +125,12 @@ static void bt_scales(wq_ctx *c, const float *w)
         c->scale[r] = cnt ? (float)(s / cnt) : 0.0f;
         c->zp[r] = delta; /* ternary: the threshold, kept for export */
     }
+}
+
+static void bt_scales(wq_ctx *c, const float *w)
+{
+    wq_call a = {.c = c, .w = w};
+    pith_parallel_for((size_t)c->rows, wq_rows_grain(c), bt_scale_rows, &a);
 }
 
 /* Rows are independent (per-channel and per-group scales live in their row),
@@ -154,6 +176,32 @@ static void uniform_row(wq_ctx *c, const float *w, float *out, int r, int refres
 }
 
 /* wbn: out = w * gamma / sqrt(var + eps), the weight the folded model will hold. */
+static void uniform_rows(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const wq_call *a = arg;
+    for (int r = (int)lo; r < (int)hi; r++)
+        uniform_row(a->c, a->w, a->out, r, a->refresh);
+}
+
+static void bt_rows(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const wq_call *a = arg;
+    const wq_ctx *c = a->c;
+    const float *w = a->w;
+    float *out = a->out;
+    for (int r = (int)lo; r < (int)hi; r++)
+        for (int j = 0; j < c->cols; j++) {
+            size_t i = (size_t)r * c->cols + j;
+            float s = c->scale[r];
+            if (c->kind == PITH_WQ_BINARY)
+                out[i] = w[i] >= 0.0f ? s : -s;
+            else
+                out[i] = fabsf(w[i]) > c->zp[r] ? (w[i] > 0.0f ? s : -s) : 0.0f;
+        }
+}
+
 static const float *fold_into(wq_ctx *c, const float *w, float *out)
 {
     if (!c->bn_gamma)
@@ -183,24 +231,15 @@ static int wq_forward(void *ctx, const pith_param *p, float *out)
         const float *src = fold_into(c, w, out);
         if (refresh && c->spec.gran == PITH_QGRAN_TENSOR)
             pith_weight_qparams(&c->spec, PITH_OBS_MINMAX, src, c->rows, c->cols, c->scale, c->zp);
-#pragma omp parallel for schedule(static) if (p->size > 32768)
-        for (int r = 0; r < c->rows; r++)
-            uniform_row(c, src, out, r, refresh);
+        wq_call a = {.c = c, .w = src, .out = out, .refresh = refresh};
+        pith_parallel_for((size_t)c->rows, wq_rows_grain(c), uniform_rows, &a);
         break;
     }
     case PITH_WQ_BINARY:
     case PITH_WQ_TERNARY:
         bt_scales(c, w);
-#pragma omp parallel for schedule(static) if (p->size > 32768)
-        for (int r = 0; r < c->rows; r++)
-            for (int j = 0; j < c->cols; j++) {
-                size_t i = (size_t)r * c->cols + j;
-                float a = c->scale[r];
-                if (c->kind == PITH_WQ_BINARY)
-                    out[i] = w[i] >= 0.0f ? a : -a;
-                else
-                    out[i] = fabsf(w[i]) > c->zp[r] ? (w[i] > 0.0f ? a : -a) : 0.0f;
-            }
+        wq_call a = {.c = c, .w = w, .out = out};
+        pith_parallel_for((size_t)c->rows, wq_rows_grain(c), bt_rows, &a);
         break;
     case PITH_WQ_KMEANS:
         for (size_t i = 0; i < p->size; i++)
@@ -211,6 +250,34 @@ static int wq_forward(void *ctx, const pith_param *p, float *out)
     }
     publish_acc_scale(c);
     return PITH_OK;
+}
+
+/* The straight-through gradient of uniform weights, and LSQ's scale gradient. */
+static void uniform_grad_rows(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const wq_call *a = arg;
+    const wq_ctx *c = a->c;
+    const float *w = a->w;
+    float *grad = a->grad;
+    int32_t qmin_i, qmax_i;
+    pith_qspec_limits(&c->spec, &qmin_i, &qmax_i);
+    const float qmin = (float)qmin_i, qmax = (float)qmax_i;
+    const size_t size = (size_t)c->rows * c->cols;
+    const float lsq_g = (float)(1.0 / sqrt((double)size * (double)(qmax_i > 0 ? qmax_i : 1)));
+    for (int r = (int)lo; r < (int)hi; r++)
+        for (int j = 0; j < c->cols; j++) {
+            size_t i = (size_t)r * c->cols + j;
+            int si = scale_index(c, r, j);
+            float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
+            float f = c->bn_factor ? c->bn_factor[r] : 1.0f;
+            float v = w[i] * f / s, q = nearbyintf(v) + z;
+            int inside = q >= qmin && q <= qmax;
+            if (c->scale_grad)
+                c->scale_grad[si] += lsq_g * grad[i] / f * (q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v);
+            if (!inside)
+                grad[i] = 0.0f;
+        }
 }
 
 static void wq_backward(void *ctx, const pith_param *p, float *grad)
@@ -229,26 +296,12 @@ static void wq_backward(void *ctx, const pith_param *p, float *grad)
     }
     if (c->kind != PITH_WQ_UNIFORM)
         return; /* binary / ternary: plain straight-through */
-    int32_t qmin_i, qmax_i;
-    pith_qspec_limits(&c->spec, &qmin_i, &qmax_i);
-    const float qmin = (float)qmin_i, qmax = (float)qmax_i;
-    const float lsq_g = (float)(1.0 / sqrt((double)p->size * (double)(qmax_i > 0 ? qmax_i : 1)));
+    wq_call a = {.c = c, .w = w, .grad = grad};
     /* a per-tensor learned scale is shared by all rows: accumulate it serially */
-    int parallel = !(c->scale_grad && c->spec.gran == PITH_QGRAN_TENSOR) && p->size > 32768;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int r = 0; r < c->rows; r++)
-        for (int j = 0; j < c->cols; j++) {
-            size_t i = (size_t)r * c->cols + j;
-            int si = scale_index(c, r, j);
-            float s = c->scale[si] >= FLT_MIN ? c->scale[si] : FLT_MIN, z = c->zp[si];
-            float f = c->bn_factor ? c->bn_factor[r] : 1.0f;
-            float v = w[i] * f / s, q = nearbyintf(v) + z;
-            int inside = q >= qmin && q <= qmax;
-            if (c->scale_grad)
-                c->scale_grad[si] += lsq_g * grad[i] / f * (q < qmin ? qmin - z : q > qmax ? qmax - z : (q - z) - v);
-            if (!inside)
-                grad[i] = 0.0f;
-        }
+    if (c->scale_grad && c->spec.gran == PITH_QGRAN_TENSOR)
+        uniform_grad_rows(&a, 0, (size_t)c->rows, 0);
+    else
+        pith_parallel_for((size_t)c->rows, wq_rows_grain(c), uniform_grad_rows, &a);
 }
 
 static void wq_destroy(void *ctx)

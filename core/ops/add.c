@@ -15,15 +15,22 @@ static int add_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_s
     return PITH_OK;
 }
 
+/* y += x over a range (forward: the output; backward: an input's gradient) */
+static void accumulate_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_ew_args *a = arg;
+    for (size_t i = lo; i < hi; i++)
+        a->y[i] += a->x[i];
+}
+
 static void add_forward(pith_node *nd, const pith_ctx *c)
 {
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     memcpy(nd->y, c->x[0], n * sizeof(float));
     for (int j = 1; j < c->n_in; j++) {
-        const float *x = c->x[j];
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-        for (size_t i = 0; i < n; i++)
-            nd->y[i] += x[i];
+        pith_ew_args a = {.x = c->x[j], .y = nd->y};
+        pith_parallel_for(n, PITH_GRAIN, accumulate_range, &a);
     }
 }
 
@@ -31,12 +38,10 @@ static void add_backward(pith_node *nd, const pith_ctx *c)
 {
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
     for (int j = 0; j < c->n_in; j++) {
-        float *dx = c->dx[j];
-        if (!dx)
+        if (!c->dx[j])
             continue;
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-        for (size_t i = 0; i < n; i++)
-            dx[i] += nd->dy[i];
+        pith_ew_args a = {.x = nd->dy, .y = c->dx[j]};
+        pith_parallel_for(n, PITH_GRAIN, accumulate_range, &a);
     }
 }
 

@@ -8,14 +8,17 @@ static int avgpool_shape(const pith_node *nd, const pith_shape *in, int n_in, pi
     return pool_shape("avgpool", nd, in, out);
 }
 
-static void avgpool_forward(pith_node *nd, const pith_ctx *c)
+static void avgpool_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     const pith_attrs *a = &nd->a;
-    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const float inv = 1.0f / (float)(a->kh * a->kw);
-#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         const float *xp = c->x[0] + (size_t)pl * h * w;
         float *yp = nd->y + (size_t)pl * oh * ow;
         for (int i = 0; i < oh; i++)
@@ -36,16 +39,26 @@ static void avgpool_forward(pith_node *nd, const pith_ctx *c)
     }
 }
 
-static void avgpool_backward(pith_node *nd, const pith_ctx *c)
+static void avgpool_forward(pith_node *nd, const pith_ctx *c)
 {
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, avgpool_forward_range, &call);
+}
+
+static void avgpool_backward_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     if (!c->dx[0])
         return;
     const pith_attrs *a = &nd->a;
-    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const float inv = 1.0f / (float)(a->kh * a->kw);
-#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         float *dxp = c->dx[0] + (size_t)pl * h * w;
         const float *gp = nd->dy + (size_t)pl * oh * ow;
         for (int i = 0; i < oh; i++)
@@ -63,6 +76,15 @@ static void avgpool_backward(pith_node *nd, const pith_ctx *c)
                 }
             }
     }
+}
+
+static void avgpool_backward(pith_node *nd, const pith_ctx *c)
+{
+    if (!c->dx[0])
+        return;
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, avgpool_backward_range, &call);
 }
 
 const pith_op pith_op_avgpool = {

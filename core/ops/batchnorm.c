@@ -7,8 +7,6 @@
  * When the graph compiler fuses a following relu/relu6 into this node
  * (nd->fused_act), forward clamps its output and backward masks the incoming
  * gradient with that output, so the activation costs no pass of its own. */
-#include <omp.h>
-
 #include "op_util.h"
 
 typedef struct bn_geom {
@@ -64,7 +62,7 @@ static size_t bn_workspace(const pith_node *nd, const pith_shape *in, int batch)
     (void)nd;
     /* 2d: room for one channel's gradient planes per thread, used when a
      * following maxpool is fused in (decided after workspaces are sized) */
-    size_t scratch = in->ndim == 3 ? (size_t)batch * in->d[1] * in->d[2] * omp_get_max_threads() : 0;
+    size_t scratch = in->ndim == 3 ? (size_t)batch * in->d[1] * in->d[2] * pith_get_threads() : 0;
     return (BN_HEAD + 2 * (size_t)in->d[0] + scratch) * sizeof(float);
 }
 
@@ -72,7 +70,7 @@ static void bn_prepare(pith_node *nd, const pith_shape *in, int batch)
 {
     (void)in;
     (void)batch;
-    *(int *)nd->ws = omp_get_max_threads();
+    *(int *)nd->ws = pith_get_threads();
 }
 
 /* The fused activation passes the gradient where 0 < v (and v < 6 for relu6),
@@ -255,8 +253,12 @@ static void channel_stats(const float *x, bn_geom g, int ch, float *mean, float 
     *var = (float)ss; /* sum of squared deviations; caller divides */
 }
 
-static void bn_forward(pith_node *nd, const pith_ctx *c)
+static void bn_forward_channel(void *arg, int ch, int thread)
 {
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     bn_geom g = geom_of(&c->in[0], c->batch);
     const float *gamma = pith_param_value(&nd->params[0]);
     const float *beta = pith_param_value(&nd->params[1]);
@@ -264,10 +266,9 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     float *saved_mean = (float *)nd->ws + BN_HEAD, *saved_invstd = saved_mean + g.c;
     const float eps = nd->a.eps, mom = nd->a.momentum;
     const size_t m = (size_t)g.n * g.hw;
-    const int training = c->training, act = nd->fused_act, nt = *(int *)nd->ws;
+    const int training = c->training, act = nd->fused_act;
     const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
-    for (int ch = 0; ch < g.c; ch++) {
+    {
         float mean, var;
         if (training) {
             float ssd;
@@ -306,8 +307,11 @@ static void bn_forward(pith_node *nd, const pith_ctx *c)
     }
 }
 
-static void bn_backward(pith_node *nd, const pith_ctx *c)
+static void bn_backward_channel(void *arg, int ch, int thread)
 {
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     bn_geom g = geom_of(&c->in[0], c->batch);
     const float *gamma = pith_param_value(&nd->params[0]);
     const float *beta = pith_param_value(&nd->params[1]);
@@ -316,15 +320,14 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training;
     float *dx = c->dx[0];
-    const int ow = c->dx_overwrite[0], act = nd->fused_act, nt = *(int *)nd->ws;
+    const int ow = c->dx_overwrite[0], act = nd->fused_act;
     const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (m * g.c > PITH_OMP_MIN)
-    for (int ch = 0; ch < g.c; ch++) {
+    {
         const float mean = saved_mean[ch], is = saved_invstd[ch];
         const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
         double sdy = 0.0, sdyx = 0.0;
         float *gplanes = (float *)nd->ws + BN_HEAD + 2 * (size_t)g.c +
-                         (size_t)omp_get_thread_num() * g.n * g.hw;
+                         (size_t)thread * g.n * g.hw;
         for (int n = 0; n < g.n; n++) {
             size_t off = ((size_t)n * g.c + ch) * g.hw;
             const float *gp = nd->dy + off, *xp = c->x[0] + off;
@@ -357,7 +360,7 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
         dgamma[ch] += (float)sdyh;
         dbeta[ch] += (float)sdy;
         if (!dx)
-            continue;
+            return;
         const float k = gamma[ch] * is;
         const float mdy = training ? (float)(sdy / (double)m) : 0.0f;
         const float mdyh = training ? (float)(sdyh / (double)m) : 0.0f;
@@ -382,6 +385,21 @@ static void bn_backward(pith_node *nd, const pith_ctx *c)
         }
     }
 }
+
+/* One task per channel; small layers (1-d after a linear) on the caller. */
+static void bn_channels(pith_node *nd, const pith_ctx *c, pith_task_fn fn)
+{
+    bn_geom g = geom_of(&c->in[0], c->batch);
+    pith_op_call call = {nd, c};
+    if ((size_t)g.n * g.hw * g.c <= PITH_GRAIN)
+        for (int ch = 0; ch < g.c; ch++)
+            fn(&call, ch, 0);
+    else
+        pith_parallel(g.c, *(int *)nd->ws, fn, &call);
+}
+
+static void bn_forward(pith_node *nd, const pith_ctx *c) { bn_channels(nd, c, bn_forward_channel); }
+static void bn_backward(pith_node *nd, const pith_ctx *c) { bn_channels(nd, c, bn_backward_channel); }
 
 const pith_op pith_op_batchnorm = {
     .name = "batchnorm", .min_in = 1, .max_in = 1,

@@ -1,11 +1,10 @@
 /* conv2d: kernel, stride, padding, dilation, groups; optional bias.
  *
  * General case: im2col + SGEMM one image at a time, images spread over the
- * OpenMP threads. Each thread's columns stay in its cache (a batch-wide
+ * workbench's threads. Each thread's columns stay in its cache (a batch-wide
  * column matrix does not, and moving it through memory cost more than the
  * GEMM). Depthwise (groups == C > 1) uses its own direct kernel. */
 #include <cblas.h>
-#include <omp.h>
 
 #include "conv2d_f32_depthwise.h"
 #include "op_util.h"
@@ -127,7 +126,7 @@ static size_t conv_workspace(const pith_node *nd, const pith_shape *in, int batc
     if (is_depthwise(nd, in))
         return 0;
     geom g = make_geom(nd, in, batch);
-    ws_layout l = layout_of(&g, omp_get_max_threads());
+    ws_layout l = layout_of(&g, pith_get_threads());
     return 64 + ((size_t)l.threads * l.scratch + (size_t)l.chunks * l.dw) * sizeof(float);
 }
 
@@ -135,7 +134,7 @@ static void conv_prepare(pith_node *nd, const pith_shape *in, int batch)
 {
     (void)batch;
     if (!is_depthwise(nd, in))
-        *(int *)nd->ws = omp_get_max_threads();
+        *(int *)nd->ws = pith_get_threads();
 }
 
 static float *thread_block(void *ws, const ws_layout *l, int t)
@@ -326,6 +325,31 @@ static pith_dw_geom dw_geom(const pith_node *nd, const pith_shape *in, int batch
     return d;
 }
 
+/* One image's forward: im2col into this thread's columns, one GEMM per group. */
+static void conv_forward_image(void *arg, int n, int thread)
+{
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
+    const float *w = pith_param_value(&nd->params[0]);
+    const float *b = nd->a.bias ? pith_param_value(&nd->params[1]) : NULL;
+    const geom g = make_geom(nd, &c->in[0], c->batch);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
+    float *col = thread_block(nd->ws, &l, thread);
+    im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+    float *yn = nd->y + (size_t)n * g.oc * g.ohw;
+    for (int gi = 0; gi < g.groups; gi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, g.ohw, g.rows, 1.0f,
+                    w + (size_t)gi * g.ocg * g.rows, g.rows, col + (size_t)gi * g.rows * g.ohw, g.ohw,
+                    0.0f, yn + (size_t)gi * g.ocg * g.ohw, g.ohw);
+    if (b)
+        for (int o = 0; o < g.oc; o++) {
+            float *yp = yn + (size_t)o * g.ohw;
+            for (int p = 0; p < g.ohw; p++)
+                yp[p] += b[o];
+        }
+}
+
 static void conv_forward(pith_node *nd, const pith_ctx *c)
 {
     const float *w = pith_param_value(&nd->params[0]);
@@ -335,30 +359,91 @@ static void conv_forward(pith_node *nd, const pith_ctx *c)
         pith_conv2d_f32_depthwise_forward(&d, c->x[0], w, b, nd->y);
         return;
     }
+    /* each image is independent: any thread may take it */
+    pith_op_call call = {nd, c};
+    pith_parallel(c->batch, *(int *)nd->ws, conv_forward_image, &call);
+}
+
+/* One chunk of images' backward: its own partial weight and bias gradient
+ * (summed in chunk order afterwards), and the images' input gradients. */
+static void conv_backward_chunk(void *arg, int q, int thread)
+{
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
+    const int has_bias = nd->a.bias;
+    const float *w = pith_param_value(&nd->params[0]);
     const geom g = make_geom(nd, &c->in[0], c->batch);
     const ws_layout l = layout_of(&g, *(int *)nd->ws);
-    const int nt = l.threads < g.n ? l.threads : g.n;
-    /* One image per iteration; OpenBLAS runs single-threaded inside the region. */
-#pragma omp parallel num_threads(nt)
-    {
-        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
-        /* each image is independent: any thread may take it */
-#pragma omp for schedule(dynamic, 2)
-        for (int n = 0; n < g.n; n++) {
-            im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
-            float *yn = nd->y + (size_t)n * g.oc * g.ohw;
+    const size_t nw = (size_t)g.oc * g.rows;
+    const int transposed = g.rows >= g.ocg;
+    float *dx = c->dx[0];
+    float *col = thread_block(nd->ws, &l, thread);
+    float *dyt = col + l.col;
+    float *dwt = chunk_partial(nd->ws, &l, q), *db = dwt + nw;
+    memset(dwt, 0, (nw + g.oc) * sizeof(float));
+    const int first = (int)((long)g.n * q / l.chunks), last = (int)((long)g.n * (q + 1) / l.chunks);
+    for (int n = first; n < last; n++) {
+        const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
+        /* The columns are recomputed: cheaper than keeping a batch of them. */
+        im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
+        if (transposed) {
+            /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS
+             * runs about 1.5x faster than dW = dY x col^T when the
+             * columns have more rows than the group has output channels. */
+            for (int o = 0; o < g.oc; o++)
+                for (int p = 0; p < g.ohw; p++)
+                    dyt[(size_t)p * g.oc + o] = dyn[(size_t)o * g.ohw + p];
             for (int gi = 0; gi < g.groups; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.ocg, g.ohw, g.rows, 1.0f,
-                            w + (size_t)gi * g.ocg * g.rows, g.rows,
-                            col + (size_t)gi * g.rows * g.ohw, g.ohw, 0.0f,
-                            yn + (size_t)gi * g.ocg * g.ohw, g.ohw);
-            if (b)
-                for (int o = 0; o < g.oc; o++) {
-                    float *yp = yn + (size_t)o * g.ohw;
-                    for (int p = 0; p < g.ohw; p++)
-                        yp[p] += b[o];
-                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw, 1.0f,
+                            col + (size_t)gi * g.rows * g.ohw, g.ohw, dyt + (size_t)gi * g.ocg, g.oc,
+                            1.0f, dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
+        } else {
+            for (int gi = 0; gi < g.groups; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw, 1.0f,
+                            dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, col + (size_t)gi * g.rows * g.ohw,
+                            g.ohw, 1.0f, dwt + (size_t)gi * g.ocg * g.rows, g.rows);
         }
+        if (has_bias)
+            for (int o = 0; o < g.oc; o++)
+                db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
+        if (dx) {
+            for (int gi = 0; gi < g.groups; gi++)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg, 1.0f,
+                            w + (size_t)gi * g.ocg * g.rows, g.rows, dyn + (size_t)gi * g.ocg * g.ohw,
+                            g.ohw, 0.0f, col + (size_t)gi * g.rows * g.ohw, g.ohw);
+            col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
+        }
+    }
+}
+
+/* Sums the chunk partials in chunk order into the gradients: i indexes the
+ * weight gradient [oc, rows], then the bias; the transposed partials are per
+ * group [rows, oc / groups]. */
+static void conv_sum_partials(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const geom g = make_geom(nd, &call->c->in[0], call->c->batch);
+    const ws_layout l = layout_of(&g, *(int *)nd->ws);
+    const size_t nw = (size_t)g.oc * g.rows;
+    const int transposed = g.rows >= g.ocg;
+    float *dw = nd->params[0].grad, *db = nd->a.bias ? nd->params[1].grad : NULL;
+    for (size_t i = lo; i < hi; i++) {
+        size_t src = i;
+        if (i < nw && transposed) {
+            size_t o = i / (size_t)g.rows, r = i % (size_t)g.rows;
+            size_t gi = o / (size_t)g.ocg, og = o % (size_t)g.ocg;
+            src = gi * (size_t)g.rows * g.ocg + r * (size_t)g.ocg + og;
+        }
+        float s = 0.0f;
+        for (int q = 0; q < l.chunks; q++)
+            s += chunk_partial(nd->ws, &l, q)[src];
+        if (i < nw)
+            dw[i] += s;
+        else if (db)
+            db[i - nw] += s;
     }
 }
 
@@ -366,85 +451,17 @@ static void conv_backward(pith_node *nd, const pith_ctx *c)
 {
     pith_param *wp = &nd->params[0];
     pith_param *bp = nd->a.bias ? &nd->params[1] : NULL;
-    const float *w = pith_param_value(wp);
     if (is_depthwise(nd, &c->in[0])) {
         pith_dw_geom d = dw_geom(nd, &c->in[0], c->batch);
-        pith_conv2d_f32_depthwise_backward(&d, c->x[0], w, nd->dy, c->dx[0], wp->grad,
+        pith_conv2d_f32_depthwise_backward(&d, c->x[0], pith_param_value(wp), nd->dy, c->dx[0], wp->grad,
                                            bp ? bp->grad : NULL);
         return;
     }
     const geom g = make_geom(nd, &c->in[0], c->batch);
     const ws_layout l = layout_of(&g, *(int *)nd->ws);
-    const int nt = l.threads < g.n ? l.threads : g.n;
-    const size_t nw = (size_t)g.oc * g.rows;
-    const int transposed = g.rows >= g.ocg;
-    float *dx = c->dx[0];
-#pragma omp parallel num_threads(nt)
-    {
-        float *col = thread_block(nd->ws, &l, omp_get_thread_num());
-        float *dyt = col + l.col;
-#pragma omp for schedule(dynamic, 1)
-        for (int q = 0; q < l.chunks; q++) {
-            float *dwt = chunk_partial(nd->ws, &l, q), *db = dwt + nw;
-            memset(dwt, 0, (nw + g.oc) * sizeof(float));
-            const int first = (int)((long)g.n * q / l.chunks), last = (int)((long)g.n * (q + 1) / l.chunks);
-            for (int n = first; n < last; n++) {
-                const float *dyn = nd->dy + (size_t)n * g.oc * g.ohw;
-                /* The columns are recomputed: cheaper than keeping a batch of them. */
-                im2col(&nd->a, &g, c->x[0] + (size_t)n * g.c * g.h * g.w, col);
-                if (transposed) {
-                    /* dW^T = col x dY^T is a plain (NN) product, which OpenBLAS
-                     * runs about 1.5x faster than dW = dY x col^T when the
-                     * columns have more rows than the group has output channels. */
-                    for (int o = 0; o < g.oc; o++)
-                        for (int p = 0; p < g.ohw; p++)
-                            dyt[(size_t)p * g.oc + o] = dyn[(size_t)o * g.ohw + p];
-                    for (int gi = 0; gi < g.groups; gi++)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows, g.ocg, g.ohw,
-                                    1.0f, col + (size_t)gi * g.rows * g.ohw, g.ohw,
-                                    dyt + (size_t)gi * g.ocg, g.oc, 1.0f,
-                                    dwt + (size_t)gi * g.rows * g.ocg, g.ocg);
-                } else {
-                    for (int gi = 0; gi < g.groups; gi++)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.ocg, g.rows, g.ohw,
-                                    1.0f, dyn + (size_t)gi * g.ocg * g.ohw, g.ohw,
-                                    col + (size_t)gi * g.rows * g.ohw, g.ohw, 1.0f,
-                                    dwt + (size_t)gi * g.ocg * g.rows, g.rows);
-                }
-                if (bp)
-                    for (int o = 0; o < g.oc; o++)
-                        db[o] += sum_f32(dyn + (size_t)o * g.ohw, g.ohw);
-                if (dx) {
-                    for (int gi = 0; gi < g.groups; gi++)
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.rows, g.ohw, g.ocg,
-                                    1.0f, w + (size_t)gi * g.ocg * g.rows, g.rows,
-                                    dyn + (size_t)gi * g.ocg * g.ohw, g.ohw, 0.0f,
-                                    col + (size_t)gi * g.rows * g.ohw, g.ohw);
-                    col2im_add(&nd->a, &g, col, dx + (size_t)n * g.c * g.h * g.w);
-                }
-            }
-        }
-        /* Sum the chunk partials in chunk order (the omp for above ends with a
-         * barrier). */
-#pragma omp for schedule(static)
-        for (size_t i = 0; i < nw + (size_t)g.oc; i++) {
-            /* i indexes the weight gradient [oc, rows], then the bias; the
-             * transposed partials are per group [rows, oc / groups] */
-            size_t src = i;
-            if (i < nw && transposed) {
-                size_t o = i / (size_t)g.rows, r = i % (size_t)g.rows;
-                size_t gi = o / (size_t)g.ocg, og = o % (size_t)g.ocg;
-                src = gi * (size_t)g.rows * g.ocg + r * (size_t)g.ocg + og;
-            }
-            float s = 0.0f;
-            for (int q = 0; q < l.chunks; q++)
-                s += chunk_partial(nd->ws, &l, q)[src];
-            if (i < nw)
-                wp->grad[i] += s;
-            else if (bp)
-                bp->grad[i - nw] += s;
-        }
-    }
+    pith_op_call call = {nd, c};
+    pith_parallel(l.chunks, l.threads, conv_backward_chunk, &call);
+    pith_parallel_for((size_t)g.oc * g.rows + (size_t)g.oc, PITH_GRAIN, conv_sum_partials, &call);
 }
 
 static int64_t conv_macs(const pith_node *nd, const pith_shape *in)

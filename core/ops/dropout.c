@@ -22,15 +22,17 @@ static size_t dropout_workspace(const pith_node *nd, const pith_shape *in, int b
     return pith_shape_size(in) * (size_t)batch * sizeof(float);
 }
 
-static void dropout_forward(pith_node *nd, const pith_ctx *c)
+static void dropout_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
-    const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     float *mask = nd->ws;
     const float p = nd->a.p, keep = 1.0f / (1.0f - p);
     const int active = c->training && p > 0.0f;
     const uint64_t seed = c->seed;
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         float m = 1.0f;
         if (active) {
             uint64_t s = seed ^ (i * 0x9E3779B97F4A7C15ull);
@@ -42,16 +44,19 @@ static void dropout_forward(pith_node *nd, const pith_ctx *c)
     }
 }
 
+static void dropout_forward(pith_node *nd, const pith_ctx *c)
+{
+    pith_op_call call = {nd, c};
+    pith_parallel_for(pith_shape_size(&c->in[0]) * (size_t)c->batch, PITH_GRAIN, dropout_forward_range, &call);
+}
+
 static void dropout_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
-    const int ow = c->dx_overwrite[0];
-    const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
-    const float *mask = nd->ws;
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-    for (size_t i = 0; i < n; i++)
-        c->dx[0][i] = (ow ? 0.0f : c->dx[0][i]) + nd->dy[i] * mask[i];
+    /* dx = dy * mask (+ dx): the elementwise loop of a product */
+    pith_ew_args a = {.x = nd->ws, .dy = nd->dy, .dx = c->dx[0], .ow = c->dx_overwrite[0]};
+    pith_parallel_for(pith_shape_size(&c->in[0]) * (size_t)c->batch, PITH_GRAIN, pith_ew_mul_range, &a);
 }
 
 const pith_op pith_op_dropout = {

@@ -13,12 +13,15 @@ static int gap_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_s
     return PITH_OK;
 }
 
-static void gap_forward(pith_node *nd, const pith_ctx *c)
+static void gap_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
-    const int planes = c->batch * c->in[0].d[0], hw = c->in[0].d[1] * c->in[0].d[2];
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
+    const int hw = c->in[0].d[1] * c->in[0].d[2];
     const float inv = 1.0f / (float)hw;
-#pragma omp parallel for schedule(static) if ((size_t)planes * hw > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         const float *xp = c->x[0] + (size_t)pl * hw;
         float s = 0.0f;
         for (int k = 0; k < hw; k++)
@@ -27,19 +30,38 @@ static void gap_forward(pith_node *nd, const pith_ctx *c)
     }
 }
 
-static void gap_backward(pith_node *nd, const pith_ctx *c)
+static void gap_forward(pith_node *nd, const pith_ctx *c)
 {
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, gap_forward_range, &call);
+}
+
+static void gap_backward_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     if (!c->dx[0])
         return;
-    const int planes = c->batch * c->in[0].d[0], hw = c->in[0].d[1] * c->in[0].d[2];
+    const int hw = c->in[0].d[1] * c->in[0].d[2];
     const float inv = 1.0f / (float)hw;
-#pragma omp parallel for schedule(static) if ((size_t)planes * hw > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         float *dxp = c->dx[0] + (size_t)pl * hw;
         float gv = nd->dy[pl] * inv;
         for (int k = 0; k < hw; k++)
             dxp[k] += gv;
     }
+}
+
+static void gap_backward(pith_node *nd, const pith_ctx *c)
+{
+    if (!c->dx[0])
+        return;
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, gap_backward_range, &call);
 }
 
 const pith_op pith_op_global_avgpool = {

@@ -1,10 +1,10 @@
 /* linear: y = x W^T + b, x [N, in], W [out, in].
  *
- * Big layers split their GEMMs by hand across the OpenMP threads (slices of
- * output features, or of input features for dx), each slice one
- * single-threaded GEMM: for a batch of 64 that beats OpenBLAS's own split. */
+ * Big layers split their GEMMs by hand into pieces (of output features, or
+ * of input features for dx) that the workbench's threads share, each piece
+ * one single-threaded GEMM: for a batch of 64 that beats OpenBLAS's own
+ * split, and the pieces do not change with the thread count. */
 #include <cblas.h>
-#include <omp.h>
 
 #include "op_util.h"
 
@@ -47,73 +47,94 @@ static int linear_init(pith_node *nd, const pith_shape *in, pith_rng *rng)
     return PITH_OK;
 }
 
-/* Threads for a layer of this size: split only when each slice is worth a GEMM. */
-static int split_threads(int n, int fin, int fout)
+/* Pieces of a dimension of `total`: fixed by the layer's shape alone (never
+ * by the thread count), so each piece is the same GEMM on any number of
+ * threads. Small layers are one piece; big ones up to 8, each a multiple of
+ * 16 wide (whole GEMM kernel blocks) and at least 64. */
+static int pieces_of(int n, int fin, int fout, int total)
 {
-    int t = omp_get_max_threads();
-    if ((double)n * fin * fout < 1e6 || fout < 32 * t)
+    if ((double)n * fin * fout < 1e6)
         return 1;
-    return t;
+    int p = total / 64;
+    return p < 1 ? 1 : p > 8 ? 8 : p;
 }
 
-static void slice(int total, int t, int nt, int *lo, int *hi)
+static void piece(int total, int pieces, int k, int *lo, int *hi)
 {
-    /* multiples of 16 keep the GEMM kernels' blocks whole */
-    int step = ((total / nt) + 15) & ~15;
-    *lo = t * step < total ? t * step : total;
-    *hi = (t + 1) * step < total && t + 1 < nt ? (t + 1) * step : total;
+    int step = ((total + pieces - 1) / pieces + 15) & ~15;
+    *lo = k * step < total ? k * step : total;
+    *hi = (k + 1) * step < total ? (k + 1) * step : total;
 }
 
-static void linear_forward(pith_node *nd, const pith_ctx *c)
+static void linear_forward_piece(void *arg, int k, int thread)
 {
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
     const float *w = pith_param_value(&nd->params[0]);
     const float *b = nd->a.bias ? pith_param_value(&nd->params[1]) : NULL;
     float *y = nd->y;
-    const float *x = c->x[0];
-    const int nt = split_threads(n, fin, fout);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int o0, o1;
-        slice(fout, omp_get_thread_num(), omp_get_num_threads(), &o0, &o1);
-        if (o1 > o0) {
-            if (b)
-                for (int i = 0; i < n; i++)
-                    memcpy(y + (size_t)i * fout + o0, b + o0, (size_t)(o1 - o0) * sizeof(float));
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o1 - o0, fin, 1.0f, x, fin,
-                        w + (size_t)o0 * fin, fin, b ? 1.0f : 0.0f, y + o0, fout);
-        }
-    }
+    int o0, o1;
+    piece(fout, pieces_of(n, fin, fout, fout), k, &o0, &o1);
+    if (o1 <= o0)
+        return;
+    if (b)
+        for (int i = 0; i < n; i++)
+            memcpy(y + (size_t)i * fout + o0, b + o0, (size_t)(o1 - o0) * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o1 - o0, fin, 1.0f, c->x[0], fin,
+                w + (size_t)o0 * fin, fin, b ? 1.0f : 0.0f, y + o0, fout);
 }
 
-static void linear_backward(pith_node *nd, const pith_ctx *c)
+static void linear_forward(pith_node *nd, const pith_ctx *c)
 {
+    pith_op_call call = {nd, c};
+    const int fin = c->in[0].d[0], fout = nd->a.out;
+    pith_parallel(pieces_of(c->batch, fin, fout, fout), 1 << 30, linear_forward_piece, &call);
+}
+
+/* Tasks [0, pw): pieces of output features (dW rows, db); [pw, pw + px):
+ * pieces of input features (dx columns). */
+static void linear_backward_piece(void *arg, int k, int thread)
+{
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
     pith_param *wp = &nd->params[0];
     const float *w = pith_param_value(wp), *x = c->x[0], *dy = nd->dy;
     float *db = nd->a.bias ? nd->params[1].grad : NULL, *dx = c->dx[0];
-    const float beta_dx = c->dx_overwrite[0] ? 0.0f : 1.0f;
-    const int nt = split_threads(n, fin, fout);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        const int t = omp_get_thread_num(), tn = omp_get_num_threads();
-        int o0, o1, k0, k1;
-        slice(fout, t, tn, &o0, &o1);
-        if (o1 > o0) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, fin, n, 1.0f, dy + o0, fout,
-                        x, fin, 1.0f, wp->grad + (size_t)o0 * fin, fin);
-            if (db)
-                for (int i = 0; i < n; i++) {
-                    const float *g = dy + (size_t)i * fout;
-                    for (int o = o0; o < o1; o++)
-                        db[o] += g[o];
-                }
-        }
-        slice(fin, t, tn, &k0, &k1);
-        if (dx && k1 > k0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, fout, 1.0f, dy, fout,
-                        w + k0, fin, beta_dx, dx + k0, fin);
+    const int pw = pieces_of(n, fin, fout, fout), px = pieces_of(n, fin, fout, fin);
+    if (k < pw) {
+        int o0, o1;
+        piece(fout, pw, k, &o0, &o1);
+        if (o1 <= o0)
+            return;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, fin, n, 1.0f, dy + o0, fout, x, fin,
+                    1.0f, wp->grad + (size_t)o0 * fin, fin);
+        if (db)
+            for (int i = 0; i < n; i++) {
+                const float *g = dy + (size_t)i * fout;
+                for (int o = o0; o < o1; o++)
+                    db[o] += g[o];
+            }
+        return;
     }
+    int k0, k1;
+    piece(fin, px, k - pw, &k0, &k1);
+    if (dx && k1 > k0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k1 - k0, fout, 1.0f, dy, fout, w + k0, fin,
+                    c->dx_overwrite[0] ? 0.0f : 1.0f, dx + k0, fin);
+}
+
+static void linear_backward(pith_node *nd, const pith_ctx *c)
+{
+    pith_op_call call = {nd, c};
+    const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
+    pith_parallel(pieces_of(n, fin, fout, fout) + (c->dx[0] ? pieces_of(n, fin, fout, fin) : 0), 1 << 30,
+                  linear_backward_piece, &call);
 }
 
 static int64_t linear_macs(const pith_node *nd, const pith_shape *in)

@@ -38,14 +38,17 @@ static int window_argmax(const pith_attrs *a, const float *xp, int h, int w, int
     return bi;
 }
 
-static void maxpool_forward(pith_node *nd, const pith_ctx *c)
+static void maxpool_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     const pith_attrs *a = &nd->a;
-    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const int fast = is_2x2(a);
-#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         const float *xp = c->x[0] + (size_t)pl * h * w;
         float *yp = nd->y + (size_t)pl * oh * ow;
         if (fast) {
@@ -66,6 +69,13 @@ static void maxpool_forward(pith_node *nd, const pith_ctx *c)
                 yp[i * ow + j] = bi >= 0 ? xp[bi] : -INFINITY;
             }
     }
+}
+
+static void maxpool_forward(pith_node *nd, const pith_ctx *c)
+{
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, maxpool_forward_range, &call);
 }
 
 /* 2x2/2 backward for one plane whose windows tile it exactly: every input
@@ -146,17 +156,20 @@ static void maxpool2x2_backward(const float *restrict xp, const float *restrict 
     }
 }
 
-static void maxpool_backward(pith_node *nd, const pith_ctx *c)
+static void maxpool_backward_range(void *arg, size_t lo, size_t hi, int thread)
 {
+    (void)thread;
+    const pith_op_call *call = arg;
+    pith_node *nd = call->nd;
+    const pith_ctx *c = call->c;
     if (!c->dx[0])
         return;
     const pith_attrs *a = &nd->a;
-    const int planes = c->batch * c->in[0].d[0], h = c->in[0].d[1], w = c->in[0].d[2];
+    const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const int tiles = is_2x2(a) && h % 2 == 0 && w % 2 == 0;
     const int overwrite = c->dx_overwrite[0];
-#pragma omp parallel for schedule(static) if ((size_t)planes * h * w > PITH_OMP_MIN)
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = (int)lo; pl < (int)hi; pl++) {
         const float *xp = c->x[0] + (size_t)pl * h * w;
         float *dxp = c->dx[0] + (size_t)pl * h * w;
         const float *gp = nd->dy + (size_t)pl * oh * ow;
@@ -173,6 +186,15 @@ static void maxpool_backward(pith_node *nd, const pith_ctx *c)
                     dxp[bi] += gp[i * ow + j];
             }
     }
+}
+
+static void maxpool_backward(pith_node *nd, const pith_ctx *c)
+{
+    if (!c->dx[0])
+        return;
+    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, maxpool_backward_range, &call);
 }
 
 const pith_op pith_op_maxpool = {

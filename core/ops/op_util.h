@@ -7,9 +7,35 @@
 
 #include "../error.h"
 #include "../graph.h"
+#include "../threads.h"
 
-/* Parallel loops only pay off above a few thousand elements. */
-#define PITH_OMP_MIN 4096
+/* Elements per piece of an elementwise parallel loop: a piece is worth a
+ * hand-off (tens of microseconds of work) and stays in the cache. */
+#define PITH_GRAIN 16384
+
+/* The arguments of an elementwise loop (forward: x -> y; backward: x, dy ->
+ * dx, overwriting when ow). */
+typedef struct pith_ew_args {
+    const float *x, *dy;
+    float *y, *dx;
+    int ow;
+} pith_ew_args;
+
+/* dx = dy * x (+ dx unless ow) over a range: a gradient through a fixed
+ * per-element scale. */
+static inline void pith_ew_mul_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_ew_args *a = arg;
+    for (size_t i = lo; i < hi; i++)
+        a->dx[i] = (a->ow ? 0.0f : a->dx[i]) + a->dy[i] * a->x[i];
+}
+
+/* An op's call, handed to the pieces of its parallel loop. */
+typedef struct pith_op_call {
+    pith_node *nd;
+    const pith_ctx *c;
+} pith_op_call;
 
 static inline int conv_out_dim(int in, int k, int s, int p, int d)
 {

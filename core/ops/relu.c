@@ -1,27 +1,36 @@
 /* relu: y = max(x, 0). */
 #include "op_util.h"
 
+static void relu_forward_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_ew_args *a = arg;
+    for (size_t i = lo; i < hi; i++)
+        a->y[i] = a->x[i] > 0.0f ? a->x[i] : 0.0f;
+}
+
 static void relu_forward(pith_node *nd, const pith_ctx *c)
 {
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
-    const float *x = c->x[0];
-    float *y = nd->y;
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    pith_ew_args a = {.x = c->x[0], .y = nd->y};
+    pith_parallel_for(n, PITH_GRAIN, relu_forward_range, &a);
+}
+
+static void relu_backward_range(void *arg, size_t lo, size_t hi, int thread)
+{
+    (void)thread;
+    const pith_ew_args *a = arg;
+    for (size_t i = lo; i < hi; i++)
+        a->dx[i] = (a->ow ? 0.0f : a->dx[i]) + (a->x[i] > 0.0f ? a->dy[i] : 0.0f);
 }
 
 static void relu_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
-    const int ow = c->dx_overwrite[0];
     const size_t n = pith_shape_size(&c->in[0]) * (size_t)c->batch;
-    const float *x = c->x[0], *dy = nd->dy;
-    float *dx = c->dx[0];
-#pragma omp parallel for schedule(static) if (n > PITH_OMP_MIN)
-    for (size_t i = 0; i < n; i++)
-        dx[i] = (ow ? 0.0f : dx[i]) + (x[i] > 0.0f ? dy[i] : 0.0f);
+    pith_ew_args a = {.x = c->x[0], .dy = nd->dy, .dx = c->dx[0], .ow = c->dx_overwrite[0]};
+    pith_parallel_for(n, PITH_GRAIN, relu_backward_range, &a);
 }
 
 const pith_op pith_op_relu = {
