@@ -2,6 +2,7 @@
 #   make            library + CLI (build/pith, build/libpith.a)
 #   make test       install missing Debian packages, build, run every cmocka test
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan       the runtime's tests (thread pool, kernels on 3 threads) under ThreadSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
 #   make runtime    the runtime alone, as on the board: build/runtime/{libpithrt.a,pithrt-bench,pithrt-run,pithrt-test}
 #   make CROSS=aarch64-linux-gnu-   the same for aarch64, in build/aarch64-linux-gnu/
@@ -41,7 +42,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
+.PHONY: all test asan tsan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
 all: $(BUILD)/pith $(BUILD)/libpith.a
 
 # With CROSS set, make builds the runtime, its tools and its tests for that
@@ -163,6 +164,13 @@ asan: deps
 	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath build/asan)/runtime \
 	  RT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 	build/asan/runtime/pithrt-test --cases 200 $(BUILD)/rt-models/*.pith $(BUILD)/rt-models/zoo/*.pith
+
+# The runtime's tests under ThreadSanitizer: the pool's own test, then every
+# kernel set on 1 and 3 threads (a reported race fails the run).
+tsan: deps
+	@$(MAKE) --no-print-directory $(BUILD)/rt-models/.done
+	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath build/tsan)/runtime RT_CFLAGS="-O1 -g -fsanitize=thread"
+	TSAN_OPTIONS=halt_on_error=1 build/tsan/runtime/pithrt-test --cases 100 $(BUILD)/rt-models/*.pith
 
 demo: deps
 	@$(MAKE) --no-print-directory all

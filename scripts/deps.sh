@@ -12,7 +12,11 @@ if [ "${1:-}" = arm ]; then
     PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm-16"
 fi
 if [ "${1:-}" = bench ]; then
-    PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx nodejs npm"
+    PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx"
+    # Node.js from elsewhere (NodeSource's nodejs ships its own npm and
+    # conflicts with Debian's npm): take Debian's only for what is missing
+    command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+    command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 fi
 
 missing=""

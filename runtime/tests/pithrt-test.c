@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../export/builder.h"
 #include "../kernels/isa.h"
 #include "../kernels/ukernel.h"
 #include "../pithrt.h"
+#include "../pool.h"
 
 static int failures, checks;
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -343,6 +345,75 @@ static int compare_all(const uint8_t *buf, size_t len, const char *what, int ver
  * odd ones (negative, tiny), every right shift, narrow and full code ranges,
  * 1 to 3 rows of 1 to 70 accumulators (vector tails) with gaps between
  * them, values dense around ties. */
+/* The pool: every task of every loop runs exactly once, each thread index
+ * on one thread at a time, and a loop returns only when its tasks are done,
+ * also when a worker is slow to pick its tasks up (some tasks sleep, as a
+ * worker the scheduler parks would) and when loops follow one another
+ * faster than a sleeping worker wakes. */
+typedef struct pool_case {
+    int *runs;          /* per task: times run (atomic) */
+    int *busy;          /* per thread index: tasks running on it now (atomic) */
+    int overlap, loop;  /* (atomic) */
+} pool_case;
+
+static void pool_task(void *arg, int task, int thread)
+{
+    pool_case *c = arg;
+    if (__atomic_add_fetch(&c->busy[thread], 1, __ATOMIC_ACQ_REL) != 1)
+        __atomic_store_n(&c->overlap, 1, __ATOMIC_RELAXED);
+    if (thread && (task + c->loop) % 97 == 0) {
+        struct timespec ts = {0, 200000}; /* 0.2 ms */
+        nanosleep(&ts, NULL);
+    }
+    __atomic_add_fetch(&c->runs[task], 1, __ATOMIC_ACQ_REL);
+    __atomic_sub_fetch(&c->busy[thread], 1, __ATOMIC_ACQ_REL);
+}
+
+static int test_pool(void)
+{
+#ifdef PITHRT_NO_THREADS
+    printf("  pool: skipped (built without threads)\n");
+    return 0;
+#endif
+    int bad = 0;
+    enum { MAX_TASKS = 300 };
+    for (int threads = 2; threads <= 4; threads++) {
+        pithrt_pool *p = pithrt_pool_new(threads);
+        int runs[MAX_TASKS], busy[8] = {0};
+        pool_case c = {runs, busy, 0, 0};
+        for (int loop = 0; loop < 3000 && p; loop++) {
+            int tasks = 1 + (int)(rnd() % MAX_TASKS);
+            memset(runs, 0, sizeof runs);
+            c.loop = loop;
+            pithrt_parallel(p, tasks, pool_task, &c);
+            for (int t = 0; t < tasks; t++)
+                if (__atomic_load_n(&runs[t], __ATOMIC_ACQUIRE) != 1) {
+                    printf("FAIL pool [%d threads]: loop %d, task %d of %d ran %d times\n", threads, loop, t,
+                           tasks, runs[t]);
+                    bad++;
+                    loop = 3000;
+                    break;
+                }
+            if ((loop & 255) == 0) { /* let the workers fall asleep now and then */
+                struct timespec ts = {0, 2000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (!p) {
+            printf("FAIL pool [%d threads]: no pool\n", threads);
+            bad++;
+        } else if (c.overlap) {
+            printf("FAIL pool [%d threads]: two tasks ran on one thread index at once\n", threads);
+            bad++;
+        }
+        pithrt_pool_free(p);
+        checks++;
+    }
+    if (!bad)
+        printf("  pool: 3,000 loops on 2, 3 and 4 threads, every task exactly once\n");
+    return bad;
+}
+
 static int test_requant(void)
 {
     int bad = 0;
@@ -505,6 +576,7 @@ int main(int argc, char **argv)
     if (skipped)
         printf("\n");
     failures += test_requant();
+    failures += test_pool();
     /* shapes of the zoo's hot layers, then random ones */
     static const layer fixed[] = {
         {0, 1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, PITHRT_S8, -5, -128, 127, 3, 0},
