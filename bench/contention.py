@@ -7,8 +7,8 @@
                                        [--no-ort] [--no-train] [--json FILE]
 
 For each number of busy processes (`sh -c 'while :; do :; done'`, started
-before and stopped after that row's measurements) and each thread count it
-runs, one after another so that all see the same load:
+before and stopped after that row's measurements) it runs, for --rounds
+rounds with the thread counts alternating (medians over the rounds):
   - `pith bench` on the zoo model's export: median and p90 latency;
   - ONNX Runtime 1.30 (onnxruntime-node, ../shared/peers/ort_bench.js) on
     torchvision's export of the same architecture: median and p90;
@@ -26,6 +26,7 @@ ONNX Runtime columns say so and the rest runs.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main():
     p.add_argument("--busy", default="0,1,2,3")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--model", default="mobilenet-v2")
     p.add_argument("--int8", action="store_true")
     p.add_argument("--train-images", type=int, default=6400)
@@ -97,13 +99,21 @@ def main():
         procs = burners(b)
         time.sleep(0.5)
         try:
+            got = {t: [] for t in threads}
+            for _ in range(a.rounds):  # thread counts alternate, so each sees the same load
+                for t in threads:
+                    m = {}
+                    m["pith_ms"], m["pith_p90_ms"], m["isa"] = pith_latency(a.pith, model_file, t, a.runs)
+                    if use_ort:
+                        m["ort_ms"], m["ort_p90_ms"] = ort_latency(onnx, t, a.runs, tmp)
+                    if not a.no_train:
+                        m["train_img_s"] = train_speed(a.pith, t, a.train_images, tmp)
+                    got[t].append(m)
             for t in threads:
-                r = {"busy": b, "threads": t}
-                r["pith_ms"], r["pith_p90_ms"], r["isa"] = pith_latency(a.pith, model_file, t, a.runs)
-                if use_ort:
-                    r["ort_ms"], r["ort_p90_ms"] = ort_latency(onnx, t, a.runs, tmp)
-                if not a.no_train:
-                    r["train_img_s"] = train_speed(a.pith, t, a.train_images, tmp)
+                r = {"busy": b, "threads": t, "isa": got[t][0]["isa"]}
+                for k in got[t][0]:
+                    if k != "isa":
+                        r[k] = statistics.median(m[k] for m in got[t])
                 rows.append(r)
                 print("  busy %d, %d thread(s): pith %.2f ms (p90 %.2f)%s%s" % (
                     b, t, r["pith_ms"], r["pith_p90_ms"],
@@ -113,8 +123,9 @@ def main():
             for pr in procs:
                 pr.kill()
                 pr.wait()
-    print("\n%s%s, %s kernels, %d runs per figure; training: fmnist-cnn, %d images, batch 64\n" % (
-        a.model, " int8" if a.int8 else " fp32", rows[0]["isa"], a.runs, a.train_images))
+    print("\n%s%s, %s kernels, %d runs per figure, medians of %d rounds; training: fmnist-cnn, %d images, "
+          "batch 64\n" % (a.model, " int8" if a.int8 else " fp32", rows[0]["isa"], a.runs, a.rounds,
+                           a.train_images))
     print("| busy processes | threads | pith median (ms) | pith p90 (ms) | ONNX Runtime median (ms) | "
           "ONNX Runtime p90 (ms) | pith training (img/s) |")
     print("|---|---|---|---|---|---|---|")

@@ -13,7 +13,16 @@
  * follow one another within microseconds and a sleeping thread takes tens of
  * microseconds to wake; the spin is bounded by time, not by a count, so it
  * does not keep a core from another process for milliseconds on a CPU whose
- * pause instruction is slow. */
+ * pause instruction is slow.
+ *
+ * On a busy machine the scheduler can park a worker in the middle of a task,
+ * and the caller then waits for that task for a time slice of someone else's
+ * (milliseconds, many times an op's length). When a loop's wait for other
+ * threads' tasks exceeds both HOLD_NS and the caller's own share of the
+ * loop, the next loops run on the caller alone, for a stretch that doubles
+ * while it keeps happening and halves when a loop on all threads goes well:
+ * N threads then cost little more than one where the other cores are taken,
+ * and nothing where they are free. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -41,12 +50,18 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
 }
 #else
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #define POOL_MAX 64
 /* Spin before blocking: 50 us covers the gap between two ops of a network
  * (bench/contention.sh measures it) and costs a busy machine little. */
 #define SPIN_NS 50000
+/* A wait for other threads' tasks longer than this (and than the caller's own
+ * part of the loop) means a worker was parked while it held a task. */
+#define HOLD_NS 200000
+#define SOLO_MIN 8
+#define SOLO_MAX 4096
 /* The loop word: generation (16 bits) | tasks (24) | next (24). */
 #define TASK_BITS 24
 #define TASK_MASK ((UINT64_C(1) << TASK_BITS) - 1)
@@ -63,6 +78,8 @@ struct pithrt_pool {
     int stop;         /* (atomic) */
     pithrt_task_fn fn;
     void *arg;
+    int solo;         /* loops left to run on the caller alone (caller only) */
+    int stretch;      /* the next solo stretch (caller only) */
     struct worker {
         pithrt_pool *p;
         int index;
@@ -81,6 +98,12 @@ static void cpu_relax(void)
     __asm__ __volatile__("yield");
 #endif
 }
+
+/* Between an idle worker's spins: a thread the machine has no core for runs
+ * first (on an idle core this returns at once). The caller does not yield
+ * while it waits for a task: on a busy core that gives away a whole time
+ * slice, which doubled the p90 latency in bench/contention.py. */
+static void yield_core(void) { sched_yield(); }
 
 static int64_t now_ns(void)
 {
@@ -117,8 +140,11 @@ static void wait_for_loop(pithrt_pool *p, uint64_t seen)
         if (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE)) != seen)
             return;
         cpu_relax();
-        if (!(i & 63) && now_ns() > until)
-            break;
+        if (!(i & 63)) {
+            if (now_ns() > until)
+                break;
+            yield_core();
+        }
     }
     pthread_mutex_lock(&p->mu);
     /* sleepers is raised before the word is read again, and the caller reads
@@ -155,6 +181,7 @@ pithrt_pool *pithrt_pool_new(int threads)
     if (!p)
         return NULL;
     p->threads = threads;
+    p->stretch = SOLO_MIN;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done_cv, NULL);
@@ -207,7 +234,9 @@ int pithrt_pool_threads(const pithrt_pool *p) { return p ? p->threads : 1; }
 
 void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
 {
-    if (!p || tasks < 2 || tasks > MAX_TASKS) {
+    if (!p || tasks < 2 || tasks > MAX_TASKS || p->solo > 0) {
+        if (p && p->solo > 0)
+            p->solo--;
         for (int t = 0; t < tasks; t++)
             fn(arg, t, 0);
         return;
@@ -217,10 +246,11 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
     p->fn = fn;
     p->arg = arg;
     __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
+    int64_t start = now_ns();
     publish(p, tasks);
     run_tasks(p, 0);
     /* what is left is tasks other threads are running now */
-    int64_t until = now_ns() + SPIN_NS;
+    int64_t mine = now_ns(), until = mine + SPIN_NS;
     for (int i = 1; __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < tasks; i++) {
         cpu_relax();
         if (!(i & 63) && now_ns() > until) {
@@ -230,6 +260,13 @@ void pithrt_parallel(pithrt_pool *p, int tasks, pithrt_task_fn fn, void *arg)
             pthread_mutex_unlock(&p->mu);
             break;
         }
+    }
+    int64_t held = now_ns() - mine;
+    if (held > HOLD_NS && held > mine - start) {
+        p->solo = p->stretch;
+        p->stretch = p->stretch < SOLO_MAX ? 2 * p->stretch : SOLO_MAX;
+    } else if (p->stretch > SOLO_MIN) {
+        p->stretch /= 2;
     }
 }
 #endif
