@@ -32,9 +32,7 @@ static void gap_forward_range(void *arg, size_t lo, size_t hi, int thread)
 
 static void gap_forward(pith_node *nd, const pith_ctx *c)
 {
-    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
-    pith_op_call call = {nd, c};
-    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, gap_forward_range, &call);
+    pith_for_planes(nd, c, gap_forward_range);
 }
 
 static void gap_backward_range(void *arg, size_t lo, size_t hi, int thread)
@@ -59,9 +57,7 @@ static void gap_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
-    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
-    pith_op_call call = {nd, c};
-    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, gap_backward_range, &call);
+    pith_for_planes(nd, c, gap_backward_range);
 }
 
 const pith_op pith_op_global_avgpool = {

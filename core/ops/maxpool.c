@@ -73,9 +73,7 @@ static void maxpool_forward_range(void *arg, size_t lo, size_t hi, int thread)
 
 static void maxpool_forward(pith_node *nd, const pith_ctx *c)
 {
-    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
-    pith_op_call call = {nd, c};
-    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, maxpool_forward_range, &call);
+    pith_for_planes(nd, c, maxpool_forward_range);
 }
 
 /* 2x2/2 backward for one plane whose windows tile it exactly: every input
@@ -192,9 +190,7 @@ static void maxpool_backward(pith_node *nd, const pith_ctx *c)
 {
     if (!c->dx[0])
         return;
-    const size_t items = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
-    pith_op_call call = {nd, c};
-    pith_parallel_for(items, per < PITH_GRAIN ? PITH_GRAIN / per : 1, maxpool_backward_range, &call);
+    pith_for_planes(nd, c, maxpool_backward_range);
 }
 
 const pith_op pith_op_maxpool = {

@@ -118,4 +118,13 @@ static inline int pith_shape_same(const pith_node *nd, const pith_shape *in, int
     return PITH_OK;
 }
 
+/* Runs fn over the op's input planes (batch x channels of CxHxW), about
+ * PITH_GRAIN values a piece. */
+static inline void pith_for_planes(pith_node *nd, const pith_ctx *c, pith_range_fn fn)
+{
+    const size_t planes = (size_t)c->batch * c->in[0].d[0], per = (size_t)c->in[0].d[1] * c->in[0].d[2];
+    pith_op_call call = {nd, c};
+    pith_parallel_for(planes, per < PITH_GRAIN ? PITH_GRAIN / per : 1, fn, &call);
+}
+
 #endif
