@@ -132,13 +132,15 @@ static void run_tasks(pithrt_pool *p, int index)
     }
 }
 
-/* Waits for a loop of another generation than `seen`: spins, then blocks. */
-static void wait_for_loop(pithrt_pool *p, uint64_t seen)
+/* Waits for a loop of another generation than `seen` (spins, then blocks);
+ * returns the generation it saw. */
+static uint64_t wait_for_loop(pithrt_pool *p, uint64_t seen)
 {
     int64_t until = now_ns() + SPIN_NS;
     for (int i = 1;; i++) {
-        if (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE)) != seen)
-            return;
+        uint64_t gen = loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE));
+        if (gen != seen)
+            return gen;
         cpu_relax();
         if (!(i & 63)) {
             if (now_ns() > until)
@@ -151,10 +153,12 @@ static void wait_for_loop(pithrt_pool *p, uint64_t seen)
      * sleepers after it writes the word (both sequentially consistent): either
      * this thread sees the new loop or the caller sees a sleeper to wake. */
     __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
-    while (loop_gen(__atomic_load_n(&p->loop, __ATOMIC_SEQ_CST)) == seen)
+    uint64_t gen;
+    while ((gen = loop_gen(__atomic_load_n(&p->loop, __ATOMIC_SEQ_CST))) == seen)
         pthread_cond_wait(&p->wake, &p->mu);
     __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&p->mu);
+    return gen;
 }
 
 static void *worker_main(void *arg)
@@ -163,10 +167,12 @@ static void *worker_main(void *arg)
     pithrt_pool *p = wk->p;
     uint64_t seen = 0;
     for (;;) {
-        wait_for_loop(p, seen);
+        /* `seen` is the generation that woke this thread, read before stop:
+         * taking a newer one here could skip the stop's own generation and
+         * leave this thread asleep while pithrt_pool_free joins it */
+        seen = wait_for_loop(p, seen);
         if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
             return NULL;
-        seen = loop_gen(__atomic_load_n(&p->loop, __ATOMIC_ACQUIRE));
         run_tasks(p, wk->index);
     }
 }

@@ -409,8 +409,19 @@ static int test_pool(void)
         pithrt_pool_free(p);
         checks++;
     }
+    /* a pool freed right after a loop its workers were late for: every
+     * worker must still see the stop (a worker that skipped the stop's
+     * generation once slept through pithrt_pool_free's join) */
+    for (int k = 0; k < 2000 && !bad; k++) {
+        pithrt_pool *p = pithrt_pool_new(3);
+        int runs[8] = {0}, busy[8] = {0};
+        pool_case c = {runs, busy, 0, 1};
+        pithrt_parallel(p, 2 + k % 6, pool_task, &c);
+        pithrt_pool_free(p);
+    }
+    checks++;
     if (!bad)
-        printf("  pool: 3,000 loops on 2, 3 and 4 threads, every task exactly once\n");
+        printf("  pool: 3,000 loops on 2, 3 and 4 threads, every task exactly once; 2,000 pools freed after a loop\n");
     return bad;
 }
 
