@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "../runtime/pool.h"
@@ -31,8 +32,20 @@ static int cores(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* At exit the workers are stopped and joined: a process that exits while its
+ * workers are still starting or spinning leaves threads that LeakSanitizer
+ * (and a debugger) then sees mid-way. */
+static void stop_pool(void)
+{
+    pithrt_pool_free(pool);
+    pool = NULL;
+}
+
 int pith_set_threads(int n)
 {
+    static int registered;
+    if (!registered)
+        registered = !atexit(stop_pool);
     if (n <= 0)
         n = cores();
     /* OpenBLAS on one thread: its own split of a call differs between thread

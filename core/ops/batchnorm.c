@@ -268,42 +268,40 @@ static void bn_forward_channel(void *arg, int ch, int thread)
     const size_t m = (size_t)g.n * g.hw;
     const int training = c->training, act = nd->fused_act;
     const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
-    {
-        float mean, var;
-        if (training) {
-            float ssd;
-            channel_stats(c->x[0], g, ch, &mean, &ssd);
-            var = (float)((double)ssd / (double)m);
-            float unbiased = m > 1 ? (float)((double)ssd / (double)(m - 1)) : var;
-            rm[ch] = (1.0f - mom) * rm[ch] + mom * mean;
-            rv[ch] = (1.0f - mom) * rv[ch] + mom * unbiased;
-        } else {
-            mean = rm[ch];
-            var = rv[ch];
+    float mean, var;
+    if (training) {
+        float ssd;
+        channel_stats(c->x[0], g, ch, &mean, &ssd);
+        var = (float)((double)ssd / (double)m);
+        float unbiased = m > 1 ? (float)((double)ssd / (double)(m - 1)) : var;
+        rm[ch] = (1.0f - mom) * rm[ch] + mom * mean;
+        rv[ch] = (1.0f - mom) * rv[ch] + mom * unbiased;
+    } else {
+        mean = rm[ch];
+        var = rv[ch];
+    }
+    float is = 1.0f / sqrtf(var + eps);
+    saved_mean[ch] = mean;
+    saved_invstd[ch] = is;
+    const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
+    const float hi = act == 2 ? 6.0f : INFINITY;
+    for (int n = 0; n < g.n; n++) {
+        size_t off = ((size_t)n * g.c + ch) * g.hw;
+        const float *xp = c->x[0] + off;
+        float *yp = nd->y + off;
+        if (nd->pool_y) {
+            pool_forward(xp, nd->pool_y + off / 4, h, w, scale, shift, hi);
+            continue;
         }
-        float is = 1.0f / sqrtf(var + eps);
-        saved_mean[ch] = mean;
-        saved_invstd[ch] = is;
-        const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
-        const float hi = act == 2 ? 6.0f : INFINITY;
-        for (int n = 0; n < g.n; n++) {
-            size_t off = ((size_t)n * g.c + ch) * g.hw;
-            const float *xp = c->x[0] + off;
-            float *yp = nd->y + off;
-            if (nd->pool_y) {
-                pool_forward(xp, nd->pool_y + off / 4, h, w, scale, shift, hi);
-                continue;
+        if (act)
+            for (int p = 0; p < g.hw; p++) {
+                float v = xp[p] * scale + shift;
+                v = v > 0.0f ? v : 0.0f;
+                yp[p] = v < hi ? v : hi;
             }
-            if (act)
-                for (int p = 0; p < g.hw; p++) {
-                    float v = xp[p] * scale + shift;
-                    v = v > 0.0f ? v : 0.0f;
-                    yp[p] = v < hi ? v : hi;
-                }
-            else
-                for (int p = 0; p < g.hw; p++)
-                    yp[p] = xp[p] * scale + shift;
-        }
+        else
+            for (int p = 0; p < g.hw; p++)
+                yp[p] = xp[p] * scale + shift;
     }
 }
 
@@ -322,67 +320,65 @@ static void bn_backward_channel(void *arg, int ch, int thread)
     float *dx = c->dx[0];
     const int ow = c->dx_overwrite[0], act = nd->fused_act;
     const int h = c->in[0].ndim == 3 ? c->in[0].d[1] : 1, w = c->in[0].ndim == 3 ? c->in[0].d[2] : 1;
-    {
-        const float mean = saved_mean[ch], is = saved_invstd[ch];
-        const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
-        double sdy = 0.0, sdyx = 0.0;
-        float *gplanes = (float *)nd->ws + BN_HEAD + 2 * (size_t)g.c +
-                         (size_t)thread * g.n * g.hw;
-        for (int n = 0; n < g.n; n++) {
-            size_t off = ((size_t)n * g.c + ch) * g.hw;
-            const float *gp = nd->dy + off, *xp = c->x[0] + off;
-            if (nd->pool_y) {
-                /* the pool's and the activation's backward: the gradient of
-                 * this plane, built in scratch, then summed like any other */
-                float *gpl = gplanes + (size_t)n * g.hw;
-                pool_backward(xp, nd->pool_dy + off / 4, gpl, h, w, scale, shift, act == 2 ? 6.0f : INFINITY);
-                sdy += sum_f32(gpl, g.hw);
-                sdyx += dot_f32(gpl, xp, g.hw);
-                continue;
-            }
-            if (act) {
-                /* the fused activation's backward: its mask is recomputed from
-                 * x with the forward's exact arithmetic, so y need not be read */
-                float s1 = 0.0f, s2 = 0.0f;
-                masked_sums(gp, xp, g.hw, scale, shift, act, &s1, &s2);
-                sdy += s1;
-                sdyx += s2;
-            } else if (g.hw > 1) {
-                sdy += sum_f32(gp, g.hw);
-                sdyx += dot_f32(gp, xp, g.hw);
-            } else {
-                sdy += gp[0];
-                sdyx += (double)gp[0] * xp[0];
-            }
+    const float mean = saved_mean[ch], is = saved_invstd[ch];
+    const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
+    double sdy = 0.0, sdyx = 0.0;
+    float *gplanes = (float *)nd->ws + BN_HEAD + 2 * (size_t)g.c +
+                     (size_t)thread * g.n * g.hw;
+    for (int n = 0; n < g.n; n++) {
+        size_t off = ((size_t)n * g.c + ch) * g.hw;
+        const float *gp = nd->dy + off, *xp = c->x[0] + off;
+        if (nd->pool_y) {
+            /* the pool's and the activation's backward: the gradient of
+             * this plane, built in scratch, then summed like any other */
+            float *gpl = gplanes + (size_t)n * g.hw;
+            pool_backward(xp, nd->pool_dy + off / 4, gpl, h, w, scale, shift, act == 2 ? 6.0f : INFINITY);
+            sdy += sum_f32(gpl, g.hw);
+            sdyx += dot_f32(gpl, xp, g.hw);
+            continue;
         }
-        /* sum(dy * xhat) = is * (sum(dy * x) - mean * sum(dy)) */
-        const double sdyh = is * (sdyx - mean * sdy);
-        dgamma[ch] += (float)sdyh;
-        dbeta[ch] += (float)sdy;
-        if (!dx)
-            return;
-        const float k = gamma[ch] * is;
-        const float mdy = training ? (float)(sdy / (double)m) : 0.0f;
-        const float mdyh = training ? (float)(sdyh / (double)m) : 0.0f;
-        /* dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mean) * is */
-        const float a = k * mdyh * is, b = -k * mdy + k * mdyh * is * mean;
-        for (int n = 0; n < g.n; n++) {
-            size_t off = ((size_t)n * g.c + ch) * g.hw;
-            const float *gp = nd->dy + off, *xp = c->x[0] + off;
-            float *dxp = dx + off;
-            if (nd->pool_y)
-                gp = gplanes + (size_t)n * g.hw; /* already masked */
-            else if (act) {
-                masked_dx(gp, xp, dxp, g.hw, scale, shift, act, k, a, b, ow);
-                continue;
-            }
-            if (ow)
-                for (int p = 0; p < g.hw; p++)
-                    dxp[p] = k * gp[p] - a * xp[p] + b;
-            else
-                for (int p = 0; p < g.hw; p++)
-                    dxp[p] += k * gp[p] - a * xp[p] + b;
+        if (act) {
+            /* the fused activation's backward: its mask is recomputed from
+             * x with the forward's exact arithmetic, so y need not be read */
+            float s1 = 0.0f, s2 = 0.0f;
+            masked_sums(gp, xp, g.hw, scale, shift, act, &s1, &s2);
+            sdy += s1;
+            sdyx += s2;
+        } else if (g.hw > 1) {
+            sdy += sum_f32(gp, g.hw);
+            sdyx += dot_f32(gp, xp, g.hw);
+        } else {
+            sdy += gp[0];
+            sdyx += (double)gp[0] * xp[0];
         }
+    }
+    /* sum(dy * xhat) = is * (sum(dy * x) - mean * sum(dy)) */
+    const double sdyh = is * (sdyx - mean * sdy);
+    dgamma[ch] += (float)sdyh;
+    dbeta[ch] += (float)sdy;
+    if (!dx)
+        return;
+    const float k = gamma[ch] * is;
+    const float mdy = training ? (float)(sdy / (double)m) : 0.0f;
+    const float mdyh = training ? (float)(sdyh / (double)m) : 0.0f;
+    /* dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mean) * is */
+    const float a = k * mdyh * is, b = -k * mdy + k * mdyh * is * mean;
+    for (int n = 0; n < g.n; n++) {
+        size_t off = ((size_t)n * g.c + ch) * g.hw;
+        const float *gp = nd->dy + off, *xp = c->x[0] + off;
+        float *dxp = dx + off;
+        if (nd->pool_y)
+            gp = gplanes + (size_t)n * g.hw; /* already masked */
+        else if (act) {
+            masked_dx(gp, xp, dxp, g.hw, scale, shift, act, k, a, b, ow);
+            continue;
+        }
+        if (ow)
+            for (int p = 0; p < g.hw; p++)
+                dxp[p] = k * gp[p] - a * xp[p] + b;
+        else
+            for (int p = 0; p < g.hw; p++)
+                dxp[p] += k * gp[p] - a * xp[p] + b;
     }
 }
 
