@@ -4,7 +4,7 @@
 
   /usr/bin/python3 bench/contention.py [--busy 0,1,2,3] [--threads 1,2] [--runs 100]
                                        [--model mobilenet-v2] [--int8] [--train-images 6400]
-                                       [--no-ort] [--no-train] [--json FILE]
+                                       [--no-ort] [--no-train] [--json FILE] [--chart FILE.png]
 
 For each number of busy processes (`sh -c 'while :; do :; done'`, started
 before and stopped after that row's measurements) it runs, for --rounds
@@ -66,6 +66,23 @@ def train_speed(pith, threads, images, tmp):
     return out["img_per_s"]
 
 
+def chart(rows, threads, a, tmp):
+    dat = os.path.join(tmp, "contention.dat")
+    with open(dat, "w") as f:  # one block per thread count, for gnuplot's index
+        for t in threads:
+            for r in sorted((r for r in rows if r["threads"] == t), key=lambda r: r["busy"]):
+                f.write("%d %d %s\n" % (r["busy"], r["threads"], " ".join(
+                    "%g" % r[k] if k in r else "NaN"
+                    for k in ("pith_ms", "pith_p90_ms", "ort_ms", "ort_p90_ms", "train_img_s"))))
+            f.write("\n\n")
+    title = "%s%s (%s kernels) and training, on a busy machine" % (a.model, " int8" if a.int8 else " fp32",
+                                                                  rows[0]["isa"])
+    subprocess.run(["gnuplot", "-e", "data='%s'; out='%s'; title='%s'; threads='%s'" % (
+        dat, a.chart, title, " ".join(str(t) for t in threads)), os.path.join(ROOT, "plots", "contention.gp")],
+        check=True)
+    print("chart: %s" % a.chart)
+
+
 def burners(n):
     return [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(n)]
 
@@ -83,6 +100,7 @@ def main():
     p.add_argument("--no-train", action="store_true")
     p.add_argument("--pith", default=os.path.join(ROOT, "build", "pith"))
     p.add_argument("--json", default=None)
+    p.add_argument("--chart", default=None, help="PNG: latency and training speed against load (gnuplot)")
     a = p.parse_args()
     tmp = tempfile.mkdtemp(prefix="pith-contention-")
     threads = [int(t) for t in a.threads.split(",")]
@@ -155,6 +173,8 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if a.chart:
+        chart(rows, threads, a, tmp)
     print("\n%d target(s) missed" % missed)
 
 
