@@ -3,7 +3,7 @@
 0..N other CPU-bound processes running.
 
   /usr/bin/python3 bench/contention.py [--busy 0,1,2,3] [--threads 1,2] [--runs 100]
-                                       [--model mobilenet-v2] [--int8] [--train-images 6400]
+                                       [--model mobilenet-v2] [--int8] [--isa SET] [--train-images 6400]
                                        [--no-ort] [--no-train] [--json FILE] [--chart FILE.png]
 
 For each number of busy processes (`sh -c 'while :; do :; done'`, started
@@ -45,9 +45,9 @@ def run(cmd, env=None):
     return r.stdout
 
 
-def pith_latency(pith, model_file, threads, runs):
+def pith_latency(pith, model_file, threads, runs, isa):
     out = json.loads(run([pith, "bench", model_file, "--threads", str(threads), "--runs", str(runs),
-                          "--warmup", "5", "--json"]))
+                          "--warmup", "5", "--json"] + (["--isa", isa] if isa else [])))
     return out["median_ms"], out["p90_ms"], out["isa"]
 
 
@@ -95,6 +95,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--model", default="mobilenet-v2")
     p.add_argument("--int8", action="store_true")
+    p.add_argument("--isa", default=None, help="the runtime's kernel set (default: the fastest this CPU runs)")
     p.add_argument("--train-images", type=int, default=6400)
     p.add_argument("--no-ort", action="store_true")
     p.add_argument("--no-train", action="store_true")
@@ -121,7 +122,7 @@ def main():
             for _ in range(a.rounds):  # thread counts alternate, so each sees the same load
                 for t in threads:
                     m = {}
-                    m["pith_ms"], m["pith_p90_ms"], m["isa"] = pith_latency(a.pith, model_file, t, a.runs)
+                    m["pith_ms"], m["pith_p90_ms"], m["isa"] = pith_latency(a.pith, model_file, t, a.runs, a.isa)
                     if use_ort:
                         m["ort_ms"], m["ort_p90_ms"] = ort_latency(onnx, t, a.runs, tmp)
                     if not a.no_train:
