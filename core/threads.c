@@ -121,5 +121,5 @@ void pith_parallel_for(size_t n, size_t grain, pith_range_fn fn, void *arg)
         return;
     }
     struct range_call c = {fn, arg, n, grain};
-    pith_parallel((int)((n + grain - 1) / grain), 1 << 30, run_range, &c);
+    pith_parallel((int)((n + grain - 1) / grain), PITH_ANY_THREADS, run_range, &c);
 }

@@ -11,6 +11,7 @@
 #ifndef PITH_THREADS_H
 #define PITH_THREADS_H
 
+#include <limits.h>
 #include <stddef.h>
 
 /* n <= 0: all cores. Returns the count in effect. Call it between parallel
@@ -27,6 +28,8 @@ typedef void (*pith_range_fn)(void *arg, size_t lo, size_t hi, int thread);
  * max_threads (scratch sized for fewer), from inside another loop's task, or
  * while another thread's loop holds the pool. */
 void pith_parallel(int tasks, int max_threads, pith_task_fn fn, void *arg);
+/* max_threads for tasks that keep no per-thread scratch */
+#define PITH_ANY_THREADS INT_MAX
 
 /* fn(arg, lo, hi, thread) over [0, n) in pieces of `grain` (the last may be
  * shorter); one call on the caller when n <= grain. */

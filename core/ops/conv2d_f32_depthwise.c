@@ -25,27 +25,25 @@ static void forward_planes(void *arg, size_t lo, size_t hi, int thread)
     const int oc_n = g->c * g->mult, ohw = g->oh * g->ow, hw = g->h * g->w;
     for (size_t item = lo; item < hi; item++) {
         const int n = (int)(item / oc_n), oc = (int)(item % oc_n);
-        {
-            const float *xp = x + ((size_t)n * g->c + oc / g->mult) * hw;
-            const float *wp = w + (size_t)oc * g->kh * g->kw;
-            float *yp = y + ((size_t)n * oc_n + oc) * ohw;
-            const float bias = b ? b[oc] : 0.0f;
-            for (int oh = 0; oh < g->oh; oh++)
-                for (int ow = 0; ow < g->ow; ow++) {
-                    float acc = bias;
-                    for (int i = 0; i < g->kh; i++) {
-                        int ih = oh * g->sh - g->ph + i * g->dh;
-                        if (ih < 0 || ih >= g->h)
-                            continue;
-                        for (int j = 0; j < g->kw; j++) {
-                            int iw = ow * g->sw - g->pw + j * g->dw;
-                            if (iw >= 0 && iw < g->w)
-                                acc += xp[ih * g->w + iw] * wp[i * g->kw + j];
-                        }
+        const float *xp = x + ((size_t)n * g->c + oc / g->mult) * hw;
+        const float *wp = w + (size_t)oc * g->kh * g->kw;
+        float *yp = y + ((size_t)n * oc_n + oc) * ohw;
+        const float bias = b ? b[oc] : 0.0f;
+        for (int oh = 0; oh < g->oh; oh++)
+            for (int ow = 0; ow < g->ow; ow++) {
+                float acc = bias;
+                for (int i = 0; i < g->kh; i++) {
+                    int ih = oh * g->sh - g->ph + i * g->dh;
+                    if (ih < 0 || ih >= g->h)
+                        continue;
+                    for (int j = 0; j < g->kw; j++) {
+                        int iw = ow * g->sw - g->pw + j * g->dw;
+                        if (iw >= 0 && iw < g->w)
+                            acc += xp[ih * g->w + iw] * wp[i * g->kw + j];
                     }
-                    yp[oh * g->ow + ow] = acc;
                 }
-        }
+                yp[oh * g->ow + ow] = acc;
+            }
     }
 }
 
@@ -106,29 +104,27 @@ static void input_grad_planes(void *arg, size_t lo, size_t hi, int thread)
     const int kk = g->kh * g->kw;
     for (size_t item = lo; item < hi; item++) {
         const int n = (int)(item / (size_t)g->c), ic = (int)(item % (size_t)g->c);
-        {
-            float *dxp = dx + ((size_t)n * g->c + ic) * hw;
-            for (int m = 0; m < g->mult; m++) {
-                int oc = ic * g->mult + m;
-                const float *wp = w + (size_t)oc * kk;
-                const float *gp = dy + ((size_t)n * oc_n + oc) * ohw;
-                for (int oh = 0; oh < g->oh; oh++)
-                    for (int ow = 0; ow < g->ow; ow++) {
-                        float gv = gp[oh * g->ow + ow];
-                        for (int i = 0; i < g->kh; i++) {
-                            int ih = oh * g->sh - g->ph + i * g->dh;
-                            if (ih < 0 || ih >= g->h)
-                                continue;
-                            for (int j = 0; j < g->kw; j++) {
-                                int iw = ow * g->sw - g->pw + j * g->dw;
-                                if (iw >= 0 && iw < g->w)
-                                    dxp[ih * g->w + iw] += gv * wp[i * g->kw + j];
-                            }
+        float *dxp = dx + ((size_t)n * g->c + ic) * hw;
+        for (int m = 0; m < g->mult; m++) {
+            int oc = ic * g->mult + m;
+            const float *wp = w + (size_t)oc * kk;
+            const float *gp = dy + ((size_t)n * oc_n + oc) * ohw;
+            for (int oh = 0; oh < g->oh; oh++)
+                for (int ow = 0; ow < g->ow; ow++) {
+                    float gv = gp[oh * g->ow + ow];
+                    for (int i = 0; i < g->kh; i++) {
+                        int ih = oh * g->sh - g->ph + i * g->dh;
+                        if (ih < 0 || ih >= g->h)
+                            continue;
+                        for (int j = 0; j < g->kw; j++) {
+                            int iw = ow * g->sw - g->pw + j * g->dw;
+                            if (iw >= 0 && iw < g->w)
+                                dxp[ih * g->w + iw] += gv * wp[i * g->kw + j];
                         }
                     }
-            }
+                }
         }
-}
+    }
 }
 
 void pith_conv2d_f32_depthwise_backward(const pith_dw_geom *g, const float *x, const float *w,

@@ -91,7 +91,7 @@ static void linear_forward(pith_node *nd, const pith_ctx *c)
 {
     pith_op_call call = {nd, c};
     const int fin = c->in[0].d[0], fout = nd->a.out;
-    pith_parallel(pieces_of(c->batch, fin, fout, fout), 1 << 30, linear_forward_piece, &call);
+    pith_parallel(pieces_of(c->batch, fin, fout, fout), PITH_ANY_THREADS, linear_forward_piece, &call);
 }
 
 /* Tasks [0, pw): pieces of output features (dW rows, db); [pw, pw + px):
@@ -133,7 +133,7 @@ static void linear_backward(pith_node *nd, const pith_ctx *c)
 {
     pith_op_call call = {nd, c};
     const int n = c->batch, fin = c->in[0].d[0], fout = nd->a.out;
-    pith_parallel(pieces_of(n, fin, fout, fout) + (c->dx[0] ? pieces_of(n, fin, fout, fin) : 0), 1 << 30,
+    pith_parallel(pieces_of(n, fin, fout, fout) + (c->dx[0] ? pieces_of(n, fin, fout, fin) : 0), PITH_ANY_THREADS,
                   linear_backward_piece, &call);
 }
 
