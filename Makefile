@@ -4,6 +4,8 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the runtime's tests (thread pool, kernels on 3 threads) under ThreadSanitizer
 #   make demo       install, build, train fmnist-cnn for 5 epochs, evaluate, summarise
+#   make test-slurm a sweep submitted with sbatch to a one-node Slurm on localhost (cancel, re-submit)
+#   make runtime-alone  a copy of runtime/ by itself built with its own Makefile, and tested
 #   make runtime    the runtime alone, as on the board: build/runtime/{libpithrt.a,pithrt-bench,pithrt-run,pithrt-test}
 #   make CROSS=aarch64-linux-gnu-   the same for aarch64, in build/aarch64-linux-gnu/
 #   make test-arm   the runtime's tests for aarch64 under QEMU (Cortex-A76 with SDOT, Cortex-A53 without)
@@ -42,7 +44,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test asan tsan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
+.PHONY: runtime-alone test-slurm all test asan tsan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
 all: $(BUILD)/pith $(BUILD)/libpith.a
 
 # With CROSS set, make builds the runtime, its tools and its tests for that
@@ -89,6 +91,20 @@ deps:
 # The runtime built by its own Makefile (C99, libc, libm and pthreads only).
 runtime:
 	@$(MAKE) --no-print-directory -C runtime OUT=$(abspath $(BUILD))/runtime
+
+# The runtime as a user copies it to a board: its folder alone, nothing else
+# of the repository beside it, built with its own Makefile and tested.
+runtime-alone:
+	@d=$$(mktemp -d) && cp -r runtime $$d/runtime && rm -rf $$d/runtime/build && \
+	  $(MAKE) --no-print-directory -C $$d/runtime >$$d/log 2>&1 || { cat $$d/log; rm -rf $$d; exit 1; }; \
+	  ls $$d/runtime/build/libpithrt.a $$d/runtime/build/pithrt-bench $$d/runtime/build/pithrt-run >/dev/null && \
+	  $$d/runtime/build/pithrt-test --cases 50 >$$d/test.log 2>&1; rc=$$?; tail -1 $$d/test.log; rm -rf $$d; \
+	  [ $$rc -eq 0 ] && echo "runtime/ builds and passes its tests alone"
+
+# A sweep's job array on a one-node Slurm cluster started on localhost.
+test-slurm: $(BUILD)/pith
+	@sh scripts/deps.sh slurm
+	bash tests/slurm_sweep.sh $(BUILD)/pith
 
 # Models the runtime's tests compare kernel sets on, besides their random
 # one-layer models: zoo architectures exported in fp32 and int8.

@@ -13,7 +13,7 @@
 #include "../runtime/internal.h"
 #include "../runtime/kernels/kernels.h"
 #include "../runtime/pithrt.h"
-#include "builder.h"
+#include "../runtime/writer.h"
 
 /* What a workbench node's output became in the file. */
 typedef struct value {
@@ -23,7 +23,7 @@ typedef struct value {
 
 typedef struct lower {
     pith_graph *g;
-    pith_builder *b;
+    pithrt_writer *b;
     value *val;
     unsigned char *done; /* nodes computed by an earlier fused op */
     int int8_layers, float_layers;
@@ -68,7 +68,7 @@ static int new_act(lower *L, const pith_node *n, const char *suffix, int s8, con
             return pith_error(PITH_EINVAL, "node '%s': %d-bit %s activations do not fit int8 (export takes up to 8 bits, signed or unsigned 7)",
                               fq->name, s.bits, s.is_signed ? "signed" : "unsigned");
     }
-    return pith_builder_tensor(L->b, &t, name);
+    return pithrt_writer_tensor(L->b, &t, name);
 }
 
 /* The value of node i as f32 (dequantizing an s8 value once). */
@@ -85,11 +85,11 @@ static int as_f32(lower *L, int i)
     t.zero_point = t.qmin = t.qmax = 0;
     char name[64];
     snprintf(name, sizeof name, "%.40s.f32", L->b->names[v->t]);
-    int y = pith_builder_tensor(L->b, &t, name);
+    int y = pithrt_writer_tensor(L->b, &t, name);
     if (y < 0)
         return y;
-    pithrt_op o = pith_builder_op0(PITHRT_OP_DEQUANTIZE, name, v->t, y);
-    int rc = pith_builder_op(L->b, &o);
+    pithrt_op o = pithrt_writer_op0(PITHRT_OP_DEQUANTIZE, name, v->t, y);
+    int rc = pithrt_writer_op(L->b, &o);
     return rc < 0 ? rc : (v->f32 = y);
 }
 
@@ -214,19 +214,19 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
         for (int i = 0; i < wnd; i++)
             wd[i] = w->shape[i];
         snprintf(name, sizeof name, "%s.weight", n->name);
-        int wt = pith_builder_codes(L->b, name, dt, wd, wnd, codes, w->size);
+        int wt = pithrt_writer_codes(L->b, name, dt, wd, wnd, codes, w->size);
         snprintf(name, sizeof name, "%s.requant", n->name);
         int32_t cd[1] = {oc}, rd[2] = {oc, 3};
-        int rt = pith_builder_const(L->b, name, PITHRT_S32, rd, 2, requant);
+        int rt = pithrt_writer_const(L->b, name, PITHRT_S32, rd, 2, requant);
         int bt = -1;
         if (n->a.bias) {
             snprintf(name, sizeof name, "%s.bias", n->name);
-            bt = pith_builder_const(L->b, name, PITHRT_S32, cd, 1, bias);
+            bt = pithrt_writer_const(L->b, name, PITHRT_S32, cd, 1, bias);
         }
         int y = new_act(L, q, "", 1, q);
         rc = wt < 0 ? wt : rt < 0 ? rt : bt < -1 ? bt : y < 0 ? y : 0;
         if (!rc) {
-            pithrt_op o = pith_builder_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
+            pithrt_op o = pithrt_writer_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
                                            L->val[n->in[0]].t, y);
             o.act = (uint8_t)act;
             o.weight = wt;
@@ -234,7 +234,7 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
             o.requant = rt;
             if (is_op(n, "conv2d"))
                 set_geom(&o, &n->a);
-            rc = pith_builder_op(L->b, &o);
+            rc = pithrt_writer_op(L->b, &o);
         }
         if (!rc) {
             for (int i = 0; i < n_path; i++) {
@@ -329,20 +329,20 @@ static int lower_layer_f32(lower *L, int idx)
             int v = zero >= 0 && mk->data[i] == 0.0f ? zero : (int)ix->data[i];
             codes[i] = (int8_t)(uint8_t)v;
         }
-        wti = pith_builder_codes(L->b, name, dt, wd, w->ndim, codes, w->size);
+        wti = pithrt_writer_codes(L->b, name, dt, wd, w->ndim, codes, w->size);
         free(codes);
         int32_t kd[1] = {k};
         snprintf(name, sizeof name, "%s.codebook", n->name);
-        cbi = pith_builder_const(L->b, name, PITHRT_F32, kd, 1, book);
+        cbi = pithrt_writer_const(L->b, name, PITHRT_F32, kd, 1, book);
         if (cbi < 0)
             wti = cbi;
     } else {
-        wti = pith_builder_const(L->b, name, PITHRT_F32, wd, w->ndim, wt);
+        wti = pithrt_writer_const(L->b, name, PITHRT_F32, wd, w->ndim, wt);
     }
     int bti = -1;
     if (has_bias) {
         snprintf(name, sizeof name, "%s.bias", n->name);
-        bti = pith_builder_const(L->b, name, PITHRT_F32, cd, 1, bias);
+        bti = pithrt_writer_const(L->b, name, PITHRT_F32, cd, 1, bias);
     }
     free(wt);
     free(bias);
@@ -350,14 +350,14 @@ static int lower_layer_f32(lower *L, int idx)
     int rc = x < 0 ? x : wti < 0 ? wti : bti < -1 ? bti : y < 0 ? y : 0;
     if (rc)
         return rc;
-    pithrt_op o = pith_builder_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name, x, y);
+    pithrt_op o = pithrt_writer_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name, x, y);
     o.act = (uint8_t)act;
     o.weight = wti;
     o.bias = bti;
     o.aux = cbi;
     if (is_op(n, "conv2d"))
         set_geom(&o, &n->a);
-    rc = pith_builder_op(L->b, &o);
+    rc = pithrt_writer_op(L->b, &o);
     if (rc)
         return rc;
     for (int i = idx; i != last;) {
@@ -406,10 +406,10 @@ static int lower_other(lower *L, int idx)
         y = new_act(L, n, "", n->a.qmode == 1, n);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
-        pithrt_op o = pith_builder_op0(n->a.qmode == 1 ? PITHRT_OP_QUANTIZE : PITHRT_OP_ACT, n->name, x, y);
+        pithrt_op o = pithrt_writer_op0(n->a.qmode == 1 ? PITHRT_OP_QUANTIZE : PITHRT_OP_ACT, n->name, x, y);
         o.act = (uint8_t)act;
         L->val[idx].t = y;
-        return pith_builder_op(L->b, &o);
+        return pithrt_writer_op(L->b, &o);
     }
     if (!strcmp(op, "flatten")) {
         int x = L->val[n->in[0]].t;
@@ -417,12 +417,12 @@ static int lower_other(lower *L, int idx)
         t.ndim = 1;
         t.dims[0] = (int32_t)pith_shape_size(&n->out);
         t.dims[1] = t.dims[2] = t.dims[3] = 0;
-        y = pith_builder_tensor(L->b, &t, n->name);
+        y = pithrt_writer_tensor(L->b, &t, n->name);
         if (y < 0)
             return y;
-        pithrt_op o = pith_builder_op0(PITHRT_OP_RESHAPE, n->name, x, y);
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_RESHAPE, n->name, x, y);
         L->val[idx].t = y;
-        return pith_builder_op(L->b, &o);
+        return pithrt_writer_op(L->b, &o);
     }
     if (!strcmp(op, "maxpool")) {
         int s8 = is_s8(L, n->in[0]);
@@ -431,13 +431,13 @@ static int lower_other(lower *L, int idx)
         int32_t d[4];
         t.ndim = (uint8_t)dims_of(&n->out, d);
         memcpy(t.dims, d, sizeof d);
-        y = pith_builder_tensor(L->b, &t, n->name);
+        y = pithrt_writer_tensor(L->b, &t, n->name);
         if (y < 0)
             return y;
-        pithrt_op o = pith_builder_op0(PITHRT_OP_MAXPOOL, n->name, x, y);
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_MAXPOOL, n->name, x, y);
         set_geom(&o, &n->a);
         L->val[idx].t = y;
-        return pith_builder_op(L->b, &o);
+        return pithrt_writer_op(L->b, &o);
     }
     int type = !strcmp(op, "avgpool") ? PITHRT_OP_AVGPOOL : !strcmp(op, "global_avgpool") ? PITHRT_OP_GAVGPOOL
              : !strcmp(op, "add") ? PITHRT_OP_ADD : !strcmp(op, "concat") ? PITHRT_OP_CONCAT : 0;
@@ -479,14 +479,14 @@ static int lower_other(lower *L, int idx)
         y = fq >= 0 ? new_act(L, &g->nodes[fq], "", 1, &g->nodes[fq]) : new_act(L, &g->nodes[last], "", 0, NULL);
         if (y < 0)
             return y;
-        pithrt_op o = pith_builder_op0(type, n->name, in[0], y);
+        pithrt_op o = pithrt_writer_op0(type, n->name, in[0], y);
         o.n_in = n->n_in;
         for (int i = 1; i < n->n_in; i++)
             o.in[i] = in[i];
         o.act = (uint8_t)act;
         if (type == PITHRT_OP_AVGPOOL)
             set_geom(&o, &n->a);
-        if ((rc = pith_builder_op(L->b, &o)))
+        if ((rc = pithrt_writer_op(L->b, &o)))
             return rc;
         L->val[idx].t = y;
         if (fq >= 0) {
@@ -519,13 +519,13 @@ static int lower_other(lower *L, int idx)
             char name[64];
             snprintf(name, sizeof name, "%s.table", n->name);
             int32_t d[1] = {256};
-            int tt = pith_builder_const(L->b, name, PITHRT_U8, d, 1, table);
+            int tt = pithrt_writer_const(L->b, name, PITHRT_U8, d, 1, table);
             y = new_act(L, q, "", 1, q);
             if (tt < 0 || y < 0)
                 return tt < 0 ? tt : y;
-            pithrt_op o = pith_builder_op0(PITHRT_OP_LUT, n->name, L->val[n->in[0]].t, y);
+            pithrt_op o = pithrt_writer_op0(PITHRT_OP_LUT, n->name, L->val[n->in[0]].t, y);
             o.aux = tt;
-            if ((rc = pith_builder_op(L->b, &o)))
+            if ((rc = pithrt_writer_op(L->b, &o)))
                 return rc;
             L->val[idx].t = L->val[fq].t = y;
             L->done[fq] = 1;
@@ -535,10 +535,10 @@ static int lower_other(lower *L, int idx)
         y = new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
-        pithrt_op o = pith_builder_op0(PITHRT_OP_ACT, n->name, x, y);
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_ACT, n->name, x, y);
         o.act = (uint8_t)act;
         L->val[idx].t = y;
-        return pith_builder_op(L->b, &o);
+        return pithrt_writer_op(L->b, &o);
     }
     if (!strcmp(op, "batchnorm"))
         return pith_error(PITH_EINVAL, "batchnorm '%s' does not follow a conv2d or linear with no other consumer; "
@@ -569,8 +569,8 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
     int rc = run_once(g, opt ? opt->golden_in : NULL);
     if (rc)
         return rc;
-    pith_builder b;
-    pith_builder_init(&b);
+    pithrt_writer b;
+    pithrt_writer_init(&b);
     lower L = {g, &b, calloc((size_t)g->n_nodes, sizeof(value)), calloc((size_t)g->n_nodes, 1), 0, 0};
     if (!L.val || !L.done) {
         rc = pith_error(PITH_ENOMEM, "out of memory");
@@ -582,7 +582,7 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
     memset(&it, 0, sizeof it);
     it.dtype = PITHRT_F32;
     it.ndim = (uint8_t)dims_of(&g->input_shape, it.dims);
-    L.val[0].t = pith_builder_tensor(&b, &it, "input");
+    L.val[0].t = pithrt_writer_tensor(&b, &it, "input");
     int input = L.val[0].t;
     for (int k = 0; k < g->n_order && !rc; k++) {
         int i = g->order[k];
@@ -601,7 +601,7 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
     if (!rc && L.val[g->output].t < 0)
         rc = pith_error(PITH_ESTATE, "export: the output node was not lowered");
     if (!rc) {
-        pith_builder_meta m;
+        pithrt_writer_meta m;
         memset(&m, 0, sizeof m);
         m.input = input;
         m.output = L.val[g->output].t;
@@ -616,11 +616,14 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
         if (opt && opt->golden_in) {
             int32_t d[1] = {(int32_t)pith_shape_size(&g->input_shape)};
             int32_t e[1] = {(int32_t)pith_shape_size(&g->nodes[g->output].out)};
-            m.golden_in = pith_builder_const(&b, "golden.input", PITHRT_F32, d, 1, opt->golden_in);
-            m.golden_out = pith_builder_const(&b, "golden.output", PITHRT_F32, e, 1, pith_graph_output(g));
+            m.golden_in = pithrt_writer_const(&b, "golden.input", PITHRT_F32, d, 1, opt->golden_in);
+            m.golden_out = pithrt_writer_const(&b, "golden.output", PITHRT_F32, e, 1, pith_graph_output(g));
             rep->golden = 1;
+            if (m.golden_in < 0 || m.golden_out < 0)
+                rc = m.golden_in < 0 ? m.golden_in : m.golden_out;
         }
-        rc = pith_builder_finish(&b, &m, buf, len);
+        if (!rc)
+            rc = pithrt_writer_finish(&b, &m, buf, len);
     }
     if (!rc) {
         rep->ops = b.n_ops;
@@ -631,9 +634,12 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
         rep->file_bytes = *len;
     }
 out:
+    /* the writer's failures carry runtime statuses and keep their own message */
+    if (rc < 0 && b.msg[0])
+        rc = pith_error(rc == PITHRT_ENOMEM ? PITH_ENOMEM : PITH_EINVAL, "export: %s", b.msg);
     free(L.val);
     free(L.done);
-    pith_builder_free(&b);
+    pithrt_writer_free(&b);
     return rc;
 }
 

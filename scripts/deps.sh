@@ -2,6 +2,7 @@
 # Installs the Debian packages pith needs, if any are missing.
 #   sh scripts/deps.sh          build, test and demo dependencies
 #   sh scripts/deps.sh bench    also the PyTorch peer (python3-torch) for bench/
+#   sh scripts/deps.sh slurm    also Slurm and munge (make test-slurm: a one-node cluster on localhost)
 #   sh scripts/deps.sh arm      also the aarch64 cross compiler, QEMU and llvm-mca (make test-arm, bench/mca.sh)
 # Uses sudo only when not running as root. Does nothing when all are present.
 set -eu
@@ -10,6 +11,9 @@ PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev liby
 hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev"
 if [ "${1:-}" = arm ]; then
     PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm-16"
+fi
+if [ "${1:-}" = slurm ]; then
+    PKGS="$PKGS slurm-wlm munge"
 fi
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../export/builder.h"
+#include "../writer.h"
 #include "../kernels/isa.h"
 #include "../kernels/ukernel.h"
 #include "../pithrt.h"
@@ -59,25 +59,25 @@ static void describe(const layer *L, char *s, size_t n)
 }
 
 /* The file of a built model (NULL on failure); frees the builder. */
-static uint8_t *finish(pith_builder *b, int in, int out, size_t *len)
+static uint8_t *finish(pithrt_writer *b, int in, int out, size_t *len)
 {
-    pith_builder_meta meta;
+    pithrt_writer_meta meta;
     memset(&meta, 0, sizeof meta);
     meta.input = in;
     meta.output = out;
     meta.golden_in = meta.golden_out = -1;
     uint8_t *buf = NULL;
-    if (pith_builder_finish(b, &meta, &buf, len))
+    if (pithrt_writer_finish(b, &meta, &buf, len))
         buf = NULL;
-    pith_builder_free(b);
+    pithrt_writer_free(b);
     return buf;
 }
 
 /* A .pith file holding one layer (after a quantize op when int8). */
 static uint8_t *build(const layer *L, size_t *len)
 {
-    pith_builder b;
-    pith_builder_init(&b);
+    pithrt_writer b;
+    pithrt_writer_init(&b);
     int oh = 1, ow = 1;
     if (!L->fc) {
         oh = (L->h + 2 * L->ph - L->dh * (L->kh - 1) - 1) / L->sh + 1;
@@ -90,26 +90,26 @@ static uint8_t *build(const layer *L, size_t *len)
     t.dims[0] = L->c;
     t.dims[1] = L->h;
     t.dims[2] = L->w;
-    int in = pith_builder_tensor(&b, &t, "in"), x = in;
+    int in = pithrt_writer_tensor(&b, &t, "in"), x = in;
     if (L->s8) {
         t.dtype = PITHRT_S8;
         t.scale = 4.0f / (float)(L->qmax - L->qmin);
         t.zero_point = L->zx;
         t.qmin = L->qmin;
         t.qmax = L->qmax;
-        x = pith_builder_tensor(&b, &t, "xq");
-        pithrt_op q = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
-        pith_builder_op(&b, &q);
+        x = pithrt_writer_tensor(&b, &t, "xq");
+        pithrt_op q = pithrt_writer_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
+        pithrt_writer_op(&b, &q);
     }
     if (L->other) {
-        pithrt_op op = pith_builder_op0(L->other == 1 ? PITHRT_OP_MAXPOOL : PITHRT_OP_ADD, "other", x, -1);
+        pithrt_op op = pithrt_writer_op0(L->other == 1 ? PITHRT_OP_MAXPOOL : PITHRT_OP_ADD, "other", x, -1);
         if (L->other == 2) { /* the input on a second grid, added to the first */
             t.scale *= 1.7f;
             t.zero_point = L->zy;
-            op.in[1] = pith_builder_tensor(&b, &t, "xq2");
+            op.in[1] = pithrt_writer_tensor(&b, &t, "xq2");
             op.n_in = 2;
-            pithrt_op q2 = pith_builder_op0(PITHRT_OP_QUANTIZE, "quantize2", in, op.in[1]);
-            pith_builder_op(&b, &q2);
+            pithrt_op q2 = pithrt_writer_op0(PITHRT_OP_QUANTIZE, "quantize2", in, op.in[1]);
+            pithrt_writer_op(&b, &q2);
             t.scale *= 1.3f;
             t.zero_point = (L->zx + L->zy) / 2;
             op.act = (uint8_t)L->act;
@@ -119,8 +119,8 @@ static uint8_t *build(const layer *L, size_t *len)
             op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
             op.dh = op.dw = op.groups = 1;
         }
-        op.out = pith_builder_tensor(&b, &t, "y");
-        pith_builder_op(&b, &op);
+        op.out = pithrt_writer_tensor(&b, &t, "y");
+        pithrt_writer_op(&b, &op);
         return finish(&b, in, op.out, len);
     }
     const int cg = L->fc ? L->c : L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
@@ -131,7 +131,7 @@ static uint8_t *build(const layer *L, size_t *len)
         float *w = malloc(nw * sizeof *w);
         for (size_t i = 0; i < nw; i++)
             w[i] = rfloat(-0.5f, 0.5f);
-        wt = pith_builder_const(&b, "w", PITHRT_F32, wd, L->fc ? 2 : 4, w);
+        wt = pithrt_writer_const(&b, "w", PITHRT_F32, wd, L->fc ? 2 : 4, w);
         free(w);
     } else {
         int8_t *codes = malloc(nw);
@@ -139,14 +139,14 @@ static uint8_t *build(const layer *L, size_t *len)
         int hi = L->wdtype == PITHRT_S8 ? 127 : L->wdtype == PITHRT_W4 ? 7 : 15;
         for (size_t i = 0; i < nw; i++)
             codes[i] = (int8_t)rint_in(lo, hi);
-        wt = pith_builder_codes(&b, "w", L->wdtype, wd, L->fc ? 2 : 4, codes, nw);
+        wt = pithrt_writer_codes(&b, "w", L->wdtype, wd, L->fc ? 2 : 4, codes, nw);
         free(codes);
         if (!L->s8) {
             float cb[16];
             for (int i = 0; i < 16; i++)
                 cb[i] = rfloat(-0.5f, 0.5f);
             int32_t cd[1] = {16};
-            aux = pith_builder_const(&b, "codebook", PITHRT_F32, cd, 1, cb);
+            aux = pithrt_writer_const(&b, "codebook", PITHRT_F32, cd, 1, cb);
         }
     }
     int32_t bd[1] = {L->o};
@@ -161,16 +161,16 @@ static uint8_t *build(const layer *L, size_t *len)
             r[3 * i + 1] = lefts && rnd() % 2 ? rint_in(0, 2) : rint_in(-14, -4);
             r[3 * i + 2] = rint_in(0, 40000);
         }
-        bias = pith_builder_const(&b, "b", PITHRT_S32, bd, 1, bv);
+        bias = pithrt_writer_const(&b, "b", PITHRT_S32, bd, 1, bv);
         int32_t rd[2] = {L->o, 3};
-        rq = pith_builder_const(&b, "rq", PITHRT_S32, rd, 2, r);
+        rq = pithrt_writer_const(&b, "rq", PITHRT_S32, rd, 2, r);
         free(bv);
         free(r);
     } else {
         float *bv = malloc((size_t)L->o * sizeof *bv);
         for (int i = 0; i < L->o; i++)
             bv[i] = rfloat(-1.0f, 1.0f);
-        bias = pith_builder_const(&b, "b", PITHRT_F32, bd, 1, bv);
+        bias = pithrt_writer_const(&b, "b", PITHRT_F32, bd, 1, bv);
         free(bv);
     }
     memset(&t, 0, sizeof t);
@@ -185,8 +185,8 @@ static uint8_t *build(const layer *L, size_t *len)
         t.qmin = L->qmin;
         t.qmax = L->qmax;
     }
-    int y = pith_builder_tensor(&b, &t, "y");
-    pithrt_op op = pith_builder_op0(L->fc ? PITHRT_OP_FC : PITHRT_OP_CONV2D, "layer", x, y);
+    int y = pithrt_writer_tensor(&b, &t, "y");
+    pithrt_op op = pithrt_writer_op0(L->fc ? PITHRT_OP_FC : PITHRT_OP_CONV2D, "layer", x, y);
     op.weight = wt;
     op.bias = bias;
     op.requant = rq;
@@ -196,7 +196,7 @@ static uint8_t *build(const layer *L, size_t *len)
         op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
         op.dh = L->dh, op.dw = L->dw, op.groups = L->groups;
     }
-    pith_builder_op(&b, &op);
+    pithrt_writer_op(&b, &op);
     return finish(&b, in, y, len);
 }
 

@@ -1,18 +1,28 @@
-#include "builder.h"
+#include "writer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/error.h"
-#include "../runtime/format.h"
-#include "../runtime/internal.h"
+#include "format.h"
+#include "internal.h"
 
 #define CONST_ALIGN 16u
 
-void pith_builder_init(pith_builder *b) { memset(b, 0, sizeof *b); }
+/* Keeps the message in the writer (the runtime has no global error state). */
+static int fail(pithrt_writer *b, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->msg, sizeof b->msg, fmt, ap);
+    va_end(ap);
+    return status;
+}
 
-void pith_builder_free(pith_builder *b)
+void pithrt_writer_init(pithrt_writer *b) { memset(b, 0, sizeof *b); }
+
+void pithrt_writer_free(pithrt_writer *b)
 {
     free(b->tensors);
     free(b->names);
@@ -21,26 +31,26 @@ void pith_builder_free(pith_builder *b)
     memset(b, 0, sizeof *b);
 }
 
-static int grow_tensors(pith_builder *b)
+static int grow_tensors(pithrt_writer *b)
 {
     if (b->n_tensors < b->cap_tensors)
-        return PITH_OK;
+        return PITHRT_OK;
     int cap = b->cap_tensors ? 2 * b->cap_tensors : 64;
     pithrt_tensor *t = realloc(b->tensors, sizeof *t * (size_t)cap);
     if (t)
         b->tensors = t;
     char(*n)[64] = t ? realloc(b->names, sizeof *n * (size_t)cap) : NULL;
     if (!n)
-        return pith_error(PITH_ENOMEM, "out of memory");
+        return fail(b, PITHRT_ENOMEM, "out of memory");
     b->names = n;
     b->cap_tensors = cap;
-    return PITH_OK;
+    return PITHRT_OK;
 }
 
-int pith_builder_tensor(pith_builder *b, const pithrt_tensor *t, const char *name)
+int pithrt_writer_tensor(pithrt_writer *b, const pithrt_tensor *t, const char *name)
 {
     if (b->n_tensors >= PITHRT_MAX_TENSORS)
-        return pith_error(PITH_EINVAL, "more than %d tensors", PITHRT_MAX_TENSORS);
+        return fail(b, PITHRT_EARG, "more than %d tensors", PITHRT_MAX_TENSORS);
     int rc = grow_tensors(b);
     if (rc)
         return rc;
@@ -52,19 +62,19 @@ int pith_builder_tensor(pith_builder *b, const pithrt_tensor *t, const char *nam
     return b->n_tensors++;
 }
 
-static int add_blob(pith_builder *b, const char *name, int dtype, const int32_t *dims, int ndim, const void *data,
+static int add_blob(pithrt_writer *b, const char *name, int dtype, const int32_t *dims, int ndim, const void *data,
                     size_t bytes)
 {
     size_t off = (b->blob_len + CONST_ALIGN - 1) / CONST_ALIGN * CONST_ALIGN;
     if (off + bytes > 0xFFFFFFF0u)
-        return pith_error(PITH_EINVAL, "the weights exceed 4 GiB");
+        return fail(b, PITHRT_EARG, "the weights exceed 4 GiB");
     if (off + bytes > b->blob_cap) {
         size_t cap = b->blob_cap ? b->blob_cap : 4096;
         while (cap < off + bytes)
             cap *= 2;
         uint8_t *p = realloc(b->blob, cap);
         if (!p)
-            return pith_error(PITH_ENOMEM, "out of memory");
+            return fail(b, PITHRT_ENOMEM, "out of memory");
         b->blob = p;
         b->blob_cap = cap;
     }
@@ -78,7 +88,7 @@ static int add_blob(pith_builder *b, const char *name, int dtype, const int32_t 
     t.ndim = (uint8_t)ndim;
     for (int i = 0; i < ndim && i < 4; i++)
         t.dims[i] = dims[i];
-    int idx = pith_builder_tensor(b, &t, name);
+    int idx = pithrt_writer_tensor(b, &t, name);
     if (idx >= 0) {
         b->tensors[idx].is_const = 1;
         b->tensors[idx].offset = (uint32_t)off;
@@ -95,19 +105,19 @@ static size_t elems(const int32_t *dims, int ndim)
     return n;
 }
 
-int pith_builder_const(pith_builder *b, const char *name, int dtype, const int32_t *dims, int ndim,
+int pithrt_writer_const(pithrt_writer *b, const char *name, int dtype, const int32_t *dims, int ndim,
                        const void *data)
 {
     return add_blob(b, name, dtype, dims, ndim, data, pithrt_dtype_bytes(dtype, elems(dims, ndim)));
 }
 
-int pith_builder_codes(pith_builder *b, const char *name, int dtype, const int32_t *dims, int ndim,
+int pithrt_writer_codes(pithrt_writer *b, const char *name, int dtype, const int32_t *dims, int ndim,
                        const int8_t *codes, size_t n)
 {
     size_t bytes = pithrt_dtype_bytes(dtype, n);
     uint8_t *p = calloc(bytes ? bytes : 1, 1);
     if (!p)
-        return pith_error(PITH_ENOMEM, "out of memory");
+        return fail(b, PITHRT_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         unsigned v = (unsigned)(uint8_t)codes[i];
         switch (dtype) {
@@ -124,7 +134,7 @@ int pith_builder_codes(pith_builder *b, const char *name, int dtype, const int32
     return idx;
 }
 
-pithrt_op pith_builder_op0(int type, const char *name, int in, int out)
+pithrt_op pithrt_writer_op0(int type, const char *name, int in, int out)
 {
     pithrt_op o;
     memset(&o, 0, sizeof o);
@@ -139,20 +149,20 @@ pithrt_op pith_builder_op0(int type, const char *name, int in, int out)
     return o;
 }
 
-int pith_builder_op(pith_builder *b, const pithrt_op *o)
+int pithrt_writer_op(pithrt_writer *b, const pithrt_op *o)
 {
     if (b->n_ops >= PITHRT_MAX_OPS)
-        return pith_error(PITH_EINVAL, "more than %d ops", PITHRT_MAX_OPS);
+        return fail(b, PITHRT_EARG, "more than %d ops", PITHRT_MAX_OPS);
     if (b->n_ops == b->cap_ops) {
         int cap = b->cap_ops ? 2 * b->cap_ops : 64;
         pithrt_op *p = realloc(b->ops, sizeof *p * (size_t)cap);
         if (!p)
-            return pith_error(PITH_ENOMEM, "out of memory");
+            return fail(b, PITHRT_ENOMEM, "out of memory");
         b->ops = p;
         b->cap_ops = cap;
     }
     b->ops[b->n_ops++] = *o;
-    return PITH_OK;
+    return PITHRT_OK;
 }
 
 static void w32(uint8_t *p, uint32_t v)
@@ -169,7 +179,7 @@ static void wf(uint8_t *p, float f)
     w32(p, v);
 }
 
-int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **buf, size_t *len)
+int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t **buf, size_t *len)
 {
     size_t label_bytes = 0;
     for (int i = 0; i < m->n_labels; i++)
@@ -178,10 +188,10 @@ int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **b
     size_t moff = ooff + (size_t)b->n_ops * PITHRT_OP_BYTES, mbytes = PITHRT_META_FIXED + label_bytes;
     size_t boff = (moff + mbytes + PITHRT_ALIGN - 1) / PITHRT_ALIGN * PITHRT_ALIGN, total = boff + b->blob_len;
     if (total > 0xFFFFFFFFu)
-        return pith_error(PITH_EINVAL, "the model exceeds 4 GiB");
+        return fail(b, PITHRT_EARG, "the model exceeds 4 GiB");
     uint8_t *p = calloc(total, 1);
     if (!p)
-        return pith_error(PITH_ENOMEM, "out of memory");
+        return fail(b, PITHRT_ENOMEM, "out of memory");
     memcpy(p, PITHRT_MAGIC, 4);
     w32(p + PITHRT_HDR_VERSION, PITHRT_VERSION);
     w32(p + PITHRT_HDR_SIZE, PITHRT_HDR_BYTES);
@@ -251,5 +261,5 @@ int pith_builder_finish(pith_builder *b, const pith_builder_meta *m, uint8_t **b
     w32(p + PITHRT_HDR_CRC, pithrt_crc32(p, PITHRT_HDR_CRC));
     *buf = p;
     *len = total;
-    return PITH_OK;
+    return PITHRT_OK;
 }
