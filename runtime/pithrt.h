@@ -6,13 +6,20 @@
  * allocated while the model runs.
  *
  *   pithrt_model m;
- *   if (pithrt_model_load(buf, len, &m) != PITHRT_OK) puts(pithrt_model_error(&m));
+ *   if (pithrt_model_load(buf, len, &m) != PITHRT_OK) return puts(pithrt_model_error(&m));
  *   size_t bytes = pithrt_arena_bytes(&m, 1);
+ *   void *arena = malloc(bytes);
  *   pithrt_ctx c;
- *   pithrt_ctx_init(&c, &m, malloc(bytes), bytes, 1);
- *   pithrt_set_input_f32(&c, image, n);
- *   pithrt_run(&c);
- *   const float *scores = pithrt_output_f32(&c, out, k);
+ *   if (pithrt_ctx_init(&c, &m, arena, bytes, 1) != PITHRT_OK) return puts(pithrt_ctx_error(&c));
+ *   float scores[10];
+ *   if (pithrt_set_input_f32(&c, image, pithrt_input_size(&m)) != PITHRT_OK || pithrt_run(&c) != PITHRT_OK ||
+ *       pithrt_output_f32(&c, scores, 10) != PITHRT_OK) return puts(pithrt_ctx_error(&c));
+ *   pithrt_ctx_free(&c);
+ *   free(arena);
+ *   pithrt_model_free(&m);
+ *
+ * (tests/doc_examples.sh compiles this example and every ```c block of the
+ * README and docs/, and runs them on a model.)
  *
  * Every failure is a negative status; the model or context keeps a message. */
 #ifndef PITHRT_H

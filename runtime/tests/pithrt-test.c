@@ -58,7 +58,7 @@ static void describe(const layer *L, char *s, size_t n)
                  L->groups, L->act, L->wdtype, L->zx, L->qmin, L->qmax);
 }
 
-/* The file of a built model (NULL on failure); frees the builder. */
+/* The file of a built model (NULL on failure); frees the writer. */
 static uint8_t *finish(pithrt_writer *b, int in, int out, size_t *len)
 {
     pithrt_writer_meta meta;
