@@ -57,6 +57,10 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
 /* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
 int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
                         int *has_cfg);
+/* The same for pith train --resume, with the per-epoch history: refuses, and
+ * says what the file is, when it has no recipe or optimizer state. */
+int cli_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                       pith_epoch_record *hist, int *n_hist, int max_hist);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 

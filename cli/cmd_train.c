@@ -247,22 +247,14 @@ int cmd_train(int argc, char **argv)
         if (recipe_given)
             return cli_usage_error(cmd, "%s cannot be changed when resuming: the recipe is read from %s",
                                    recipe_opt, resume);
-        int stop_after = cfg.stop_after, epochs = cfg.epochs, has_cfg = 0, n_hist = 0;
+        int stop_after = cfg.stop_after, epochs = cfg.epochs, n_hist = 0;
         hist_before = calloc(PITH_MAX_EPOCHS, sizeof *hist_before);
         if (!hist_before)
             return EXIT_FAIL;
-        rc = pith_checkpoint_load(resume, &g, &ru.meta, &cfg, &has_cfg, hist_before, &n_hist,
-                                  PITH_MAX_EPOCHS);
-        if (!rc)
-            rc = pith_quant_restore(g); /* QAT resumes with its quantizers */
+        rc = cli_load_resumable(resume, &g, &ru.meta, &cfg, hist_before, &n_hist, PITH_MAX_EPOCHS);
         if (rc) {
             free(hist_before);
-            return cli_fail(cmd, rc);
-        }
-        if (!has_cfg) {
-            free(hist_before);
-            pith_graph_free(g);
-            return cli_usage_error(cmd, "%s has no training state to resume", resume);
+            return rc == PITH_EINVAL ? cli_usage_error(cmd, "%s", pith_last_error()) : cli_fail(cmd, rc);
         }
         done_epochs = ru.meta.epoch;
         done_steps = ru.meta.step;

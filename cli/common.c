@@ -129,12 +129,12 @@ int cli_load_data(const char *dir, float mean, float std, int subset, int val, u
     return rc;
 }
 
-int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
-                        int *has_cfg)
+static int load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                           int *has_cfg, pith_epoch_record *hist, int *n_hist, int max_hist)
 {
     int rc = pith_quant_register();
     if (!rc)
-        rc = pith_checkpoint_load(path, g, meta, cfg, has_cfg, NULL, NULL, 0);
+        rc = pith_checkpoint_load(path, g, meta, cfg, has_cfg, hist, n_hist, max_hist);
     if (!rc) {
         rc = pith_quant_restore(*g);
         if (!rc)
@@ -148,6 +148,36 @@ int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, 
         }
     }
     return rc;
+}
+
+int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                        int *has_cfg)
+{
+    return load_checkpoint(path, g, meta, cfg, has_cfg, NULL, NULL, 0);
+}
+
+int cli_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                       pith_epoch_record *hist, int *n_hist, int max_hist)
+{
+    int has_cfg = 0;
+    int rc = load_checkpoint(path, g, meta, cfg, &has_cfg, hist, n_hist, max_hist);
+    if (rc)
+        return rc;
+    int has_optim = pith_checkpoint_has_optim(path);
+    if (has_cfg && has_optim == 1)
+        return PITH_OK;
+    int quantized = pith_graph_is_quantized(*g);
+    pith_graph_free(*g);
+    *g = NULL;
+    if (has_optim < 0)
+        return has_optim;
+    return pith_error(PITH_EINVAL,
+                      "%s cannot be resumed: it holds a %s model without the %s a resume continues "
+                      "(written by: %s). Fine-tune it instead with the command that made it "
+                      "(--finetune N), or from a config's finetune stage",
+                      path, quantized ? "quantized" : "float",
+                      has_cfg ? "optimizer state" : "training recipe and optimizer state",
+                      meta->command[0] ? meta->command : "unknown");
 }
 
 int cli_test_accuracy(pith_graph *g, const pith_dataset *test, int batch, double *top1, double *top5, double *loss)

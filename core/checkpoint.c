@@ -845,6 +845,17 @@ int pith_checkpoint_load(const char *path, pith_graph **g, pith_ckpt_meta *meta,
     return rc;
 }
 
+int pith_checkpoint_has_optim(const char *path)
+{
+    reader r;
+    int rc = open_checkpoint(path, &r);
+    if (rc)
+        return rc;
+    int has = H5Lexists(r.f, "optim", H5P_DEFAULT) > 0;
+    H5Fclose(r.f);
+    return has;
+}
+
 int pith_checkpoint_load_optim(const char *path, pith_optim *opt, const pith_graph *g)
 {
     reader r;

@@ -41,6 +41,8 @@ int pith_checkpoint_load(const char *path, pith_graph **g, pith_ckpt_meta *meta,
 
 /* Loads the optimizer state into opt, created for the graph that
  * pith_checkpoint_load returned. Fails if the file has no state for it. */
+/* 1 if the file holds optimizer state (a resume needs it), 0 if not, <0 if unreadable. */
+int pith_checkpoint_has_optim(const char *path);
 int pith_checkpoint_load_optim(const char *path, pith_optim *opt, const pith_graph *g);
 
 #endif
