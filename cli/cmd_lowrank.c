@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/threads.h"
 #include "../core/train.h"
 #include "../lowrank/lowrank.h"
@@ -117,7 +118,7 @@ int cmd_lowrank(int argc, char **argv)
     for (int k = 0; !rc && k < g->n_order && n_cand < MAX_LAYERS; k++) {
         int i = g->order[k];
         const pith_node *n = &g->nodes[i];
-        int eligible = !strcmp(n->op->name, "linear") || (!strcmp(n->op->name, "conv2d") && n->a.groups == 1);
+        int eligible = (n->op == &pith_op_linear) || ((n->op == &pith_op_conv2d) && n->a.groups == 1);
         if (eligible && (layers ? listed(layers, n->name) : i != g->output))
             cand[n_cand++] = i;
     }
@@ -127,7 +128,7 @@ int cmd_lowrank(int argc, char **argv)
             char name[PITH_NAME_MAX];
             snprintf(name, sizeof name, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
             int i = pith_graph_find(g, name);
-            if (i < 0 || (strcmp(g->nodes[i].op->name, "linear") && strcmp(g->nodes[i].op->name, "conv2d")))
+            if (i < 0 || ((g->nodes[i].op != &pith_op_linear) && (g->nodes[i].op != &pith_op_conv2d)))
                 rc = pith_error(PITH_EINVAL, "--layers: no linear or conv2d named '%s'", name);
             if (rc || !e)
                 break;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/threads.h"
 #include "../core/train.h"
 #include "../prune/prune.h"
@@ -158,7 +159,7 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
         for (int k = 0; k < g->n_order; k++) {
             int i = g->order[k];
             const pith_node *n = &g->nodes[i];
-            if (strcmp(n->op->name, "conv2d") && strcmp(n->op->name, "linear"))
+            if ((n->op != &pith_op_conv2d) && (n->op != &pith_op_linear))
                 continue;
             double sp = pith_prune_sparsity(g, i);
             total += (int64_t)n->params[0].size;

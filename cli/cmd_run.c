@@ -10,6 +10,7 @@
 
 #include "../core/checkpoint.h"
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/threads.h"
 #include "../core/train.h"
 #include "../distill/distill.h"
@@ -370,7 +371,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
             for (int k = 0; !rc && k < g->n_order && n_cand < 256; k++) {
                 int li = g->order[k];
                 const pith_node *n = &g->nodes[li];
-                int ok = !strcmp(n->op->name, "linear") || (!strcmp(n->op->name, "conv2d") && n->a.groups == 1);
+                int ok = (n->op == &pith_op_linear) || ((n->op == &pith_op_conv2d) && n->a.groups == 1);
                 if (!ok)
                     continue;
                 if (st->lr_layers[0]) {

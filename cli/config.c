@@ -9,6 +9,7 @@
 
 #include "../core/dataset.h"
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/zoo.h"
 #include "../prune/prune.h"
 
@@ -573,7 +574,7 @@ static int parse_layer(ctx *c, yaml_node_t *m, exp_layer *l)
         const char *key = scalar(k) ? scalar(k) : "";
         if (!strcmp(key, "op")) {
             rc = get_str(c, v, "op", l->op, sizeof l->op);
-            if (!rc && (!pith_op_find(l->op) || !strcmp(l->op, "input"))) {
+            if (!rc && (!pith_op_find(l->op) || pith_op_find(l->op) == &pith_op_input)) {
                 char list[256] = "";
                 const pith_op *const *ops = pith_op_all();
                 for (int i = 1; ops[i]; i++) {
@@ -631,7 +632,7 @@ static int parse_layer(ctx *c, yaml_node_t *m, exp_layer *l)
     if (!l->name[0])
         return err(c, m, "a layer needs 'name'");
     /* pooling stride defaults to its kernel, as in PyTorch */
-    if (has_kernel && !has_stride && (!strcmp(l->op, "maxpool") || !strcmp(l->op, "avgpool"))) {
+    if (has_kernel && !has_stride && (pith_op_find(l->op) == &pith_op_maxpool || pith_op_find(l->op) == &pith_op_avgpool)) {
         l->a.sh = l->a.kh;
         l->a.sw = l->a.kw;
     }

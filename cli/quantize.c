@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/threads.h"
 #include "cli.h"
 
@@ -56,15 +57,15 @@ static void describe_layers(const pith_graph *g, const quant_job *j, char *buf, 
     buf[0] = 0;
     int first = -1, last = -1;
     for (int k = 0; k < g->n_order; k++) {
-        const char *op = g->nodes[g->order[k]].op->name;
-        if (!strcmp(op, "conv2d") || !strcmp(op, "linear")) {
+        const pith_op *op = g->nodes[g->order[k]].op;
+        if (op == &pith_op_conv2d || op == &pith_op_linear) {
             first = first < 0 ? g->order[k] : first;
             last = g->order[k];
         }
     }
     for (int k = 0; k < g->n_order && o + 64 < len; k++) {
         const pith_node *n = &g->nodes[g->order[k]];
-        if (strcmp(n->op->name, "conv2d") && strcmp(n->op->name, "linear"))
+        if ((n->op != &pith_op_conv2d) && (n->op != &pith_op_linear))
             continue;
         char what[32];
         if (n->a.wq == PITH_WQ_UNIFORM)

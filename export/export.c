@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../quant/quant.h"
 #include "../runtime/format.h"
 #include "../runtime/internal.h"
@@ -29,16 +30,15 @@ typedef struct lower {
     int int8_layers, float_layers;
 } lower;
 
-static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
 
 
 /* The node's sole consumer if it is of op `op`, else -1. */
-static int sole(const pith_graph *g, int node, const char *op)
+static int sole(const pith_graph *g, int node, const pith_op *op)
 {
     int c = -1;
     if (pith_graph_consumers(g, node, &c) != 1 || node == g->output)
         return -1;
-    return is_op(&g->nodes[c], op) ? c : -1;
+    return g->nodes[c].op == op ? c : -1;
 }
 
 static int dims_of(const pith_shape *s, int32_t *d)
@@ -121,15 +121,15 @@ static int output_fq(lower *L, int layer, int *act, int *path, int *n_path)
         if (cur == g->output || pith_graph_consumers(g, cur, &c) != 1)
             return -1;
         const pith_node *n = &g->nodes[c];
-        if (is_op(n, "relu") || is_op(n, "relu6")) {
-            *act = is_op(n, "relu") ? PITHRT_ACT_RELU : PITHRT_ACT_RELU6;
+        if ((n->op == &pith_op_relu) || (n->op == &pith_op_relu6)) {
+            *act = n->op == &pith_op_relu ? PITHRT_ACT_RELU : PITHRT_ACT_RELU6;
             path[(*n_path)++] = c;
             cur = c;
             if (*n_path > 4)
                 return -1;
             continue;
         }
-        if (!is_op(n, "fake_quant") || n->a.qmode != 1)
+        if (n->op != &pith_op_fake_quant || n->a.qmode != 1)
             return -1;
         if (n->a.qrelu)
             *act = n->a.qrelu == 1 ? (*act == PITHRT_ACT_RELU6 ? PITHRT_ACT_RELU6 : PITHRT_ACT_RELU) : PITHRT_ACT_RELU6;
@@ -226,13 +226,13 @@ static int lower_layer_s8(lower *L, int idx, int *handled)
         int y = new_act(L, q, "", 1, q);
         rc = wt < 0 ? wt : rt < 0 ? rt : bt < -1 ? bt : y < 0 ? y : 0;
         if (!rc) {
-            pithrt_op o = pithrt_writer_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
+            pithrt_op o = pithrt_writer_op0((n->op == &pith_op_conv2d) ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
                                            L->val[n->in[0]].t, y);
             o.act = (uint8_t)act;
             o.weight = wt;
             o.bias = bt;
             o.requant = rt;
-            if (is_op(n, "conv2d"))
+            if (n->op == &pith_op_conv2d)
                 set_geom(&o, &n->a);
             rc = pithrt_writer_op(L->b, &o);
         }
@@ -274,7 +274,7 @@ static int lower_layer_f32(lower *L, int idx)
     int has_bias = n->a.bias;
     if (has_bias)
         memcpy(bias, pith_param_value(&n->params[1]), sizeof(float) * oc);
-    int last = idx, bn = sole(g, idx, "batchnorm");
+    int last = idx, bn = sole(g, idx, &pith_op_batchnorm);
     if (bn >= 0) {
         pith_node *b = &g->nodes[bn];
         const float *gamma = b->params[0].data, *beta = b->params[1].data, *mean = b->params[2].data,
@@ -290,11 +290,11 @@ static int lower_layer_f32(lower *L, int idx)
         last = bn;
     }
     int act = PITHRT_ACT_NONE, a;
-    if ((a = sole(g, last, "relu")) >= 0)
+    if ((a = sole(g, last, &pith_op_relu)) >= 0)
         act = PITHRT_ACT_RELU;
-    else if ((a = sole(g, last, "relu6")) >= 0)
+    else if ((a = sole(g, last, &pith_op_relu6)) >= 0)
         act = PITHRT_ACT_RELU6;
-    else if ((a = sole(g, last, "hardswish")) >= 0)
+    else if ((a = sole(g, last, &pith_op_hardswish)) >= 0)
         act = PITHRT_ACT_HARDSWISH;
     if (act != PITHRT_ACT_NONE) {
         L->done[a] = 1;
@@ -350,12 +350,12 @@ static int lower_layer_f32(lower *L, int idx)
     int rc = x < 0 ? x : wti < 0 ? wti : bti < -1 ? bti : y < 0 ? y : 0;
     if (rc)
         return rc;
-    pithrt_op o = pithrt_writer_op0(is_op(n, "conv2d") ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name, x, y);
+    pithrt_op o = pithrt_writer_op0((n->op == &pith_op_conv2d) ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name, x, y);
     o.act = (uint8_t)act;
     o.weight = wti;
     o.bias = bti;
     o.aux = cbi;
-    if (is_op(n, "conv2d"))
+    if (n->op == &pith_op_conv2d)
         set_geom(&o, &n->a);
     rc = pithrt_writer_op(L->b, &o);
     if (rc)
@@ -376,7 +376,7 @@ static int lower_layer_f32(lower *L, int idx)
  * folded unless allow_act), or -1. */
 static int next_fq(lower *L, int i, int *act)
 {
-    int c = sole(L->g, i, "fake_quant");
+    int c = sole(L->g, i, &pith_op_fake_quant);
     if (c < 0 || L->g->nodes[c].a.qmode != 1)
         return -1;
     int r = L->g->nodes[c].a.qrelu;
@@ -389,13 +389,13 @@ static int lower_other(lower *L, int idx)
 {
     pith_graph *g = L->g;
     pith_node *n = &g->nodes[idx];
-    const char *op = n->op->name;
+    const pith_op *op = n->op;
     int act = PITHRT_ACT_NONE, fq, y, rc;
-    if (!strcmp(op, "dropout")) {
+    if (op == &pith_op_dropout) {
         L->val[idx] = L->val[n->in[0]];
         return PITH_OK;
     }
-    if (!strcmp(op, "fake_quant")) {
+    if (op == &pith_op_fake_quant) {
         if (n->a.qmode != 1 && !n->a.qrelu) {
             L->val[idx] = L->val[n->in[0]];
             return PITH_OK;
@@ -411,7 +411,7 @@ static int lower_other(lower *L, int idx)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
-    if (!strcmp(op, "flatten")) {
+    if (op == &pith_op_flatten) {
         int x = L->val[n->in[0]].t;
         pithrt_tensor t = L->b->tensors[x];
         t.ndim = 1;
@@ -424,7 +424,7 @@ static int lower_other(lower *L, int idx)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
-    if (!strcmp(op, "maxpool")) {
+    if (op == &pith_op_maxpool) {
         int s8 = is_s8(L, n->in[0]);
         int x = s8 ? L->val[n->in[0]].t : as_f32(L, n->in[0]);
         pithrt_tensor t = L->b->tensors[x];
@@ -439,16 +439,16 @@ static int lower_other(lower *L, int idx)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
-    int type = !strcmp(op, "avgpool") ? PITHRT_OP_AVGPOOL : !strcmp(op, "global_avgpool") ? PITHRT_OP_GAVGPOOL
-             : !strcmp(op, "add") ? PITHRT_OP_ADD : !strcmp(op, "concat") ? PITHRT_OP_CONCAT : 0;
+    int type = op == &pith_op_avgpool ? PITHRT_OP_AVGPOOL : op == &pith_op_global_avgpool ? PITHRT_OP_GAVGPOOL
+             : op == &pith_op_add ? PITHRT_OP_ADD : op == &pith_op_concat ? PITHRT_OP_CONCAT : 0;
     if (type) {
         int all_s8 = 1;
         for (int i = 0; i < n->n_in; i++)
             all_s8 = all_s8 && is_s8(L, n->in[i]);
         fq = all_s8 ? next_fq(L, idx, &act) : -1;
         int mid = -1; /* a relu between the op and its fake_quant */
-        if (fq < 0 && sole(g, idx, "relu") >= 0 && all_s8) {
-            int r = sole(g, idx, "relu"), a2;
+        if (fq < 0 && sole(g, idx, &pith_op_relu) >= 0 && all_s8) {
+            int r = sole(g, idx, &pith_op_relu), a2;
             int f2 = next_fq(L, r, &a2);
             if (f2 >= 0) {
                 mid = r;
@@ -461,7 +461,7 @@ static int lower_other(lower *L, int idx)
             fq = -1;
         int in[4];
         if (n->n_in > 4 || (type == PITHRT_OP_ADD && n->n_in != 2))
-            return pith_error(PITH_EINVAL, "node '%s': %s of %d inputs cannot be exported", n->name, op, n->n_in);
+            return pith_error(PITH_EINVAL, "node '%s': %s of %d inputs cannot be exported", n->name, op->name, n->n_in);
         for (int i = 0; i < n->n_in; i++) {
             in[i] = fq >= 0 ? L->val[n->in[i]].t : as_f32(L, n->in[i]);
             if (in[i] < 0)
@@ -469,7 +469,7 @@ static int lower_other(lower *L, int idx)
         }
         int last = fq >= 0 ? fq : idx;
         if (fq < 0 && type == PITHRT_OP_ADD) {
-            int r = sole(g, idx, "relu"), r6 = sole(g, idx, "relu6");
+            int r = sole(g, idx, &pith_op_relu), r6 = sole(g, idx, &pith_op_relu6);
             if (r >= 0 || r6 >= 0) {
                 act = r >= 0 ? PITHRT_ACT_RELU : PITHRT_ACT_RELU6;
                 last = r >= 0 ? r : r6;
@@ -498,8 +498,8 @@ static int lower_other(lower *L, int idx)
         L->val[last].t = y;
         return PITH_OK;
     }
-    if (!strcmp(op, "relu") || !strcmp(op, "relu6") || !strcmp(op, "hardswish")) {
-        act = !strcmp(op, "relu") ? PITHRT_ACT_RELU : !strcmp(op, "relu6") ? PITHRT_ACT_RELU6 : PITHRT_ACT_HARDSWISH;
+    if (op == &pith_op_relu || op == &pith_op_relu6 || op == &pith_op_hardswish) {
+        act = op == &pith_op_relu ? PITHRT_ACT_RELU : op == &pith_op_relu6 ? PITHRT_ACT_RELU6 : PITHRT_ACT_HARDSWISH;
         int a2;
         fq = is_s8(L, n->in[0]) ? next_fq(L, idx, &a2) : -1;
         if (fq >= 0 && a2 == PITHRT_ACT_NONE) {
@@ -540,10 +540,10 @@ static int lower_other(lower *L, int idx)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
-    if (!strcmp(op, "batchnorm"))
+    if (op == &pith_op_batchnorm)
         return pith_error(PITH_EINVAL, "batchnorm '%s' does not follow a conv2d or linear with no other consumer; "
                           "export cannot fold it", n->name);
-    return pith_error(PITH_EINVAL, "node '%s': the runtime has no %s op", n->name, op);
+    return pith_error(PITH_EINVAL, "node '%s': the runtime has no %s op", n->name, op->name);
 }
 
 static int run_once(pith_graph *g, const float *x)
@@ -589,7 +589,7 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
         if (i == 0 || L.done[i])
             continue;
         pith_node *n = &g->nodes[i];
-        if (is_op(n, "conv2d") || is_op(n, "linear")) {
+        if ((n->op == &pith_op_conv2d) || (n->op == &pith_op_linear)) {
             int handled;
             rc = lower_layer_s8(&L, i, &handled);
             if (!rc && !handled)

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "../core/error.h"
-
-static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
+#include "../core/ops/ops.h"
 
 /* m x n view of the weight: rows = output channels / features. */
 static int matrix_of(const pith_graph *g, int layer, int *m, int *n)
@@ -16,7 +15,7 @@ static int matrix_of(const pith_graph *g, int layer, int *m, int *n)
     if (layer < 0 || layer >= g->n_nodes)
         return pith_error(PITH_EINVAL, "no such layer");
     const pith_node *l = &g->nodes[layer];
-    if (!is_op(l, "linear") && !(is_op(l, "conv2d") && l->a.groups == 1))
+    if (l->op != &pith_op_linear && !((l->op == &pith_op_conv2d) && l->a.groups == 1))
         return pith_error(PITH_EINVAL, "'%s' is a %s: low-rank applies to linear and ungrouped conv2d layers", l->name,
                           l->op->name);
     if (l->params[0].tf)
@@ -43,7 +42,7 @@ static int svd(const float *w, int m, int n, float *s, float *u, float *vt)
 
 int pith_lowrank_singular_values(const pith_graph *g, int layer, float *s)
 {
-    int m, n;
+    int m = 0, n = 0;
     int rc = matrix_of(g, layer, &m, &n);
     if (rc)
         return rc;
@@ -78,7 +77,7 @@ int pith_lowrank_choose(const float *s, int k, int m, int n, int64_t positions, 
 
 int pith_lowrank_factorize(pith_graph *g, int layer, const pith_lowrank_rule *rule, pith_lowrank_report *rep)
 {
-    int m, n;
+    int m = 0, n = 0;
     int rc = matrix_of(g, layer, &m, &n);
     if (rc)
         return rc;
@@ -87,7 +86,7 @@ int pith_lowrank_factorize(pith_graph *g, int layer, const pith_lowrank_rule *ru
           *vt = malloc((size_t)k * n * sizeof *vt);
     rc = !s || !u || !vt ? pith_error(PITH_ENOMEM, "out of memory") : svd(g->nodes[layer].params[0].data, m, n, s, u, vt);
     pith_node *l = &g->nodes[layer];
-    int64_t positions = is_op(l, "conv2d") ? (int64_t)l->out.d[1] * l->out.d[2] : 1;
+    int64_t positions = l->op == &pith_op_conv2d ? (int64_t)l->out.d[1] * l->out.d[2] : 1;
     int r = rc ? 0 : pith_lowrank_choose(s, k, m, n, positions, rule);
     memset(rep, 0, sizeof *rep);
     snprintf(rep->name, sizeof rep->name, "%s", l->name);
@@ -145,7 +144,7 @@ int pith_lowrank_factorize(pith_graph *g, int layer, const pith_lowrank_rule *ru
     free(first);
     l->in[0] = idx;
     int shape[4] = {m, r, 1, 1};
-    if (is_op(l, "conv2d")) {
+    if (l->op == &pith_op_conv2d) {
         l->a.kh = l->a.kw = 1;
         l->a.sh = l->a.sw = 1;
         l->a.ph = l->a.pw = 0;

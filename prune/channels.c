@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "prune.h"
 
 typedef struct chan {
@@ -28,7 +29,6 @@ typedef struct analysis {
     int *factor;      /* per node: features per channel (flatten: H * W) */
 } analysis;
 
-static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
 
 static int find(analysis *a, int s)
 {
@@ -145,7 +145,7 @@ static int analyze(pith_graph *g, analysis *a)
         int i = g->order[k];
         const pith_node *nd = &g->nodes[i];
         int in = nd->n_in ? nd->in[0] : -1;
-        if (is_op(nd, "conv2d")) {
+        if (nd->op == &pith_op_conv2d) {
             int cin = a->n_prov[in];
             if (nd->a.groups == 1) {
                 rc = fresh(a, i, nd->a.out);
@@ -157,12 +157,12 @@ static int analyze(pith_graph *g, analysis *a)
                 if (!rc)
                     block(a, a->prov[i][0].space, "it is a grouped convolution");
             }
-        } else if (is_op(nd, "linear")) {
+        } else if (nd->op == &pith_op_linear) {
             rc = fresh(a, i, nd->a.out);
-        } else if (is_op(nd, "flatten")) {
+        } else if (nd->op == &pith_op_flatten) {
             const pith_shape *s = &g->nodes[in].out;
             rc = copy_prov(a, i, in, s->ndim == 3 ? a->factor[in] * s->d[1] * s->d[2] : a->factor[in]);
-        } else if (is_op(nd, "add")) {
+        } else if (nd->op == &pith_op_add) {
             for (int j = 1; j < nd->n_in && !rc; j++) {
                 const chan *p0 = a->prov[nd->in[0]], *pj = a->prov[nd->in[j]];
                 for (int c = 0; c < a->n_prov[nd->in[0]]; c++) {
@@ -176,7 +176,7 @@ static int analyze(pith_graph *g, analysis *a)
             }
             if (!rc)
                 rc = copy_prov(a, i, nd->in[0], a->factor[nd->in[0]]);
-        } else if (is_op(nd, "concat")) {
+        } else if (nd->op == &pith_op_concat) {
             int total = 0;
             for (int j = 0; j < nd->n_in; j++)
                 total += a->n_prov[nd->in[j]];
@@ -192,9 +192,9 @@ static int analyze(pith_graph *g, analysis *a)
             }
             a->n_prov[i] = total;
             a->factor[i] = 1;
-        } else if (is_op(nd, "batchnorm") || is_op(nd, "relu") || is_op(nd, "relu6") || is_op(nd, "hardswish") ||
-                   is_op(nd, "dropout") || is_op(nd, "maxpool") || is_op(nd, "avgpool") ||
-                   is_op(nd, "global_avgpool")) {
+        } else if ((nd->op == &pith_op_batchnorm) || (nd->op == &pith_op_relu) || (nd->op == &pith_op_relu6) || (nd->op == &pith_op_hardswish) ||
+                   (nd->op == &pith_op_dropout) || (nd->op == &pith_op_maxpool) || (nd->op == &pith_op_avgpool) ||
+                   (nd->op == &pith_op_global_avgpool)) {
             rc = copy_prov(a, i, in, a->factor[in]);
         } else {
             rc = pith_error(PITH_EINVAL, "cannot prune through '%s' (%s): prune before quantizing", nd->name,
@@ -348,7 +348,7 @@ int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_group
         int i = g->order[k];
         pith_node *nd = &g->nodes[i];
         int in = nd->n_in ? nd->in[0] : -1;
-        if (is_op(nd, "conv2d")) {
+        if (nd->op == &pith_op_conv2d) {
             pith_param *w = &nd->params[0];
             int n_in = kept(&a, in, rm, keep_in), out = nd->a.out, kk = w->shape[2] * w->shape[3];
             if (nd->a.groups > 1 && nd->a.groups == a.n_prov[in] && out == a.n_prov[in]) { /* depthwise */
@@ -365,7 +365,7 @@ int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_group
             } else if (n_in != a.n_prov[in] || kept(&a, i, rm, keep_out) != out) {
                 rc = pith_error(PITH_EINVAL, "'%s' is a grouped convolution: its channels cannot be pruned", nd->name);
             }
-        } else if (is_op(nd, "linear")) {
+        } else if (nd->op == &pith_op_linear) {
             pith_param *w = &nd->params[0];
             kept(&a, in, rm, keep_in);
             int n_out = kept(&a, i, rm, keep_out);
@@ -373,7 +373,7 @@ int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_group
             if (!rc && nd->a.bias)
                 rc = cut_param(&nd->params[1], nd->a.out, 1, 1, keep_out, NULL, 1);
             nd->a.out = n_out;
-        } else if (is_op(nd, "batchnorm")) {
+        } else if (nd->op == &pith_op_batchnorm) {
             int c = a.n_prov[in];
             kept(&a, in, rm, keep_in);
             for (int j = 0; j < nd->n_params && !rc; j++)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/loss.h"
 #include "prune.h"
 
@@ -31,7 +32,7 @@ int pith_prune_criterion_parse(const char *s, pith_prune_criterion *c)
 static int bn_after(const pith_graph *g, int m)
 {
     int found = -1;
-    return pith_graph_consumers(g, m, &found) == 1 && !strcmp(g->nodes[found].op->name, "batchnorm") ? found : -1;
+    return pith_graph_consumers(g, m, &found) == 1 && !(g->nodes[found].op != &pith_op_batchnorm) ? found : -1;
 }
 
 /* Taylor: sum over batches of (per image, per channel) |sum_hw a * dL/da| / positions. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "prune.h"
 
 typedef struct mask_ctx {
@@ -61,7 +62,7 @@ int pith_prune_gran_parse(const char *s, pith_prune_gran *g)
     return pith_error(PITH_EINVAL, "unknown granularity '%s' (element, kernel, channel)", s);
 }
 
-static int is_layer(const pith_node *n) { return !strcmp(n->op->name, "conv2d") || !strcmp(n->op->name, "linear"); }
+static int is_layer(const pith_node *n) { return (n->op == &pith_op_conv2d) || (n->op == &pith_op_linear); }
 
 static int attach(pith_node *n, float *mask)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/progress.h"
 #include "quant.h"
 #include "quant_internal.h"
@@ -67,7 +68,7 @@ static void finish(const acc_err *a, pith_error_metrics *m)
     m->saturated = a->count ? (double)a->sat / (double)a->count : 0.0;
 }
 
-static int is_layer(const pith_node *n) { return !strcmp(n->op->name, "conv2d") || !strcmp(n->op->name, "linear"); }
+static int is_layer(const pith_node *n) { return (n->op == &pith_op_conv2d) || (n->op == &pith_op_linear); }
 
 /* One pass over the images; errors at every layer's compare point. */
 static int run(pith_graph *gq, pith_graph *gf, const pith_dataset *ds, int n, const int *point, int n_layers,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/progress.h"
 #include "quant.h"
 #include "quant_internal.h"
@@ -95,7 +96,7 @@ int pith_quant_calibrate(pith_graph *g, const pith_dataset *ds, int n, pith_obse
         return pith_error(PITH_ENOMEM, "calibration: out of memory");
     int n_st = 0;
     for (int k = 0; k < g->n_order; k++)
-        if (strcmp(g->nodes[g->order[k]].op->name, "fake_quant") == 0) {
+        if (g->nodes[g->order[k]].op == &pith_op_fake_quant) {
             st[n_st++].node = g->order[k];
             g->nodes[g->order[k]].a.qmode = 0;
         }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "quant.h"
 #include "quant_internal.h"
 
@@ -34,8 +35,7 @@ pith_quant_config pith_quant_defaults(void)
     return c;
 }
 
-static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
-static int is_layer(const pith_node *n) { return is_op(n, "conv2d") || is_op(n, "linear"); }
+static int is_layer(const pith_node *n) { return (n->op == &pith_op_conv2d) || (n->op == &pith_op_linear); }
 
 int pith_fold_batchnorm(pith_graph *g)
 {
@@ -43,7 +43,7 @@ int pith_fold_batchnorm(pith_graph *g)
     for (int k = 0; k < g->n_order && !rc; k++) {
         int bi = g->order[k];
         pith_node *bn = &g->nodes[bi];
-        if (!is_op(bn, "batchnorm"))
+        if (bn->op != &pith_op_batchnorm)
             continue;
         int li = bn->in[0], only = -1;
         if (!is_layer(&g->nodes[li]) || pith_graph_consumers(g, li, &only) != 1)
@@ -109,10 +109,11 @@ static void act_attrs(pith_attrs *a, const pith_qspec *s, int bits, const pith_q
 
 static int computes_values(const pith_node *n)
 {
-    static const char *ops[] = {"conv2d", "linear", "add", "concat", "avgpool", "global_avgpool",
-                                "hardswish", "batchnorm", NULL};
+    static const pith_op *const ops[] = {&pith_op_conv2d, &pith_op_linear, &pith_op_add, &pith_op_concat,
+                                         &pith_op_avgpool, &pith_op_global_avgpool, &pith_op_hardswish,
+                                         &pith_op_batchnorm, NULL};
     for (int i = 0; ops[i]; i++)
-        if (is_op(n, ops[i]))
+        if (n->op == ops[i])
             return 1;
     return 0;
 }
@@ -137,15 +138,15 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         if (!computes_values(&g->nodes[ni]))
             continue;
         /* a batchnorm right after a layer belongs to that layer (QAT without folding) */
-        if (is_op(&g->nodes[ni], "batchnorm") && is_layer(&g->nodes[g->nodes[ni].in[0]]))
+        if ((g->nodes[ni].op == &pith_op_batchnorm) && is_layer(&g->nodes[g->nodes[ni].in[0]]))
             continue;
         int end = ni, next = -1, only_relu = 1;
         while (pith_graph_consumers(g, end, &next) == 1 &&
-               (is_op(&g->nodes[next], "relu") || is_op(&g->nodes[next], "relu6") ||
-                is_op(&g->nodes[next], "batchnorm"))) {
+               ((g->nodes[next].op == &pith_op_relu) || (g->nodes[next].op == &pith_op_relu6) ||
+                (g->nodes[next].op == &pith_op_batchnorm))) {
             /* relu and relu6 fold into the integer clamp; a batchnorm between
              * (QAT before freezing) keeps the float path */
-            only_relu &= !is_op(&g->nodes[next], "batchnorm");
+            only_relu &= g->nodes[next].op != &pith_op_batchnorm;
             end = next;
         }
         const pith_qlayer *pl = plan_for(c, g->nodes[ni].name);
@@ -167,10 +168,10 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         /* fold the activation into the quantizer, as the kernel folds it into its clamp */
         pith_node *act = &g->nodes[end];
         int prev = act->in[0], only = -1;
-        if (!rc && end != ni && (is_op(act, "relu") || is_op(act, "relu6")) &&
+        if (!rc && end != ni && ((act->op == &pith_op_relu) || (act->op == &pith_op_relu6)) &&
             pith_graph_consumers(g, prev, &only) == 1) {
             g->nodes[idx].in[0] = prev;
-            g->nodes[idx].a.qrelu = is_op(act, "relu") ? 1 : 2;
+            g->nodes[idx].a.qrelu = act->op == &pith_op_relu ? 1 : 2;
             rc = pith_graph_sort(g);
         }
     }
@@ -222,7 +223,7 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         n->a.wstoch = kind == PITH_WQ_UNIFORM && s.round == PITH_QROUND_STOCHASTIC;
         int only = -1;
         n->a.wbn = kind == PITH_WQ_UNIFORM && pith_graph_consumers(g, li, &only) == 1 &&
-                   is_op(&g->nodes[only], "batchnorm");
+                   (g->nodes[only].op == &pith_op_batchnorm);
         if (kind == PITH_WQ_KMEANS) {
             int kc = 1 << s.bits, size = (int)w->size;
             pith_param *cb = pith_node_new_param(n, "codebook", 1, &kc, 1);
@@ -324,7 +325,7 @@ int pith_quant_apply(pith_graph *g, const pith_quant_config *c)
         int in = pith_graph_find(g, "input_quant");
         if (in >= 0)
             g->nodes[in].a.qio = 1;
-        if (is_op(&g->nodes[g->output], "fake_quant"))
+        if (g->nodes[g->output].op == &pith_op_fake_quant)
             g->nodes[g->output].a.qio = 1;
     }
     g->batch = 0; /* rewritten: compile again */
@@ -336,7 +337,7 @@ int64_t pith_quant_weight_bytes(const pith_graph *g)
     int64_t bytes = 0;
     for (int k = 0; k < g->n_order; k++) {
         const pith_node *n = &g->nodes[g->order[k]];
-        if (is_op(n, "fake_quant")) {
+        if (n->op == &pith_op_fake_quant) {
             bytes += 8; /* scale + zero point */
             continue;
         }

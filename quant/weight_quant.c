@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "../core/rng.h"
 #include "../core/threads.h"
 #include "quant.h"
@@ -338,16 +339,15 @@ static const pith_param_transform bias_tf = {
 
 /* ---- links between a layer and its fake_quant neighbours ---- */
 
-static int is_op(const pith_node *n, const char *op) { return strcmp(n->op->name, op) == 0; }
 
 /* The scale of the fake_quant node the layer's input comes from, through ops
  * that keep values on the quantized grid; NULL when the input is float. */
 static const float *input_scale(const pith_graph *g, const pith_node *layer)
 {
     const pith_node *n = &g->nodes[layer->in[0]];
-    while (is_op(n, "maxpool") || is_op(n, "flatten") || is_op(n, "dropout") || is_op(n, "relu"))
+    while ((n->op == &pith_op_maxpool) || (n->op == &pith_op_flatten) || (n->op == &pith_op_dropout) || (n->op == &pith_op_relu))
         n = &g->nodes[n->in[0]];
-    return is_op(n, "fake_quant") && n->a.qmode == 1 ? n->params[0].data : NULL;
+    return (n->op == &pith_op_fake_quant) && n->a.qmode == 1 ? n->params[0].data : NULL;
 }
 
 int pith_quant_output_fq(const pith_graph *g, int layer)
@@ -355,9 +355,9 @@ int pith_quant_output_fq(const pith_graph *g, int layer)
     int cur = layer, next = -1;
     while (pith_graph_consumers(g, cur, &next) == 1) {
         const pith_node *n = &g->nodes[next];
-        if (is_op(n, "fake_quant"))
+        if (n->op == &pith_op_fake_quant)
             return next;
-        if (!is_op(n, "relu") && !is_op(n, "relu6") && !is_op(n, "batchnorm"))
+        if (n->op != &pith_op_relu && n->op != &pith_op_relu6 && n->op != &pith_op_batchnorm)
             return -1;
         cur = next;
     }
@@ -380,7 +380,7 @@ int pith_quant_attach(pith_graph *g, int idx)
     pith_node *n = &g->nodes[idx];
     if (!n->a.wq)
         return PITH_OK;
-    if (!is_op(n, "conv2d") && !is_op(n, "linear"))
+    if (n->op != &pith_op_conv2d && n->op != &pith_op_linear)
         return pith_error(PITH_EFORMAT, "node '%s': weight quantization on a %s", n->name, n->op->name);
     if (n->a.wq < PITH_WQ_UNIFORM || n->a.wq > PITH_WQ_TERNARY)
         return pith_error(PITH_EFORMAT, "node '%s': unknown weight quantizer %d", n->name, n->a.wq);
@@ -456,7 +456,7 @@ int pith_quant_attach(pith_graph *g, int idx)
     rc = pith_graph_sort(g);
     if (!rc && n->a.wbn) {
         int bn = -1;
-        if (c->kind != PITH_WQ_UNIFORM || pith_graph_consumers(g, idx, &bn) != 1 || !is_op(&g->nodes[bn], "batchnorm") ||
+        if (c->kind != PITH_WQ_UNIFORM || pith_graph_consumers(g, idx, &bn) != 1 || g->nodes[bn].op != &pith_op_batchnorm ||
             g->nodes[bn].params[0].size != (size_t)c->rows)
             rc = pith_error(PITH_EFORMAT, "node '%s': wbn set, but its only consumer is not a matching batchnorm",
                             n->name);
@@ -516,7 +516,7 @@ int pith_quant_restore(pith_graph *g)
         const pith_node *n = &g->nodes[g->order[k]];
         if (n->a.wq)
             rc = pith_quant_attach(g, g->order[k]);
-        else if (is_op(n, "fake_quant"))
+        else if (n->op == &pith_op_fake_quant)
             rc = check_fq_state(n);
     }
     return rc;
@@ -525,7 +525,7 @@ int pith_quant_restore(pith_graph *g)
 int pith_graph_is_quantized(const pith_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].a.wq || strcmp(g->nodes[i].op->name, "fake_quant") == 0)
+        if (g->nodes[i].a.wq || (g->nodes[i].op == &pith_op_fake_quant))
             return 1;
     return 0;
 }
@@ -538,12 +538,12 @@ int pith_quant_enable(pith_graph *g, const char *layer, int weights, int acts)
         pith_node *n = &g->nodes[idx];
         if (layer && strcmp(n->name, layer) != 0)
             continue;
-        if (!layer && is_op(n, "fake_quant")) {
+        if (!layer && (n->op == &pith_op_fake_quant)) {
             n->a.qmode = acts ? 1 : 0;
             found = 1;
             continue;
         }
-        if (!is_op(n, "conv2d") && !is_op(n, "linear"))
+        if (n->op != &pith_op_conv2d && n->op != &pith_op_linear)
             continue;
         found = 1;
         if (n->params[0].tf == &weight_tf)
@@ -582,7 +582,7 @@ int pith_quant_relink(pith_graph *g)
 int pith_quant_set_layer_bits(pith_graph *g, const char *layer, int wbits, int abits)
 {
     int idx = pith_graph_find(g, layer);
-    if (idx < 0 || (!is_op(&g->nodes[idx], "conv2d") && !is_op(&g->nodes[idx], "linear")))
+    if (idx < 0 || (g->nodes[idx].op != &pith_op_conv2d && g->nodes[idx].op != &pith_op_linear))
         return pith_error(PITH_EINVAL, "no conv2d or linear layer named '%s'", layer);
     if ((wbits && !((wbits >= 2 && wbits <= 8) || wbits == 16)) || (abits && !((abits >= 2 && abits <= 8) || abits == 16)))
         return pith_error(PITH_EINVAL, "layer '%s': bits %d / %d (2 to 8, 16, or 0 for float)", layer, wbits, abits);
@@ -615,7 +615,7 @@ int pith_quant_set_layer_bits(pith_graph *g, const char *layer, int wbits, int a
 void pith_quant_describe(const pith_node *n, char *buf, size_t len)
 {
     buf[0] = 0;
-    if (is_op(n, "fake_quant")) {
+    if (n->op == &pith_op_fake_quant) {
         snprintf(buf, len, "a%d %s%s%s%s%s", n->a.qbits, n->a.qsym ? "sym" : "asym",
                  n->a.qrelu == 1 ? " +relu" : n->a.qrelu == 2 ? " +relu6" : "", n->a.qlsq ? " lsq" : "",
                  n->a.qstoch ? " stochastic" : "", n->a.qmode ? "" : " (off)");

@@ -4,9 +4,7 @@
 #include "../error.h"
 #include "../graph.h"
 
-extern const pith_op pith_op_conv2d, pith_op_linear, pith_op_batchnorm, pith_op_relu,
-    pith_op_relu6, pith_op_hardswish, pith_op_maxpool, pith_op_avgpool, pith_op_global_avgpool,
-    pith_op_flatten, pith_op_add, pith_op_concat, pith_op_dropout;
+#include "ops.h"
 
 /* The graph input: its buffer is filled by the caller, nothing to compute. */
 static int input_shape(const pith_node *n, const pith_shape *in, int n_in, pith_shape *out)
@@ -21,7 +19,7 @@ static void input_noop(pith_node *n, const pith_ctx *c)
     (void)n;
     (void)c;
 }
-static const pith_op pith_op_input = {
+const pith_op pith_op_input = {
     .name = "input", .min_in = 0, .max_in = 0,
     .shape = input_shape, .forward = input_noop, .backward = input_noop,
 };

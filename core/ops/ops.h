@@ -1,0 +1,14 @@
+/* The core ops' tables. A pass asks what a node is by comparing its op
+ * pointer with these (n->op == &pith_op_conv2d), never by name; the names
+ * exist for checkpoints, messages and pith_op_find. Ops other modules
+ * register declare theirs in their own header (quant.h: pith_op_fake_quant). */
+#ifndef PITH_CORE_OPS_H
+#define PITH_CORE_OPS_H
+
+#include "../graph.h"
+
+extern const pith_op pith_op_input, pith_op_conv2d, pith_op_linear, pith_op_batchnorm, pith_op_relu,
+    pith_op_relu6, pith_op_hardswish, pith_op_maxpool, pith_op_avgpool, pith_op_global_avgpool,
+    pith_op_flatten, pith_op_add, pith_op_concat, pith_op_dropout;
+
+#endif
