@@ -34,7 +34,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas 
              -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp -pthread $(EXTRA_LDFLAGS)
 
-CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c runtime/*.c runtime/kernels/*.c)
+CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c experiments/*.c runtime/*.c runtime/kernels/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 

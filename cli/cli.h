@@ -10,6 +10,7 @@
 #include "../core/metrics.h"
 #include <stdio.h>
 #include "../core/train.h"
+#include "../experiments/workbench.h"
 
 /* Exit codes */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NAN = 3 };
@@ -30,13 +31,6 @@ int cli_float(const char *cmd, const char *opt, const char *s, double lo, double
 
 /* The command line as one string (for checkpoint metadata). */
 void cli_command_line(int argc, char **argv, char *buf, size_t len);
-void cli_utc_now(char *buf, size_t len);
-/* Loads the train or test split the checkpoint's metadata names (or `dir`). */
-int cli_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds);
-/* Train and test splits with the first `subset` training images (0: all) and
- * `val` of them held out at random (seed) as `evalset` (left empty if val is 0). */
-int cli_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
-                  pith_dataset *train, pith_dataset *evalset, pith_dataset *test);
 int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -54,23 +48,8 @@ int cli_is_pith_file(const char *path);
 int cli_ends_with(const char *s, const char *suffix);
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta);
 int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress);
-/* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
-int cli_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
-                        int *has_cfg);
-/* The same for pith train --resume, with the per-epoch history: refuses, and
- * says what the file is, when it has no recipe or optimizer state. */
-int cli_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
-                       pith_epoch_record *hist, int *n_hist, int max_hist);
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
-
-/* Test-set accuracy of g (compiled again for `batch` images first when batch > 0);
- * top5 and loss may be NULL. */
-int cli_test_accuracy(pith_graph *g, const pith_dataset *test, int batch, double *top1, double *top5, double *loss);
-/* The recipe for fine-tuning after a compression step: the checkpoint's (or
- * the defaults), `epochs` epochs, lr given or the recipe's / divisor, cosine
- * to zero, no warm-up, all the training data. */
-pith_train_config cli_finetune_config(const pith_train_config *base, int epochs, float lr, float divisor);
 
 extern char cli_argv0_line[1024];
 

@@ -11,7 +11,7 @@
 #include "../core/train.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 #define MAX_LAYERS 256
 
@@ -122,11 +122,11 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
         return pith_error(PITH_ENOMEM, "out of memory");
     for (int i = 0; i < g->n_nodes; i++)
         mode[i] = g->nodes[i].a.qmode;
-    int rc = cli_test_accuracy(g, test, 0, &top1, NULL, NULL); /* as loaded */
+    int rc = pith_test_accuracy(g, test, 0, &top1, NULL, NULL); /* as loaded */
     if (!rc)
         rc = pith_quant_enable(g, NULL, 0, 0);
     if (!rc)
-        rc = cli_test_accuracy(g, test, 0, &float_top1, NULL, NULL);
+        rc = pith_test_accuracy(g, test, 0, &float_top1, NULL, NULL);
     if (!rc)
         rc = pith_quant_enable(g, NULL, 1, 0);
     for (int i = 0; i < g->n_nodes; i++) /* back to the run's quantizers, scales untouched */
@@ -145,7 +145,7 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
                 continue;
             rc = pith_quant_set_layer_bits(g, e[i].name, w, a);
             if (!rc)
-                rc = cli_test_accuracy(g, test, 0, &top1, NULL, NULL);
+                rc = pith_test_accuracy(g, test, 0, &top1, NULL, NULL);
             new_w[i] = w;
             new_a[i] = a;
             promoted++;
@@ -220,14 +220,14 @@ int cmd_analyze(int argc, char **argv)
     pith_dataset train = {0}, none = {0}, test = {0}, rest = {0}, cal = {0};
     pith_layer_error *e = calloc(MAX_LAYERS, sizeof *e);
     int n = 0;
-    rc = e ? cli_load_checkpoint(path, &gq, &meta, NULL, NULL) : pith_error(PITH_ENOMEM, "out of memory");
+    rc = e ? exp_load_checkpoint(path, &gq, &meta, NULL, NULL) : pith_error(PITH_ENOMEM, "out of memory");
     if (!rc && !pith_graph_is_quantized(gq))
         rc = pith_error(PITH_EINVAL, "%s is a float model; quantize it first (pith quantize)", path);
     if (!rc)
-        rc = cli_load_checkpoint(path, &gf, &meta, NULL, NULL);
+        rc = exp_load_checkpoint(path, &gf, &meta, NULL, NULL);
     const char *dir = data ? data : meta.dataset;
     if (!rc)
-        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
     if (!rc && calib >= train.n)
         rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", calib, train.n);
     if (!rc)

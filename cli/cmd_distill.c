@@ -12,7 +12,7 @@
 #include "../distill/distill.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 static void usage(FILE *f)
 {
@@ -95,12 +95,12 @@ int cmd_distill(int argc, char **argv)
     memset(&meta, 0, sizeof meta);
     pith_dataset train = {0}, none = {0}, test = {0};
     double teacher_top1 = NAN;
-    rc = cli_load_checkpoint(teacher_path, &teacher, &tmeta, NULL, NULL);
+    rc = exp_load_checkpoint(teacher_path, &teacher, &tmeta, NULL, NULL);
     const char *dir = data ? data : tmeta.dataset;
     if (!rc)
-        rc = cli_load_data(dir, tmeta.mean, tmeta.std, 0, 0, cfg.seed, &train, &none, &test);
+        rc = exp_load_data(dir, tmeta.mean, tmeta.std, 0, 0, cfg.seed, &train, &none, &test);
     if (!rc && cli_ends_with(student, ".h5")) {
-        rc = cli_load_checkpoint(student, &g, &meta, NULL, NULL);
+        rc = exp_load_checkpoint(student, &g, &meta, NULL, NULL);
     } else if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
         rc = pith_zoo_build(student, train.c, train.h, train.w, classes, cfg.seed, &g);
@@ -112,7 +112,7 @@ int cmd_distill(int argc, char **argv)
     }
     meta.seed = cfg.seed;
     if (!rc) /* the teacher's own accuracy, for the record */
-        rc = cli_test_accuracy(teacher, &test, 500, &teacher_top1, NULL, NULL);
+        rc = pith_test_accuracy(teacher, &test, 500, &teacher_top1, NULL, NULL);
     if (!rc)
         rc = pith_graph_compile(teacher, cfg.batch);
     pith_graph_set_training(teacher, 0);

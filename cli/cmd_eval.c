@@ -10,7 +10,7 @@
 #include "../core/threads.h"
 #include "../core/train.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 static void usage(FILE *f)
 {
@@ -66,11 +66,11 @@ int cmd_eval(int argc, char **argv)
         /* the runtime's kernels on the test set: what the board computes */
         rc = cli_pith_meta(path, &meta);
     } else {
-        rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+        rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     }
     const char *dir = data ? data : meta.dataset;
     if (!rc)
-        rc = cli_load_split(dir, "test", meta.mean, meta.std, &test);
+        rc = exp_load_split(dir, "test", meta.mean, meta.std, &test);
     if (!rc && !runtime)
         rc = pith_graph_compile(g, batch);
     if (!rc)

@@ -8,7 +8,7 @@
 #include "../core/zoo.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 static void usage(FILE *f)
 {
@@ -61,7 +61,7 @@ int cmd_info(int argc, char **argv)
         rc = pith_zoo_build(model, 1, 28, 28, 10, 1, &g);
     } else {
         src = argv[optind];
-        rc = cli_load_checkpoint(src, &g, &meta, NULL, NULL);
+        rc = exp_load_checkpoint(src, &g, &meta, NULL, NULL);
         has_meta = 1;
     }
     if (!rc)

@@ -11,7 +11,7 @@
 #include "../lowrank/lowrank.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 #define MAX_LAYERS 256
 
@@ -101,14 +101,14 @@ int cmd_lowrank(int argc, char **argv)
     pith_lowrank_report *rep = calloc(MAX_LAYERS, sizeof *rep);
     double top1_before = 0, top1_split = 0, top1 = 0;
     int64_t macs0 = 0, params0 = 0;
-    rc = rep ? cli_load_checkpoint(path, &g, &meta, &base, &has_cfg) : pith_error(PITH_ENOMEM, "out of memory");
+    rc = rep ? exp_load_checkpoint(path, &g, &meta, &base, &has_cfg) : pith_error(PITH_ENOMEM, "out of memory");
     if (!rc && pith_graph_is_quantized(g))
         rc = pith_error(PITH_EINVAL, "%s is quantized: factorize the float model, then quantize", path);
     const char *dir = data ? data : meta.dataset;
     if (!rc)
-        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
+        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
     if (!rc) {
         macs0 = pith_graph_macs(g);
         params0 = pith_graph_params(g, 0);
@@ -138,9 +138,9 @@ int cmd_lowrank(int argc, char **argv)
     for (int q = 0; q < n_cand && !rc; q++)
         rc = pith_lowrank_factorize(g, cand[q], &rule, &rep[n_rep++]);
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &top1_split, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &top1_split, NULL, NULL);
     top1 = top1_split;
-    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
+    pith_train_config c2 = pith_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
     if (!rc && finetune > 0) {
         pith_trainer *t = NULL;
         rc = pith_trainer_create(&t, g, &c2, &train, &test);
@@ -150,7 +150,7 @@ int cmd_lowrank(int argc, char **argv)
         }
         pith_trainer_free(t);
         if (!rc)
-            rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
+            rc = pith_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;

@@ -14,7 +14,7 @@
 #include "../prune/prune.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 static void usage(FILE *f)
 {
@@ -93,14 +93,14 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
     int has_cfg = 0;
     pith_dataset train = {0}, none = {0}, test = {0};
     double top1_before = 0, top1_pruned = NAN, top1 = 0;
-    int rc = cli_load_checkpoint(path, &g, &meta, &base, &has_cfg);
+    int rc = exp_load_checkpoint(path, &g, &meta, &base, &has_cfg);
     if (!rc && pith_graph_is_quantized(g))
         rc = pith_error(PITH_EINVAL, "%s is quantized: prune the float model, then quantize", path);
     if (!rc)
-        rc = cli_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+        rc = exp_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
-    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, epochs, lr, 10.0f);
+        rc = pith_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
+    pith_train_config c2 = pith_finetune_config(has_cfg ? &base : NULL, epochs, lr, 10.0f);
     c2.seed = seed;
     int rounds = schedule == 1 ? 3 : 1;
     for (int r = 1; r <= rounds && !rc; r++) {
@@ -108,7 +108,7 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
         if (schedule != 2) {
             rc = pith_prune_magnitude_all(g, sparsity * (float)r / (float)rounds, gran);
             if (!rc && r == 1)
-                rc = cli_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
+                rc = pith_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
         }
         c2.epochs = schedule == 1 ? (epochs + rounds - 1) / rounds : epochs;
         pith_trainer *t = NULL;
@@ -132,7 +132,7 @@ static int magnitude_prune(const char *cmd, int argc, char **argv, const char *p
     }
     if (!rc) {
         pith_prune_apply_masks(g);
-        rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;
@@ -273,14 +273,14 @@ int cmd_prune(int argc, char **argv)
     pith_dataset train = {0}, none = {0}, test = {0};
     double top1_before = 0, top1_pruned = 0, top1 = 0;
     int64_t params0 = 0, macs0 = 0, bytes0 = 0;
-    rc = cli_load_checkpoint(path, &g, &meta, &base, &has_cfg);
+    rc = exp_load_checkpoint(path, &g, &meta, &base, &has_cfg);
     if (!rc && pith_graph_is_quantized(g))
         rc = pith_error(PITH_EINVAL, "%s is quantized: prune the float model, then quantize", path);
     const char *dir = data ? data : meta.dataset;
     if (!rc)
-        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
     if (!rc) {
         params0 = pith_graph_params(g, 0);
         macs0 = pith_graph_macs(g);
@@ -293,9 +293,9 @@ int cmd_prune(int argc, char **argv)
         rc = removed < 0 ? removed : 0;
     }
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &top1_pruned, NULL, NULL);
     top1 = top1_pruned;
-    pith_train_config c2 = cli_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
+    pith_train_config c2 = pith_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
     c2.seed = seed;
     if (!rc && finetune > 0) {
         pith_trainer *t = NULL;
@@ -308,7 +308,7 @@ int cmd_prune(int argc, char **argv)
         }
         pith_trainer_free(t);
         if (!rc)
-            rc = cli_test_accuracy(g, &test, 500, &top1, NULL, NULL);
+            rc = pith_test_accuracy(g, &test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
         meta.top1 = top1;

@@ -12,8 +12,8 @@
 #include "../core/train.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
-#include "quantize.h"
+#include "../experiments/json.h"
+#include "../quant/quantize.h"
 
 static void usage(FILE *f)
 {
@@ -74,6 +74,26 @@ static int parse_method(const char *s, quant_job *j)
             return PITH_OK;
         }
     return pith_error(PITH_EINVAL, "unknown method '%s' (ptq, qat, kmeans, ternary, binary)", s);
+}
+
+static void quant_result_json(json *js, const quant_job *j, const quant_result *r)
+{
+    char s[256];
+    quant_job_scheme(j, s, sizeof s);
+    json_str(js, "method", j->method);
+    json_str(js, "scheme", s);
+    json_int(js, "wbits", j->q.w.bits);
+    json_int(js, "abits", j->q.io == PITH_QIO_WEIGHT_ONLY ? 32 : j->q.a.bits);
+    json_str(js, "observer", pith_observer_name(j->a_obs));
+    json_int(js, "calib", j->calib);
+    json_int(js, "epochs", r->epochs);
+    json_str(js, "layers", r->layers);
+    json_num(js, "float_top1", r->float_top1);
+    json_num(js, "top1", r->top1);
+    json_num(js, "top5", r->top5);
+    json_num(js, "drop_pt", 100 * (r->float_top1 - r->top1));
+    json_int(js, "float_bytes", r->float_bytes);
+    json_int(js, "bytes", r->bytes);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -186,12 +206,12 @@ int cmd_quantize(int argc, char **argv)
     pith_dataset train = {0}, none = {0}, test = {0};
     quant_result res;
     memset(&res, 0, sizeof res);
-    rc = cli_load_checkpoint(path, &g, &meta, &tcfg, &has_cfg);
+    rc = exp_load_checkpoint(path, &g, &meta, &tcfg, &has_cfg);
     if (!rc && pith_graph_is_quantized(g))
         rc = pith_error(PITH_EINVAL, "%s is already quantized; start from the float checkpoint", path);
     const char *dir = data ? data : meta.dataset;
     if (!rc)
-        rc = cli_load_data(dir, meta.mean, meta.std, 0, 0, job.q.seed, &train, &none, &test);
+        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, job.q.seed, &train, &none, &test);
     if (!rc) {
         if (!has_cfg)
             tcfg = pith_train_defaults();

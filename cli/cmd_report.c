@@ -8,8 +8,8 @@
 
 #include "../core/error.h"
 #include "cli.h"
-#include "json.h"
-#include "results.h"
+#include "../experiments/json.h"
+#include "../experiments/results.h"
 
 #define MAX_COLS 64
 

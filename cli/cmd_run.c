@@ -18,9 +18,9 @@
 #include "../prune/prune.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "config.h"
-#include "json.h"
-#include "results.h"
+#include "../experiments/config.h"
+#include "../experiments/json.h"
+#include "../experiments/results.h"
 
 static void usage(FILE *f)
 {
@@ -146,7 +146,7 @@ static int save_epoch(pith_trainer *t, const pith_epoch_record *r, void *user)
     snprintf(m.model, sizeof m.model, "%s", s->cfg->model);
     snprintf(m.dataset, sizeof m.dataset, "%s", s->cfg->data_dir);
     snprintf(m.command, sizeof m.command, "pith run %.1000s", s->cfg->path);
-    cli_utc_now(m.created, sizeof m.created);
+    exp_utc_now(m.created, sizeof m.created);
     m.seed = s->cfg->seed;
     m.epoch = t->epoch;
     m.step = t->step;
@@ -268,7 +268,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
 {
     pith_dataset train = {0}, evalset = {0}, test = {0};
     pith_graph *g = NULL;
-    int rc = cli_load_data(cfg->data_dir, cfg->mean, cfg->std, cfg->subset, cfg->val, cfg->seed, &train,
+    int rc = exp_load_data(cfg->data_dir, cfg->mean, cfg->std, cfg->subset, cfg->val, cfg->seed, &train,
                            &evalset, &test);
     if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
@@ -281,7 +281,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
     if (hit >= 0) {
         pith_graph *cg = NULL;
         pith_ckpt_meta cm;
-        if (cli_load_checkpoint(cached, &cg, &cm, NULL, NULL) == PITH_OK) {
+        if (exp_load_checkpoint(cached, &cg, &cm, NULL, NULL) == PITH_OK) {
             pith_graph_free(g);
             g = cg;
             first = hit + 1;
@@ -313,7 +313,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
             pith_ckpt_meta tmeta;
             pith_distill kd = {.T = st->kd_T, .alpha = st->kd_alpha};
             if (st->kind == STAGE_DISTILL) {
-                rc = cli_load_checkpoint(st->teacher, &teacher, &tmeta, NULL, NULL);
+                rc = exp_load_checkpoint(st->teacher, &teacher, &tmeta, NULL, NULL);
                 if (!rc)
                     rc = pith_graph_compile(teacher, tc.batch);
                 if (rc)
@@ -424,7 +424,7 @@ static int run_stages(const exp_config *cfg, const char *dir, const char *cache,
             snprintf(m.model, sizeof m.model, "%s", cfg->model);
             snprintf(m.dataset, sizeof m.dataset, "%s", cfg->data_dir);
             snprintf(m.command, sizeof m.command, "pith run %.900s (stage %d: quantize)", cfg->path, i + 1);
-            cli_utc_now(m.created, sizeof m.created);
+            exp_utc_now(m.created, sizeof m.created);
             m.seed = cfg->seed;
             m.mean = cfg->mean;
             m.std = cfg->std;
@@ -581,7 +581,7 @@ int cmd_run(int argc, char **argv)
     snprintf(row.config_hash, sizeof row.config_hash, "%016llx", (unsigned long long)cfg.hash);
     row.seed = cfg.seed;
     prov_git(row.git_commit, sizeof row.git_commit, &row.git_dirty);
-    cli_utc_now(row.date, sizeof row.date);
+    exp_utc_now(row.date, sizeof row.date);
     prov_host(row.host, sizeof row.host);
     snprintf(row.model, sizeof row.model, "%s", cfg.model);
     exp_stage_chain(&cfg, row.stages, sizeof row.stages);

@@ -13,54 +13,11 @@
 #include "../core/threads.h"
 #include "../core/zoo.h"
 #include "../quant/quant.h"
+#include "../export/bench.h"
 #include "../export/export.h"
 #include "../runtime/pithrt.h"
 #include "cli.h"
-#include "json.h"
-
-/* A loaded .pith model with a context on a malloc'd arena. */
-typedef struct rt {
-    void *file;
-    pithrt_model m;
-    void *arena;
-    pithrt_ctx c;
-} rt;
-
-/* isa: an instruction set's name, or NULL for the runtime's own choice */
-static int rt_open(const char *path, int threads, const char *isa, rt *r)
-{
-    memset(r, 0, sizeof *r);
-    char msg[256];
-    size_t len;
-    if (pithrt_file_read(path, &r->file, &len, msg, sizeof msg))
-        return pith_error(PITH_EIO, "%s", msg);
-    if (pithrt_model_load_isa(r->file, len, isa, &r->m)) {
-        free(r->file);
-        r->file = NULL;
-        return pith_error(PITH_EFORMAT, "%s: %s", path, pithrt_model_error(&r->m));
-    }
-    size_t bytes = pithrt_arena_bytes(&r->m, threads);
-    r->arena = malloc(bytes);
-    if (!r->arena || pithrt_ctx_init(&r->c, &r->m, r->arena, bytes, threads)) {
-        int rc = pith_error(PITH_ENOMEM, "%s: %s", path, r->arena ? pithrt_ctx_error(&r->c) : "no memory for the arena");
-        pithrt_model_free(&r->m);
-        free(r->file);
-        free(r->arena);
-        memset(r, 0, sizeof *r);
-        return rc;
-    }
-    return PITH_OK;
-}
-
-static void rt_close(rt *r)
-{
-    pithrt_ctx_free(&r->c);
-    pithrt_model_free(&r->m);
-    free(r->arena);
-    free(r->file);
-    memset(r, 0, sizeof *r);
-}
-
+#include "../experiments/json.h"
 
 int cli_is_pith_file(const char *path) { return cli_ends_with(path, ".pith"); }
 
@@ -68,8 +25,8 @@ int cli_is_pith_file(const char *path) { return cli_ends_with(path, ".pith"); }
  * and the dataset (Fashion-MNIST's unless --data says otherwise). */
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
 {
-    rt r;
-    int rc = rt_open(path, 1, NULL, &r);
+    pith_rt r;
+    int rc = pith_rt_open(path, 1, NULL, &r);
     if (rc)
         return rc;
     memset(meta, 0, sizeof *meta);
@@ -78,26 +35,26 @@ int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
     meta->mean = r.m.norm_channels ? r.m.mean[0] : 0.0f;
     meta->std = r.m.norm_channels ? r.m.std[0] : 1.0f;
     meta->classes = (int)pithrt_output_size(&r.m);
-    rt_close(&r);
+    pith_rt_close(&r);
     return PITH_OK;
 }
 
 /* Runs ds through the runtime into m (initialised by the caller). */
 int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress)
 {
-    rt r;
-    int rc = rt_open(path, 1, NULL, &r);
+    pith_rt r;
+    int rc = pith_rt_open(path, 1, NULL, &r);
     if (rc)
         return rc;
     size_t nin = pithrt_input_size(&r.m), nout = pithrt_output_size(&r.m);
     if (nin != (size_t)ds->c * ds->h * ds->w || (int)nout != m->classes) {
-        rt_close(&r);
+        pith_rt_close(&r);
         return pith_error(PITH_ESHAPE, "%s takes %zu values and gives %zu; the data has %d x %d x %d images and %d classes",
                           path, nin, nout, ds->c, ds->h, ds->w, m->classes);
     }
     float *out = malloc(sizeof *out * nout);
     if (!out) {
-        rt_close(&r);
+        pith_rt_close(&r);
         return pith_error(PITH_ENOMEM, "out of memory");
     }
     for (int i = 0; i < ds->n; i++) {
@@ -111,7 +68,7 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
     if (progress)
         fprintf(progress, "\n");
     free(out);
-    rt_close(&r);
+    pith_rt_close(&r);
     return PITH_OK;
 }
 
@@ -221,9 +178,9 @@ int cmd_export(int argc, char **argv)
     if (model)
         rc = zoo_model(model, int8, calib, &g, &meta);
     else
-        rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+        rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     if (!rc && golden)
-        rc = cli_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
+        rc = exp_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
     const int k = g ? pith_graph_output_shape(g)->d[0] : 0;
     char names[64][32];
     const char *labels[64];
@@ -278,8 +235,9 @@ static void bench_usage(FILE *f)
                "Latency of the runtime at batch 1 on this machine: min / median / p90 over\n"
                "R runs after W warm-up runs, inferences per second, and the memory the\n"
                "model needs: weight bytes, arena bytes and the lower bound on the arena\n"
-               "(the most activation bytes alive at once). --profile adds a per-layer\n"
-               "table: time, share and MACs/s.\n"
+               "(the most activation bytes alive at once), the heap the loaded model holds,\n"
+               "and an energy estimate per inference (docs/runtime.md says how it is\n"
+               "counted). --profile adds a per-layer table: time, share and MACs/s.\n"
                "\n"
                "  --threads N   threads (default 1)\n"
                "  --isa SET     kernels: ref (the plain C reference), avx2, avx512, neon,\n"
@@ -319,37 +277,20 @@ int cmd_bench(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one .pith file");
     const char *path = argv[optind];
-    rt r;
-    rc = rt_open(path, threads, isa, &r);
-    double *t = rc ? NULL : malloc(sizeof *t * (size_t)runs);
-    if (!rc && !t)
-        rc = pith_error(PITH_ENOMEM, "out of memory");
+    pith_rt r;
+    rc = pith_rt_open(path, threads, isa, &r);
+    if (rc)
+        return cli_fail(cmd, rc);
+    pithrt_ctx_profile(&r.c, profile);
+    pith_bench_result b;
+    rc = pith_bench_rt(&r, warmup, runs, &b);
     if (rc) {
-        if (!t && r.file)
-            rt_close(&r);
+        pith_rt_close(&r);
         return cli_fail(cmd, rc);
     }
-    /* the input ONNX Runtime's peer (../shared/peers/ort_bench.js) times:
-     * a fixed LCG in [-1, 1) */
-    size_t nin = pithrt_input_size(&r.m);
-    float *x = malloc(nin * sizeof *x);
-    uint32_t lcg = 12345;
-    for (size_t i = 0; x && i < nin; i++) {
-        lcg = lcg * 1103515245u + 12345u;
-        x[i] = (float)(lcg / 2147483648.0 - 1.0);
-    }
-    if (x)
-        pithrt_set_input_f32(&r.c, x, nin);
-    free(x);
-    pithrt_ctx_profile(&r.c, profile);
-    pithrt_bench(&r.c, warmup, runs, t);
-    double med = t[runs / 2], p90 = t[(runs * 9) / 10], total = 0;
-    int64_t macs = 0;
-    for (int k = 0; k < r.m.n_ops; k++) {
+    double total = 0;
+    for (int k = 0; k < r.m.n_ops; k++)
         total += r.c.profile[k].seconds;
-        macs += r.c.profile[k].macs;
-    }
-    size_t arena = pithrt_arena_bytes(&r.m, threads);
     if (as_json) {
         json j;
         json_init(&j, stdout);
@@ -358,15 +299,17 @@ int cmd_bench(int argc, char **argv)
         json_int(&j, "threads", threads);
         json_str(&j, "isa", pithrt_model_isa(&r.m));
         json_int(&j, "runs", runs);
-        json_num(&j, "min_ms", 1e3 * t[0]);
-        json_num(&j, "median_ms", 1e3 * med);
-        json_num(&j, "p90_ms", 1e3 * p90);
-        json_num(&j, "fps", 1.0 / med);
-        json_int(&j, "macs", macs);
+        json_num(&j, "min_ms", b.min_ms);
+        json_num(&j, "median_ms", b.median_ms);
+        json_num(&j, "p90_ms", b.p90_ms);
+        json_num(&j, "fps", b.fps);
+        json_int(&j, "macs", b.macs);
         json_int(&j, "weight_bytes", r.m.blob_size);
-        json_int(&j, "arena_bytes", (int64_t)arena);
+        json_int(&j, "arena_bytes", (int64_t)b.arena_bytes);
         json_int(&j, "activation_bytes", (int64_t)r.m.act_bytes);
         json_int(&j, "lower_bound_bytes", (int64_t)r.m.lower_bound);
+        json_int(&j, "heap_bytes", (int64_t)b.heap_bytes);
+        json_num(&j, "energy_uj_est", b.energy.total_uj);
         if (profile) {
             json_arr(&j, "layers");
             for (int k = 0; k < r.m.n_ops; k++) {
@@ -385,12 +328,16 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("%s: batch 1, %d thread(s), %s kernels, %d runs after %d warm-up\n", path, threads,
                pithrt_model_isa(&r.m), runs, warmup);
-        printf("latency  min %.3f ms   median %.3f ms   p90 %.3f ms   %.1f inferences/s\n", 1e3 * t[0], 1e3 * med,
-               1e3 * p90, 1.0 / med);
+        printf("latency  min %.3f ms   median %.3f ms   p90 %.3f ms   %.1f inferences/s\n", b.min_ms, b.median_ms,
+               b.p90_ms, b.fps);
         printf("memory   weights %u bytes   arena %zu bytes (activations %zu, lower bound %zu: %.3fx)\n",
-               r.m.blob_size, arena, r.m.act_bytes, r.m.lower_bound,
+               r.m.blob_size, b.arena_bytes, r.m.act_bytes, r.m.lower_bound,
                r.m.lower_bound ? (double)r.m.act_bytes / (double)r.m.lower_bound : 1.0);
-        printf("compute  %.2f M MACs per inference, %.2f G MACs/s\n", macs / 1e6, macs / med / 1e9);
+        printf("         %zu bytes of heap once loaded (file, tables, packed weights, arena)\n", b.heap_bytes);
+        printf("compute  %.2f M MACs per inference, %.2f G MACs/s\n", b.macs / 1e6, b.macs / b.median_ms / 1e6);
+        printf("energy   %.2f uJ per inference (est.: %.2f MACs, %.2f weights from DRAM, %.2f activations "
+               "through SRAM; Horowitz ISSCC 2014, 45 nm)\n",
+               b.energy.total_uj, b.energy.mac_uj, b.energy.dram_uj, b.energy.sram_uj);
         if (profile) {
             printf("\n%-26s %-10s %10s %7s %12s\n", "layer", "op", "ms", "share", "GMAC/s");
             for (int k = 0; k < r.m.n_ops; k++) {
@@ -401,8 +348,7 @@ int cmd_bench(int argc, char **argv)
             }
         }
     }
-    free(t);
-    rt_close(&r);
+    pith_rt_close(&r);
     return EXIT_OK;
 }
 
@@ -448,8 +394,8 @@ int cmd_infer(int argc, char **argv)
     rc = pith_idx_read(idx, &images);
     if (rc)
         return cli_fail(cmd, rc);
-    rt r;
-    rc = rt_open(argv[optind], 1, NULL, &r);
+    pith_rt r;
+    rc = pith_rt_open(argv[optind], 1, NULL, &r);
     size_t per = 1;
     for (int d = 1; d < images.ndim; d++)
         per *= (size_t)images.dims[d];
@@ -463,7 +409,7 @@ int cmd_infer(int argc, char **argv)
     if (rc) {
         pith_idx_free(&images);
         if (r.file)
-            rt_close(&r);
+            pith_rt_close(&r);
         return cli_fail(cmd, rc);
     }
     pithrt_set_input_u8(&r.c, images.data + (size_t)index * per, per);
@@ -514,6 +460,6 @@ int cmd_infer(int argc, char **argv)
     free(pr);
     free(out);
     pith_idx_free(&images);
-    rt_close(&r);
+    pith_rt_close(&r);
     return EXIT_OK;
 }

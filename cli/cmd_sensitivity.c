@@ -12,7 +12,7 @@
 #include "../core/train.h"
 #include "../prune/prune.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 #define MAX_RATIOS 32
 
@@ -118,9 +118,9 @@ int cmd_sensitivity(int argc, char **argv)
     double base = 0, *acc = NULL;
     char (*names)[PITH_NAME_MAX] = NULL;
     int *index = NULL;
-    rc = cli_load_checkpoint(path, &g, &meta, NULL, NULL);
+    rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     if (!rc)
-        rc = cli_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
+        rc = exp_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
     if (!rc)
         rc = pith_prune_groups(g, &groups, &n_groups);
     if (!rc) {
@@ -131,7 +131,7 @@ int cmd_sensitivity(int argc, char **argv)
             rc = pith_error(PITH_ENOMEM, "out of memory");
     }
     if (!rc)
-        rc = cli_test_accuracy(g, &test, 500, &base, NULL, NULL);
+        rc = pith_test_accuracy(g, &test, 500, &base, NULL, NULL);
     for (int gi = 0; gi < n_groups && !rc; gi++) {
         if (!groups[gi].prunable)
             continue;
@@ -139,7 +139,7 @@ int cmd_sensitivity(int argc, char **argv)
         index[n_rows] = gi;
         for (int r = 0; r < n_ratios && !rc; r++) {
             pith_graph *h = NULL; /* a fresh copy for every point */
-            rc = cli_load_checkpoint(path, &h, &meta, NULL, NULL);
+            rc = exp_load_checkpoint(path, &h, &meta, NULL, NULL);
             if (!rc && crit == PITH_CRIT_TAYLOR)
                 rc = pith_graph_compile(h, 64);
             if (!rc) {
@@ -147,7 +147,7 @@ int cmd_sensitivity(int argc, char **argv)
                 rc = removed < 0 ? removed : 0;
             }
             if (!rc)
-                rc = cli_test_accuracy(h, &test, 500, &acc[n_rows * n_ratios + r], NULL, NULL);
+                rc = pith_test_accuracy(h, &test, 500, &acc[n_rows * n_ratios + r], NULL, NULL);
             pith_graph_free(h);
             if (!as_json && !rc)
                 fprintf(stderr, "%ssensitivity: %s at %.2f -> %.2f%%%s", tty ? "\r" : "", names[n_rows],

@@ -14,9 +14,9 @@
 #include "../core/error.h"
 #include "../core/progress.h"
 #include "cli.h"
-#include "config.h"
-#include "json.h"
-#include "results.h"
+#include "../experiments/config.h"
+#include "../experiments/json.h"
+#include "../experiments/results.h"
 
 #define MAX_PARAMS 8
 #define MAX_VALUES 64

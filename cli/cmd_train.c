@@ -13,7 +13,7 @@
 #include "../core/zoo.h"
 #include "../quant/quant.h"
 #include "cli.h"
-#include "json.h"
+#include "../experiments/json.h"
 
 static void usage(FILE *f)
 {
@@ -98,7 +98,7 @@ static int save_epoch(pith_trainer *t, const pith_epoch_record *r, void *user)
     ru->meta.top1 = r->test_top1;
     ru->meta.top5 = r->test_top5;
     ru->meta.test_loss = r->test_loss;
-    cli_utc_now(ru->meta.created, sizeof ru->meta.created);
+    exp_utc_now(ru->meta.created, sizeof ru->meta.created);
     int n = ru->n_hist_before + t->n_history;
     pith_epoch_record *all = malloc((size_t)(n ? n : 1) * sizeof *all);
     if (!all)
@@ -251,7 +251,7 @@ int cmd_train(int argc, char **argv)
         hist_before = calloc(PITH_MAX_EPOCHS, sizeof *hist_before);
         if (!hist_before)
             return EXIT_FAIL;
-        rc = cli_load_resumable(resume, &g, &ru.meta, &cfg, hist_before, &n_hist, PITH_MAX_EPOCHS);
+        rc = exp_load_resumable(resume, &g, &ru.meta, &cfg, hist_before, &n_hist, PITH_MAX_EPOCHS);
         if (rc) {
             free(hist_before);
             return rc == PITH_EINVAL ? cli_usage_error(cmd, "%s", pith_last_error()) : cli_fail(cmd, rc);
@@ -296,7 +296,7 @@ int cmd_train(int argc, char **argv)
     const int val = cfg.val;
     pith_dataset train = {0}, evalset = {0}, test = {0};
     const char *dir = data && data[0] ? data : PITH_FMNIST_DIR;
-    rc = cli_load_data(dir, mean, std, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
+    rc = exp_load_data(dir, mean, std, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
     if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
         if (!g)

@@ -308,3 +308,36 @@ int pith_evaluate(pith_graph *g, const pith_dataset *ds, pith_metrics *m, FILE *
     free(labels);
     return rc;
 }
+
+int pith_test_accuracy(pith_graph *g, const pith_dataset *test, int batch, double *top1, double *top5, double *loss)
+{
+    pith_metrics m = {0};
+    int rc = batch > 0 ? pith_graph_compile(g, batch) : PITH_OK;
+    if (!rc)
+        rc = pith_metrics_init(&m, pith_graph_output_shape(g)->d[0]);
+    if (!rc)
+        rc = pith_evaluate(g, test, &m, NULL);
+    if (!rc) {
+        *top1 = pith_metrics_top1(&m);
+        if (top5)
+            *top5 = pith_metrics_top5(&m);
+        if (loss)
+            *loss = pith_metrics_loss(&m);
+    }
+    pith_metrics_free(&m);
+    return rc;
+}
+
+pith_train_config pith_finetune_config(const pith_train_config *base, int epochs, float lr, float divisor)
+{
+    pith_train_config c = base ? *base : pith_train_defaults();
+    c.epochs = epochs > 0 ? epochs : 1;
+    c.stop_after = 0;
+    c.warmup_epochs = 0;
+    c.subset = 0;
+    c.val = 0;
+    c.lr = lr > 0 ? lr : c.lr / divisor;
+    c.min_lr = 0;
+    c.sched = PITH_SCHED_COSINE;
+    return c;
+}

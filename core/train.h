@@ -92,4 +92,13 @@ pith_schedule pith_trainer_schedule(const pith_trainer *t);
  * with the number of classes of g's output. */
 int pith_evaluate(pith_graph *g, const pith_dataset *ds, pith_metrics *m, FILE *progress);
 
+/* Test-set accuracy of g (compiled again for `batch` images first when batch > 0);
+ * top5 and loss may be NULL. */
+int pith_test_accuracy(pith_graph *g, const pith_dataset *test, int batch, double *top1, double *top5, double *loss);
+/* The recipe for fine-tuning after a compression step: the checkpoint's (or
+ * the defaults), `epochs` epochs, lr given or the recipe's / divisor, cosine
+ * to zero, no warm-up, all the training data. */
+pith_train_config pith_finetune_config(const pith_train_config *base, int epochs, float lr, float divisor);
+
+
 #endif

@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../cli/config.h"
+#include "../experiments/config.h"
 #include "../prune/prune.h"
-#include "../cli/results.h"
+#include "../experiments/results.h"
 #include "testutil.h"
 
 static const char *write_cfg(const char *name, const char *text)

@@ -1,15 +1,15 @@
 /* Experiment configs (YAML, read with libyaml): dataset, model, seed and an
  * ordered list of stages. Every key is checked before anything runs; errors
  * name the file, the line, the key and what was allowed. */
-#ifndef PITH_CLI_CONFIG_H
-#define PITH_CLI_CONFIG_H
+#ifndef PITH_EXPERIMENTS_CONFIG_H
+#define PITH_EXPERIMENTS_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../core/graph.h"
 #include "../core/train.h"
-#include "quantize.h"
+#include "../quant/quantize.h"
 
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256

@@ -1,6 +1,6 @@
 /* A small streaming JSON writer for --json output: one object on stdout. */
-#ifndef PITH_CLI_JSON_H
-#define PITH_CLI_JSON_H
+#ifndef PITH_EXPERIMENTS_JSON_H
+#define PITH_EXPERIMENTS_JSON_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -7,7 +7,6 @@
 #include "../core/error.h"
 #include "../core/ops/ops.h"
 #include "../core/threads.h"
-#include "cli.h"
 
 void quant_job_defaults(quant_job *j)
 {
@@ -85,7 +84,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
               const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = cli_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL);
+    int rc = pith_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL);
     r->float_bytes = pith_graph_bytes(g);
     for (int i = 0; i < g->n_nodes; i++) { /* pruning masks are not part of the float model's size */
         const pith_param *mk = pith_node_param(&g->nodes[i], "mask");
@@ -119,7 +118,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         /* k-means centroid gradients are sums over many weights: a smaller rate */
         float divisor = j->q.method == PITH_WQ_KMEANS ? 100.0f
                         : j->q.method == PITH_WQ_BINARY || j->q.method == PITH_WQ_TERNARY ? 5.0f : 10.0f;
-        pith_train_config c = cli_finetune_config(base, j->epochs, j->lr, divisor);
+        pith_train_config c = pith_finetune_config(base, j->epochs, j->lr, divisor);
         if (j->q.method == PITH_WQ_KMEANS)
             c.optim.weight_decay = 0; /* would pull the shared centroids toward zero */
         /* Jacob et al.: batchnorm with batch statistics for `split` epochs, then frozen
@@ -164,7 +163,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         r->cfg = c;
     }
     if (!rc)
-        rc = cli_test_accuracy(g, test, 500, &r->top1, &r->top5, &r->loss);
+        rc = pith_test_accuracy(g, test, 500, &r->top1, &r->top5, &r->loss);
     if (!rc) {
         r->bytes = pith_quant_weight_bytes(g);
         describe_layers(g, j, r->layers, sizeof r->layers);
@@ -175,7 +174,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
     return rc;
 }
 
-static void scheme(const quant_job *j, char *buf, size_t len)
+void quant_job_scheme(const quant_job *j, char *buf, size_t len)
 {
     const pith_quant_config *q = &j->q;
     const char *gran = q->w.gran == PITH_QGRAN_TENSOR ? "per-tensor" : q->w.gran == PITH_QGRAN_CHANNEL ? "per-channel" : "per-group";
@@ -197,7 +196,7 @@ static void scheme(const quant_job *j, char *buf, size_t len)
 void quant_result_print(FILE *f, const quant_job *j, const quant_result *r)
 {
     char s[256];
-    scheme(j, s, sizeof s);
+    quant_job_scheme(j, s, sizeof s);
     fprintf(f, "method     %s: %s%s\n", j->method, s, j->q.lsq ? ", LSQ" : "");
     if (r->epochs)
         fprintf(f, "fine-tune  %d epoch%s, lr %g\n", r->epochs, r->epochs == 1 ? "" : "s", (double)r->cfg.lr);
@@ -206,26 +205,6 @@ void quant_result_print(FILE *f, const quant_job *j, const quant_result *r)
     fprintf(f, "quantized  top-1 %6.2f%%   weights %9.1f KB   (%.1fx smaller)   drop %+.2f pt\n",
             100 * r->top1, r->bytes / 1024.0, r->bytes ? (double)r->float_bytes / (double)r->bytes : 0.0,
             100 * (r->float_top1 - r->top1));
-}
-
-void quant_result_json(json *js, const quant_job *j, const quant_result *r)
-{
-    char s[256];
-    scheme(j, s, sizeof s);
-    json_str(js, "method", j->method);
-    json_str(js, "scheme", s);
-    json_int(js, "wbits", j->q.w.bits);
-    json_int(js, "abits", j->q.io == PITH_QIO_WEIGHT_ONLY ? 32 : j->q.a.bits);
-    json_str(js, "observer", pith_observer_name(j->a_obs));
-    json_int(js, "calib", j->calib);
-    json_int(js, "epochs", r->epochs);
-    json_str(js, "layers", r->layers);
-    json_num(js, "float_top1", r->float_top1);
-    json_num(js, "top1", r->top1);
-    json_num(js, "top5", r->top5);
-    json_num(js, "drop_pt", 100 * (r->float_top1 - r->top1));
-    json_int(js, "float_bytes", r->float_bytes);
-    json_int(js, "bytes", r->bytes);
 }
 
 void quant_job_label(const quant_job *j, char *buf, size_t len)

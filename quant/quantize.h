@@ -1,14 +1,13 @@
 /* The quantize step shared by `pith quantize` and the `quantize` stage of
  * experiment configs. */
-#ifndef PITH_CLI_QUANTIZE_H
-#define PITH_CLI_QUANTIZE_H
+#ifndef PITH_QUANT_QUANTIZE_H
+#define PITH_QUANT_QUANTIZE_H
 
 #include <stdio.h>
 
 #include "../core/checkpoint.h"
 #include "../core/train.h"
-#include "../quant/quant.h"
-#include "json.h"
+#include "quant.h"
 
 #define QUANT_MAX_PLAN 256
 
@@ -45,7 +44,8 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
 /* "w4a4", "w8-weight-only", "kmeans4", "ternary-a8": the format in a stage chain. */
 void quant_job_label(const quant_job *j, char *buf, size_t len);
 void quant_result_print(FILE *f, const quant_job *j, const quant_result *r);
-void quant_result_json(json *js, const quant_job *j, const quant_result *r);
+/* "PTQ w8a8, per-channel weights, ...": the scheme in words. */
+void quant_job_scheme(const quant_job *j, char *buf, size_t len);
 
 /* Mixed-precision plans (YAML): layers: {NAME: {wbits: N|float, abits: N|float}}. */
 int quant_plan_load(const char *path, pith_qlayer *layers, int max, int *n);

@@ -1,8 +1,8 @@
 /* results/runs.tsv: one row per finished (or failed) run, tab-separated with a
  * header line, appended under an exclusive lock so concurrent runs never
  * interleave or lose a row. */
-#ifndef PITH_CLI_RESULTS_H
-#define PITH_CLI_RESULTS_H
+#ifndef PITH_EXPERIMENTS_RESULTS_H
+#define PITH_EXPERIMENTS_RESULTS_H
 
 #include <stddef.h>
 #include <stdint.h>

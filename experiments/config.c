@@ -1,0 +1,250 @@
+/* Loading an experiment config: the file (size and nesting checked first),
+ * its overrides, the root keys and the dataset, the resolved YAML and its
+ * hash, which names the run. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "../core/dataset.h"
+#include "../core/error.h"
+#include "config_yaml.h"
+
+static const char *const dataset_keys = "path, mean, std, subset, val, augment";
+
+static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
+{
+    int rc = cy_need_map(c, m, "dataset");
+    if (rc)
+        return rc;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "path"))
+            rc = cy_str(c, v, "dataset.path", cfg->data_dir, sizeof cfg->data_dir);
+        else if (!strcmp(key, "mean"))
+            rc = cy_float(c, v, "dataset.mean", -1e6, 1e6, 0, &cfg->mean);
+        else if (!strcmp(key, "std"))
+            rc = cy_float(c, v, "dataset.std", 0, 1e6, 1, &cfg->std);
+        else if (!strcmp(key, "subset"))
+            rc = cy_int(c, v, "dataset.subset", 0, 1 << 30, &cfg->subset);
+        else if (!strcmp(key, "val"))
+            rc = cy_int(c, v, "dataset.val", 0, 1 << 30, &cfg->val);
+        else if (!strcmp(key, "augment")) {
+            rc = cy_need_map(c, v, "dataset.augment");
+            if (!rc)
+                FOR_PAIRS(v, q)
+                {
+                    yaml_node_t *k2 = cy_get(c, q->key), *v2 = cy_get(c, q->value);
+                    const char *key2 = cy_scalar(k2) ? cy_scalar(k2) : "";
+                    if (!strcmp(key2, "crop_pad"))
+                        rc = cy_int(c, v2, "dataset.augment.crop_pad", 0, 64, &cfg->aug.crop_pad);
+                    else if (!strcmp(key2, "hflip"))
+                        rc = cy_bool(c, v2, "dataset.augment.hflip", &cfg->aug.hflip);
+                    else
+                        rc = cy_unknown(c, k2, "dataset.augment", "crop_pad, hflip");
+                    if (rc)
+                        return rc;
+                }
+        } else
+            rc = cy_unknown(c, k, "dataset", dataset_keys);
+        if (rc)
+            return rc;
+    }
+    return PITH_OK;
+}
+
+
+static const char *const root_keys = "experiment, seed, dataset, model, stages";
+static int parse_root(cy_ctx *c, exp_config *cfg)
+{
+    yaml_node_t *root = yaml_document_get_root_node(c->doc);
+    if (!root)
+        return pith_error(PITH_EINVAL, "%s: empty config", c->path);
+    int rc = cy_need_map(c, root, "the config");
+    if (rc)
+        return rc;
+    yaml_node_t *stages = NULL, *model = NULL;
+    int has_name = 0;
+    FOR_PAIRS(root, p)
+    {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "experiment")) {
+            rc = cy_str(c, v, "experiment", cfg->name, sizeof cfg->name);
+            if (!rc && strspn(cfg->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                           strlen(cfg->name))
+                rc = cy_err(c, v, "experiment: use letters, digits, '-', '_' and '.' only (it names a folder)");
+            has_name = 1;
+        } else if (!strcmp(key, "seed"))
+            rc = cy_u64(c, v, "seed", &cfg->seed);
+        else if (!strcmp(key, "dataset"))
+            rc = parse_dataset(c, v, cfg);
+        else if (!strcmp(key, "model"))
+            model = v;
+        else if (!strcmp(key, "stages"))
+            stages = v;
+        else
+            rc = cy_unknown(c, k, "the config", root_keys);
+        if (rc)
+            return rc;
+    }
+    if (!has_name)
+        return cy_err(c, root, "missing required key 'experiment' (a name for the runs folder)");
+    if (!model)
+        return cy_err(c, root, "missing required key 'model' (a zoo name or a list of layers)");
+    if (!stages)
+        return cy_err(c, root, "missing required key 'stages'");
+    rc = exp_parse_model(c, model, cfg);
+    if (!rc)
+        rc = exp_parse_stages(c, stages, cfg);
+    if (!rc)
+        exp_prefix_keys(c, root, stages, cfg);
+    return rc;
+}
+
+
+/* ------------------------------------------------------------------ loading */
+
+typedef struct buf {
+    char *s;
+    size_t n, cap;
+} buf;
+
+static int write_buf(void *data, unsigned char *b, size_t size)
+{
+    buf *o = data;
+    if (o->n + size + 1 > o->cap) {
+        size_t cap = (o->cap + size + 1) * 2;
+        char *s = realloc(o->s, cap);
+        if (!s)
+            return 0;
+        o->s = s;
+        o->cap = cap;
+    }
+    memcpy(o->s + o->n, b, size);
+    o->n += size;
+    o->s[o->n] = '\0';
+    return 1;
+}
+
+/* Limits that no experiment config comes near. libyaml's loader takes time
+ * that grows faster than linearly with nesting, so an absurd file is refused
+ * by a cheap event scan before it is loaded. */
+#define CONFIG_MAX_BYTES (1 << 20)
+#define CONFIG_MAX_DEPTH 32
+
+static int prescan(FILE *f, const char *path)
+{
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        rewind(f);
+        if (size > CONFIG_MAX_BYTES)
+            return pith_error(PITH_EINVAL, "%s: %ld bytes; a config is at most %d", path, size,
+                              CONFIG_MAX_BYTES);
+    }
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int depth = 0, rc = PITH_OK;
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev))
+            break; /* the loader reports syntax errors with their line */
+        yaml_event_type_t t = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > CONFIG_MAX_DEPTH) {
+                rc = pith_error(PITH_EINVAL, "%s:%d: nested deeper than %d levels", path, line,
+                                CONFIG_MAX_DEPTH);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (t == YAML_STREAM_END_EVENT) {
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    rewind(f);
+    return rc;
+}
+
+int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", PITH_FMNIST_DIR);
+    cfg->mean = PITH_FMNIST_MEAN;
+    cfg->std = PITH_FMNIST_STD;
+    cfg->seed = 1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pith_error(PITH_EIO, "%s: cannot open", path);
+    int rc = prescan(f, path);
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int ok = yaml_parser_load(&parser, &doc);
+    if (!ok)
+        rc = pith_error(PITH_EINVAL, "%s:%d: YAML syntax error: %s", path, (int)parser.problem_mark.line + 1,
+                        parser.problem ? parser.problem : "unknown");
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (rc)
+        return rc;
+    cy_ctx c = {path, &doc};
+    for (int i = 0; i < n_sets && !rc; i++) {
+        rc = exp_apply_set(&c, sets[i]);
+        if (!rc) {
+            size_t o = strlen(cfg->knobs);
+            snprintf(cfg->knobs + o, sizeof cfg->knobs - o, "%s%s", o ? ";" : "", sets[i]);
+        }
+    }
+    if (!rc)
+        rc = parse_root(&c, cfg);
+    if (!rc) {
+        /* the resolved config: what ran, and what its hash identifies */
+        yaml_emitter_t em;
+        buf out = {0};
+        yaml_emitter_initialize(&em);
+        yaml_emitter_set_output(&em, write_buf, &out);
+        yaml_emitter_set_unicode(&em, 1);
+        if (!yaml_emitter_open(&em) || !yaml_emitter_dump(&em, &doc) || !yaml_emitter_close(&em) || !out.s)
+            rc = pith_error(PITH_EINVAL, "%s: cannot write the resolved config", path);
+        else
+            doc.nodes.start = NULL; /* dump took the document */
+        yaml_emitter_delete(&em);
+        cfg->resolved = out.s;
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t i = 0; out.s && i < out.n; i++)
+            h = (h ^ (unsigned char)out.s[i]) * 0x100000001b3ull;
+        cfg->hash = h;
+        snprintf(cfg->run_id, sizeof cfg->run_id, "%010llx-s%llu", (unsigned long long)(h >> 24),
+                 (unsigned long long)cfg->seed);
+    }
+    if (doc.nodes.start)
+        yaml_document_delete(&doc);
+    if (rc)
+        exp_config_free(cfg);
+    return rc;
+}
+
+void exp_config_free(exp_config *cfg)
+{
+    free(cfg->layers);
+    free(cfg->resolved);
+    cfg->layers = NULL;
+    cfg->resolved = NULL;
+    cfg->n_layers = 0;
+}
+

@@ -1,0 +1,115 @@
+/* What every command and every config stage does before its technique: load
+ * a dataset's splits, load a checkpoint with its quantizers and masks
+ * re-attached, and the float-model prologue of the compression commands. */
+#include "workbench.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/error.h"
+#include "../prune/prune.h"
+#include "../quant/quant.h"
+
+void exp_utc_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int exp_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds)
+{
+    return pith_dataset_load_dir(dir && dir[0] ? dir : PITH_FMNIST_DIR, split, mean, std, ds);
+}
+
+int exp_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+                  pith_dataset *train, pith_dataset *evalset, pith_dataset *test)
+{
+    pith_dataset full = {0};
+    memset(train, 0, sizeof *train);
+    memset(evalset, 0, sizeof *evalset);
+    memset(test, 0, sizeof *test);
+    int rc = exp_load_split(dir, "train", mean, std, &full);
+    if (!rc)
+        rc = exp_load_split(dir, "test", mean, std, test);
+    if (!rc && subset) {
+        pith_dataset tmp;
+        rc = pith_dataset_subset(&full, 0, subset < full.n ? subset : full.n, &tmp);
+        if (!rc) {
+            pith_dataset_free(&full);
+            full = tmp;
+        }
+    }
+    if (!rc && val) {
+        if (val >= full.n)
+            rc = pith_error(PITH_EINVAL, "val %d leaves no training images (of %d)", val, full.n);
+        else
+            rc = pith_dataset_split(&full, val, seed, train, evalset);
+        pith_dataset_free(&full);
+    } else if (!rc) {
+        *train = full;
+        full.x = NULL;
+        full.y = NULL;
+    }
+    if (rc) {
+        pith_dataset_free(&full);
+        pith_dataset_free(train);
+        pith_dataset_free(evalset);
+        pith_dataset_free(test);
+    }
+    return rc;
+}
+
+static int load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                           int *has_cfg, pith_epoch_record *hist, int *n_hist, int max_hist)
+{
+    int rc = pith_quant_register();
+    if (!rc)
+        rc = pith_checkpoint_load(path, g, meta, cfg, has_cfg, hist, n_hist, max_hist);
+    if (!rc) {
+        rc = pith_quant_restore(*g);
+        if (!rc)
+            rc = pith_prune_restore(*g);
+        if (rc) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", pith_last_error());
+            pith_graph_free(*g);
+            *g = NULL;
+            rc = pith_error(rc, "%s: %s", path, msg);
+        }
+    }
+    return rc;
+}
+
+int exp_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                        int *has_cfg)
+{
+    return load_checkpoint(path, g, meta, cfg, has_cfg, NULL, NULL, 0);
+}
+
+int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                       pith_epoch_record *hist, int *n_hist, int max_hist)
+{
+    int has_cfg = 0;
+    int rc = load_checkpoint(path, g, meta, cfg, &has_cfg, hist, n_hist, max_hist);
+    if (rc)
+        return rc;
+    int has_optim = pith_checkpoint_has_optim(path);
+    if (has_cfg && has_optim == 1)
+        return PITH_OK;
+    int quantized = pith_graph_is_quantized(*g);
+    pith_graph_free(*g);
+    *g = NULL;
+    if (has_optim < 0)
+        return has_optim;
+    return pith_error(PITH_EINVAL,
+                      "%s cannot be resumed: it holds a %s model without the %s a resume continues "
+                      "(written by: %s). Fine-tune it instead with the command that made it "
+                      "(--finetune N), or from a config's finetune stage",
+                      path, quantized ? "quantized" : "float",
+                      has_cfg ? "optimizer state" : "training recipe and optimizer state",
+                      meta->command[0] ? meta->command : "unknown");
+}
+

@@ -1,0 +1,31 @@
+/* The workbench's common ground under every command and config stage:
+ * datasets, checkpoints with their quantizers and masks, and the float-model
+ * prologue of the compression steps. Nothing here prints. */
+#ifndef PITH_EXPERIMENTS_WORKBENCH_H
+#define PITH_EXPERIMENTS_WORKBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/checkpoint.h"
+#include "../core/dataset.h"
+#include "../core/graph.h"
+#include "../core/train.h"
+
+/* "2026-12-03T06:12:22Z" */
+void exp_utc_now(char *buf, size_t len);
+/* Loads the train or test split the checkpoint's metadata names (or `dir`). */
+int exp_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds);
+/* Train and test splits with the first `subset` training images (0: all) and
+ * `val` of them held out at random (seed) as `evalset` (left empty if val is 0). */
+int exp_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+                  pith_dataset *train, pith_dataset *evalset, pith_dataset *test);
+/* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
+int exp_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                        int *has_cfg);
+/* The same for pith train --resume, with the per-epoch history: refuses, and
+ * says what the file is, when it has no recipe or optimizer state. */
+int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
+                       pith_epoch_record *hist, int *n_hist, int max_hist);
+
+#endif
