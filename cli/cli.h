@@ -48,8 +48,6 @@ int cli_is_pith_file(const char *path);
 int cli_ends_with(const char *s, const char *suffix);
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta);
 int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress);
-/* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
-const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 
 extern char cli_argv0_line[1024];
 

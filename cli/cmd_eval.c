@@ -102,7 +102,7 @@ int cmd_eval(int argc, char **argv)
         for (int i = 0; i < k; i++) {
             json_obj(&j, NULL);
             json_int(&j, "class", i);
-            json_str(&j, "name", cli_class_name(dir, k, i, nb, sizeof nb));
+            json_str(&j, "name", exp_class_name(dir, k, i, nb, sizeof nb));
             json_num(&j, "accuracy", pith_metrics_class_acc(&m, i));
             json_end_obj(&j);
         }
@@ -126,7 +126,7 @@ int cmd_eval(int argc, char **argv)
                100 * pith_metrics_top5(&m), pith_metrics_loss(&m));
         printf("%-3s %-14s %9s\n", "#", "class", "accuracy");
         for (int i = 0; i < k; i++)
-            printf("%-3d %-14s %8.2f%%\n", i, cli_class_name(dir, k, i, nb, sizeof nb),
+            printf("%-3d %-14s %8.2f%%\n", i, exp_class_name(dir, k, i, nb, sizeof nb),
                    100 * pith_metrics_class_acc(&m, i));
         if (k <= 20) {
             printf("\nconfusion matrix (rows: true class, columns: predicted)\n      ");

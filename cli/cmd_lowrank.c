@@ -37,19 +37,6 @@ static void usage(FILE *f)
                "  -h, --help        this help\n");
 }
 
-static int listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n))
-            return 1;
-        p = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 int cmd_lowrank(int argc, char **argv)
 {
     const char *cmd = "lowrank";
@@ -113,30 +100,8 @@ int cmd_lowrank(int argc, char **argv)
         macs0 = pith_graph_macs(g);
         params0 = pith_graph_params(g, 0);
     }
-    /* the candidates, in order, before any rewrite */
-    int cand[MAX_LAYERS], n_cand = 0;
-    for (int k = 0; !rc && k < g->n_order && n_cand < MAX_LAYERS; k++) {
-        int i = g->order[k];
-        const pith_node *n = &g->nodes[i];
-        int eligible = (n->op == &pith_op_linear) || ((n->op == &pith_op_conv2d) && n->a.groups == 1);
-        if (eligible && (layers ? listed(layers, n->name) : i != g->output))
-            cand[n_cand++] = i;
-    }
-    if (!rc && layers) {
-        for (const char *p = layers; *p;) {
-            const char *e = strchr(p, ',');
-            char name[PITH_NAME_MAX];
-            snprintf(name, sizeof name, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-            int i = pith_graph_find(g, name);
-            if (i < 0 || ((g->nodes[i].op != &pith_op_linear) && (g->nodes[i].op != &pith_op_conv2d)))
-                rc = pith_error(PITH_EINVAL, "--layers: no linear or conv2d named '%s'", name);
-            if (rc || !e)
-                break;
-            p = e + 1;
-        }
-    }
-    for (int q = 0; q < n_cand && !rc; q++)
-        rc = pith_lowrank_factorize(g, cand[q], &rule, &rep[n_rep++]);
+    if (!rc)
+        rc = pith_lowrank_apply(g, layers, &rule, rep, MAX_LAYERS, &n_rep);
     if (!rc)
         rc = pith_test_accuracy(g, &test, 500, &top1_split, NULL, NULL);
     top1 = top1_split;

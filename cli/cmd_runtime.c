@@ -181,25 +181,10 @@ int cmd_export(int argc, char **argv)
         rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     if (!rc && golden)
         rc = exp_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
-    const int k = g ? pith_graph_output_shape(g)->d[0] : 0;
-    char names[64][32];
-    const char *labels[64];
-    pith_export_opts o;
-    memset(&o, 0, sizeof o);
-    o.norm_channels = 1;
-    o.mean[0] = meta.mean;
-    o.std[0] = meta.std;
-    if (k <= 64 && !model) {
-        for (int i = 0; i < k; i++)
-            labels[i] = cli_class_name(meta.dataset, k, i, names[i], sizeof names[i]);
-        o.labels = labels;
-        o.n_labels = k;
-    }
-    if (!rc && golden && test.n > 0)
-        o.golden_in = test.x;
     pith_export_report rep;
     if (!rc)
-        rc = pith_export_file(g, &o, out, &rep);
+        rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, golden && test.n > 0 ? test.x : NULL, out,
+                        &rep);
     int code = rc ? cli_fail(cmd, rc) : EXIT_OK;
     if (!rc && as_json) {
         json j;

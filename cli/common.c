@@ -67,14 +67,6 @@ void cli_command_line(int argc, char **argv, char *buf, size_t len)
         o += (size_t)snprintf(buf + o, len - o, i ? " %s" : "%s", argv[i]);
 }
 
-const char *cli_class_name(const char *dataset, int classes, int c, char *buf, size_t len)
-{
-    if (classes == 10 && (!dataset || !dataset[0] || strstr(dataset, "fashion")))
-        return pith_fmnist_class_names[c];
-    snprintf(buf, len, "class %d", c);
-    return buf;
-}
-
 int cli_ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);

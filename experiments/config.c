@@ -3,6 +3,7 @@
  * hash, which names the run. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,27 @@ static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
 }
 
 
-static const char *const root_keys = "experiment, seed, dataset, model, stages";
+static const char *const root_keys = "experiment, seed, dataset, model, hardware, stages";
+
+/* hardware: {name: "Raspberry Pi 5 (Cortex-A76, 4 threads)", price: 80} — what
+ * the report's Hardware and Cost columns say for this config's runs. */
+static int parse_hardware(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
+{
+    int rc = cy_need_map(c, m, "hardware");
+    for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        float price;
+        if (!strcmp(key, "name"))
+            rc = cy_str(c, v, "hardware.name", cfg->hardware, sizeof cfg->hardware);
+        else if (!strcmp(key, "price")) {
+            rc = cy_float(c, v, "hardware.price", 0, 1e7, 0, &price);
+            cfg->price_usd = price;
+        } else
+            rc = cy_unknown(c, k, "hardware", "name, price");
+    }
+    return rc;
+}
 static int parse_root(cy_ctx *c, exp_config *cfg)
 {
     yaml_node_t *root = yaml_document_get_root_node(c->doc);
@@ -85,6 +106,8 @@ static int parse_root(cy_ctx *c, exp_config *cfg)
             rc = parse_dataset(c, v, cfg);
         else if (!strcmp(key, "model"))
             model = v;
+        else if (!strcmp(key, "hardware"))
+            rc = parse_hardware(c, v, cfg);
         else if (!strcmp(key, "stages"))
             stages = v;
         else
@@ -182,6 +205,7 @@ int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_c
     cfg->mean = PITH_FMNIST_MEAN;
     cfg->std = PITH_FMNIST_STD;
     cfg->seed = 1;
+    cfg->price_usd = NAN;
     FILE *f = fopen(path, "rb");
     if (!f)
         return pith_error(PITH_EIO, "%s: cannot open", path);

@@ -14,7 +14,21 @@
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256
 
-typedef enum { STAGE_TRAIN = 0, STAGE_EVAL, STAGE_QUANTIZE, STAGE_PRUNE, STAGE_FINETUNE, STAGE_DISTILL, STAGE_LOWRANK } exp_stage_kind;
+typedef enum {
+    STAGE_TRAIN = 0,
+    STAGE_EVAL,
+    STAGE_QUANTIZE,
+    STAGE_PRUNE,
+    STAGE_FINETUNE,
+    STAGE_DISTILL,
+    STAGE_LOWRANK,
+    STAGE_EXPORT,
+    STAGE_BENCH,
+    STAGE_KINDS
+} exp_stage_kind;
+
+/* The stage's word in configs and stage chains ("train", "export", ...). */
+extern const char *const exp_stage_words[STAGE_KINDS];
 
 typedef struct exp_stage {
     exp_stage_kind kind;
@@ -35,6 +49,11 @@ typedef struct exp_stage {
     int lr_rank;
     float lr_energy, lr_macs_ratio;
     char lr_layers[256];
+    /* STAGE_EXPORT: embed the first test image and the workbench's output for it */
+    int golden;
+    /* STAGE_BENCH: the last exported file on this host's runtime */
+    int threads, runs, warmup;
+    char isa[16];            /* "" : the fastest this CPU runs */
     uint64_t prefix_key;     /* hash of the config up to and including this stage (see pith run's cache) */
 } exp_stage;
 
@@ -56,6 +75,8 @@ typedef struct exp_config {
     float mean, std;
     int subset, val;
     pith_augment aug;
+    char hardware[128];       /* hardware.name: what the bench figures stand for ("" : this host) */
+    double price_usd;         /* hardware.price, NAN when not given */
     char model[64];           /* zoo name, or "custom" with layers */
     exp_layer *layers;
     int n_layers;

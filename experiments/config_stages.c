@@ -302,9 +302,60 @@ static int parse_lowrank(cy_ctx *c, yaml_node_t *m, exp_stage *s)
     return rc;
 }
 
-static const char *const stage_names = "train, eval, quantize, prune, finetune, distill, lowrank";
-static const char *const future_stages[] = {"export", "bench", NULL};
+/* The export stage: the model as it stands into stageN-export.pith. */
+static int parse_export(cy_ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    s->golden = 1;
+    if (cy_is_empty(m))
+        return PITH_OK;
+    int rc = cy_need_map(c, m, "the export stage");
+    for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "golden"))
+            rc = cy_bool(c, v, "export.golden", &s->golden);
+        else
+            rc = cy_unknown(c, k, "the export stage", "golden");
+    }
+    return rc;
+}
 
+/* The bench stage: the options of `pith bench`, as keys. */
+static int parse_bench(cy_ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    s->threads = 1;
+    s->runs = 100;
+    s->warmup = 10;
+    if (cy_is_empty(m))
+        return PITH_OK;
+    int rc = cy_need_map(c, m, "the bench stage");
+    for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "threads"))
+            rc = cy_int(c, v, "bench.threads", 1, 256, &s->threads);
+        else if (!strcmp(key, "runs"))
+            rc = cy_int(c, v, "bench.runs", 1, 1000000, &s->runs);
+        else if (!strcmp(key, "warmup"))
+            rc = cy_int(c, v, "bench.warmup", 0, 1000000, &s->warmup);
+        else if (!strcmp(key, "isa")) {
+            rc = cy_str(c, v, "bench.isa", s->isa, sizeof s->isa);
+            if (!rc && strcmp(s->isa, "ref") && strcmp(s->isa, "avx2") && strcmp(s->isa, "avx512") &&
+                strcmp(s->isa, "neon") && strcmp(s->isa, "neondot"))
+                rc = cy_err(c, v, "bench.isa: expected ref, avx2, avx512, neon or neondot, got '%s'", s->isa);
+        } else
+            rc = cy_unknown(c, k, "the bench stage", "threads, runs, warmup, isa");
+    }
+    return rc;
+}
+
+const char *const exp_stage_words[STAGE_KINDS] = {
+    [STAGE_TRAIN] = "train",       [STAGE_EVAL] = "eval",       [STAGE_QUANTIZE] = "quantize",
+    [STAGE_PRUNE] = "prune",       [STAGE_FINETUNE] = "finetune", [STAGE_DISTILL] = "distill",
+    [STAGE_LOWRANK] = "lowrank",   [STAGE_EXPORT] = "export",   [STAGE_BENCH] = "bench",
+};
+
+static const char *const stage_names = "train, eval, quantize, prune, finetune, distill, lowrank, export, bench";
 
 int exp_parse_stages(cy_ctx *c, yaml_node_t *seq, exp_config *cfg)
 {
@@ -357,13 +408,19 @@ int exp_parse_stages(cy_ctx *c, yaml_node_t *seq, exp_config *cfg)
                 s->train.epochs = 3;
             if (!rc && !(params && params->type == YAML_MAPPING_NODE && cy_find_pair(c, params, "lr")))
                 s->train.lr = 0.005f;
+        } else if (!strcmp(n, "export")) {
+            s->kind = STAGE_EXPORT;
+            rc = parse_export(c, params, s);
+        } else if (!strcmp(n, "bench")) {
+            s->kind = STAGE_BENCH;
+            rc = parse_bench(c, params, s);
+            int exported = 0;
+            for (int q = 0; q < cfg->n_stages - 1; q++)
+                exported |= cfg->stages[q].kind == STAGE_EXPORT;
+            if (!rc && !exported)
+                rc = cy_err(c, st, "the bench stage times the last exported model: put an export stage before it");
         } else {
-            for (int f = 0; future_stages[f]; f++)
-                if (!strcmp(n, future_stages[f]))
-                    return cy_err(c, name, "stage '%s' is not available yet in this pith (it runs: %s)", n,
-                               stage_names);
-            return cy_err(c, name, "unknown stage '%s' (stages: %s; later: export, bench)",
-                       n, stage_names);
+            return cy_err(c, name, "unknown stage '%s' (stages: %s)", n, stage_names);
         }
         if (rc)
             return rc;
@@ -394,8 +451,9 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
         else if (st->kind == STAGE_LOWRANK)
             snprintf(label, sizeof label, "%s%g", st->lr_energy > 0 ? "energy" : "macs",
                      st->lr_energy > 0 ? (double)st->lr_energy : (double)st->lr_macs_ratio);
-        static const char *kinds[] = {"train", "eval", "quantize", "prune", "finetune", "distill", "lowrank"};
-        o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "", kinds[st->kind], label[0] ? "(" : "", label,
+        else if (st->kind == STAGE_BENCH)
+            snprintf(label, sizeof label, "%dt%s%s", st->threads, st->isa[0] ? "-" : "", st->isa);
+        o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "", exp_stage_words[st->kind], label[0] ? "(" : "", label,
                               label[0] ? ")" : "");
         if (o >= len)
             break;

@@ -1,9 +1,7 @@
 #include "results.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +9,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "../core/error.h"
 
 const char *const results_header =
     "experiment\trun_id\tconfig_hash\tseed\tgit_commit\tgit_dirty\tdate\thost\tmodel\tinput\tstages\tparams\t"
-    "nonzero_params\tmacs\tmodel_bytes\ttop1\ttop5\tlatency_ms\tpeak_mem_kb\tknobs\tstatus\terror";
+    "nonzero_params\tmacs\tmodel_bytes\ttop1\ttop5\tlatency_ms\tpeak_mem_kb\tbatch\tfps\tenergy_uj_est\tpith_bytes\t"
+    "bench_on\thardware\tprice_usd\tknobs\tstatus\terror";
 
 /* Tabs and newlines would break the table. */
 static void clean(char *dst, size_t len, const char *src)
@@ -45,14 +43,14 @@ int results_append(const char *path, const exp_row *r)
         *slash = '\0';
         mkdir(dir, 0777);
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0666);
     if (fd < 0)
         return pith_error(PITH_EIO, "%s: cannot open for appending (%s)", path, strerror(errno));
     if (flock(fd, LOCK_EX) != 0) {
         close(fd);
         return pith_error(PITH_EIO, "%s: cannot lock", path);
     }
-    char f[12][1100], n[6][32];
+    char f[12][1100], n[8][32];
     clean(f[0], sizeof f[0], r->experiment);
     clean(f[1], sizeof f[1], r->host);
     clean(f[2], sizeof f[2], r->model);
@@ -64,16 +62,36 @@ int results_append(const char *path, const exp_row *r)
     num(n[1], sizeof n[1], r->top5);
     num(n[2], sizeof n[2], r->latency_ms);
     num(n[3], sizeof n[3], r->peak_mem_kb);
+    num(n[4], sizeof n[4], r->fps);
+    num(n[5], sizeof n[5], r->energy_uj);
+    num(n[6], sizeof n[6], r->price_usd);
+    clean(f[7], sizeof f[7], r->bench_on);
+    clean(f[8], sizeof f[8], r->hardware);
     char line[8192];
     int len = 0;
     struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size == 0)
+    if (fstat(fd, &st) == 0 && st.st_size == 0) {
         len = snprintf(line, sizeof line, "%s\n", results_header);
+    } else {
+        char head[2048];
+        ssize_t got = pread(fd, head, sizeof head - 1, 0);
+        head[got > 0 ? got : 0] = '\0';
+        head[strcspn(head, "\r\n")] = '\0';
+        if (strcmp(head, results_header) != 0) {
+            flock(fd, LOCK_UN);
+            close(fd);
+            return pith_error(PITH_EFORMAT,
+                              "%s: its header is not the one this pith writes (a table from an older pith?); "
+                              "move it aside or write to another table with --results", path);
+        }
+    }
     len += snprintf(line + len, sizeof line - (size_t)len,
-                    "%s\t%s\t%s\t%llu\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+                    "%s\t%s\t%s\t%llu\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%lld\t%s\t%s\t%s\t"
+                    "%s\t%s\t%s\n",
                     f[0], r->run_id, r->config_hash, (unsigned long long)r->seed, f[6], r->git_dirty,
                     r->date, f[1], f[2], r->input[0] ? r->input : "NA", f[3], (long long)r->params, (long long)r->nonzero_params,
-                    (long long)r->macs, (long long)r->bytes, n[0], n[1], n[2], n[3],
+                    (long long)r->macs, (long long)r->bytes, n[0], n[1], n[2], n[3], r->batch, n[4], n[5],
+                    (long long)r->pith_bytes, f[7][0] ? f[7] : "-", f[8][0] ? f[8] : "-", n[6],
                     f[4][0] ? f[4] : "-", r->status, f[5][0] ? f[5] : "-");
     if (len >= (int)sizeof line)
         len = (int)sizeof line - 1, line[len - 1] = '\n';
@@ -150,71 +168,3 @@ int results_has_run(const char *path, const char *run_id)
     return found;
 }
 
-static void run_line(const char *cmd, char *out, size_t len)
-{
-    out[0] = '\0';
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return;
-    if (fgets(out, (int)len, p))
-        out[strcspn(out, "\n")] = '\0';
-    pclose(p);
-}
-
-void prov_git(char *commit, size_t len, int *dirty)
-{
-    run_line("git rev-parse HEAD 2>/dev/null", commit, len);
-    if (!commit[0]) {
-        snprintf(commit, len, "unknown");
-        *dirty = -1;
-        return;
-    }
-    char st[256];
-    run_line("git status --porcelain --untracked-files=no 2>/dev/null | head -1", st, sizeof st);
-    *dirty = st[0] != '\0';
-}
-
-void prov_host(char *host, size_t len)
-{
-    char name[64] = "", cpu[128] = "";
-    gethostname(name, sizeof name - 1);
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c)
-                snprintf(cpu, sizeof cpu, "%s", c + 2);
-            cpu[strcspn(cpu, "\n")] = '\0';
-            break;
-        }
-    if (f)
-        fclose(f);
-    snprintf(host, len, "%s (%s, %ld cores)", name, cpu[0] ? cpu : "cpu unknown", sysconf(_SC_NPROCESSORS_ONLN));
-}
-
-void prov_libraries(char *buf, size_t len)
-{
-    unsigned maj = 0, min = 0, rel = 0;
-    H5get_libversion(&maj, &min, &rel);
-    snprintf(buf, len, "OpenBLAS %s; HDF5 %u.%u.%u; zlib %s", openblas_get_config(), maj, min, rel,
-             zlibVersion());
-}
-
-int prov_file_crc(const char *path, uint32_t *crc, uint64_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    unsigned char b[65536];
-    uLong c = crc32(0L, Z_NULL, 0);
-    size_t n;
-    *size = 0;
-    while ((n = fread(b, 1, sizeof b, f)) > 0) {
-        c = crc32(c, b, (uInt)n);
-        *size += n;
-    }
-    fclose(f);
-    *crc = (uint32_t)c;
-    return 0;
-}

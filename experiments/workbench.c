@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../core/zoo.h"
+#include "../export/export.h"
 #include "../prune/prune.h"
 #include "../quant/quant.h"
 
@@ -113,3 +115,31 @@ int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, p
                       meta->command[0] ? meta->command : "unknown");
 }
 
+const char *exp_class_name(const char *dataset, int classes, int c, char *buf, size_t len)
+{
+    if (classes == 10 && (!dataset || !dataset[0] || strstr(dataset, "fashion")))
+        return pith_fmnist_class_names[c];
+    snprintf(buf, len, "class %d", c);
+    return buf;
+}
+
+int exp_export(pith_graph *g, const char *dataset, float mean, float std, const float *golden_in, const char *out,
+               pith_export_report *rep)
+{
+    const int k = pith_graph_output_shape(g)->d[0];
+    char names[64][32];
+    const char *labels[64];
+    pith_export_opts o;
+    memset(&o, 0, sizeof o);
+    o.norm_channels = 1;
+    o.mean[0] = mean;
+    o.std[0] = std;
+    if (k <= 64 && dataset) {
+        for (int i = 0; i < k; i++)
+            labels[i] = exp_class_name(dataset, k, i, names[i], sizeof names[i]);
+        o.labels = labels;
+        o.n_labels = k;
+    }
+    o.golden_in = golden_in;
+    return pith_export_file(g, &o, out, rep);
+}

@@ -11,6 +11,7 @@
 #include "../core/dataset.h"
 #include "../core/graph.h"
 #include "../core/train.h"
+#include "../export/export.h"
 
 /* "2026-12-03T06:12:22Z" */
 void exp_utc_now(char *buf, size_t len);
@@ -27,5 +28,13 @@ int exp_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, 
  * says what the file is, when it has no recipe or optimizer state. */
 int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
                        pith_epoch_record *hist, int *n_hist, int max_hist);
+/* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
+const char *exp_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
+/* The export step of pith export and of a config's export stage: g to the
+ * .pith file `out` with the input normalisation, the dataset's class names
+ * (dataset NULL: none) and, when golden_in is given, that one normalised
+ * image and the workbench's output for it. */
+int exp_export(pith_graph *g, const char *dataset, float mean, float std, const float *golden_in, const char *out,
+               pith_export_report *rep);
 
 #endif

@@ -76,12 +76,25 @@ void pith_energy_estimate(const pithrt_model *m, pith_energy *e)
         /* a reshape is a view: nothing moves */
         if (o->type == PITHRT_OP_RESHAPE)
             continue;
-        for (int i = 0; i < o->n_in && i < 4; i++)
+        for (int i = 0; i < o->n_in && i < 4; i++) /* in[i] < 0: unused slot */
             if (o->in[i] >= 0 && !m->tensors[o->in[i]].is_const)
                 e->sram_bytes += activation_bytes(&m->tensors[o->in[i]]);
         e->sram_bytes += activation_bytes(&m->tensors[o->out]);
     }
-    e->dram_bytes = m->blob_size;
+    /* the constants the ops read (not the golden vectors a file may carry) */
+    unsigned char *seen = calloc((size_t)m->n_tensors, 1);
+    for (int k = 0; seen && k < m->n_ops; k++) {
+        const pithrt_op *o = &m->ops[k];
+        int32_t refs[8] = {o->weight, o->bias, o->requant, o->aux, o->in[0], o->in[1], o->in[2], o->in[3]};
+        for (int r = 0; r < 8; r++)
+            if (refs[r] >= 0 && refs[r] < m->n_tensors && m->tensors[refs[r]].is_const && !seen[refs[r]]) {
+                seen[refs[r]] = 1;
+                e->dram_bytes += m->tensors[refs[r]].bytes;
+            }
+    }
+    if (!seen)
+        e->dram_bytes = m->blob_size;
+    free(seen);
     e->mac_uj = (e->int8_macs * PITH_PJ_MAC_INT8 + e->f32_macs * PITH_PJ_MAC_F32) * 1e-6;
     e->dram_uj = e->dram_bytes * PITH_PJ_DRAM_BYTE * 1e-6;
     e->sram_uj = e->sram_bytes * PITH_PJ_SRAM_BYTE * 1e-6;

@@ -29,8 +29,8 @@ void pith_rt_close(pith_rt *r);
  * float multiply (3.7 pJ) and add (0.9 pJ); DRAM costs 2.6 nJ per 64-bit
  * access (the upper end of the paper's 1.3-2.6 nJ), a 32 KB SRAM 20 pJ per
  * 64-bit access. Counted per inference: the MACs of each conv2d / fc (int8
- * when its input is int8, else fp32), every constant byte of the file read
- * once from DRAM (no reuse across inferences), every activation an op reads
+ * when its input is int8, else fp32), every constant byte an op reads (weights,
+ * biases, multipliers, tables) once from DRAM (no reuse across inferences), every activation an op reads
  * or writes once through SRAM. An estimate for comparing models, not a
  * measurement of any board. */
 #define PITH_PJ_MAC_INT8 (0.2 + 0.1)

@@ -159,3 +159,54 @@ int pith_lowrank_factorize(pith_graph *g, int layer, const pith_lowrank_rule *ru
     g->batch = 0; /* rewritten: compile again */
     return rc;
 }
+
+/* 1 if `name` is an entry of the comma-separated list. */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+int pith_lowrank_apply(pith_graph *g, const char *layers, const pith_lowrank_rule *rule, pith_lowrank_report *rep,
+                       int max, int *n)
+{
+    *n = 0;
+    if (layers && !layers[0])
+        layers = NULL;
+    for (const char *p = layers; p && *p;) {
+        const char *e = strchr(p, ',');
+        char name[PITH_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+        int i = pith_graph_find(g, name);
+        if (i < 0 || (g->nodes[i].op != &pith_op_linear && g->nodes[i].op != &pith_op_conv2d))
+            return pith_error(PITH_EINVAL, "layers: no linear or conv2d named '%s'", name);
+        p = e ? e + 1 : NULL;
+    }
+    int rc = pith_graph_sort(g);
+    if (rc)
+        return rc;
+    /* the candidates, in order, before any rewrite changes the order */
+    int *cand = malloc(sizeof *cand * (size_t)(g->n_order > 0 ? g->n_order : 1)), n_cand = 0;
+    if (!cand)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    for (int k = 0; k < g->n_order; k++) {
+        int i = g->order[k];
+        const pith_node *nd = &g->nodes[i];
+        int eligible = nd->op == &pith_op_linear || (nd->op == &pith_op_conv2d && nd->a.groups == 1);
+        if (eligible && (layers ? listed(layers, nd->name) : i != g->output))
+            cand[n_cand++] = i;
+    }
+    if (n_cand > max)
+        rc = pith_error(PITH_EINVAL, "%d layers to factorize; at most %d", n_cand, max);
+    for (int q = 0; q < n_cand && !rc; q++)
+        rc = pith_lowrank_factorize(g, cand[q], rule, &rep[(*n)++]);
+    free(cand);
+    return rc;
+}

@@ -36,5 +36,12 @@ int pith_lowrank_choose(const float *s, int k, int m, int n, int64_t positions, 
 /* Factorizes layer `layer` (a linear or a groups-1 conv2d) per rule, if that
  * reduces its MACs. Compile again afterwards. */
 int pith_lowrank_factorize(pith_graph *g, int layer, const pith_lowrank_rule *rule, pith_lowrank_report *rep);
+/* The lowrank step of pith lowrank and of a config's lowrank stage: every
+ * layer named in `layers` ("conv2,fc1"; each must be a linear or conv2d), or
+ * with layers NULL or "" every linear and groups-1 conv2d but the output
+ * layer, in topological order, factorized per rule. rep[max] receives one
+ * report per layer tried (*n of them). Compile again afterwards. */
+int pith_lowrank_apply(pith_graph *g, const char *layers, const pith_lowrank_rule *rule, pith_lowrank_report *rep,
+                       int max, int *n);
 
 #endif

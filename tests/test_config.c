@@ -118,7 +118,7 @@ static void test_errors(void **state)
 {
     (void)state;
     expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nbogus: 1\n", 4,
-                 "unknown key 'bogus' in the config (allowed: experiment, seed, dataset, model, stages)");
+                 "unknown key 'bogus' in the config (allowed: experiment, seed, dataset, model, hardware, stages)");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epochs: 0\n", 5,
                  "train.epochs: expected an integer in 1..10000, got '0'");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      lr: fast\n", 5,
@@ -127,8 +127,16 @@ static void test_errors(void **state)
                  "allowed: constant, step, cosine");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epoch: 3\n", 5,
                  "unknown key 'epoch' in the train stage (allowed: epochs,");
-    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - export:\n      out: m.pith\n", 5,
-                 "stage 'export' is not available yet");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - export:\n      out: m.pith\n", 6,
+                 "unknown key 'out' in the export stage (allowed: golden)");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - bench\n", 5,
+                 "put an export stage before it");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - export\n  - bench:\n      isa: sse9\n", 6,
+                 "bench.isa: expected ref, avx2, avx512, neon or neondot, got 'sse9'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - export\n  - bench:\n      threads: 0\n", 6, "bench.threads");
+    expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nhardware:\n  name: Pi\n  cost: 80\n", 6,
+                 "unknown key 'cost' in hardware (allowed: name, price)");
+    expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nhardware:\n  price: cheap\n", 5, "hardware.price");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      T: 4\n", 4, "needs 'teacher: CHECKPOINT'");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      teacher: t.h5\n      temp: 4\n", 6,
                  "unknown key 'temp' in the distill stage");
@@ -343,7 +351,7 @@ static void test_results_concurrent(void **state)
         int tabs = 0;
         for (char *q = l; *q; q++)
             tabs += *q == '\t';
-        assert_int_equal(tabs, 21);
+        assert_int_equal(tabs, 28);
         if (!strncmp(l, "experiment\t", 11))
             headers++;
         else
@@ -356,6 +364,19 @@ static void test_results_concurrent(void **state)
     assert_int_equal(results_has_run(path, "p3-r60"), 0);
     assert_int_equal(results_has_run(path, "p3-r5"), 1);
     assert_int_equal(results_has_run(tu_path("none.tsv"), "x"), 0);
+    /* a table of another layout (an older pith's) is not appended to */
+    char old[512];
+    snprintf(old, sizeof old, "%s", tu_path("old.tsv"));
+    const char *old_text = "experiment\trun_id\ttop1\tstatus\terror\nx\tr1\t0.5\tok\t-\n";
+    assert_int_equal(tu_write_file(old, old_text, strlen(old_text)), 0);
+    exp_row row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.run_id, sizeof row.run_id, "r2");
+    assert_int_not_equal(results_append(old, &row), 0);
+    CHECK_ERROR_HAS("old.tsv: its header is not the one this pith writes");
+    char *after = tu_read_file(old, &len);
+    assert_string_equal(after, old_text);
+    free(after);
 }
 
 static void test_run_end_to_end(void **state)
@@ -366,7 +387,8 @@ static void test_run_end_to_end(void **state)
     char cfg[512], cmd[2048], runs[512], res[512];
     snprintf(cfg, sizeof cfg, "%s", write_cfg("e2e.yaml",
              "experiment: e2e\nseed: 2\ndataset: {subset: 1000}\nmodel: fmnist-cnn\n"
-             "stages:\n  - train: {epochs: 1}\n  - eval: {batch: 250}\n"));
+             "hardware: {name: test host, price: 12}\n"
+             "stages:\n  - train: {epochs: 1}\n  - eval: {batch: 250}\n  - export\n  - bench: {runs: 5, warmup: 1}\n"));
     snprintf(runs, sizeof runs, "%s", tu_path("runs"));
     snprintf(res, sizeof res, "%s", tu_path("e2e.tsv"));
     const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
@@ -379,13 +401,34 @@ static void test_run_end_to_end(void **state)
     free(out);
     char *table = tu_read_file(res, &len);
     assert_non_null(strstr(table, "\ne2e\t"));
-    assert_non_null(strstr(table, "\ttrain>eval\t"));
+    assert_non_null(strstr(table, "\ttrain>eval>export>bench(1t)\t"));
     assert_non_null(strstr(table, "\tok\t"));
+    /* the bench stage's cells: batch 1, kernels and threads, the config's hardware and price */
+    assert_non_null(strstr(table, " kernels, 1 thread, 5 runs\ttest host\t12\t"));
     free(table);
+    /* the report: no n/a in batch, FPS, latency, .pith, peak memory, energy, cost */
+    snprintf(cmd, sizeof cmd, "%s report %s > %s", bin, res, tu_path("e2e.md"));
+    assert_int_equal(system(cmd), 0);
+    char *md = tu_read_file(tu_path("e2e.md"), &len);
+    const char *row = strstr(md, "| test host (measured on ");
+    assert_non_null(row);
+    const char *end = strchr(row, '\n');
+    int cells = 0;
+    for (const char *q = row; q < end; q++)
+        cells += *q == '|';
+    assert_int_equal(cells, 18);
+    char line[2048];
+    snprintf(line, sizeof line, "%.*s", (int)(end - row), row);
+    if (strstr(line, "n/a"))
+        fail_msg("a cell is n/a: %s", line);
+    assert_non_null(strstr(line, " | 1 | fp32 | "));
+    assert_non_null(strstr(line, " | $12 | "));
+    free(md);
     exp_config c;
     CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
-    const char *files[] = {"config.yaml", "provenance.json", "log.txt", "stage1-train.h5", "stage2-eval.json"};
-    for (int i = 0; i < 5; i++) {
+    const char *files[] = {"config.yaml",      "provenance.json",    "log.txt",         "stage1-train.h5",
+                           "stage2-eval.json", "stage3-export.pith", "stage4-bench.json"};
+    for (int i = 0; i < 7; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/e2e/%s/%s", runs, c.run_id, files[i]);
         if (access(p, R_OK) != 0)

@@ -1,0 +1,73 @@
+/* The compression stages of a config: quantize, prune and lowrank, each the
+ * technique's own step function on the model as it stands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/checkpoint.h"
+#include "../core/error.h"
+#include "../lowrank/lowrank.h"
+#include "../prune/prune.h"
+#include "../quant/quantize.h"
+#include "stages.h"
+
+int exp_stage_quantize(exp_run_state *s, int i)
+{
+    const exp_stage *st = &s->cfg->stages[i];
+    quant_job job = st->quant;
+    quant_result res;
+    pith_ckpt_meta m;
+    exp_stage_meta(s, i, &m);
+    fprintf(s->log, "stage %d: quantize, method %s, w%d a%d, %d fine-tuning epochs\n", i + 1, job.method, job.q.w.bits,
+            job.q.io == PITH_QIO_WEIGHT_ONLY ? 32 : job.q.a.bits, job.epochs);
+    int rc = quant_run(s->g, &m, &s->last_train, &job, &s->train, &s->test, s->progress, &res);
+    if (rc)
+        return rc;
+    quant_result_print(s->log, &job, &res);
+    s->row->top1 = res.top1;
+    s->row->top5 = res.top5;
+    char path[2400];
+    snprintf(path, sizeof path, "%s/stage%d-quantize.h5", s->dir, i + 1);
+    return pith_checkpoint_save(path, s->g, &m, job.train ? &res.cfg : NULL, NULL, NULL, 0);
+}
+
+int exp_stage_prune(exp_run_state *s, int i)
+{
+    const exp_stage *st = &s->cfg->stages[i];
+    pith_graph *g = s->g;
+    int removed = 0, rc = PITH_OK;
+    if (st->prune_magnitude) {
+        fprintf(s->log, "stage %d: magnitude pruning to %.1f%% (%s)\n", i + 1, 100.0 * st->prune_sparsity,
+                pith_prune_gran_name((pith_prune_gran)st->prune_granularity));
+        rc = pith_prune_magnitude_all(g, st->prune_sparsity, (pith_prune_gran)st->prune_granularity);
+    } else {
+        fprintf(s->log, "stage %d: structured pruning, %s, ratio %.2f\n", i + 1,
+                pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion), (double)st->prune_ratio);
+        if (st->prune_criterion == PITH_CRIT_TAYLOR)
+            rc = pith_graph_compile(g, 64);
+        if (!rc) {
+            removed = pith_prune_structured(g, (pith_prune_criterion)st->prune_criterion, st->prune_ratio, &s->train,
+                                            1024, s->cfg->seed);
+            rc = removed < 0 ? removed : 0;
+        }
+    }
+    if (!rc) {
+        pith_graph_sort(g);
+        fprintf(s->log, "prune: %d channels removed; now %lld parameters, %lld MACs\n", removed,
+                (long long)pith_graph_params(g, 1), (long long)pith_graph_macs(g));
+    }
+    return rc;
+}
+
+int exp_stage_lowrank(exp_run_state *s, int i)
+{
+    const exp_stage *st = &s->cfg->stages[i];
+    pith_lowrank_rule rule = {st->lr_rank, st->lr_energy, st->lr_macs_ratio};
+    pith_lowrank_report rep[EXP_MAX_LAYERS];
+    int n_rep = 0;
+    int rc = pith_lowrank_apply(s->g, st->lr_layers, &rule, rep, EXP_MAX_LAYERS, &n_rep);
+    for (int q = 0; q < n_rep; q++)
+        fprintf(s->log, "lowrank: %s rank %d of %d (%.1f%% energy), %lld -> %lld MACs%s\n", rep[q].name, rep[q].rank,
+                rep[q].full_rank, 100 * rep[q].energy, (long long)rep[q].macs_before,
+                (long long)(rep[q].replaced ? rep[q].macs_after : rep[q].macs_before), rep[q].replaced ? "" : ", kept");
+    return rc;
+}
