@@ -9,6 +9,7 @@
 
 #include "../core/graph.h"
 #include "../core/train.h"
+#include "../prune/step.h"
 #include "../quant/quantize.h"
 
 #define EXP_MAX_STAGES 16
@@ -36,12 +37,9 @@ typedef struct exp_stage {
     pith_train_config train; /* STAGE_TRAIN */
     int batch;               /* STAGE_EVAL: evaluation batch */
     quant_job quant;         /* STAGE_QUANTIZE */
-    /* STAGE_PRUNE: structured (criterion, ratio) or magnitude (sparsity, granularity) */
-    int prune_magnitude;
-    int prune_criterion;     /* pith_prune_criterion */
-    float prune_ratio;
-    float prune_sparsity;
-    int prune_granularity;   /* pith_prune_gran */
+    /* STAGE_PRUNE: the options of pith prune (seed: the config's unless given) */
+    pith_prune_job prune;
+    int prune_seed_given;
     /* STAGE_DISTILL: the train keys plus the teacher checkpoint, T and alpha */
     char teacher[512];
     float kd_T, kd_alpha;

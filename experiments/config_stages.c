@@ -236,13 +236,15 @@ static int parse_quantize(cy_ctx *c, yaml_node_t *m, exp_stage *s)
 }
 
 /* The prune stage: structured (criterion, ratio) or magnitude (sparsity, granularity). */
+static const char *const prune_keys =
+    "method, criterion, ratio, taylor_images, sparsity, granularity, schedule, epochs, finetune, lr, seed";
+
+/* The prune stage: the options of `pith prune`, as keys, with its defaults. */
 static int parse_prune(cy_ctx *c, yaml_node_t *m, exp_stage *s)
 {
-    s->prune_criterion = PITH_CRIT_L1;
-    s->prune_ratio = 0.5f;
-    s->prune_sparsity = 0.5f;
-    s->prune_granularity = PITH_PRUNE_ELEMENT;
-    int rc = cy_is_empty(m) ? PITH_OK : cy_need_map(c, m, "the prune stage");
+    pith_prune_job *j = &s->prune;
+    *j = pith_prune_job_defaults(0);
+    int rc = cy_is_empty(m) ? PITH_OK : cy_need_map(c, m, "the prune stage"), epochs = -1;
     char str[32];
     for (yaml_node_pair_t *p = cy_is_empty(m) ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top;
          p++) {
@@ -252,28 +254,47 @@ static int parse_prune(cy_ctx *c, yaml_node_t *m, exp_stage *s)
             rc = cy_str(c, v, "prune.method", str, sizeof str);
             if (!rc && strcmp(str, "structured") && strcmp(str, "magnitude"))
                 rc = cy_err(c, v, "prune.method: '%s' (structured, magnitude)", str);
-            s->prune_magnitude = !rc && !strcmp(str, "magnitude");
+            j->magnitude = !rc && !strcmp(str, "magnitude");
         } else if (!strcmp(key, "criterion")) {
-            pith_prune_criterion cr;
             rc = cy_str(c, v, "prune.criterion", str, sizeof str);
-            if (!rc && pith_prune_criterion_parse(str, &cr))
+            if (!rc && pith_prune_criterion_parse(str, &j->criterion))
                 rc = cy_err(c, v, "prune.criterion: %s", pith_last_error());
-            s->prune_criterion = (int)cr;
         } else if (!strcmp(key, "ratio")) {
-            rc = cy_float(c, v, "prune.ratio", 0.0, 0.999, 0, &s->prune_ratio);
+            rc = cy_float(c, v, "prune.ratio", 0.0, 0.999, 0, &j->ratio);
+        } else if (!strcmp(key, "taylor_images")) {
+            rc = cy_int(c, v, "prune.taylor_images", 1, 1 << 24, &j->taylor_images);
         } else if (!strcmp(key, "sparsity")) {
-            rc = cy_float(c, v, "prune.sparsity", 0.0, 0.999, 0, &s->prune_sparsity);
+            rc = cy_float(c, v, "prune.sparsity", 0.0, 0.999, 0, &j->sparsity);
         } else if (!strcmp(key, "granularity")) {
-            pith_prune_gran gr;
             rc = cy_str(c, v, "prune.granularity", str, sizeof str);
-            if (!rc && pith_prune_gran_parse(str, &gr))
+            if (!rc && pith_prune_gran_parse(str, &j->granularity))
                 rc = cy_err(c, v, "prune.granularity: %s", pith_last_error());
-            s->prune_granularity = (int)gr;
+        } else if (!strcmp(key, "schedule")) {
+            rc = cy_str(c, v, "prune.schedule", str, sizeof str);
+            if (!rc && pith_prune_schedule_parse(str, &j->schedule))
+                rc = cy_err(c, v, "prune.schedule: %s", pith_last_error());
+        } else if (!strcmp(key, "epochs") || !strcmp(key, "finetune")) {
+            rc = cy_int(c, v, "prune.epochs", 0, PITH_MAX_EPOCHS, &epochs);
+        } else if (!strcmp(key, "lr")) {
+            rc = cy_float(c, v, "prune.lr", 0.0, 10.0, 1, &j->lr);
+        } else if (!strcmp(key, "seed")) {
+            rc = cy_u64(c, v, "prune.seed", &j->seed);
+            s->prune_seed_given = 1;
         } else {
-            rc = cy_unknown(c, k, "the prune stage", "method, criterion, ratio, sparsity, granularity");
+            rc = cy_unknown(c, k, "the prune stage", prune_keys);
         }
     }
-    return rc;
+    if (rc)
+        return rc;
+    j->epochs = epochs >= 0 ? epochs : j->magnitude ? 3 : 0;
+    if (j->magnitude && j->sparsity < 0)
+        return cy_err(c, m, "the prune stage with method magnitude needs 'sparsity' (the fraction of zero weights)");
+    if (!j->magnitude && j->ratio < 0)
+        return cy_err(c, m, "the prune stage needs 'ratio' (the fraction of channels to remove)");
+    if (j->magnitude && j->schedule != PITH_PRUNE_ONESHOT && j->epochs < 1)
+        return cy_err(c, m, "prune.schedule %s prunes while it trains: give epochs >= 1",
+                      pith_prune_schedule_name(j->schedule));
+    return PITH_OK;
 }
 
 static int parse_lowrank(cy_ctx *c, yaml_node_t *m, exp_stage *s)
@@ -438,12 +459,13 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
         char label[40] = "";
         if (st->kind == STAGE_QUANTIZE)
             quant_job_label(&st->quant, label, sizeof label);
-        else if (st->kind == STAGE_PRUNE && st->prune_magnitude)
-            snprintf(label, sizeof label, "magnitude-%g-%s", (double)st->prune_sparsity,
-                     pith_prune_gran_name((pith_prune_gran)st->prune_granularity));
+        else if (st->kind == STAGE_PRUNE && st->prune.magnitude)
+            snprintf(label, sizeof label, "magnitude-%g-%s%s%s", (double)st->prune.sparsity,
+                     pith_prune_gran_name(st->prune.granularity), st->prune.schedule ? "-" : "",
+                     st->prune.schedule ? pith_prune_schedule_name(st->prune.schedule) : "");
         else if (st->kind == STAGE_PRUNE)
-            snprintf(label, sizeof label, "%s-%g", pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion),
-                     (double)st->prune_ratio);
+            snprintf(label, sizeof label, "%s-%g", pith_prune_criterion_name(st->prune.criterion),
+                     (double)st->prune.ratio);
         else if (st->kind == STAGE_DISTILL)
             snprintf(label, sizeof label, "T%g-a%g", (double)st->kd_T, (double)st->kd_alpha);
         else if (st->kind == STAGE_LOWRANK && st->lr_rank)

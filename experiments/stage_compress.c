@@ -6,7 +6,7 @@
 #include "../core/checkpoint.h"
 #include "../core/error.h"
 #include "../lowrank/lowrank.h"
-#include "../prune/prune.h"
+#include "../prune/step.h"
 #include "../quant/quantize.h"
 #include "stages.h"
 
@@ -33,29 +33,32 @@ int exp_stage_quantize(exp_run_state *s, int i)
 int exp_stage_prune(exp_run_state *s, int i)
 {
     const exp_stage *st = &s->cfg->stages[i];
-    pith_graph *g = s->g;
-    int removed = 0, rc = PITH_OK;
-    if (st->prune_magnitude) {
-        fprintf(s->log, "stage %d: magnitude pruning to %.1f%% (%s)\n", i + 1, 100.0 * st->prune_sparsity,
-                pith_prune_gran_name((pith_prune_gran)st->prune_granularity));
-        rc = pith_prune_magnitude_all(g, st->prune_sparsity, (pith_prune_gran)st->prune_granularity);
-    } else {
-        fprintf(s->log, "stage %d: structured pruning, %s, ratio %.2f\n", i + 1,
-                pith_prune_criterion_name((pith_prune_criterion)st->prune_criterion), (double)st->prune_ratio);
-        if (st->prune_criterion == PITH_CRIT_TAYLOR)
-            rc = pith_graph_compile(g, 64);
-        if (!rc) {
-            removed = pith_prune_structured(g, (pith_prune_criterion)st->prune_criterion, st->prune_ratio, &s->train,
-                                            1024, s->cfg->seed);
-            rc = removed < 0 ? removed : 0;
-        }
-    }
-    if (!rc) {
-        pith_graph_sort(g);
-        fprintf(s->log, "prune: %d channels removed; now %lld parameters, %lld MACs\n", removed,
-                (long long)pith_graph_params(g, 1), (long long)pith_graph_macs(g));
-    }
-    return rc;
+    pith_prune_job job = st->prune;
+    if (!st->prune_seed_given)
+        job.seed = s->cfg->seed;
+    if (job.magnitude)
+        fprintf(s->log, "stage %d: magnitude pruning to %.1f%% (%s, %s), %d epochs\n", i + 1, 100.0 * job.sparsity,
+                pith_prune_gran_name(job.granularity), pith_prune_schedule_name(job.schedule), job.epochs);
+    else
+        fprintf(s->log, "stage %d: structured pruning, %s, ratio %.2f, %d fine-tuning epochs\n", i + 1,
+                pith_prune_criterion_name(job.criterion), (double)job.ratio, job.epochs);
+    pith_prune_result r;
+    int rc = pith_prune_run(s->g, &s->last_train, &job, &s->train, s->cfg->val ? &s->evalset : &s->test, s->progress,
+                            &r);
+    if (rc)
+        return rc;
+    if (r.trained)
+        s->last_train = r.cfg;
+    s->row->top1 = r.top1;
+    fprintf(s->log, "prune: %d channels removed; now %lld parameters, %lld MACs; top-1 %.4f before, %.4f after\n",
+            r.channels_removed, (long long)pith_graph_params(s->g, 1), (long long)pith_graph_macs(s->g), r.top1_before,
+            r.top1);
+    pith_ckpt_meta m;
+    exp_stage_meta(s, i, &m);
+    m.top1 = r.top1;
+    char path[2400];
+    snprintf(path, sizeof path, "%s/stage%d-prune.h5", s->dir, i + 1);
+    return pith_checkpoint_save(path, s->g, &m, r.trained ? &r.cfg : NULL, NULL, NULL, 0);
 }
 
 int exp_stage_lowrank(exp_run_state *s, int i)

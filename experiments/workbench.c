@@ -143,3 +143,29 @@ int exp_export(pith_graph *g, const char *dataset, float mean, float std, const 
     o.golden_in = golden_in;
     return pith_export_file(g, &o, out, rep);
 }
+
+int exp_open_float(const char *path, const char *data, uint64_t seed, const char *if_quantized, exp_float_model *fm)
+{
+    memset(fm, 0, sizeof *fm);
+    pith_dataset none = {0};
+    int rc = exp_load_checkpoint(path, &fm->g, &fm->meta, &fm->base, &fm->has_cfg);
+    if (!rc && !fm->has_cfg)
+        fm->base = pith_train_defaults();
+    if (!rc && pith_graph_is_quantized(fm->g))
+        rc = pith_error(PITH_EINVAL, "%s is %s", path, if_quantized);
+    if (!rc)
+        rc = exp_load_data(data && data[0] ? data : fm->meta.dataset, fm->meta.mean, fm->meta.std, 0, 0, seed,
+                           &fm->train, &none, &fm->test);
+    pith_dataset_free(&none);
+    if (rc)
+        exp_float_model_free(fm);
+    return rc;
+}
+
+void exp_float_model_free(exp_float_model *fm)
+{
+    pith_graph_free(fm->g);
+    pith_dataset_free(&fm->train);
+    pith_dataset_free(&fm->test);
+    memset(fm, 0, sizeof *fm);
+}

@@ -28,6 +28,22 @@ int exp_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, 
  * says what the file is, when it has no recipe or optimizer state. */
 int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,
                        pith_epoch_record *hist, int *n_hist, int max_hist);
+/* The prologue of the compression commands (prune, lowrank, quantize,
+ * sensitivity): a float checkpoint with its training recipe (a quantized one
+ * is refused with "PATH is <if_quantized>", e.g. "quantized: prune the float
+ * model, then quantize"), and the train and test splits of the dataset its
+ * metadata names, or of `data`. */
+typedef struct exp_float_model {
+    pith_graph *g;
+    pith_ckpt_meta meta;
+    pith_train_config base;
+    int has_cfg;                  /* base is the checkpoint's recipe (else the defaults) */
+    pith_dataset train, test;
+} exp_float_model;
+
+int exp_open_float(const char *path, const char *data, uint64_t seed, const char *if_quantized, exp_float_model *fm);
+void exp_float_model_free(exp_float_model *fm);
+
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *exp_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
 /* The export step of pith export and of a config's export stage: g to the

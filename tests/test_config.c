@@ -1,11 +1,14 @@
 /* Experiment configs, the results table and pith run. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/ops/ops.h"
 #include "../experiments/config.h"
+#include "../experiments/workbench.h"
 #include "../prune/prune.h"
 #include "../experiments/results.h"
 #include "testutil.h"
@@ -145,6 +148,12 @@ static void test_errors(void **state)
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      ratio: 1.5\n", 5, "prune.ratio");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      criterion: loud\n", 5,
                  "unknown criterion 'loud'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      criterion: l2\n", 5, "needs 'ratio'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune: {method: magnitude}\n", 4, "needs 'sparsity'");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune: {method: magnitude, sparsity: 0.5, schedule: agp, epochs: 0}\n",
+                 4, "prune.schedule agp prunes while it trains");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune: {ratio: 0.5, schedule: slow}\n", 4,
+                 "prune.schedule: schedule 'slow': expected oneshot, iterative or agp");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - prune:\n      amount: 3\n", 5,
                  "unknown key 'amount' in the prune stage");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - fly\n", 4, "unknown stage 'fly'");
@@ -245,13 +254,17 @@ static void test_prune_finetune_stages(void **state)
     CHECK_OK(exp_config_load(path, NULL, 0, &c));
     assert_int_equal(c.n_stages, 5);
     assert_int_equal(c.stages[1].kind, STAGE_PRUNE);
-    assert_int_equal(c.stages[1].prune_criterion, PITH_CRIT_BN_GAMMA);
-    assert_float_equal(c.stages[1].prune_ratio, 0.25f, 0);
+    assert_int_equal(c.stages[1].prune.criterion, PITH_CRIT_BN_GAMMA);
+    assert_float_equal(c.stages[1].prune.ratio, 0.25f, 0);
     assert_int_equal(c.stages[2].kind, STAGE_FINETUNE);
     assert_int_equal(c.stages[2].train.epochs, 3);          /* fine-tuning defaults */
     assert_float_equal(c.stages[2].train.lr, 0.005f, 1e-9);
-    assert_int_equal(c.stages[3].prune_magnitude, 1);
-    assert_int_equal(c.stages[3].prune_granularity, PITH_PRUNE_KERNEL);
+    assert_int_equal(c.stages[3].prune.magnitude, 1);
+    assert_int_equal(c.stages[3].prune.granularity, PITH_PRUNE_KERNEL);
+    /* pith prune's defaults: no fine-tuning after structured pruning, 3 epochs after magnitude */
+    assert_int_equal(c.stages[1].prune.epochs, 0);
+    assert_int_equal(c.stages[3].prune.epochs, 3);
+    assert_int_equal(c.stages[3].prune.schedule, PITH_PRUNE_ONESHOT);
     assert_int_equal(c.stages[4].train.epochs, 2);
     char chain[128];
     exp_stage_chain(&c, chain, sizeof chain);
@@ -273,8 +286,8 @@ static void test_prune_finetune_stages(void **state)
     snprintf(path, sizeof path, "%s", write_cfg("p2.yaml",
              "experiment: p\nmodel: fmnist-cnn\nstages:\n  - prune: {ratio: 0.1}\n"));
     CHECK_OK(exp_config_load(path, sets, 2, &c));
-    assert_float_equal(c.stages[0].prune_ratio, 0.5f, 0);
-    assert_int_equal(c.stages[0].prune_criterion, PITH_CRIT_TAYLOR);
+    assert_float_equal(c.stages[0].prune.ratio, 0.5f, 0);
+    assert_int_equal(c.stages[0].prune.criterion, PITH_CRIT_TAYLOR);
     exp_config_free(&c);
 }
 
@@ -466,6 +479,43 @@ static void test_run_end_to_end(void **state)
 /* Runs that share a config prefix and seed reuse its training: the second
  * pruning ratio starts from the first run's base model, and gives exactly
  * what training it again gives. */
+/* The AGP schedule, which only pith prune had, from a config: the stage's
+ * checkpoint has every layer at the target sparsity, measured from the weights. */
+static void test_prune_agp_stage(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    const char *text = "experiment: agp\nseed: 2\ndataset: {subset: 640}\nmodel: mlp\n"
+                       "stages:\n  - train: {epochs: 1}\n"
+                       "  - prune: {method: magnitude, sparsity: 0.75, schedule: agp, epochs: 1}\n";
+    char cfg[512], runs[512], res[512], cmd[2048];
+    snprintf(cfg, sizeof cfg, "%s", write_cfg("agp.yaml", text));
+    snprintf(runs, sizeof runs, "%s", tu_path("agp-runs"));
+    snprintf(res, sizeof res, "%s", tu_path("agp.tsv"));
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --threads 1 --quiet > /dev/null", bin, cfg, runs, res);
+    assert_int_equal(system(cmd), 0);
+    exp_config c;
+    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
+    char ck[1200];
+    snprintf(ck, sizeof ck, "%s/agp/%s/stage2-prune.h5", runs, c.run_id);
+    exp_config_free(&c);
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    CHECK_OK(exp_load_checkpoint(ck, &g, &meta, NULL, NULL));
+    int layers = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == &pith_op_linear) {
+            double sp = pith_prune_sparsity(g, i);
+            if (fabs(sp - 0.75) > 0.01)
+                fail_msg("%s: sparsity %.4f, expected 0.75", g->nodes[i].name, sp);
+            layers++;
+        }
+    assert_int_equal(layers, 3);
+    pith_graph_free(g);
+}
+
 static void test_stage_cache(void **state)
 {
     (void)state;
@@ -595,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
         cmocka_unit_test(test_sweep_resume_and_slurm),
+        cmocka_unit_test(test_prune_agp_stage),
         cmocka_unit_test(test_stage_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
