@@ -2,6 +2,7 @@
 #ifndef PITH_CLI_H
 #define PITH_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 #include "../core/checkpoint.h"
@@ -23,6 +24,25 @@ int cmd_info(int argc, char **argv);
 int cli_fail(const char *cmd, int status);
 /* Usage error: message to stderr, returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The options the commands share, by their long names: --data DIR,
+ * --threads N (1 to 1024), --out FILE, --quiet, --json, --help. A command's
+ * option table lists the ones it takes (any letter); cli_next_option fills
+ * them in here. */
+typedef struct cli_common {
+    const char *data, *out;
+    int threads, quiet, as_json; /* threads 0: not given */
+} cli_common;
+
+enum { CLI_OPT_END = -1, CLI_OPT_EXIT = -2 };
+
+/* getopt_long over argv (call with optind = 1 first) with the shared
+ * options handled: returns the next option the command handles itself,
+ * CLI_OPT_END after the last, or CLI_OPT_EXIT with *code set (EXIT_OK after
+ * --help printed usage(stdout); EXIT_USAGE after an unknown option or a bad
+ * value). */
+int cli_next_option(const char *cmd, int argc, char **argv, const struct option *opts, void (*usage)(FILE *),
+                    cli_common *co, int *code);
 
 /* Strict number parsing for option values; message names the option. */
 int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);

@@ -9,6 +9,7 @@
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
+#include "../quant/propose.h"
 #include "../quant/quant.h"
 #include "cli.h"
 #include "../experiments/json.h"
@@ -89,73 +90,12 @@ static int chart(const char *path, const char *title, const pith_layer_error *e,
     return st == 0 ? PITH_OK : pith_error(PITH_EIO, "gnuplot failed to draw %s", path);
 }
 
-/* A layer's bits as the run has them: weights (0: float), and its output quantizer's. */
-static void current_bits(pith_graph *g, const char *name, int *wbits, int *abits)
+/* The plan as YAML on stdout, with what it achieved as comments. */
+static void print_plan(const pith_layer_error *e, int n, const int *order, const int *new_w, const int *new_a,
+                       const pith_mp_result *r, float target, const char *path)
 {
-    int idx = pith_graph_find(g, name);
-    const pith_node *n = &g->nodes[idx];
-    *wbits = n->a.wq == PITH_WQ_UNIFORM || n->a.wq == PITH_WQ_KMEANS ? n->a.wbits : n->a.wq ? 8 : 0;
-    int f = pith_quant_output_fq(g, idx);
-    *abits = f >= 0 && g->nodes[f].a.qmode ? g->nodes[f].a.qbits : 0;
-}
-
-/* Greedy: promote layers from most to least sensitive, first to 16 bits, then to float. */
-static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_dataset *test, float target,
-                   const char *path, FILE *progress)
-{
-    int order[MAX_LAYERS], wb[MAX_LAYERS], ab[MAX_LAYERS], new_w[MAX_LAYERS], new_a[MAX_LAYERS];
-    for (int i = 0; i < n; i++) {
-        order[i] = i;
-        current_bits(g, e[i].name, &wb[i], &ab[i]);
-        new_w[i] = wb[i];
-        new_a[i] = ab[i];
-    }
-    for (int i = 1; i < n; i++) /* insertion sort by single SQNR, lowest first */
-        for (int k = i; k > 0 && finite_db(e[order[k]].single.sqnr_db) < finite_db(e[order[k - 1]].single.sqnr_db); k--) {
-            int t = order[k];
-            order[k] = order[k - 1];
-            order[k - 1] = t;
-        }
-    double float_top1 = 0, top1 = 0;
-    int *mode = malloc((size_t)g->n_nodes * sizeof *mode);
-    if (!mode)
-        return pith_error(PITH_ENOMEM, "out of memory");
-    for (int i = 0; i < g->n_nodes; i++)
-        mode[i] = g->nodes[i].a.qmode;
-    int rc = pith_test_accuracy(g, test, 0, &top1, NULL, NULL); /* as loaded */
-    if (!rc)
-        rc = pith_quant_enable(g, NULL, 0, 0);
-    if (!rc)
-        rc = pith_test_accuracy(g, test, 0, &float_top1, NULL, NULL);
-    if (!rc)
-        rc = pith_quant_enable(g, NULL, 1, 0);
-    for (int i = 0; i < g->n_nodes; i++) /* back to the run's quantizers, scales untouched */
-        g->nodes[i].a.qmode = mode[i];
-    free(mode);
-    if (!rc)
-        rc = pith_quant_relink(g);
-    double start_top1 = top1;
-    int promoted = 0;
-    for (int pass = 0; pass < 2 && !rc; pass++)
-        for (int k = 0; k < n && !rc && 100 * (float_top1 - top1) > target; k++) {
-            int i = order[k];
-            int w = pass == 0 ? (new_w[i] && new_w[i] < 16 ? 16 : new_w[i]) : 0;
-            int a = pass == 0 ? (new_a[i] && new_a[i] < 16 ? 16 : new_a[i]) : 0;
-            if (w == new_w[i] && a == new_a[i])
-                continue;
-            rc = pith_quant_set_layer_bits(g, e[i].name, w, a);
-            if (!rc)
-                rc = pith_test_accuracy(g, test, 0, &top1, NULL, NULL);
-            new_w[i] = w;
-            new_a[i] = a;
-            promoted++;
-            if (progress && !rc)
-                fprintf(progress, "propose: %s to %s -> top-1 %.2f%% (drop %.2f pt)\n", e[i].name,
-                        w ? "16 bits" : "float", 100 * top1, 100 * (float_top1 - top1));
-        }
-    if (rc)
-        return rc;
-    int met = 100 * (float_top1 - top1) <= target;
+    double float_top1 = r->float_top1, top1 = r->top1, start_top1 = r->start_top1;
+    int met = r->met;
     printf("# mixed-precision plan for %s (pith analyze --propose --target-drop %g)\n", path, (double)target);
     printf("# test top-1: quantizers off %.2f%% (the float model, for PTQ), as quantized %.2f%%, with this plan "
            "%.2f%% (drop %.2f pt%s)\n",
@@ -172,9 +112,8 @@ static int propose(pith_graph *g, const pith_layer_error *e, int n, const pith_d
         snprintf(a, sizeof a, "%d", new_a[i]);
         printf("  %s: {wbits: %s, abits: %s}\n", e[i].name, new_w[i] ? w : "float", new_a[i] ? a : "float");
     }
-    (void)promoted;
-    return PITH_OK;
 }
+
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -189,24 +128,24 @@ int cmd_analyze(int argc, char **argv)
     float target = 0.2f;
     uint64_t seed = 1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'c': rc = cli_int(cmd, "--calib", optarg, 1, 1 << 24, &calib); break;
         case 'C': chart_path = optarg; break;
         case 'p': do_propose = 1; break;
         case 'T': rc = cli_float(cmd, "--target-drop", optarg, 0.0, 100.0, &target); break;
-        case 'd': data = optarg; break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &seed); break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'q': quiet = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one quantized checkpoint");
     if (do_propose && as_json)
@@ -244,7 +183,11 @@ int cmd_analyze(int argc, char **argv)
         rc = chart(chart_path, title, e, n);
     }
     if (!rc && do_propose) {
-        rc = propose(gq, e, n, &test, target, path, progress);
+        int order[MAX_LAYERS], wbits[MAX_LAYERS], abits[MAX_LAYERS];
+        pith_mp_result r;
+        rc = pith_quant_propose(gq, e, n, &test, target, progress, order, wbits, abits, &r);
+        if (!rc)
+            print_plan(e, n, order, wbits, abits, &r, target, path);
     } else if (!rc && as_json) {
         json j;
         json_init(&j, stdout);

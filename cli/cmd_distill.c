@@ -57,7 +57,9 @@ int cmd_distill(int argc, char **argv)
     int labels_only = 0, no_cache = 0, threads = 0, quiet = 0, as_json = 0, c, rc;
     pith_train_config cfg = pith_train_defaults();
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'T': teacher_path = optarg; break;
@@ -69,20 +71,17 @@ int cmd_distill(int argc, char **argv)
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &cfg.lr); break;
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &cfg.batch); break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &cfg.seed); break;
-        case 'd': data = optarg; break;
         case 'c': rc = cli_int(cmd, "--crop-pad", optarg, 0, 64, &cfg.aug.crop_pad); break;
         case 'f': cfg.aug.hflip = 1; break;
         case 'N': no_cache = 1; break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!teacher_path || !student || !out)
@@ -113,13 +112,11 @@ int cmd_distill(int argc, char **argv)
     meta.seed = cfg.seed;
     if (!rc) /* the teacher's own accuracy, for the record */
         rc = pith_test_accuracy(teacher, &test, 500, &teacher_top1, NULL, NULL);
-    if (!rc)
-        rc = pith_graph_compile(teacher, cfg.batch);
-    pith_graph_set_training(teacher, 0);
-    pith_distill kd = {.teacher = teacher, .T = T, .alpha = alpha};
+    pith_distill kd;
+    memset(&kd, 0, sizeof kd);
     int augmented = cfg.aug.crop_pad > 0 || cfg.aug.hflip;
-    if (!rc && !labels_only && !no_cache && !augmented)
-        rc = pith_distill_cache_init(&kd, train.n, pith_graph_output_shape(teacher)->d[0]);
+    if (!rc)
+        rc = pith_distill_setup(&kd, teacher, T, alpha, cfg.batch, labels_only || no_cache || augmented ? 0 : train.n);
     pith_trainer *t = NULL;
     if (!rc)
         rc = pith_trainer_create(&t, g, &cfg, &train, &test);

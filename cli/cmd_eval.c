@@ -38,19 +38,20 @@ int cmd_eval(int argc, char **argv)
     const char *data = NULL;
     int batch = 500, threads = 0, as_json = 0, c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
-        case 'd': data = optarg; break;
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &batch); break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one checkpoint file");
     const char *path = argv[optind];

@@ -36,15 +36,18 @@ int cmd_info(int argc, char **argv)
     const char *model = NULL;
     int as_json = 0, zoo = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'z': zoo = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    as_json = co.as_json;
     if (zoo) {
         for (int i = 0; pith_zoo[i].name; i++)
             printf("%-16s %s\n", pith_zoo[i].name, pith_zoo[i].about);

@@ -50,7 +50,9 @@ int cmd_lowrank(int argc, char **argv)
     float lr = 0;
     const char *layers = NULL, *data = NULL, *out = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'r': rc = cli_int(cmd, "--rank", optarg, 1, 1 << 20, &rule.rank); rules++; break;
@@ -59,17 +61,14 @@ int cmd_lowrank(int argc, char **argv)
         case 'L': layers = optarg; break;
         case 'f': rc = cli_int(cmd, "--finetune", optarg, 0, PITH_MAX_EPOCHS, &finetune); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &lr); break;
-        case 'd': data = optarg; break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");
     if (rules != 1)
@@ -80,22 +79,17 @@ int cmd_lowrank(int argc, char **argv)
     pith_set_threads(threads);
     FILE *progress = quiet || as_json ? NULL : stderr;
 
-    pith_graph *g = NULL;
-    pith_ckpt_meta meta;
-    pith_train_config base;
-    int has_cfg = 0, n_rep = 0;
-    pith_dataset train = {0}, none = {0}, test = {0};
+    exp_float_model fm;
+    int n_rep = 0;
     pith_lowrank_report *rep = calloc(MAX_LAYERS, sizeof *rep);
     double top1_before = 0, top1_split = 0, top1 = 0;
     int64_t macs0 = 0, params0 = 0;
-    rc = rep ? exp_load_checkpoint(path, &g, &meta, &base, &has_cfg) : pith_error(PITH_ENOMEM, "out of memory");
-    if (!rc && pith_graph_is_quantized(g))
-        rc = pith_error(PITH_EINVAL, "%s is quantized: factorize the float model, then quantize", path);
-    const char *dir = data ? data : meta.dataset;
+    memset(&fm, 0, sizeof fm);
+    rc = rep ? exp_open_float(path, data, 1, "quantized: factorize the float model, then quantize", &fm)
+             : pith_error(PITH_ENOMEM, "out of memory");
+    pith_graph *g = fm.g;
     if (!rc)
-        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
-    if (!rc)
-        rc = pith_test_accuracy(g, &test, 500, &top1_before, NULL, NULL);
+        rc = pith_test_accuracy(g, &fm.test, 500, &top1_before, NULL, NULL);
     if (!rc) {
         macs0 = pith_graph_macs(g);
         params0 = pith_graph_params(g, 0);
@@ -103,24 +97,24 @@ int cmd_lowrank(int argc, char **argv)
     if (!rc)
         rc = pith_lowrank_apply(g, layers, &rule, rep, MAX_LAYERS, &n_rep);
     if (!rc)
-        rc = pith_test_accuracy(g, &test, 500, &top1_split, NULL, NULL);
+        rc = pith_test_accuracy(g, &fm.test, 500, &top1_split, NULL, NULL);
     top1 = top1_split;
-    pith_train_config c2 = pith_finetune_config(has_cfg ? &base : NULL, finetune, lr, 10.0f);
+    pith_train_config c2 = pith_finetune_config(&fm.base, finetune, lr, 10.0f);
     if (!rc && finetune > 0) {
         pith_trainer *t = NULL;
-        rc = pith_trainer_create(&t, g, &c2, &train, &test);
+        rc = pith_trainer_create(&t, g, &c2, &fm.train, &fm.test);
         if (!rc) {
             t->progress = progress;
             rc = pith_trainer_run(t);
         }
         pith_trainer_free(t);
         if (!rc)
-            rc = pith_test_accuracy(g, &test, 500, &top1, NULL, NULL);
+            rc = pith_test_accuracy(g, &fm.test, 500, &top1, NULL, NULL);
     }
     if (!rc) {
-        meta.top1 = top1;
-        cli_command_line(argc, argv, meta.command, sizeof meta.command);
-        rc = pith_checkpoint_save(out, g, &meta, finetune > 0 ? &c2 : NULL, NULL, NULL, 0);
+        fm.meta.top1 = top1;
+        cli_command_line(argc, argv, fm.meta.command, sizeof fm.meta.command);
+        rc = pith_checkpoint_save(out, g, &fm.meta, finetune > 0 ? &c2 : NULL, NULL, NULL, 0);
     }
     int exit_code = rc ? cli_fail(cmd, rc) : EXIT_OK;
     if (!rc && as_json) {
@@ -166,9 +160,6 @@ int cmd_lowrank(int argc, char **argv)
         printf("saved %s\n", out);
     }
     free(rep);
-    pith_graph_free(g);
-    pith_dataset_free(&train);
-    pith_dataset_free(&none);
-    pith_dataset_free(&test);
+    exp_float_model_free(&fm);
     return exit_code;
 }

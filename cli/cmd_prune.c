@@ -172,7 +172,9 @@ int cmd_prune(int argc, char **argv)
     int finetune = -1, threads = 0, quiet = 0, as_json = 0, c, rc;
     const char *data = NULL, *out = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'c':
@@ -183,10 +185,7 @@ int cmd_prune(int argc, char **argv)
         case 'f': rc = cli_int(cmd, "--finetune", optarg, 0, PITH_MAX_EPOCHS, &finetune); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &j.lr); break;
         case 'T': rc = cli_int(cmd, "--taylor-images", optarg, 1, 1 << 24, &j.taylor_images); break;
-        case 'd': data = optarg; break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &j.seed); break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'o': out = optarg; break;
         case 'M':
             if (!strcmp(optarg, "magnitude"))
                 j.magnitude = 1;
@@ -202,14 +201,14 @@ int cmd_prune(int argc, char **argv)
             if (pith_prune_schedule_parse(optarg, &j.schedule))
                 return cli_usage_error(cmd, "--schedule is oneshot, iterative or agp");
             break;
-        case 'q': quiet = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");
     if (j.magnitude && j.sparsity < 0)

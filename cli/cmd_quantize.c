@@ -114,7 +114,9 @@ int cmd_quantize(int argc, char **argv)
     const char *out = NULL, *data = NULL;
     int threads = 0, quiet = 0, as_json = 0, c, rc, wbits = 0, abits = 0, bits = 0, wobs_given = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'm':
@@ -170,18 +172,15 @@ int cmd_quantize(int argc, char **argv)
             break;
         case 'e': rc = cli_int(cmd, "--epochs", optarg, 0, PITH_MAX_EPOCHS, &job.epochs); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &job.lr); break;
-        case 'd': data = optarg; break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &job.q.seed); break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'u': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");
     if (!out)
@@ -199,27 +198,18 @@ int cmd_quantize(int argc, char **argv)
     const char *path = argv[optind];
     pith_set_threads(threads);
 
-    pith_graph *g = NULL;
-    pith_ckpt_meta meta;
-    pith_train_config tcfg;
-    int has_cfg = 0;
-    pith_dataset train = {0}, none = {0}, test = {0};
+    exp_float_model fm;
     quant_result res;
     memset(&res, 0, sizeof res);
-    rc = exp_load_checkpoint(path, &g, &meta, &tcfg, &has_cfg);
-    if (!rc && pith_graph_is_quantized(g))
-        rc = pith_error(PITH_EINVAL, "%s is already quantized; start from the float checkpoint", path);
-    const char *dir = data ? data : meta.dataset;
-    if (!rc)
-        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, job.q.seed, &train, &none, &test);
+    rc = exp_open_float(path, data, job.q.seed, "already quantized; start from the float checkpoint", &fm);
+    pith_graph *g = fm.g;
+    pith_ckpt_meta *meta = &fm.meta;
     if (!rc) {
-        if (!has_cfg)
-            tcfg = pith_train_defaults();
-        cli_command_line(argc, argv, meta.command, sizeof meta.command);
-        rc = quant_run(g, &meta, &tcfg, &job, &train, &test, quiet ? NULL : stderr, &res);
+        cli_command_line(argc, argv, meta->command, sizeof meta->command);
+        rc = quant_run(g, meta, &fm.base, &job, &fm.train, &fm.test, quiet ? NULL : stderr, &res);
     }
     if (!rc)
-        rc = pith_checkpoint_save(out, g, &meta, job.train ? &res.cfg : NULL, NULL, NULL, 0);
+        rc = pith_checkpoint_save(out, g, meta, job.train ? &res.cfg : NULL, NULL, NULL, 0);
     int exit_code = EXIT_OK;
     if (rc) {
         exit_code = cli_fail(cmd, rc);
@@ -236,9 +226,6 @@ int cmd_quantize(int argc, char **argv)
         quant_result_print(stdout, &job, &res);
         printf("saved %s\n", out);
     }
-    pith_graph_free(g);
-    pith_dataset_free(&train);
-    pith_dataset_free(&none);
-    pith_dataset_free(&test);
+    exp_float_model_free(&fm);
     return exit_code;
 }

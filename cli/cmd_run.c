@@ -67,7 +67,9 @@ int cmd_run(int argc, char **argv)
     int n_sets = 0, n_knobs = 0, force = 0, no_cache = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
     const char *runs = "runs", *results = "results/runs.tsv";
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         int rc = 0;
         switch (c) {
         case 's':
@@ -83,15 +85,14 @@ int cmd_run(int argc, char **argv)
         case 'f': force = 1; break;
         case 'C': no_cache = 1; break;
         case 'c': check = 1; break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'j': as_json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    threads = co.threads, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one config file");
     exp_config cfg;
@@ -134,7 +135,7 @@ int cmd_run(int argc, char **argv)
     exp_run_opts o = {runs, results, !no_cache, knobs, n_knobs, quiet ? NULL : stderr};
     exp_row row;
     rc = exp_run(&cfg, &o, &row);
-    int code = EXIT_OK;
+    code = EXIT_OK;
     if (rc) {
         code = cli_fail(cmd, rc);
     } else if (as_json) {

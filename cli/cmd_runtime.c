@@ -146,7 +146,9 @@ int cmd_export(int argc, char **argv)
     const char *out = NULL, *data = NULL, *model = NULL;
     int golden = 0, as_json = 0, int8 = 0, calib = 8, c, rc = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, export_usage, &co, &code)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'i': int8 = 1; break;
@@ -154,14 +156,13 @@ int cmd_export(int argc, char **argv)
             if ((rc = cli_int(cmd, "--calib", optarg, 1, 100000, &calib)))
                 return rc;
             break;
-        case 'o': out = optarg; break;
         case 'g': golden = 1; break;
-        case 'd': data = optarg; break;
-        case 'j': as_json = 1; break;
-        case 'h': export_usage(stdout); return EXIT_OK;
         default: export_usage(stderr); return EXIT_USAGE;
         }
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, out = co.out, as_json = co.as_json;
     if (optind != argc - (model ? 0 : 1))
         return cli_usage_error(cmd, "expected one checkpoint file, or --model NAME");
     if (!out)
@@ -185,7 +186,7 @@ int cmd_export(int argc, char **argv)
     if (!rc)
         rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, golden && test.n > 0 ? test.x : NULL, out,
                         &rep);
-    int code = rc ? cli_fail(cmd, rc) : EXIT_OK;
+    code = rc ? cli_fail(cmd, rc) : EXIT_OK;
     if (!rc && as_json) {
         json j;
         json_init(&j, stdout);
@@ -244,21 +245,25 @@ int cmd_bench(int argc, char **argv)
     const char *isa = NULL;
     int threads = 1, runs = 100, warmup = 10, profile = 0, as_json = 0, c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, bench_usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 256, &threads); break;
         case 'r': rc = cli_int(cmd, "--runs", optarg, 1, 1000000, &runs); break;
         case 'w': rc = cli_int(cmd, "--warmup", optarg, 0, 1000000, &warmup); break;
         case 'p': profile = 1; break;
-        case 'j': as_json = 1; break;
         case 'i': isa = optarg; break;
-        case 'h': bench_usage(stdout); return EXIT_OK;
         default: bench_usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    threads = co.threads ? co.threads : 1, as_json = co.as_json;
+    if (threads > 256)
+        return cli_usage_error(cmd, "--threads expects an integer in 1..256, got %d", threads);
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one .pith file");
     const char *path = argv[optind];
@@ -361,18 +366,21 @@ int cmd_infer(int argc, char **argv)
     const char *idx = NULL;
     int index = 0, as_json = 0, c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, infer_usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'i': idx = optarg; break;
         case 'n': rc = cli_int(cmd, "--index", optarg, 0, 1 << 30, &index); break;
-        case 'j': as_json = 1; break;
-        case 'h': infer_usage(stdout); return EXIT_OK;
         default: infer_usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    as_json = co.as_json;
     if (optind != argc - 1 || !idx)
         return cli_usage_error(cmd, "expected one .pith file and --idx FILE");
     pith_idx images;

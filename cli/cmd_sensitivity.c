@@ -5,12 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../core/error.h"
 #include "../core/threads.h"
 #include "../core/train.h"
-#include "../prune/prune.h"
+#include "../prune/step.h"
 #include "cli.h"
 #include "../experiments/json.h"
 
@@ -69,6 +68,17 @@ static int chart(const char *path, const char *title, char (*names)[PITH_NAME_MA
     return pclose(p) == 0 ? PITH_OK : pith_error(PITH_EIO, "gnuplot failed to draw %s", path);
 }
 
+/* Every point of the sweep starts from the checkpoint as saved. */
+typedef struct reopen_ctx {
+    const char *path;
+} reopen_ctx;
+
+static int reopen(void *user, pith_graph **g)
+{
+    pith_ckpt_meta meta;
+    return exp_load_checkpoint(((reopen_ctx *)user)->path, g, &meta, NULL, NULL);
+}
+
 int cmd_sensitivity(int argc, char **argv)
 {
     const char *cmd = "sensitivity";
@@ -83,7 +93,9 @@ int cmd_sensitivity(int argc, char **argv)
     pith_prune_criterion crit = PITH_CRIT_L1;
     const char *data = NULL, *chart_path = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         rc = 0;
         switch (c) {
         case 'r':
@@ -95,68 +107,31 @@ int cmd_sensitivity(int argc, char **argv)
                 return cli_usage_error(cmd, "%s", pith_last_error());
             break;
         case 'C': chart_path = optarg; break;
-        case 'd': data = optarg; break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
-        case 'j': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    data = co.data, threads = co.threads, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");
     const char *path = argv[optind];
     pith_set_threads(threads);
-    const int tty = isatty(fileno(stderr));
 
-    pith_graph *g = NULL;
-    pith_ckpt_meta meta;
-    pith_dataset train = {0}, none = {0}, test = {0};
-    pith_prune_group *groups = NULL;
-    int n_groups = 0, n_rows = 0;
-    double base = 0, *acc = NULL;
-    char (*names)[PITH_NAME_MAX] = NULL;
-    int *index = NULL;
-    rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
+    exp_float_model fm;
+    memset(&fm, 0, sizeof fm);
+    int n_rows = 0, max_rows = 256;
+    double base = 0, *acc = calloc((size_t)max_rows * n_ratios, sizeof *acc);
+    char(*names)[PITH_NAME_MAX] = calloc((size_t)max_rows, sizeof *names);
+    int *channels = calloc((size_t)max_rows, sizeof *channels);
+    rc = acc && names && channels ? exp_open_float(path, data, 1, "quantized: measure the float model's sensitivity", &fm)
+                                  : pith_error(PITH_ENOMEM, "out of memory");
+    reopen_ctx ro = {path};
     if (!rc)
-        rc = exp_load_data(data ? data : meta.dataset, meta.mean, meta.std, 0, 0, 1, &train, &none, &test);
-    if (!rc)
-        rc = pith_prune_groups(g, &groups, &n_groups);
-    if (!rc) {
-        acc = calloc((size_t)(n_groups ? n_groups : 1) * n_ratios, sizeof *acc);
-        names = calloc((size_t)(n_groups ? n_groups : 1), sizeof *names);
-        index = calloc((size_t)(n_groups ? n_groups : 1), sizeof *index);
-        if (!acc || !names || !index)
-            rc = pith_error(PITH_ENOMEM, "out of memory");
-    }
-    if (!rc)
-        rc = pith_test_accuracy(g, &test, 500, &base, NULL, NULL);
-    for (int gi = 0; gi < n_groups && !rc; gi++) {
-        if (!groups[gi].prunable)
-            continue;
-        snprintf(names[n_rows], sizeof names[n_rows], "%s", g->nodes[groups[gi].members[0]].name);
-        index[n_rows] = gi;
-        for (int r = 0; r < n_ratios && !rc; r++) {
-            pith_graph *h = NULL; /* a fresh copy for every point */
-            rc = exp_load_checkpoint(path, &h, &meta, NULL, NULL);
-            if (!rc && crit == PITH_CRIT_TAYLOR)
-                rc = pith_graph_compile(h, 64);
-            if (!rc) {
-                int removed = pith_prune_structured_group(h, gi, crit, ratios[r], &train, 1024, 1);
-                rc = removed < 0 ? removed : 0;
-            }
-            if (!rc)
-                rc = pith_test_accuracy(h, &test, 500, &acc[n_rows * n_ratios + r], NULL, NULL);
-            pith_graph_free(h);
-            if (!as_json && !rc)
-                fprintf(stderr, "%ssensitivity: %s at %.2f -> %.2f%%%s", tty ? "\r" : "", names[n_rows],
-                        (double)ratios[r], 100 * acc[n_rows * n_ratios + r], tty ? "   " : "\n");
-        }
-        n_rows++;
-    }
-    if (!as_json && tty)
-        fprintf(stderr, "\n");
+        rc = pith_prune_sensitivity(reopen, &ro, crit, ratios, n_ratios, &fm.train, &fm.test, max_rows, &base, acc, names,
+                                    channels, &n_rows, as_json ? NULL : stderr);
     if (!rc && chart_path) {
         char title[300];
         snprintf(title, sizeof title, "pruning sensitivity (%s): %s", pith_prune_criterion_name(crit), path);
@@ -178,7 +153,7 @@ int cmd_sensitivity(int argc, char **argv)
         for (int i = 0; i < n_rows; i++) {
             json_obj(&j, NULL);
             json_str(&j, "name", names[i]);
-            json_int(&j, "channels", groups[index[i]].channels);
+            json_int(&j, "channels", channels[i]);
             json_arr(&j, "top1");
             for (int r = 0; r < n_ratios; r++)
                 json_num(&j, NULL, acc[i * n_ratios + r]);
@@ -205,11 +180,7 @@ int cmd_sensitivity(int argc, char **argv)
     }
     free(acc);
     free(names);
-    free(index);
-    free(groups);
-    pith_graph_free(g);
-    pith_dataset_free(&train);
-    pith_dataset_free(&none);
-    pith_dataset_free(&test);
+    free(channels);
+    exp_float_model_free(&fm);
     return exit_code;
 }

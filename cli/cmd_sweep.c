@@ -202,7 +202,9 @@ int cmd_sweep(int argc, char **argv)
     const char *slurm = NULL;
     int n_params = 0, n_fixed = 0, seeds = 1, jobs = 1, threads = 0, dry = 0, as_json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_common co = {0};
+    int code = EXIT_OK;
+    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         int rc = 0;
         switch (c) {
         case 'p':
@@ -217,18 +219,18 @@ int cmd_sweep(int argc, char **argv)
             fixed[n_fixed++] = optarg;
             break;
         case 'j': rc = cli_int(cmd, "--jobs", optarg, 1, 256, &jobs); break;
-        case 't': rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
         case 'r': runs = optarg; break;
         case 'R': results = optarg; break;
         case 'E': slurm = optarg; break;
         case 'd': dry = 1; break;
-        case 'J': as_json = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
         if (rc)
             return rc;
     }
+    if (c == CLI_OPT_EXIT)
+        return code;
+    threads = co.threads, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one config file");
     const char *config = argv[optind];
@@ -292,7 +294,7 @@ int cmd_sweep(int argc, char **argv)
             exp_config_free(&pc);
         }
     }
-    int code = EXIT_OK;
+    code = EXIT_OK;
     /* the table is read once: which points are done */
     char *done = rc || slurm ? NULL : results_done_ids(results);
     if (!rc && !slurm && !done)

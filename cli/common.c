@@ -26,6 +26,45 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_next_option(const char *cmd, int argc, char **argv, const struct option *opts, void (*usage)(FILE *),
+                    cli_common *co, int *code)
+{
+    for (;;) {
+        int li = -1, c = getopt_long(argc, argv, "h", opts, &li);
+        if (c == -1)
+            return CLI_OPT_END;
+        const char *name = li >= 0 ? opts[li].name : NULL;
+        for (int k = 0; !name && c == 'h' && opts[k].name; k++) /* -h */
+            if (opts[k].val == 'h' && !strcmp(opts[k].name, "help"))
+                name = "help";
+        if (c == '?' || c == ':') {
+            usage(stderr);
+            *code = EXIT_USAGE;
+            return CLI_OPT_EXIT;
+        }
+        if (!name)
+            return c;
+        if (!strcmp(name, "help")) {
+            usage(stdout);
+            *code = EXIT_OK;
+            return CLI_OPT_EXIT;
+        } else if (!strcmp(name, "data")) {
+            co->data = optarg;
+        } else if (!strcmp(name, "out")) {
+            co->out = optarg;
+        } else if (!strcmp(name, "quiet")) {
+            co->quiet = 1;
+        } else if (!strcmp(name, "json")) {
+            co->as_json = 1;
+        } else if (!strcmp(name, "threads")) {
+            if ((*code = cli_int(cmd, "--threads", optarg, 1, 1024, &co->threads)) != 0)
+                return CLI_OPT_EXIT;
+        } else {
+            return c;
+        }
+    }
+}
+
 int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out)
 {
     char *end;

@@ -28,6 +28,11 @@ typedef struct pith_distill {
 /* Turns on the per-image teacher-logit cache for a training set of n images
  * and k classes. */
 int pith_distill_cache_init(pith_distill *d, int n, int k);
+/* The distill step's setup, shared by pith distill and a config's distill
+ * stage: the teacher compiled for `batch` in evaluation mode, and its logits
+ * cached for the `images` training images when images > 0 (pass 0 when the
+ * data is augmented: the teacher must see each augmented image). */
+int pith_distill_setup(pith_distill *d, pith_graph *teacher, float T, float alpha, int batch, int images);
 void pith_distill_free(pith_distill *d);
 
 /* A pith_trainer loss hook: the teacher's logits for the batch (from the

@@ -111,3 +111,16 @@ double pith_distill_loss(void *user, const float *input, const float *logits, co
     }
     return pith_kd_loss(logits, z, labels, n, k, d->T, d->alpha, grad);
 }
+
+int pith_distill_setup(pith_distill *d, pith_graph *teacher, float T, float alpha, int batch, int images)
+{
+    memset(d, 0, sizeof *d);
+    d->teacher = teacher;
+    d->T = T;
+    d->alpha = alpha;
+    int rc = pith_graph_compile(teacher, batch);
+    if (rc)
+        return rc;
+    pith_graph_set_training(teacher, 0);
+    return images > 0 ? pith_distill_cache_init(d, images, pith_graph_output_shape(teacher)->d[0]) : PITH_OK;
+}

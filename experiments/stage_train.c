@@ -68,21 +68,15 @@ static int keep_masks(pith_trainer *t, void *user)
     return PITH_OK;
 }
 
-/* The teacher of a distill stage, compiled for the recipe's batch, with its
- * logits computed once when the data is not augmented. */
+/* The teacher of a distill stage (pith distill's setup). */
 static int open_teacher(exp_run_state *s, int i, const pith_train_config *tc, pith_graph **teacher, pith_distill *kd)
 {
     const exp_stage *st = &s->cfg->stages[i];
     pith_ckpt_meta tmeta;
     int rc = exp_load_checkpoint(st->teacher, teacher, &tmeta, NULL, NULL);
+    int augmented = tc->aug.crop_pad > 0 || tc->aug.hflip;
     if (!rc)
-        rc = pith_graph_compile(*teacher, tc->batch);
-    if (rc)
-        return rc;
-    pith_graph_set_training(*teacher, 0);
-    kd->teacher = *teacher;
-    if (!(tc->aug.crop_pad > 0 || tc->aug.hflip))
-        rc = pith_distill_cache_init(kd, s->train.n, pith_graph_output_shape(*teacher)->d[0]);
+        rc = pith_distill_setup(kd, *teacher, st->kd_T, st->kd_alpha, tc->batch, augmented ? 0 : s->train.n);
     if (!rc)
         fprintf(s->log, "stage %d: teacher %s (T %g, alpha %g)\n", i + 1, st->teacher, (double)st->kd_T,
                 (double)st->kd_alpha);
