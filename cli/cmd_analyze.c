@@ -130,21 +130,18 @@ int cmd_analyze(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'c': rc = cli_int(cmd, "--calib", optarg, 1, 1 << 24, &calib); break;
         case 'C': chart_path = optarg; break;
         case 'p': do_propose = 1; break;
         case 'T': rc = cli_float(cmd, "--target-drop", optarg, 0.0, 100.0, &target); break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &seed); break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one quantized checkpoint");

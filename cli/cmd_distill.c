@@ -59,8 +59,8 @@ int cmd_distill(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'T': teacher_path = optarg; break;
         case 's': student = optarg; break;
@@ -74,13 +74,10 @@ int cmd_distill(int argc, char **argv)
         case 'c': rc = cli_int(cmd, "--crop-pad", optarg, 0, 64, &cfg.aug.crop_pad); break;
         case 'f': cfg.aug.hflip = 1; break;
         case 'N': no_cache = 1; break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);

@@ -40,17 +40,14 @@ int cmd_eval(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &batch); break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one checkpoint file");

@@ -34,19 +34,19 @@ int cmd_info(int argc, char **argv)
         {"model", 1, 0, 'm'}, {"zoo", 0, 0, 'z'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *model = NULL;
-    int as_json = 0, zoo = 0, c;
+    int as_json = 0, zoo = 0, c, rc;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'z': zoo = 1; break;
-        default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     as_json = co.as_json;
     if (zoo) {
         for (int i = 0; pith_zoo[i].name; i++)
@@ -58,7 +58,7 @@ int cmd_info(int argc, char **argv)
     pith_graph *g = NULL;
     pith_ckpt_meta meta;
     memset(&meta, 0, sizeof meta);
-    int rc, has_meta = 0;
+    int has_meta = 0;
     const char *src = model;
     if (model) {
         rc = pith_zoo_build(model, 1, 28, 28, 10, 1, &g);

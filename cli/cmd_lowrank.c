@@ -52,8 +52,8 @@ int cmd_lowrank(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'r': rc = cli_int(cmd, "--rank", optarg, 1, 1 << 20, &rule.rank); rules++; break;
         case 'e': rc = cli_float(cmd, "--energy", optarg, 1e-6, 1.0, &rule.energy); rules++; break;
@@ -61,13 +61,10 @@ int cmd_lowrank(int argc, char **argv)
         case 'L': layers = optarg; break;
         case 'f': rc = cli_int(cmd, "--finetune", optarg, 0, PITH_MAX_EPOCHS, &finetune); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &lr); break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");

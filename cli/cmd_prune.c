@@ -174,8 +174,8 @@ int cmd_prune(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'c':
             if (pith_prune_criterion_parse(optarg, &j.criterion))
@@ -201,13 +201,10 @@ int cmd_prune(int argc, char **argv)
             if (pith_prune_schedule_parse(optarg, &j.schedule))
                 return cli_usage_error(cmd, "--schedule is oneshot, iterative or agp");
             break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");

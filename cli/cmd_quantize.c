@@ -116,8 +116,8 @@ int cmd_quantize(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'm':
             if (parse_method(optarg, &job))
@@ -173,13 +173,10 @@ int cmd_quantize(int argc, char **argv)
         case 'e': rc = cli_int(cmd, "--epochs", optarg, 0, PITH_MAX_EPOCHS, &job.epochs); break;
         case 'l': rc = cli_float(cmd, "--lr", optarg, 1e-9, 10.0, &job.lr); break;
         case 'S': rc = cli_u64(cmd, "--seed", optarg, &job.q.seed); break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, threads = co.threads, out = co.out, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one float checkpoint");

@@ -64,13 +64,13 @@ int cmd_run(int argc, char **argv)
         {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *sets[128], *knobs[64];
-    int n_sets = 0, n_knobs = 0, force = 0, no_cache = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c;
+    int n_sets = 0, n_knobs = 0, force = 0, no_cache = 0, check = 0, threads = 0, as_json = 0, quiet = 0, c, rc;
     const char *runs = "runs", *results = "results/runs.tsv";
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        int rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 's':
         case 'k':
@@ -85,18 +85,15 @@ int cmd_run(int argc, char **argv)
         case 'f': force = 1; break;
         case 'C': no_cache = 1; break;
         case 'c': check = 1; break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     threads = co.threads, quiet = co.quiet, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one config file");
     exp_config cfg;
-    int rc = exp_config_load(argv[optind], sets, n_sets, &cfg);
+    rc = exp_config_load(argv[optind], sets, n_sets, &cfg);
     if (rc)
         return cli_fail(cmd, rc);
     char dir[2048];

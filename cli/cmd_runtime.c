@@ -144,11 +144,12 @@ int cmd_export(int argc, char **argv)
         {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *data = NULL, *model = NULL;
-    int golden = 0, as_json = 0, int8 = 0, calib = 8, c, rc = 0;
+    int golden = 0, as_json = 0, int8 = 0, calib = 8, c, rc;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, export_usage, &co, &code)) >= 0) {
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, export_usage, &co, &code)) >= 0) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'i': int8 = 1; break;
@@ -157,11 +158,10 @@ int cmd_export(int argc, char **argv)
                 return rc;
             break;
         case 'g': golden = 1; break;
-        default: export_usage(stderr); return EXIT_USAGE;
         }
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     data = co.data, out = co.out, as_json = co.as_json;
     if (optind != argc - (model ? 0 : 1))
         return cli_usage_error(cmd, "expected one checkpoint file, or --model NAME");
@@ -247,20 +247,17 @@ int cmd_bench(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, bench_usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, bench_usage, &co, &code)) >= 0) {
         switch (c) {
         case 'r': rc = cli_int(cmd, "--runs", optarg, 1, 1000000, &runs); break;
         case 'w': rc = cli_int(cmd, "--warmup", optarg, 0, 1000000, &warmup); break;
         case 'p': profile = 1; break;
         case 'i': isa = optarg; break;
-        default: bench_usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     threads = co.threads ? co.threads : 1, as_json = co.as_json;
     if (threads > 256)
         return cli_usage_error(cmd, "--threads expects an integer in 1..256, got %d", threads);
@@ -368,18 +365,15 @@ int cmd_infer(int argc, char **argv)
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, infer_usage, &co, &code)) >= 0) {
-        rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, infer_usage, &co, &code)) >= 0) {
         switch (c) {
         case 'i': idx = optarg; break;
         case 'n': rc = cli_int(cmd, "--index", optarg, 0, 1 << 30, &index); break;
-        default: infer_usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     as_json = co.as_json;
     if (optind != argc - 1 || !idx)
         return cli_usage_error(cmd, "expected one .pith file and --idx FILE");

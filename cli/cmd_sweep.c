@@ -200,12 +200,12 @@ int cmd_sweep(int argc, char **argv)
     };
     const char *params[MAX_PARAMS], *fixed[64], *runs = "runs", *results = "results/runs.tsv";
     const char *slurm = NULL;
-    int n_params = 0, n_fixed = 0, seeds = 1, jobs = 1, threads = 0, dry = 0, as_json = 0, c;
+    int n_params = 0, n_fixed = 0, seeds = 1, jobs = 1, threads = 0, dry = 0, as_json = 0, c, rc;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
-    while ((c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        int rc = 0;
+    rc = 0;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
         switch (c) {
         case 'p':
             if (n_params == MAX_PARAMS)
@@ -223,13 +223,10 @@ int cmd_sweep(int argc, char **argv)
         case 'R': results = optarg; break;
         case 'E': slurm = optarg; break;
         case 'd': dry = 1; break;
-        default: usage(stderr); return EXIT_USAGE;
         }
-        if (rc)
-            return rc;
     }
-    if (c == CLI_OPT_EXIT)
-        return code;
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
     threads = co.threads, as_json = co.as_json;
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one config file");
@@ -249,7 +246,7 @@ int cmd_sweep(int argc, char **argv)
             return cli_usage_error(cmd, "more than %d points", MAX_POINTS);
     }
     exp_config base;
-    int rc = exp_config_load(config, fixed, n_fixed, &base);
+    rc = exp_config_load(config, fixed, n_fixed, &base);
     if (rc)
         return cli_fail(cmd, rc);
     uint64_t seed0 = base.seed;
