@@ -206,6 +206,8 @@ int pith_graph_add(pith_graph *g, const char *op_name, const char *name, const p
  * fake-quant node after an activation, say). Returns the new node's index. */
 int pith_graph_insert_after(pith_graph *g, int target, const char *op_name, const char *name,
                             const pith_attrs *a);
+/* The output shapes of node n's inputs, into in[n->n_in]. */
+void pith_node_in_shapes(const pith_graph *g, const pith_node *n, pith_shape *in);
 int pith_graph_find(const pith_graph *g, const char *name);
 /* How many inputs of the sorted nodes read `node` (a node reading it twice
  * counts twice); *only is the last reader found. g must be sorted. */

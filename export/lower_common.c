@@ -1,0 +1,119 @@
+/* Small pieces of the lowering: consumers, tensors, geometry, the fake_quant after a layer. */
+#include "lower.h"
+
+/* The node's sole consumer if it is of op `op`, else -1. */
+int ex_sole(const pith_graph *g, int node, const pith_op *op)
+{
+    int c = -1;
+    if (pith_graph_consumers(g, node, &c) != 1 || node == g->output)
+        return -1;
+    return g->nodes[c].op == op ? c : -1;
+}
+
+int ex_dims_of(const pith_shape *s, int32_t *d)
+{
+    for (int i = 0; i < s->ndim; i++)
+        d[i] = s->d[i];
+    return s->ndim;
+}
+
+int ex_new_act(lower *L, const pith_node *n, const char *suffix, int s8, const pith_node *fq)
+{
+    int32_t d[4];
+    int nd = ex_dims_of(&n->out, d);
+    char name[64];
+    snprintf(name, sizeof name, "%s%s", n->name, suffix);
+    pithrt_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = s8 ? PITHRT_S8 : PITHRT_F32;
+    t.ndim = (uint8_t)nd;
+    memcpy(t.dims, d, sizeof d);
+    if (s8) {
+        pith_qspec s = pith_fq_spec(fq);
+        pith_qspec_limits(&s, &t.qmin, &t.qmax);
+        t.scale = fq->params[0].data[0];
+        t.zero_point = (int32_t)fq->params[1].data[0];
+        if (t.qmin < -128 || t.qmax > 127)
+            return pith_error(PITH_EINVAL, "node '%s': %d-bit %s activations do not fit int8 (export takes up to 8 bits, signed or unsigned 7)",
+                              fq->name, s.bits, s.is_signed ? "signed" : "unsigned");
+    }
+    return pithrt_writer_tensor(L->b, &t, name);
+}
+
+/* The value of node i as f32 (dequantizing an s8 value once). */
+int ex_as_f32(lower *L, int i)
+{
+    value *v = &L->val[i];
+    if (L->b->tensors[v->t].dtype == PITHRT_F32)
+        return v->t;
+    if (v->f32 >= 0)
+        return v->f32;
+    pithrt_tensor t = L->b->tensors[v->t];
+    t.dtype = PITHRT_F32;
+    t.scale = 0;
+    t.zero_point = t.qmin = t.qmax = 0;
+    char name[64];
+    snprintf(name, sizeof name, "%.40s.f32", L->b->names[v->t]);
+    int y = pithrt_writer_tensor(L->b, &t, name);
+    if (y < 0)
+        return y;
+    pithrt_op o = pithrt_writer_op0(PITHRT_OP_DEQUANTIZE, name, v->t, y);
+    int rc = pithrt_writer_op(L->b, &o);
+    return rc < 0 ? rc : (v->f32 = y);
+}
+
+int ex_is_s8(lower *L, int i) { return L->b->tensors[L->val[i].t].dtype == PITHRT_S8; }
+
+void ex_set_geom(pithrt_op *o, const pith_attrs *a)
+{
+    o->kh = a->kh;
+    o->kw = a->kw;
+    o->sh = a->sh;
+    o->sw = a->sw;
+    o->ph = a->ph;
+    o->pw = a->pw;
+    o->dh = a->dh > 0 ? a->dh : 1;
+    o->dw = a->dw > 0 ? a->dw : 1;
+    o->groups = a->groups > 0 ? a->groups : 1;
+}
+
+/* Follows a layer's output through relu / relu6 (single consumers) to the
+ * fake_quant node that quantizes it; *act is the activation met on the way
+ * or folded into that node. Returns the node, or -1. */
+int ex_output_fq(lower *L, int layer, int *act, int *path, int *n_path)
+{
+    pith_graph *g = L->g;
+    int cur = layer, c;
+    *act = PITHRT_ACT_NONE;
+    *n_path = 0;
+    for (;;) {
+        if (cur == g->output || pith_graph_consumers(g, cur, &c) != 1)
+            return -1;
+        const pith_node *n = &g->nodes[c];
+        if ((n->op == &pith_op_relu) || (n->op == &pith_op_relu6)) {
+            *act = n->op == &pith_op_relu ? PITHRT_ACT_RELU : PITHRT_ACT_RELU6;
+            path[(*n_path)++] = c;
+            cur = c;
+            if (*n_path > 4)
+                return -1;
+            continue;
+        }
+        if (n->op != &pith_op_fake_quant || n->a.qmode != 1)
+            return -1;
+        if (n->a.qrelu)
+            *act = n->a.qrelu == 1 ? (*act == PITHRT_ACT_RELU6 ? PITHRT_ACT_RELU6 : PITHRT_ACT_RELU) : PITHRT_ACT_RELU6;
+        return c;
+    }
+}
+
+/* The fake_quant directly after node i (sole consumer, quantizing, no relu
+ * folded unless allow_act), or -1. */
+int ex_next_fq(lower *L, int i, int *act)
+{
+    int c = ex_sole(L->g, i, &pith_op_fake_quant);
+    if (c < 0 || L->g->nodes[c].a.qmode != 1)
+        return -1;
+    int r = L->g->nodes[c].a.qrelu;
+    *act = r == 1 ? PITHRT_ACT_RELU : r == 2 ? PITHRT_ACT_RELU6 : PITHRT_ACT_NONE;
+    return c;
+}
