@@ -76,3 +76,10 @@ int tu_have_fmnist(void)
     struct stat st;
     return stat(PITH_FMNIST_DIR "/train-images-idx3-ubyte.gz", &st) == 0;
 }
+
+const char *tu_write_text(const char *name, const char *text)
+{
+    const char *p = tu_path(name);
+    assert_int_equal(tu_write_file(p, text, strlen(text)), 0);
+    return p;
+}

@@ -35,6 +35,8 @@ const char *tu_path(const char *name);
 void tu_fill(float *x, size_t n, float lo, float hi, uint64_t seed);
 /* Writes bytes to a file; returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t n);
+/* Writes text to tu_path(name) (asserting it worked); returns that path. */
+const char *tu_write_text(const char *name, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated); returns NULL on failure. */
 void *tu_read_file(const char *path, size_t *n);
 /* Is the Fashion-MNIST package installed? */

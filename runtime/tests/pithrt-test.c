@@ -22,184 +22,9 @@
 #include "../kernels/ukernel.h"
 #include "../pithrt.h"
 #include "../pool.h"
+#include "one_layer.h"
 
 static int failures, checks;
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-static int rint_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
-static float rfloat(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() & 0xFFFFFF) / 16777216.0f; }
-
-typedef struct layer {
-    int fc, s8, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, act, wdtype;
-    int zx, qmin, qmax, zy;
-    int other; /* 1: max pool, 2: add (int8: two quantizations of the input) */
-} layer;
-
-static void describe(const layer *L, char *s, size_t n)
-{
-    if (L->other == 1)
-        snprintf(s, n, "maxpool %s c%d %dx%d k%dx%d s%d,%d p%d,%d", L->s8 ? "s8" : "f32", L->c, L->h, L->w, L->kh,
-                 L->kw, L->sh, L->sw, L->ph, L->pw);
-    else if (L->other == 2)
-        snprintf(s, n, "add s8 c%d %dx%d act %d zx %d q[%d,%d]", L->c, L->h, L->w, L->act, L->zx, L->qmin, L->qmax);
-    else if (L->fc)
-        snprintf(s, n, "fc %s %d->%d act %d wdtype %d", L->s8 ? "s8" : "f32", L->c * L->h * L->w, L->o, L->act,
-                 L->wdtype);
-    else
-        snprintf(s, n, "conv %s c%d %dx%d o%d k%dx%d s%d,%d p%d,%d d%d,%d g%d act %d wdtype %d zx %d q[%d,%d]",
-                 L->s8 ? "s8" : "f32", L->c, L->h, L->w, L->o, L->kh, L->kw, L->sh, L->sw, L->ph, L->pw, L->dh, L->dw,
-                 L->groups, L->act, L->wdtype, L->zx, L->qmin, L->qmax);
-}
-
-/* The file of a built model (NULL on failure); frees the writer. */
-static uint8_t *finish(pithrt_writer *b, int in, int out, size_t *len)
-{
-    pithrt_writer_meta meta;
-    memset(&meta, 0, sizeof meta);
-    meta.input = in;
-    meta.output = out;
-    meta.golden_in = meta.golden_out = -1;
-    uint8_t *buf = NULL;
-    if (pithrt_writer_finish(b, &meta, &buf, len))
-        buf = NULL;
-    pithrt_writer_free(b);
-    return buf;
-}
-
-/* A .pith file holding one layer (after a quantize op when int8). */
-static uint8_t *build(const layer *L, size_t *len)
-{
-    pithrt_writer b;
-    pithrt_writer_init(&b);
-    int oh = 1, ow = 1;
-    if (!L->fc) {
-        oh = (L->h + 2 * L->ph - L->dh * (L->kh - 1) - 1) / L->sh + 1;
-        ow = (L->w + 2 * L->pw - L->dw * (L->kw - 1) - 1) / L->sw + 1;
-    }
-    pithrt_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = PITHRT_F32;
-    t.ndim = 3;
-    t.dims[0] = L->c;
-    t.dims[1] = L->h;
-    t.dims[2] = L->w;
-    int in = pithrt_writer_tensor(&b, &t, "in"), x = in;
-    if (L->s8) {
-        t.dtype = PITHRT_S8;
-        t.scale = 4.0f / (float)(L->qmax - L->qmin);
-        t.zero_point = L->zx;
-        t.qmin = L->qmin;
-        t.qmax = L->qmax;
-        x = pithrt_writer_tensor(&b, &t, "xq");
-        pithrt_op q = pithrt_writer_op0(PITHRT_OP_QUANTIZE, "quantize", in, x);
-        pithrt_writer_op(&b, &q);
-    }
-    if (L->other) {
-        pithrt_op op = pithrt_writer_op0(L->other == 1 ? PITHRT_OP_MAXPOOL : PITHRT_OP_ADD, "other", x, -1);
-        if (L->other == 2) { /* the input on a second grid, added to the first */
-            t.scale *= 1.7f;
-            t.zero_point = L->zy;
-            op.in[1] = pithrt_writer_tensor(&b, &t, "xq2");
-            op.n_in = 2;
-            pithrt_op q2 = pithrt_writer_op0(PITHRT_OP_QUANTIZE, "quantize2", in, op.in[1]);
-            pithrt_writer_op(&b, &q2);
-            t.scale *= 1.3f;
-            t.zero_point = (L->zx + L->zy) / 2;
-            op.act = (uint8_t)L->act;
-        } else {
-            t.dims[1] = oh;
-            t.dims[2] = ow;
-            op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
-            op.dh = op.dw = op.groups = 1;
-        }
-        op.out = pithrt_writer_tensor(&b, &t, "y");
-        pithrt_writer_op(&b, &op);
-        return finish(&b, in, op.out, len);
-    }
-    const int cg = L->fc ? L->c : L->c / L->groups, per = L->fc ? L->c * L->h * L->w : cg * L->kh * L->kw;
-    const size_t nw = (size_t)L->o * per;
-    int32_t wd[4] = {L->o, L->fc ? per : cg, L->kh, L->kw};
-    int wt, aux = -1;
-    if (L->wdtype == PITHRT_F32) {
-        float *w = malloc(nw * sizeof *w);
-        for (size_t i = 0; i < nw; i++)
-            w[i] = rfloat(-0.5f, 0.5f);
-        wt = pithrt_writer_const(&b, "w", PITHRT_F32, wd, L->fc ? 2 : 4, w);
-        free(w);
-    } else {
-        int8_t *codes = malloc(nw);
-        int lo = L->wdtype == PITHRT_S8 ? -128 : L->wdtype == PITHRT_W4 ? -8 : 0;
-        int hi = L->wdtype == PITHRT_S8 ? 127 : L->wdtype == PITHRT_W4 ? 7 : 15;
-        for (size_t i = 0; i < nw; i++)
-            codes[i] = (int8_t)rint_in(lo, hi);
-        wt = pithrt_writer_codes(&b, "w", L->wdtype, wd, L->fc ? 2 : 4, codes, nw);
-        free(codes);
-        if (!L->s8) {
-            float cb[16];
-            for (int i = 0; i < 16; i++)
-                cb[i] = rfloat(-0.5f, 0.5f);
-            int32_t cd[1] = {16};
-            aux = pithrt_writer_const(&b, "codebook", PITHRT_F32, cd, 1, cb);
-        }
-    }
-    int32_t bd[1] = {L->o};
-    int bias, rq = -1;
-    if (L->s8) {
-        int32_t *bv = malloc((size_t)L->o * sizeof *bv), *r = malloc((size_t)L->o * 3 * sizeof *r);
-        /* a layer in four has channels with left shifts (which keep it off the folded paths) */
-        const int lefts = rnd() % 4 == 0;
-        for (int i = 0; i < L->o; i++) {
-            bv[i] = rint_in(-20000, 20000);
-            r[3 * i] = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
-            r[3 * i + 1] = lefts && rnd() % 2 ? rint_in(0, 2) : rint_in(-14, -4);
-            r[3 * i + 2] = rint_in(0, 40000);
-        }
-        bias = pithrt_writer_const(&b, "b", PITHRT_S32, bd, 1, bv);
-        int32_t rd[2] = {L->o, 3};
-        rq = pithrt_writer_const(&b, "rq", PITHRT_S32, rd, 2, r);
-        free(bv);
-        free(r);
-    } else {
-        float *bv = malloc((size_t)L->o * sizeof *bv);
-        for (int i = 0; i < L->o; i++)
-            bv[i] = rfloat(-1.0f, 1.0f);
-        bias = pithrt_writer_const(&b, "b", PITHRT_F32, bd, 1, bv);
-        free(bv);
-    }
-    memset(&t, 0, sizeof t);
-    t.dtype = L->s8 ? PITHRT_S8 : PITHRT_F32;
-    t.ndim = L->fc ? 1 : 3;
-    t.dims[0] = L->o;
-    t.dims[1] = oh;
-    t.dims[2] = ow;
-    if (L->s8) {
-        t.scale = 0.05f;
-        t.zero_point = L->zy;
-        t.qmin = L->qmin;
-        t.qmax = L->qmax;
-    }
-    int y = pithrt_writer_tensor(&b, &t, "y");
-    pithrt_op op = pithrt_writer_op0(L->fc ? PITHRT_OP_FC : PITHRT_OP_CONV2D, "layer", x, y);
-    op.weight = wt;
-    op.bias = bias;
-    op.requant = rq;
-    op.aux = aux;
-    op.act = (uint8_t)L->act;
-    if (!L->fc) {
-        op.kh = L->kh, op.kw = L->kw, op.sh = L->sh, op.sw = L->sw, op.ph = L->ph, op.pw = L->pw;
-        op.dh = L->dh, op.dw = L->dw, op.groups = L->groups;
-    }
-    pithrt_writer_op(&b, &op);
-    return finish(&b, in, y, len);
-}
-
 /* Every op's output of a run: the reference's kept (keep_op), another set's
  * compared with it as it is produced (check_op): int8 byte for byte, fp32
  * within 1e-5 of the reference tensor's largest value, so that a wrong layer
@@ -303,7 +128,7 @@ static int compare_all(const uint8_t *buf, size_t len, const char *what, int ver
     size_t n = pithrt_input_size(&m);
     float *in = malloc(n * sizeof *in);
     for (size_t i = 0; i < n; i++)
-        in[i] = rfloat(-2.0f, 2.0f);
+        in[i] = pt_rfloat(-2.0f, 2.0f);
     char err[300];
     int bad = 0;
     layers ref = {m.n_ops, calloc((size_t)m.n_ops, sizeof(void *)), calloc((size_t)m.n_ops, sizeof(size_t)), &m,
@@ -382,7 +207,7 @@ static int test_pool(void)
         int runs[MAX_TASKS], busy[8] = {0};
         pool_case c = {runs, busy, 0, 0};
         for (int loop = 0; loop < 3000 && p; loop++) {
-            int tasks = 1 + (int)(rnd() % MAX_TASKS);
+            int tasks = 1 + (int)(pt_rnd() % MAX_TASKS);
             memset(runs, 0, sizeof runs);
             c.loop = loop;
             pithrt_parallel(p, tasks, pool_task, &c);
@@ -435,27 +260,27 @@ static int test_requant(void)
         for (int t = 0; t < 3000; t++) {
             pithrt_rq_ch ch;
             static const int32_t mults[] = {1 << 30, (1 << 30) + 1, INT32_MAX, 1, -(1 << 30), 1518500250};
-            ch.mult = rnd() % 3 ? (int32_t)((1u << 30) | (rnd() & 0x3FFFFFFF)) : mults[rnd() % 6];
-            ch.left = rnd() % 8 ? 0 : rint_in(1, 4);
-            ch.right = ch.left ? 0 : rnd() % 4 ? rint_in(0, 12) : rint_in(13, 31);
-            ch.bias = (int32_t)rnd() % 4096 - 2048;
-            int act = rint_in(0, 2); /* none, relu (lo 0), a window around 0 */
-            ch.lo = act == 0 ? INT32_MIN : act == 1 ? 0 : -rint_in(0, 1 << 20);
-            ch.hi = act == 0 ? INT32_MAX : rint_in(0, 1 << 20);
+            ch.mult = pt_rnd() % 3 ? (int32_t)((1u << 30) | (pt_rnd() & 0x3FFFFFFF)) : mults[pt_rnd() % 6];
+            ch.left = pt_rnd() % 8 ? 0 : pt_rint_in(1, 4);
+            ch.right = ch.left ? 0 : pt_rnd() % 4 ? pt_rint_in(0, 12) : pt_rint_in(13, 31);
+            ch.bias = (int32_t)pt_rnd() % 4096 - 2048;
+            int act = pt_rint_in(0, 2); /* none, relu (lo 0), a window around 0 */
+            ch.lo = act == 0 ? INT32_MIN : act == 1 ? 0 : -pt_rint_in(0, 1 << 20);
+            ch.hi = act == 0 ? INT32_MAX : pt_rint_in(0, 1 << 20);
             pithrt_rq_out out;
-            out.zero_point = rint_in(-128, 127);
-            out.qmin = rnd() % 2 ? -128 : rint_in(-128, 0);
-            out.qmax = rnd() % 2 ? 127 : rint_in(out.qmin, 127);
+            out.zero_point = pt_rint_in(-128, 127);
+            out.qmin = pt_rnd() % 2 ? -128 : pt_rint_in(-128, 0);
+            out.qmax = pt_rnd() % 2 ? 127 : pt_rint_in(out.qmin, 127);
             /* rows of n, lda apart in acc and ldy apart in y; what lies between must stay */
-            int n = rint_in(1, 70), rows = rint_in(1, 3);
-            size_t lda = (size_t)n + (size_t)rint_in(0, 5), ldy = (size_t)n + (size_t)rint_in(0, 3);
+            int n = pt_rint_in(1, 70), rows = pt_rint_in(1, 3);
+            size_t lda = (size_t)n + (size_t)pt_rint_in(0, 5), ldy = (size_t)n + (size_t)pt_rint_in(0, 3);
             int32_t acc[3 * 75];
             /* fold: accumulators that cannot wrap with the bias added, as the loader promises */
-            ch.fold = rnd() % 2;
-            int span = ch.fold ? 1 << rint_in(0, 29) : 1 << rint_in(0, 30);
+            ch.fold = pt_rnd() % 2;
+            int span = ch.fold ? 1 << pt_rint_in(0, 29) : 1 << pt_rint_in(0, 30);
             for (size_t i = 0; i < 3 * 75; i++)
-                acc[i] = !ch.fold && rnd() % 16 == 0 ? (rnd() % 2 ? INT32_MAX : INT32_MIN)
-                                                     : (int32_t)(rnd() % (2u * span)) - span;
+                acc[i] = !ch.fold && pt_rnd() % 16 == 0 ? (pt_rnd() % 2 ? INT32_MAX : INT32_MIN)
+                                                     : (int32_t)(pt_rnd() % (2u * span)) - span;
             int8_t want[3 * 73], got[3 * 73];
             memset(want, 0x5A, sizeof want);
             memset(got, 0x5A, sizeof got);
@@ -478,91 +303,6 @@ static int test_requant(void)
     return bad;
 }
 
-static void random_layer(layer *L, int i)
-{
-    memset(L, 0, sizeof *L);
-    L->s8 = i % 2;
-    L->act = rint_in(0, L->s8 ? 2 : 3);
-    L->wdtype = L->s8 ? (rnd() % 4 ? PITHRT_S8 : PITHRT_W4) : (rnd() % 4 ? PITHRT_F32 : PITHRT_U4);
-    L->qmin = -128;
-    L->qmax = 127;
-    if (rnd() % 5 == 0) { /* a 4-bit code range */
-        L->qmin = -8;
-        L->qmax = 7;
-    }
-    L->zx = rint_in(L->qmin, L->qmax);
-    L->zy = rint_in(L->qmin, L->qmax);
-    int kind = i / 2 % 7;
-    if (kind == 5 || kind == 6) { /* max pool; int8 add */
-        L->other = kind == 5 ? 1 : 2;
-        L->s8 = kind == 6 ? 1 : L->s8;
-        L->c = rint_in(1, 20);
-        L->h = rint_in(1, 30);
-        L->w = rint_in(1, 40);
-        L->kh = rint_in(1, 3);
-        L->kw = rint_in(1, 3);
-        L->sh = rint_in(1, 3);
-        L->sw = rint_in(1, 3);
-        L->ph = rint_in(0, L->kh / 2);
-        L->pw = rint_in(0, L->kw / 2);
-        if (kind == 5 && rnd() % 3 == 0) { /* ResNet's stem pooling, rows over vectors */
-            L->kh = L->kw = 3;
-            L->sh = L->sw = 2;
-            L->ph = L->pw = rint_in(0, 1);
-            L->w = rint_in(30, 300);
-        }
-        L->dh = L->dw = 1;
-        while (L->h + 2 * L->ph < L->kh)
-            L->h++;
-        while (L->w + 2 * L->pw < L->kw)
-            L->w++;
-        return;
-    }
-    if (kind == 4) { /* fully connected */
-        L->fc = 1;
-        L->c = rint_in(1, 40);
-        L->h = rint_in(1, 5);
-        L->w = rint_in(1, 5);
-        L->o = rint_in(1, 150);
-        return;
-    }
-    L->h = rint_in(1, 19);
-    L->w = rint_in(1, 40);
-    if (kind == 3) { /* depthwise, as in MobileNet */
-        L->c = L->o = L->groups = rint_in(1, 24);
-        L->kh = L->kw = rnd() % 2 ? 3 : 5;
-        L->sh = L->sw = rint_in(1, 2);
-        L->ph = rint_in(0, L->kh / 2 + 1);
-        L->pw = rnd() % 2 ? L->ph : rint_in(0, L->kh / 2 + 1);
-        if (rnd() % 4 == 0) /* rows over a vector of bytes */
-            L->w = rint_in(60, 150);
-        L->dh = L->dw = 1;
-    } else if (kind == 2) { /* 1x1 */
-        L->c = rint_in(1, 70);
-        L->o = rint_in(1, 70);
-        L->kh = L->kw = L->sh = L->sw = L->dh = L->dw = L->groups = 1;
-        if (rnd() % 3 == 0)
-            L->sh = L->sw = 2;
-    } else { /* anything */
-        L->groups = rnd() % 4 == 0 ? rint_in(2, 4) : 1;
-        L->c = L->groups * rint_in(1, 12);
-        L->o = L->groups * rint_in(1, 24);
-        L->kh = rint_in(1, 5);
-        L->kw = rint_in(1, 5);
-        L->sh = rint_in(1, 3);
-        L->sw = rint_in(1, 3);
-        L->ph = rint_in(0, 2);
-        L->pw = rint_in(0, 2);
-        L->dh = rnd() % 5 ? 1 : 2;
-        L->dw = rnd() % 5 ? 1 : 2;
-    }
-    /* the output must have at least one pixel */
-    while (L->h + 2 * L->ph < L->dh * (L->kh - 1) + 1)
-        L->h++;
-    while (L->w + 2 * L->pw < L->dw * (L->kw - 1) + 1)
-        L->w++;
-}
-
 int main(int argc, char **argv)
 {
     int cases = 400;
@@ -570,7 +310,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--cases") && i + 1 < argc)
             cases = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-            rng_state = strtoull(argv[++i], NULL, 0) | 1;
+            pt_seed(strtoull(argv[++i], NULL, 0) | 1);
     }
     printf("pithrt-test: instruction sets here:");
     for (int isa = 0; isa < PITHRT_ISA_COUNT; isa++)
@@ -629,11 +369,11 @@ int main(int argc, char **argv)
         if (i < nfixed)
             L = fixed[i];
         else
-            random_layer(&L, i);
+            pt_random_layer(&L, i);
         char what[200];
-        describe(&L, what, sizeof what);
+        pt_describe(&L, what, sizeof what);
         size_t len;
-        uint8_t *buf = build(&L, &len);
+        uint8_t *buf = pt_build(&L, &len);
         if (!buf) {
             printf("FAIL %s: cannot build the model\n", what);
             failures++;
