@@ -14,6 +14,7 @@
 
 #define EXP_MAX_STAGES 16
 #define EXP_MAX_LAYERS 256
+#define EXP_MAX_RATIOS 32
 
 typedef enum {
     STAGE_TRAIN = 0,
@@ -25,6 +26,7 @@ typedef enum {
     STAGE_LOWRANK,
     STAGE_EXPORT,
     STAGE_BENCH,
+    STAGE_SENSITIVITY,
     STAGE_KINDS
 } exp_stage_kind;
 
@@ -49,6 +51,10 @@ typedef struct exp_stage {
     char lr_layers[256];
     /* STAGE_EXPORT: embed the first test image and the workbench's output for it */
     int golden;
+    /* STAGE_SENSITIVITY: pith sensitivity's sweep on the model as it stands */
+    float sens_ratios[EXP_MAX_RATIOS];
+    int n_sens_ratios;
+    int sens_criterion;      /* pith_prune_criterion */
     /* STAGE_BENCH: the last exported file on this host's runtime */
     int threads, runs, warmup;
     char isa[16];            /* "" : the fastest this CPU runs */

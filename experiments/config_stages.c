@@ -370,13 +370,55 @@ static int parse_bench(cy_ctx *c, yaml_node_t *m, exp_stage *s)
     return rc;
 }
 
+/* The sensitivity stage: pith sensitivity's options (ratios, criterion). */
+static int parse_sensitivity(cy_ctx *c, yaml_node_t *m, exp_stage *s)
+{
+    s->sens_criterion = PITH_CRIT_L1;
+    s->n_sens_ratios = 9;
+    for (int i = 0; i < 9; i++)
+        s->sens_ratios[i] = 0.1f * (float)(i + 1);
+    if (cy_is_empty(m))
+        return PITH_OK;
+    int rc = cy_need_map(c, m, "the sensitivity stage");
+    char str[256];
+    for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "criterion")) {
+            pith_prune_criterion cr;
+            rc = cy_str(c, v, "sensitivity.criterion", str, sizeof str);
+            if (!rc && pith_prune_criterion_parse(str, &cr))
+                rc = cy_err(c, v, "sensitivity.criterion: %s", pith_last_error());
+            s->sens_criterion = (int)cr;
+        } else if (!strcmp(key, "ratios") && v && v->type == YAML_SEQUENCE_NODE) {
+            s->n_sens_ratios = 0;
+            for (yaml_node_item_t *it = v->data.sequence.items.start; !rc && it < v->data.sequence.items.top; it++) {
+                if (s->n_sens_ratios == EXP_MAX_RATIOS)
+                    rc = cy_err(c, v, "sensitivity.ratios: at most %d", EXP_MAX_RATIOS);
+                else
+                    rc = cy_float(c, cy_get(c, *it), "sensitivity.ratios", 0.0, 0.999, 0,
+                                  &s->sens_ratios[s->n_sens_ratios++]);
+            }
+            if (!rc && !s->n_sens_ratios)
+                rc = cy_err(c, v, "sensitivity.ratios is empty");
+        } else if (!strcmp(key, "ratios")) {
+            rc = cy_err(c, v, "sensitivity.ratios: expected a list of fractions in [0, 0.999], e.g. [0.25, 0.5, 0.75]");
+        } else {
+            rc = cy_unknown(c, k, "the sensitivity stage", "ratios, criterion");
+        }
+    }
+    return rc;
+}
+
 const char *const exp_stage_words[STAGE_KINDS] = {
     [STAGE_TRAIN] = "train",       [STAGE_EVAL] = "eval",       [STAGE_QUANTIZE] = "quantize",
     [STAGE_PRUNE] = "prune",       [STAGE_FINETUNE] = "finetune", [STAGE_DISTILL] = "distill",
     [STAGE_LOWRANK] = "lowrank",   [STAGE_EXPORT] = "export",   [STAGE_BENCH] = "bench",
+    [STAGE_SENSITIVITY] = "sensitivity",
 };
 
-static const char *const stage_names = "train, eval, quantize, prune, finetune, distill, lowrank, export, bench";
+static const char *const stage_names =
+    "train, eval, quantize, prune, finetune, distill, lowrank, export, bench, sensitivity";
 
 int exp_parse_stages(cy_ctx *c, yaml_node_t *seq, exp_config *cfg)
 {
@@ -432,6 +474,9 @@ int exp_parse_stages(cy_ctx *c, yaml_node_t *seq, exp_config *cfg)
         } else if (!strcmp(n, "export")) {
             s->kind = STAGE_EXPORT;
             rc = parse_export(c, params, s);
+        } else if (!strcmp(n, "sensitivity")) {
+            s->kind = STAGE_SENSITIVITY;
+            rc = parse_sensitivity(c, params, s);
         } else if (!strcmp(n, "bench")) {
             s->kind = STAGE_BENCH;
             rc = parse_bench(c, params, s);
@@ -473,6 +518,8 @@ void exp_stage_chain(const exp_config *cfg, char *b, size_t len)
         else if (st->kind == STAGE_LOWRANK)
             snprintf(label, sizeof label, "%s%g", st->lr_energy > 0 ? "energy" : "macs",
                      st->lr_energy > 0 ? (double)st->lr_energy : (double)st->lr_macs_ratio);
+        else if (st->kind == STAGE_SENSITIVITY)
+            snprintf(label, sizeof label, "%s", pith_prune_criterion_name((pith_prune_criterion)st->sens_criterion));
         else if (st->kind == STAGE_BENCH)
             snprintf(label, sizeof label, "%dt%s%s", st->threads, st->isa[0] ? "-" : "", st->isa);
         o += (size_t)snprintf(b + o, len - o, "%s%s%s%s%s", i ? ">" : "", exp_stage_words[st->kind], label[0] ? "(" : "", label,

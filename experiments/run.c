@@ -62,6 +62,7 @@ static const stage_fn stage_fns[STAGE_KINDS] = {
     [STAGE_EVAL] = exp_stage_eval,         [STAGE_QUANTIZE] = exp_stage_quantize,
     [STAGE_PRUNE] = exp_stage_prune,       [STAGE_LOWRANK] = exp_stage_lowrank,
     [STAGE_EXPORT] = exp_stage_export,     [STAGE_BENCH] = exp_stage_bench,
+    [STAGE_SENSITIVITY] = exp_stage_sensitivity,
 };
 
 /* Starts from the stage cache: returns the first stage still to run. */

@@ -1,14 +1,18 @@
 /* The compression stages of a config: quantize, prune and lowrank, each the
  * technique's own step function on the model as it stands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/checkpoint.h"
 #include "../core/error.h"
 #include "../lowrank/lowrank.h"
 #include "../prune/step.h"
 #include "../quant/quantize.h"
+#include "json.h"
 #include "stages.h"
+#include "workbench.h"
 
 int exp_stage_quantize(exp_run_state *s, int i)
 {
@@ -72,5 +76,70 @@ int exp_stage_lowrank(exp_run_state *s, int i)
         fprintf(s->log, "lowrank: %s rank %d of %d (%.1f%% energy), %lld -> %lld MACs%s\n", rep[q].name, rep[q].rank,
                 rep[q].full_rank, 100 * rep[q].energy, (long long)rep[q].macs_before,
                 (long long)(rep[q].replaced ? rep[q].macs_after : rep[q].macs_before), rep[q].replaced ? "" : ", kept");
+    return rc;
+}
+
+/* Every point of the sweep starts from the model as the stages before left it. */
+static int reopen(void *user, pith_graph **g)
+{
+    pith_ckpt_meta meta;
+    return exp_load_checkpoint((const char *)user, g, &meta, NULL, NULL);
+}
+
+int exp_stage_sensitivity(exp_run_state *s, int i)
+{
+    const exp_stage *st = &s->cfg->stages[i];
+    char base[2400], path[2400];
+    snprintf(base, sizeof base, "%s/stage%d-sensitivity-base.h5", s->dir, i + 1);
+    snprintf(path, sizeof path, "%s/stage%d-sensitivity.json", s->dir, i + 1);
+    pith_ckpt_meta m;
+    exp_stage_meta(s, i, &m);
+    int rc = pith_checkpoint_save(base, s->g, &m, NULL, NULL, NULL, 0);
+    int n = st->n_sens_ratios, rows = 0;
+    double top1 = 0, *acc = calloc((size_t)EXP_MAX_LAYERS * n, sizeof *acc);
+    char(*names)[PITH_NAME_MAX] = calloc(EXP_MAX_LAYERS, sizeof *names);
+    int *channels = calloc(EXP_MAX_LAYERS, sizeof *channels);
+    if (!rc && (!acc || !names || !channels))
+        rc = pith_error(PITH_ENOMEM, "out of memory");
+    pith_prune_criterion crit = (pith_prune_criterion)st->sens_criterion;
+    const pith_dataset *test = s->cfg->val ? &s->evalset : &s->test;
+    if (!rc)
+        rc = pith_prune_sensitivity(reopen, base, crit, st->sens_ratios, n, &s->train, test, EXP_MAX_LAYERS, &top1, acc,
+                                    names, channels, &rows, s->progress);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    if (!rc && !f)
+        rc = pith_error(PITH_EIO, "%s: cannot create", path);
+    if (f) {
+        json j;
+        json_init(&j, f);
+        json_obj(&j, NULL);
+        json_str(&j, "criterion", pith_prune_criterion_name(crit));
+        json_num(&j, "top1", top1);
+        json_arr(&j, "ratios");
+        for (int r = 0; r < n; r++)
+            json_num(&j, NULL, st->sens_ratios[r]);
+        json_end_arr(&j);
+        json_arr(&j, "layers");
+        for (int q = 0; q < rows; q++) {
+            json_obj(&j, NULL);
+            json_str(&j, "name", names[q]);
+            json_int(&j, "channels", channels[q]);
+            json_arr(&j, "top1");
+            for (int r = 0; r < n; r++)
+                json_num(&j, NULL, acc[q * n + r]);
+            json_end_arr(&j);
+            json_end_obj(&j);
+        }
+        json_end_arr(&j);
+        json_end_obj(&j);
+        json_finish(&j);
+        rc = fclose(f) == 0 ? PITH_OK : pith_error(PITH_EIO, "%s: cannot write", path);
+        fprintf(s->log, "stage %d: sensitivity (%s, %d ratios, %d layers, top-1 %.4f unpruned) -> %s\n", i + 1,
+                pith_prune_criterion_name(crit), n, rows, top1, path);
+    }
+    unlink(base);
+    free(acc);
+    free(names);
+    free(channels);
     return rc;
 }

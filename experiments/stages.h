@@ -32,6 +32,7 @@ int exp_stage_prune(exp_run_state *s, int i);
 int exp_stage_lowrank(exp_run_state *s, int i);
 int exp_stage_export(exp_run_state *s, int i);
 int exp_stage_bench(exp_run_state *s, int i);
+int exp_stage_sensitivity(exp_run_state *s, int i);
 
 /* A training stage's recipe with the run-wide data settings (seed, subset,
  * hold-out, augmentation), which the config keeps outside the stages. */

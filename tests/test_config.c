@@ -133,6 +133,12 @@ static void test_errors(void **state)
     expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nhardware:\n  name: Pi\n  cost: 80\n", 6,
                  "unknown key 'cost' in hardware (allowed: name, price)");
     expect_error("experiment: x\nmodel: mlp\nstages: [eval]\nhardware:\n  price: cheap\n", 5, "hardware.price");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - sensitivity: {ratios: 0.5}\n", 4,
+                 "sensitivity.ratios: expected a list");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - sensitivity: {ratios: [0.5, 1.5]}\n", 4,
+                 "sensitivity.ratios");
+    expect_error("experiment: x\nmodel: mlp\nstages:\n  - sensitivity: {criterion: loud}\n", 4,
+                 "sensitivity.criterion");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      T: 4\n", 4, "needs 'teacher: CHECKPOINT'");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - distill:\n      teacher: t.h5\n      temp: 4\n", 6,
                  "unknown key 'temp' in the distill stage");

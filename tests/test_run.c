@@ -204,6 +204,45 @@ static void test_prune_agp_stage(void **state)
     pith_graph_free(g);
 }
 
+/* The sensitivity stage and pith sensitivity on the same model: the same table. */
+static void test_sensitivity_stage(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    const char *text = "experiment: sens\nseed: 2\ndataset: {subset: 640}\nmodel: mlp\n"
+                       "stages:\n  - train: {epochs: 1}\n  - sensitivity: {ratios: [0.25, 0.75], criterion: l2}\n";
+    char cfg[512], runs[512], res[512], cmd[3000];
+    snprintf(cfg, sizeof cfg, "%s", tu_write_text("sens.yaml", text));
+    snprintf(runs, sizeof runs, "%s", tu_path("sens-runs"));
+    snprintf(res, sizeof res, "%s", tu_path("sens.tsv"));
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --threads 1 --quiet > /dev/null", bin, cfg, runs, res);
+    assert_int_equal(system(cmd), 0);
+    exp_config c;
+    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/sens/%s", runs, c.run_id);
+    exp_config_free(&c);
+    snprintf(cmd, sizeof cmd, "%s sensitivity %s/stage1-train.h5 --ratios 0.25,0.75 --criterion l2 --threads 1 --json > %s",
+             bin, dir, tu_path("sens-cmd.json"));
+    assert_int_equal(system(cmd), 0);
+    size_t n;
+    char path[1300];
+    snprintf(path, sizeof path, "%s/stage2-sensitivity.json", dir);
+    char *stage = tu_read_file(path, &n), *command = tu_read_file(tu_path("sens-cmd.json"), &n);
+    assert_non_null(stage);
+    assert_non_null(command);
+    /* the layers and their accuracies, from "layers" on, are the same text */
+    const char *a = strstr(stage, "\"layers\""), *b = strstr(command, "\"layers\"");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(strstr(a, "\"name\":\"fc1\""));
+    assert_int_equal(strncmp(a, b, strlen(a) - 2), 0);
+    free(stage);
+    free(command);
+}
+
 static void test_stage_cache(void **state)
 {
     (void)state;
@@ -327,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_results_concurrent),
         cmocka_unit_test(test_run_end_to_end),
         cmocka_unit_test(test_prune_agp_stage),
+        cmocka_unit_test(test_sensitivity_stage),
         cmocka_unit_test(test_stage_cache),
         cmocka_unit_test(test_sweep_resume_and_slurm),
     };
