@@ -6,12 +6,19 @@
 
 #include "../core/error.h"
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* Under ASan and TSan the sanitizer's allocator serves malloc, and keeps its
+ * own count (declared here: GCC installs no header for it). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
 /* Heap bytes in use: malloc'd blocks plus mmap'd ones (big files, arenas). */
 static size_t heap_in_use(void)
 {
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
 }
+#endif
 
 int pith_rt_open(const char *path, int threads, const char *isa, pith_rt *r)
 {
