@@ -49,7 +49,9 @@ typedef struct exp_stage {
     int lr_rank;
     float lr_energy, lr_macs_ratio;
     char lr_layers[256];
-    /* STAGE_EXPORT: embed the first test image and the workbench's output for it */
+    int lr_finetune;         /* fine-tuning epochs afterwards (pith lowrank --finetune, default 0) */
+    float lr_lr;             /* their learning rate, 0: the recipe's / 10 */
+    /* STAGE_EXPORT: with_golden, embed the first test image and the workbench's output for it */
     int golden;
     /* STAGE_SENSITIVITY: pith sensitivity's sweep on the model as it stands */
     float sens_ratios[EXP_MAX_RATIOS];

@@ -314,8 +314,12 @@ static int parse_lowrank(cy_ctx *c, yaml_node_t *m, exp_stage *s)
             rules++;
         } else if (!strcmp(key, "layers")) {
             rc = cy_str(c, v, "lowrank.layers", s->lr_layers, sizeof s->lr_layers);
+        } else if (!strcmp(key, "finetune")) {
+            rc = cy_int(c, v, "lowrank.finetune", 0, PITH_MAX_EPOCHS, &s->lr_finetune);
+        } else if (!strcmp(key, "lr")) {
+            rc = cy_float(c, v, "lowrank.lr", 0.0, 10.0, 1, &s->lr_lr);
         } else {
-            rc = cy_unknown(c, k, "the lowrank stage", "rank, energy, macs_ratio, layers");
+            rc = cy_unknown(c, k, "the lowrank stage", "rank, energy, macs_ratio, layers, finetune, lr");
         }
     }
     if (!rc && rules != 1)
@@ -323,20 +327,20 @@ static int parse_lowrank(cy_ctx *c, yaml_node_t *m, exp_stage *s)
     return rc;
 }
 
-/* The export stage: the model as it stands into stageN-export.pith. */
+/* The export stage: the model as it stands into stageN-export.pith, with
+ * pith export's option (with_golden, default off). */
 static int parse_export(cy_ctx *c, yaml_node_t *m, exp_stage *s)
 {
-    s->golden = 1;
     if (cy_is_empty(m))
         return PITH_OK;
     int rc = cy_need_map(c, m, "the export stage");
     for (yaml_node_pair_t *p = rc ? NULL : m->data.mapping.pairs.start; !rc && p && p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
         const char *key = cy_scalar(k) ? cy_scalar(k) : "";
-        if (!strcmp(key, "golden"))
-            rc = cy_bool(c, v, "export.golden", &s->golden);
+        if (!strcmp(key, "with_golden"))
+            rc = cy_bool(c, v, "export.with_golden", &s->golden);
         else
-            rc = cy_unknown(c, k, "the export stage", "golden");
+            rc = cy_unknown(c, k, "the export stage", "with_golden");
     }
     return rc;
 }

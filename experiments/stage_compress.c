@@ -76,6 +76,25 @@ int exp_stage_lowrank(exp_run_state *s, int i)
         fprintf(s->log, "lowrank: %s rank %d of %d (%.1f%% energy), %lld -> %lld MACs%s\n", rep[q].name, rep[q].rank,
                 rep[q].full_rank, 100 * rep[q].energy, (long long)rep[q].macs_before,
                 (long long)(rep[q].replaced ? rep[q].macs_after : rep[q].macs_before), rep[q].replaced ? "" : ", kept");
+    if (rc || st->lr_finetune < 1)
+        return rc;
+    /* pith lowrank --finetune: the recipe so far, lr / 10 unless given */
+    pith_train_config c = pith_finetune_config(&s->last_train, st->lr_finetune, st->lr_lr, 10.0f);
+    c.seed = s->cfg->seed;
+    fprintf(s->log, "stage %d: lowrank fine-tuning, %d epochs at lr %g\n", i + 1, c.epochs, (double)c.lr);
+    pith_trainer *t = NULL;
+    rc = pith_trainer_create(&t, s->g, &c, &s->train, s->cfg->val ? &s->evalset : &s->test);
+    if (!rc) {
+        t->progress = s->progress;
+        rc = pith_trainer_run(t);
+        if (!rc && t->n_history) {
+            s->row->top1 = t->history[t->n_history - 1].test_top1;
+            s->row->top5 = t->history[t->n_history - 1].test_top5;
+        }
+    }
+    pith_trainer_free(t);
+    if (!rc)
+        s->last_train = c;
     return rc;
 }
 

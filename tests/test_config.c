@@ -124,7 +124,7 @@ static void test_errors(void **state)
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train:\n      epoch: 3\n", 5,
                  "unknown key 'epoch' in the train stage (allowed: epochs,");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - export:\n      out: m.pith\n", 6,
-                 "unknown key 'out' in the export stage (allowed: golden)");
+                 "unknown key 'out' in the export stage (allowed: with_golden)");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - train\n  - bench\n", 5,
                  "put an export stage before it");
     expect_error("experiment: x\nmodel: mlp\nstages:\n  - export\n  - bench:\n      isa: sse9\n", 6,
@@ -271,15 +271,18 @@ static void test_prune_finetune_stages(void **state)
     exp_config_free(&c);
     snprintf(path, sizeof path, "%s", tu_write_text("dl.yaml",
              "experiment: p\nmodel: fmnist-cnn\nstages:\n  - distill: {teacher: t.h5, T: 2, alpha: 0.5, epochs: 2}\n"
-             "  - lowrank: {macs_ratio: 0.5, layers: fc1}\n"));
+             "  - lowrank: {macs_ratio: 0.5, layers: fc1, finetune: 2, lr: 0.01}\n  - export\n"));
     CHECK_OK(exp_config_load(path, NULL, 0, &c));
     assert_int_equal(c.stages[0].kind, STAGE_DISTILL);
     assert_string_equal(c.stages[0].teacher, "t.h5");
     assert_float_equal(c.stages[0].kd_alpha, 0.5f, 0);
     assert_int_equal(c.stages[0].train.epochs, 2);
     assert_string_equal(c.stages[1].lr_layers, "fc1");
+    assert_int_equal(c.stages[1].lr_finetune, 2); /* pith lowrank --finetune */
+    assert_float_equal(c.stages[1].lr_lr, 0.01f, 1e-9);
+    assert_int_equal(c.stages[2].golden, 0);      /* pith export's default: no golden vectors */
     exp_stage_chain(&c, chain, sizeof chain);
-    assert_string_equal(chain, "distill(T2-a0.5)>lowrank(macs0.5)");
+    assert_string_equal(chain, "distill(T2-a0.5)>lowrank(macs0.5)>export");
     exp_config_free(&c);
     const char *sets[] = {"prune.ratio=0.5", "prune.criterion=taylor"};
     snprintf(path, sizeof path, "%s", tu_write_text("p2.yaml",
