@@ -85,7 +85,9 @@ static int resume_from_cache(exp_run_state *s)
         if (cfg->stages[i].kind == STAGE_TRAIN || cfg->stages[i].kind == STAGE_FINETUNE)
             s->last_train = exp_stage_recipe(cfg, &cfg->stages[i]);
     char here[2400];
-    snprintf(here, sizeof here, "%s/stage%d-%s.h5", s->dir, hit + 1, exp_stage_words[cfg->stages[hit].kind]);
+    char file[32];
+    snprintf(file, sizeof file, "%s.h5", exp_stage_words[cfg->stages[hit].kind]);
+    exp_stage_file(s, hit, file, here, sizeof here);
     unlink(here);
     if (link(cached, here) != 0)
         here[0] = '\0';

@@ -30,7 +30,7 @@ int exp_stage_quantize(exp_run_state *s, int i)
     s->row->top1 = res.top1;
     s->row->top5 = res.top5;
     char path[2400];
-    snprintf(path, sizeof path, "%s/stage%d-quantize.h5", s->dir, i + 1);
+    exp_stage_file(s, i, "quantize.h5", path, sizeof path);
     return pith_checkpoint_save(path, s->g, &m, job.train ? &res.cfg : NULL, NULL, NULL, 0);
 }
 
@@ -61,7 +61,7 @@ int exp_stage_prune(exp_run_state *s, int i)
     exp_stage_meta(s, i, &m);
     m.top1 = r.top1;
     char path[2400];
-    snprintf(path, sizeof path, "%s/stage%d-prune.h5", s->dir, i + 1);
+    exp_stage_file(s, i, "prune.h5", path, sizeof path);
     return pith_checkpoint_save(path, s->g, &m, r.trained ? &r.cfg : NULL, NULL, NULL, 0);
 }
 
@@ -109,8 +109,8 @@ int exp_stage_sensitivity(exp_run_state *s, int i)
 {
     const exp_stage *st = &s->cfg->stages[i];
     char base[2400], path[2400];
-    snprintf(base, sizeof base, "%s/stage%d-sensitivity-base.h5", s->dir, i + 1);
-    snprintf(path, sizeof path, "%s/stage%d-sensitivity.json", s->dir, i + 1);
+    exp_stage_file(s, i, "sensitivity-base.h5", base, sizeof base);
+    exp_stage_file(s, i, "sensitivity.json", path, sizeof path);
     pith_ckpt_meta m;
     exp_stage_meta(s, i, &m);
     int rc = pith_checkpoint_save(base, s->g, &m, NULL, NULL, NULL, 0);

@@ -22,20 +22,21 @@ int exp_stage_eval(exp_run_state *s, int i)
     s->row->top1 = top1;
     s->row->top5 = top5;
     char path[2400];
-    snprintf(path, sizeof path, "%s/stage%d-eval.json", s->dir, i + 1);
+    exp_stage_file(s, i, "eval.json", path, sizeof path);
     FILE *f = fopen(path, "w");
-    if (f) {
-        json j;
-        json_init(&j, f);
-        json_obj(&j, NULL);
-        json_num(&j, "top1", top1);
-        json_num(&j, "top5", top5);
-        json_num(&j, "loss", loss);
-        json_int(&j, "images", s->test.n);
-        json_end_obj(&j);
-        json_finish(&j);
-        fclose(f);
-    }
+    if (!f)
+        return pith_error(PITH_EIO, "%s: cannot create", path);
+    json j;
+    json_init(&j, f);
+    json_obj(&j, NULL);
+    json_num(&j, "top1", top1);
+    json_num(&j, "top5", top5);
+    json_num(&j, "loss", loss);
+    json_int(&j, "images", s->test.n);
+    json_end_obj(&j);
+    json_finish(&j);
+    if (fclose(f) != 0)
+        return pith_error(PITH_EIO, "%s: cannot write", path);
     fprintf(s->log, "eval: top1 %.4f top5 %.4f loss %.4f\n", top1, top5, loss);
     return PITH_OK;
 }
@@ -43,7 +44,7 @@ int exp_stage_eval(exp_run_state *s, int i)
 int exp_stage_export(exp_run_state *s, int i)
 {
     const exp_stage *st = &s->cfg->stages[i];
-    snprintf(s->exported, sizeof s->exported, "%s/stage%d-export.pith", s->dir, i + 1);
+    exp_stage_file(s, i, "export.pith", s->exported, sizeof s->exported);
     pith_export_report rep;
     int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std,
                         st->golden && s->test.n > 0 ? s->test.x : NULL, s->exported, &rep);
@@ -87,39 +88,40 @@ int exp_stage_bench(exp_run_state *s, int i)
             i + 1, s->exported, row->bench_on, b.median_ms, b.min_ms, b.p90_ms, b.fps, b.heap_bytes, b.file_bytes,
             b.arena_bytes, b.energy.total_uj, b.energy.mac_uj, b.energy.dram_uj, b.energy.sram_uj);
     char path[2400];
-    snprintf(path, sizeof path, "%s/stage%d-bench.json", s->dir, i + 1);
+    exp_stage_file(s, i, "bench.json", path, sizeof path);
     FILE *f = fopen(path, "w");
-    if (f) {
-        json j;
-        json_init(&j, f);
-        json_obj(&j, NULL);
-        json_str(&j, "model", s->exported);
-        json_str(&j, "isa", b.isa);
-        json_int(&j, "threads", b.threads);
-        json_int(&j, "runs", b.runs);
-        json_int(&j, "warmup", b.warmup);
-        json_num(&j, "min_ms", b.min_ms);
-        json_num(&j, "median_ms", b.median_ms);
-        json_num(&j, "p90_ms", b.p90_ms);
-        json_num(&j, "fps", b.fps);
-        json_int(&j, "macs", b.macs);
-        json_int(&j, "weight_bytes", (int64_t)b.weight_bytes);
-        json_int(&j, "arena_bytes", (int64_t)b.arena_bytes);
-        json_int(&j, "file_bytes", (int64_t)b.file_bytes);
-        json_int(&j, "heap_bytes", (int64_t)b.heap_bytes);
-        json_obj(&j, "energy_estimate");
-        json_int(&j, "int8_macs", b.energy.int8_macs);
-        json_int(&j, "f32_macs", b.energy.f32_macs);
-        json_int(&j, "dram_bytes", b.energy.dram_bytes);
-        json_int(&j, "sram_bytes", b.energy.sram_bytes);
-        json_num(&j, "mac_uj", b.energy.mac_uj);
-        json_num(&j, "dram_uj", b.energy.dram_uj);
-        json_num(&j, "sram_uj", b.energy.sram_uj);
-        json_num(&j, "total_uj", b.energy.total_uj);
-        json_end_obj(&j);
-        json_end_obj(&j);
-        json_finish(&j);
-        fclose(f);
-    }
+    if (!f)
+        return pith_error(PITH_EIO, "%s: cannot create", path);
+    json j;
+    json_init(&j, f);
+    json_obj(&j, NULL);
+    json_str(&j, "model", s->exported);
+    json_str(&j, "isa", b.isa);
+    json_int(&j, "threads", b.threads);
+    json_int(&j, "runs", b.runs);
+    json_int(&j, "warmup", b.warmup);
+    json_num(&j, "min_ms", b.min_ms);
+    json_num(&j, "median_ms", b.median_ms);
+    json_num(&j, "p90_ms", b.p90_ms);
+    json_num(&j, "fps", b.fps);
+    json_int(&j, "macs", b.macs);
+    json_int(&j, "weight_bytes", (int64_t)b.weight_bytes);
+    json_int(&j, "arena_bytes", (int64_t)b.arena_bytes);
+    json_int(&j, "file_bytes", (int64_t)b.file_bytes);
+    json_int(&j, "heap_bytes", (int64_t)b.heap_bytes);
+    json_obj(&j, "energy_estimate");
+    json_int(&j, "int8_macs", b.energy.int8_macs);
+    json_int(&j, "f32_macs", b.energy.f32_macs);
+    json_int(&j, "dram_bytes", b.energy.dram_bytes);
+    json_int(&j, "sram_bytes", b.energy.sram_bytes);
+    json_num(&j, "mac_uj", b.energy.mac_uj);
+    json_num(&j, "dram_uj", b.energy.dram_uj);
+    json_num(&j, "sram_uj", b.energy.sram_uj);
+    json_num(&j, "total_uj", b.energy.total_uj);
+    json_end_obj(&j);
+    json_end_obj(&j);
+    json_finish(&j);
+    if (fclose(f) != 0)
+        return pith_error(PITH_EIO, "%s: cannot write", path);
     return PITH_OK;
 }

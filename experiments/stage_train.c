@@ -21,6 +21,11 @@ pith_train_config exp_stage_recipe(const exp_config *cfg, const exp_stage *st)
     return tc;
 }
 
+void exp_stage_file(const exp_run_state *s, int i, const char *what, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/stage%d-%s", s->dir, i + 1, what);
+}
+
 void exp_stage_meta(const exp_run_state *s, int i, pith_ckpt_meta *m)
 {
     const exp_config *cfg = s->cfg;
@@ -95,7 +100,9 @@ int exp_stage_train(exp_run_state *s, int i)
     if (st->kind == STAGE_DISTILL)
         rc = open_teacher(s, i, &tc, &teacher, &kd);
     epoch_saver saver = {s, i, ""};
-    snprintf(saver.ckpt, sizeof saver.ckpt, "%s/stage%d-%s.h5", s->dir, i + 1, what);
+    char file[32];
+    snprintf(file, sizeof file, "%s.h5", what);
+    exp_stage_file(s, i, file, saver.ckpt, sizeof saver.ckpt);
     pith_trainer *t = NULL;
     if (!rc) {
         fprintf(s->log, "stage %d: %s, %d epochs, batch %d, lr %g (%s), %s\n", i + 1, what, tc.epochs, tc.batch,

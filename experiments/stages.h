@@ -37,6 +37,9 @@ int exp_stage_sensitivity(exp_run_state *s, int i);
 /* A training stage's recipe with the run-wide data settings (seed, subset,
  * hold-out, augmentation), which the config keeps outside the stages. */
 pith_train_config exp_stage_recipe(const exp_config *cfg, const exp_stage *st);
+/* What stage i writes into the run's folder: "<dir>/stage<i+1>-<what>"
+ * (what: "train.h5", "eval.json", ...). */
+void exp_stage_file(const exp_run_state *s, int i, const char *what, char *buf, size_t len);
 /* The checkpoint metadata of a model made by stage i. */
 void exp_stage_meta(const exp_run_state *s, int i, pith_ckpt_meta *m);
 

@@ -164,9 +164,26 @@ static void test_run_end_to_end(void **state)
     free(table);
 }
 
-/* Runs that share a config prefix and seed reuse its training: the second
- * pruning ratio starts from the first run's base model, and gives exactly
- * what training it again gives. */
+/* Writes `text` as NAME.yaml, runs it (one thread, its own runs folder and
+ * table) and gives the run's folder in dir. */
+static void run_config(const char *name, const char *text, char *dir, size_t len)
+{
+    char file[64], cfg[512], runs[512], res[512], cmd[2048];
+    snprintf(file, sizeof file, "%s.yaml", name);
+    snprintf(cfg, sizeof cfg, "%s", tu_write_text(file, text));
+    snprintf(file, sizeof file, "%s-runs", name);
+    snprintf(runs, sizeof runs, "%s", tu_path(file));
+    snprintf(file, sizeof file, "%s.tsv", name);
+    snprintf(res, sizeof res, "%s", tu_path(file));
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --threads 1 --quiet > /dev/null", bin, cfg, runs, res);
+    assert_int_equal(system(cmd), 0);
+    exp_config c;
+    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
+    snprintf(dir, len, "%s/%s/%s", runs, c.name, c.run_id);
+    exp_config_free(&c);
+}
+
 /* The AGP schedule, which only pith prune had, from a config: the stage's
  * checkpoint has every layer at the target sparsity, measured from the weights. */
 static void test_prune_agp_stage(void **state)
@@ -177,18 +194,9 @@ static void test_prune_agp_stage(void **state)
     const char *text = "experiment: agp\nseed: 2\ndataset: {subset: 640}\nmodel: mlp\n"
                        "stages:\n  - train: {epochs: 1}\n"
                        "  - prune: {method: magnitude, sparsity: 0.75, schedule: agp, epochs: 1}\n";
-    char cfg[512], runs[512], res[512], cmd[2048];
-    snprintf(cfg, sizeof cfg, "%s", tu_write_text("agp.yaml", text));
-    snprintf(runs, sizeof runs, "%s", tu_path("agp-runs"));
-    snprintf(res, sizeof res, "%s", tu_path("agp.tsv"));
-    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
-    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --threads 1 --quiet > /dev/null", bin, cfg, runs, res);
-    assert_int_equal(system(cmd), 0);
-    exp_config c;
-    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
-    char ck[1200];
-    snprintf(ck, sizeof ck, "%s/agp/%s/stage2-prune.h5", runs, c.run_id);
-    exp_config_free(&c);
+    char dir[1200], ck[1300];
+    run_config("agp", text, dir, sizeof dir);
+    snprintf(ck, sizeof ck, "%s/stage2-prune.h5", dir);
     pith_graph *g = NULL;
     pith_ckpt_meta meta;
     CHECK_OK(exp_load_checkpoint(ck, &g, &meta, NULL, NULL));
@@ -212,18 +220,9 @@ static void test_sensitivity_stage(void **state)
         skip();
     const char *text = "experiment: sens\nseed: 2\ndataset: {subset: 640}\nmodel: mlp\n"
                        "stages:\n  - train: {epochs: 1}\n  - sensitivity: {ratios: [0.25, 0.75], criterion: l2}\n";
-    char cfg[512], runs[512], res[512], cmd[3000];
-    snprintf(cfg, sizeof cfg, "%s", tu_write_text("sens.yaml", text));
-    snprintf(runs, sizeof runs, "%s", tu_path("sens-runs"));
-    snprintf(res, sizeof res, "%s", tu_path("sens.tsv"));
+    char dir[1200], cmd[3000];
+    run_config("sens", text, dir, sizeof dir);
     const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
-    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --threads 1 --quiet > /dev/null", bin, cfg, runs, res);
-    assert_int_equal(system(cmd), 0);
-    exp_config c;
-    CHECK_OK(exp_config_load(cfg, NULL, 0, &c));
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s/sens/%s", runs, c.run_id);
-    exp_config_free(&c);
     snprintf(cmd, sizeof cmd, "%s sensitivity %s/stage1-train.h5 --ratios 0.25,0.75 --criterion l2 --threads 1 --json > %s",
              bin, dir, tu_path("sens-cmd.json"));
     assert_int_equal(system(cmd), 0);
@@ -243,6 +242,9 @@ static void test_sensitivity_stage(void **state)
     free(command);
 }
 
+/* Runs that share a config prefix and seed reuse its training: the second
+ * pruning ratio starts from the first run's base model, and gives exactly
+ * what training it again gives. */
 static void test_stage_cache(void **state)
 {
     (void)state;
