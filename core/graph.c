@@ -24,6 +24,8 @@ const pith_attr_desc pith_attr_table[] = {
     {"eps", offsetof(pith_attrs, eps), 1, 0},
     {"momentum", offsetof(pith_attrs, momentum), 1, 0},
     {"p", offsetof(pith_attrs, p), 1, 0},
+    {"alpha", offsetof(pith_attrs, alpha), 1, 1},
+    {"beta", offsetof(pith_attrs, beta), 1, 1},
     {"wq", offsetof(pith_attrs, wq), 0, 1},
     {"wbits", offsetof(pith_attrs, wbits), 0, 1},
     {"wsym", offsetof(pith_attrs, wsym), 0, 1},

@@ -45,6 +45,7 @@ typedef struct pith_attrs {
     float eps;      /* batchnorm */
     float momentum; /* batchnorm running-statistics momentum (PyTorch convention) */
     float p;        /* dropout probability */
+    float alpha, beta; /* hardsigmoid: y = clamp(alpha x + beta, 0, 1) (ONNX's attributes) */
     /* Weight quantization of a conv2d / linear (quant/ attaches the transform;
      * the integer codes' scales are the node's w_scale / w_zp parameters). */
     int wq;         /* 0 float, 1 uniform, 2 k-means codebook, 3 binary, 4 ternary */

@@ -44,11 +44,19 @@ int pith_graph_sort(pith_graph *g)
     }
     g->n_order = 0;
     int rc = topo_visit(g, g->output, state, g->order, &g->n_order);
+    int reached = state[0] == 2;
     free(state);
     if (rc)
         return rc;
-    if (g->order[0] != 0)
+    if (!reached)
         return pith_error(PITH_EINVAL, "graph output does not depend on the input");
+    /* the input first (a constant node may have been reached before it; it
+     * has no inputs, so moving it to the front keeps the order topological) */
+    int at = 0;
+    while (g->order[at] != 0)
+        at++;
+    memmove(g->order + 1, g->order, (size_t)at * sizeof *g->order);
+    g->order[0] = 0;
     return PITH_OK;
 }
 

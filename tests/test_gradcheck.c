@@ -179,12 +179,66 @@ static void test_batchnorm1d_train(void **state)
 static void test_activations(void **state)
 {
     (void)state;
-    const char *ops[] = {"relu", "relu6", "hardswish"};
-    for (int i = 0; i < 3; i++) {
+    const char *ops[] = {"relu", "relu6", "hardswish", "sigmoid", "silu", "hardsigmoid"};
+    for (int i = 0; i < 6; i++) {
         pith_graph *g = new_graph(3, 4, 5);
-        add1(g, ops[i], ops[i], (pith_attrs){0}, 0);
+        pith_attrs a = {0};
+        a.alpha = 0.2f; /* ONNX's default: the ramp spans [-2.5, 2.5] */
+        a.beta = 0.5f;
+        add1(g, ops[i], ops[i], a, 0);
         /* spans both kinks of relu6 and hardswish */
         run_check(g, 2, -8, 8, 1);
+    }
+}
+
+static int add_constant(pith_graph *g, const char *name, int c, int h, int w, float lo, float hi)
+{
+    pith_attrs a = {0};
+    a.out = c, a.kh = h, a.kw = w;
+    int idx = pith_graph_add(g, "constant", name, &a, NULL, 0);
+    if (idx < 0)
+        fail_msg("adding %s: %s", name, pith_last_error());
+    pith_param *p = &g->nodes[idx].params[0];
+    tu_fill(p->data, p->size, lo, hi, 11);
+    return idx;
+}
+
+static int add2(pith_graph *g, const char *op, const char *name, int a, int b)
+{
+    int in[2] = {a, b};
+    int idx = pith_graph_add(g, op, name, &(pith_attrs){0}, in, 2);
+    if (idx < 0)
+        fail_msg("adding %s: %s", name, pith_last_error());
+    return idx;
+}
+
+/* The broadcasting binaries: each operand's gradient is reduced over the
+ * dimensions it was broadcast along (SE gating C x 1 x 1, a 1 x 1 x W row, a
+ * per-channel constant on either side, a vector and a scalar). */
+static void test_broadcast(void **state)
+{
+    (void)state;
+    const char *ops[] = {"broadcast_add", "sub", "mul", "div"};
+    for (int i = 0; i < 4; i++) {
+        /* SE: x (op) sigmoid(gap(conv(x))), the gate > 0 so div is smooth */
+        pith_graph *g = new_graph(3, 4, 5);
+        int cv = add1(g, "conv2d", "c", conv_attrs(3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1), 0);
+        int gp = add1(g, "global_avgpool", "gap", (pith_attrs){0}, cv);
+        int gt = add1(g, "sigmoid", "gate", (pith_attrs){0}, gp);
+        add2(g, ops[i], "se", 0, gt);
+        run_check(g, 2, -1, 1, 1);
+        /* a per-channel constant first, then a row constant second */
+        g = new_graph(3, 4, 5);
+        int k = add_constant(g, "k", 3, 1, 1, 0.5f, 2.0f);
+        int y = add2(g, ops[i], "kx", k, 0);
+        int r = add_constant(g, "r", 1, 1, 5, 0.5f, 2.0f);
+        add2(g, ops[i], "xr", y, r);
+        run_check(g, 2, 0.5f, 2, 1);
+        /* vectors: (6) with a scalar (1) */
+        g = new_graph(6, 0, 0);
+        int s = add_constant(g, "s", 1, 0, 0, 0.5f, 2.0f);
+        add2(g, ops[i], "xs", 0, s);
+        run_check(g, 3, 0.5f, 2, 1);
     }
 }
 
@@ -505,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_concat_features),
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_dropout_statistics),
+        cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),
