@@ -30,11 +30,17 @@ HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null)
 MARCH   ?= -march=native
 OPT     ?= -O3 $(MARCH)
 CFLAGS  ?= $(OPT) -g
+# The ONNX importer's parser: C that protoc-c generates from the onnx.proto
+# of Debian's libonnx-dev, at build time, into $(GEN).
+GEN        := $(BUILD)/gen
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
-             -I$(BLAS_INC) $(HDF5_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lz -lm -fopenmp -pthread $(EXTRA_LDFLAGS)
+             -I$(BLAS_INC) $(HDF5_CFLAGS) -I$(GEN) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lz -lm -fopenmp \
+             -pthread $(EXTRA_LDFLAGS)
 
-CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c experiments/*.c runtime/*.c runtime/kernels/*.c)
+CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c experiments/*.c onnx/*.c \
+              runtime/*.c runtime/kernels/*.c) $(GEN)/onnx.pb-c.c
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 
@@ -66,6 +72,13 @@ $(OBJDIR)/core/ops/conv2d.o: FILE_CFLAGS = -fno-tree-loop-distribute-patterns
 # expression as forward; without contraction both round it the same way.
 $(OBJDIR)/core/ops/batchnorm.o: FILE_CFLAGS = -ffp-contract=off
 
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(GEN)
+	cp $(ONNX_PROTO) $(GEN)/onnx.proto && cd $(GEN) && protoc-c --c_out=. onnx.proto
+$(filter $(OBJDIR)/onnx/%,$(CORE_OBJ)): | $(GEN)/onnx.pb-c.h
+# generated code: not ours to warn about
+$(OBJDIR)/$(GEN)/onnx.pb-c.o: FILE_CFLAGS = -w
+
 $(BUILD)/libpith.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -80,6 +93,11 @@ $(BUILD)/pith: $(OBJDIR)/cli/main.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a
 $(BUILD)/tests/%: $(OBJDIR)/tests/%.o $(OBJDIR)/tests/testutil.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(OBJDIR)/tests/testutil.o $(BUILD)/libpithcli.a $(BUILD)/libpith.a $(LDLIBS_ALL) -lcmocka
+
+# test tools that are not cmocka suites (tests/onnx_*.c)
+$(BUILD)/tools/%: $(OBJDIR)/tests/%.o $(BUILD)/libpith.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpith.a $(LDLIBS_ALL)
 
 $(BUILD)/bench/%: $(OBJDIR)/bench/%.o $(BUILD)/libpith.a
 	@mkdir -p $(dir $@)

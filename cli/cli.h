@@ -19,6 +19,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NAN = 3 };
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Prints "pith CMD: <last error>" to stderr and returns EXIT_FAIL (EXIT_NAN for NaN). */
 int cli_fail(const char *cmd, int status);

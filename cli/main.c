@@ -12,6 +12,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  train     train a zoo model on Fashion-MNIST (or any IDX set), or resume one\n"
                "  eval      test accuracy of a checkpoint: top-1, top-5, per class, confusion matrix\n"
+               "  import    an ONNX model (a PyTorch export) as a trainable checkpoint\n"
                "  info      layer table of a checkpoint or zoo model: shapes, params, MACs, bytes\n"
                "  run       run an experiment config (YAML): stages, run directory, results table\n"
                "  sweep     run a grid of points of a config (--param, --seeds), in parallel or on Slurm\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (!strcmp(c, "eval"))
         return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(c, "import"))
+        return cmd_import(argc - 1, argv + 1);
     if (!strcmp(c, "info"))
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(c, "run"))

@@ -21,7 +21,10 @@ typedef struct pith_ckpt_meta {
     uint64_t seed;
     int epoch;              /* epochs completed */
     int64_t step;           /* optimizer steps completed */
-    float mean, std;        /* input normalisation */
+    float mean, std;        /* input normalisation: (x/255 - mean) / std */
+    int norm_channels;      /* 0: mean, std for every channel; 1..4: per channel (below) */
+    float norm_mean[4], norm_std[4];
+    char labels[16384];     /* class names, each ending in '\n' ("" if none: the dataset's) */
     int classes;
     double top1, top5, test_loss; /* test metrics after the last epoch (NAN if none) */
 } pith_ckpt_meta;

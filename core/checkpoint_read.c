@@ -419,6 +419,35 @@ static int read_train(const reader *r, pith_train_config *c)
     return rc;
 }
 
+static int get_floats(const reader *r, hid_t loc, const char *name, float *out, int max)
+{
+    hid_t a = open_attr(r, loc, "/meta", name);
+    if (a < 0)
+        return -1;
+    hid_t t = H5Aget_type(a);
+    int n = attr_count(a);
+    int ok = H5Tget_class(t) == H5T_FLOAT && n >= 1 && n <= max && H5Aread(a, H5T_NATIVE_FLOAT, out) >= 0;
+    H5Tclose(t);
+    H5Aclose(a);
+    return ok ? n : pith_error(PITH_EFORMAT, "%s: /meta@%s must be 1 to %d numbers", r->path, name, max);
+}
+
+static int get_norm(const reader *r, hid_t t, pith_ckpt_meta *m)
+{
+    int n = get_floats(r, t, "norm_mean", m->norm_mean, 4);
+    int k = n < 0 ? n : get_floats(r, t, "norm_std", m->norm_std, 4);
+    if (n < 0 || k < 0)
+        return PITH_EFORMAT;
+    if (k != n)
+        return pith_error(PITH_EFORMAT, "%s: /meta@norm_mean has %d values but @norm_std %d", r->path, n, k);
+    for (int c = 0; c < n; c++)
+        if (!isfinite(m->norm_mean[c]) || !(m->norm_std[c] > 0.0f) || !isfinite(m->norm_std[c]))
+            return pith_error(PITH_EFORMAT, "%s: /meta normalisation of channel %d: mean %g, std %g", r->path, c,
+                              (double)m->norm_mean[c], (double)m->norm_std[c]);
+    m->norm_channels = n;
+    return PITH_OK;
+}
+
 static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist, int *n_hist,
                      int max_hist)
 {
@@ -448,6 +477,11 @@ static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist
     rc = rc ? rc : get_f64(r, t, o, "test_loss", &m->test_loss);
     if (!rc && !(m->std > 0.0f))
         rc = pith_error(PITH_EFORMAT, "%s: /meta@std must be > 0", r->path);
+    /* per-channel normalisation and class names: optional (imported models) */
+    if (!rc && H5Aexists(t, "norm_mean") > 0)
+        rc = get_norm(r, t, m);
+    if (!rc && H5Aexists(t, "labels") > 0)
+        rc = get_str(r, t, o, "labels", m->labels, sizeof m->labels);
     if (!rc && m->step < 0)
         rc = pith_error(PITH_EFORMAT, "%s: /meta@step is negative", r->path);
     if (n_hist)

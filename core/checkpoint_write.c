@@ -27,6 +27,18 @@ static int set_attr(hid_t loc, const char *name, hid_t type, const void *v, int 
     return rc < 0 ? pith_error(PITH_EIO, "cannot write attribute '%s'", name) : PITH_OK;
 }
 
+/* An attribute with no values (a null dataspace): a node without inputs. */
+static int set_empty(hid_t loc, const char *name, hid_t type)
+{
+    hid_t space = H5Screate(H5S_NULL);
+    hid_t a = space < 0 ? -1 : H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a >= 0)
+        H5Aclose(a);
+    if (space >= 0)
+        H5Sclose(space);
+    return a < 0 ? pith_error(PITH_EIO, "cannot write attribute '%s'", name) : PITH_OK;
+}
+
 static int set_str(hid_t loc, const char *name, const char *v)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -100,7 +112,7 @@ static int write_graph(hid_t f, pith_graph *g, int *pos)
         if (!rc)
             rc = set_str(ng, "op", n->op->name);
         if (!rc)
-            rc = set_attr(ng, "inputs", H5T_NATIVE_INT, in, n->n_in);
+            rc = n->n_in ? set_attr(ng, "inputs", H5T_NATIVE_INT, in, n->n_in) : set_empty(ng, "inputs", H5T_NATIVE_INT);
         for (int a = 0; pith_attr_table[a].name && !rc; a++) {
             const pith_attr_desc *d = &pith_attr_table[a];
             const char *field = (const char *)&n->a + d->offset;
@@ -229,6 +241,12 @@ static int write_meta(hid_t f, const pith_ckpt_meta *m, const pith_epoch_record 
     rc = rc ? rc : set_f64(t, "mean", m->mean);
     rc = rc ? rc : set_f64(t, "std", m->std);
     rc = rc ? rc : set_i64(t, "classes", m->classes);
+    if (!rc && m->norm_channels > 0) {
+        rc = set_attr(t, "norm_mean", H5T_NATIVE_FLOAT, m->norm_mean, m->norm_channels);
+        rc = rc ? rc : set_attr(t, "norm_std", H5T_NATIVE_FLOAT, m->norm_std, m->norm_channels);
+    }
+    if (!rc && m->labels[0])
+        rc = set_str(t, "labels", m->labels);
     rc = rc ? rc : set_f64(t, "top1", m->top1);
     rc = rc ? rc : set_f64(t, "top5", m->top5);
     rc = rc ? rc : set_f64(t, "test_loss", m->test_loss);

@@ -8,7 +8,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
-hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev"
+hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev \
+libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata"
 if [ "${1:-}" = arm ]; then
     PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm-16"
 fi

@@ -1,0 +1,207 @@
+/* pith import: an ONNX model to a pith checkpoint (onnx/ does the work). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../onnx/onnx_import.h"
+#include "cli.h"
+#include "../experiments/json.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pith import MODEL.onnx --out CKPT [options]\n"
+               "\n"
+               "Imports an ONNX model (opsets 7 to 21; a PyTorch export) as a trainable pith\n"
+               "graph, checkpointed like a zoo model: every command then takes it. Shape\n"
+               "arithmetic folds for the input shape; ONNX node names become layer names\n"
+               "('/' as '.'). docs/onnx.md lists the ops and what each becomes.\n"
+               "\n"
+               "  --out FILE      the checkpoint to write (required)\n"
+               "  --input CxHxW   per-sample input shape (default: the model's; needed when\n"
+               "                  the model declares symbolic sizes); F for a vector input\n"
+               "  --mean M[,M..]  input normalisation the model expects, per channel, in the\n"
+               "  --std S[,S..]   0-255 pixel convention (rknn's; torchvision's 0-1 values\n"
+               "                  times 255): the model sees (pixel - mean) / std\n"
+               "  --labels FILE   class names, one per line (saved, and exported to .pith)\n"
+               "  --quiet         no summary\n"
+               "  --json          print one JSON object on stdout\n"
+               "  -h, --help      this help\n");
+}
+
+static int parse_shape(const char *cmd, const char *s, pith_shape *out)
+{
+    int d[3], n = 0;
+    const char *p = s;
+    while (n < 3) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > (1 << 20))
+            break;
+        d[n++] = (int)v;
+        p = end;
+        if (*p != 'x')
+            break;
+        p++;
+    }
+    if (*p || (n != 1 && n != 3))
+        return cli_usage_error(cmd, "--input '%s': expected CxHxW or F (positive sizes)", s);
+    *out = n == 1 ? (pith_shape){1, {d[0], 0, 0}} : (pith_shape){3, {d[0], d[1], d[2]}};
+    return 0;
+}
+
+static int parse_list(const char *cmd, const char *opt, const char *s, float *v, int *n, int positive)
+{
+    *n = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || (positive && !(x > 0)) || *n == 4)
+            return cli_usage_error(cmd, "%s '%s': expected 1 to 4 comma-separated %snumbers", opt, s,
+                                   positive ? "positive " : "");
+        v[(*n)++] = (float)x;
+        if (!*end)
+            return 0;
+        if (*end != ',')
+            return cli_usage_error(cmd, "%s '%s': expected 1 to 4 comma-separated numbers", opt, s);
+        p = end + 1;
+    }
+}
+
+/* Class names, one per line, into meta->labels; their count must be the model's outputs. */
+static int read_labels(const char *cmd, const char *path, int classes, pith_ckpt_meta *meta)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cli_usage_error(cmd, "--labels %s: cannot open", path);
+    char line[512];
+    int n = 0, rc = 0;
+    size_t at = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        size_t l = strcspn(line, "\r\n");
+        line[l] = 0;
+        if (!l && feof(f))
+            break;
+        if (at + l + 2 > sizeof meta->labels)
+            rc = cli_usage_error(cmd, "--labels %s: more than %zu bytes of names", path, sizeof meta->labels);
+        else {
+            memcpy(meta->labels + at, line, l);
+            at += l;
+            meta->labels[at++] = '\n';
+            meta->labels[at] = 0;
+            n++;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = cli_usage_error(cmd, "--labels %s: read error", path);
+    fclose(f);
+    if (!rc && n != classes)
+        rc = cli_usage_error(cmd, "--labels %s: %d names for a model with %d outputs", path, n, classes);
+    return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    const char *cmd = "import";
+    static const struct option opts[] = {
+        {"out", 1, 0, 'o'}, {"input", 1, 0, 'i'}, {"mean", 1, 0, 'M'}, {"std", 1, 0, 'S'}, {"labels", 1, 0, 'l'},
+        {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    pith_onnx_opts o = {0};
+    const char *labels = NULL;
+    float mean[4] = {0}, std[4] = {255, 255, 255, 255};
+    int n_mean = 0, n_std = 0, c, rc = 0, code = EXIT_OK;
+    cli_common co = {0};
+    optind = 1;
+    while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
+        switch (c) {
+        case 'i': rc = parse_shape(cmd, optarg, &o.input); break;
+        case 'M': rc = parse_list(cmd, "--mean", optarg, mean, &n_mean, 0); break;
+        case 'S': rc = parse_list(cmd, "--std", optarg, std, &n_std, 1); break;
+        case 'l': labels = optarg; break;
+        }
+    }
+    if (rc || c == CLI_OPT_EXIT)
+        return rc ? rc : code;
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one .onnx file");
+    if (!co.out)
+        return cli_usage_error(cmd, "--out FILE is required");
+    if (n_mean && n_std && n_mean != n_std && n_mean != 1 && n_std != 1)
+        return cli_usage_error(cmd, "--mean has %d values and --std %d", n_mean, n_std);
+    const char *path = argv[optind];
+
+    pith_graph *g = NULL;
+    pith_onnx_info info;
+    rc = pith_onnx_import_file(path, &o, &g, &info);
+    if (!rc)
+        rc = pith_graph_compile(g, 1);
+    if (rc)
+        return cli_fail(cmd, rc);
+    pith_ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    snprintf(meta.model, sizeof meta.model, "onnx:%s", base);
+    cli_command_line(argc, argv, meta.command, sizeof meta.command);
+    exp_utc_now(meta.created, sizeof meta.created);
+    meta.seed = o.seed;
+    meta.classes = (int)pith_shape_size(pith_graph_output_shape(g));
+    meta.top1 = meta.top5 = meta.test_loss = NAN;
+    /* stored in the workbench's 0-1 convention: (x/255 - mean/255) / (std/255) */
+    int ch = g->input_shape.ndim == 3 ? g->input_shape.d[0] : 1;
+    int nn = n_mean > n_std ? n_mean : n_std;
+    if (nn > 1 && nn != ch) {
+        pith_graph_free(g);
+        return cli_usage_error(cmd, "%d normalisation values for a %d-channel input", nn, ch);
+    }
+    for (int k = 0; k < 4; k++) {
+        meta.norm_mean[k] = mean[n_mean > 1 ? k : 0] / 255.0f;
+        meta.norm_std[k] = std[n_std > 1 ? k : 0] / 255.0f;
+    }
+    meta.mean = meta.norm_mean[0];
+    meta.std = meta.norm_std[0];
+    meta.norm_channels = nn > 1 ? nn : 0;
+    if (labels && (rc = read_labels(cmd, labels, meta.classes, &meta))) {
+        pith_graph_free(g);
+        return rc;
+    }
+    rc = pith_checkpoint_save(co.out, g, &meta, NULL, NULL, NULL, 0);
+    if (rc) {
+        pith_graph_free(g);
+        return cli_fail(cmd, rc);
+    }
+    char in[48], out[48];
+    pith_shape_format(&g->input_shape, in, sizeof in);
+    pith_shape_format(pith_graph_output_shape(g), out, sizeof out);
+    int layers = g->n_order - 1;
+    if (co.as_json) {
+        json j;
+        json_init(&j, stdout);
+        json_obj(&j, NULL);
+        json_str(&j, "source", path);
+        json_str(&j, "out", co.out);
+        json_str(&j, "producer", info.producer);
+        json_int(&j, "opset", info.opset);
+        json_int(&j, "onnx_nodes", info.onnx_nodes);
+        json_int(&j, "folded", info.folded);
+        json_int(&j, "fused", info.fused);
+        json_int(&j, "layers", layers);
+        json_str(&j, "input", in);
+        json_str(&j, "output", out);
+        json_int(&j, "params", pith_graph_params(g, 1));
+        json_int(&j, "macs", pith_graph_macs(g));
+        json_end_obj(&j);
+        json_finish(&j);
+    } else if (!co.quiet) {
+        printf("%s (%s, opset %lld): %d nodes -> %d pith layers (%d folded, %d pairs fused), input %s '%s', "
+               "output %s '%s'\n%lld parameters, %lld MACs per image -> %s\n",
+               path, info.producer, (long long)info.opset, info.onnx_nodes, layers, info.folded, info.fused, in,
+               info.input_name, out, info.output_name, (long long)pith_graph_params(g, 1),
+               (long long)pith_graph_macs(g), co.out);
+    }
+    pith_graph_free(g);
+    return EXIT_OK;
+}

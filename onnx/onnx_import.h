@@ -1,0 +1,55 @@
+/* ONNX import: an .onnx file (a PyTorch export, opsets 7 to 17) becomes a
+ * trainable pith graph.
+ *
+ * Parsing is protobuf-c's code generated from the onnx.proto that Debian's
+ * libonnx-dev installs; nothing here reads the wire format by hand. The
+ * importer folds shape arithmetic for the given input shape (batch 1),
+ * turns initializers into parameters (weights and BN statistics) or constant
+ * nodes, recognises PyTorch's x*Sigmoid(x) and x*HardSigmoid(x) as silu and
+ * hardswish, and keeps ONNX node names as pith node names ('/' becomes '.',
+ * as in "layer1.layer1.0.conv1.Conv"). docs/onnx.md lists the ops. */
+#ifndef PITH_ONNX_IMPORT_H
+#define PITH_ONNX_IMPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/graph.h"
+
+/* A graph input bound to a fixed value (an ONNX node test's second operand). */
+typedef struct pith_onnx_binding {
+    const char *name;
+    const uint8_t *tensor; /* a serialized TensorProto */
+    size_t len;
+} pith_onnx_binding;
+
+typedef struct pith_onnx_opts {
+    pith_shape input;      /* per-sample input shape; ndim 0: the model's own */
+    const pith_onnx_binding *bind;
+    int n_bind;
+    uint64_t seed;
+} pith_onnx_opts;
+
+typedef struct pith_onnx_info {
+    int64_t opset;            /* of the default domain */
+    int64_t ir_version;
+    char producer[64];        /* "pytorch 2.x" */
+    char input_name[64], output_name[64];
+    int input_rank;           /* of the ONNX input, with the batch */
+    int onnx_nodes;           /* nodes in the file */
+    int folded;               /* nodes folded into constants at import */
+    int fused;                /* Sigmoid/HardSigmoid + Mul pairs taken as one op */
+} pith_onnx_info;
+
+/* Imports the model in buf (len bytes); `path` names it in messages. */
+int pith_onnx_import_buffer(const uint8_t *buf, size_t len, const char *path, const pith_onnx_opts *o,
+                            pith_graph **g, pith_onnx_info *info);
+/* The same from a file. */
+int pith_onnx_import_file(const char *path, const pith_onnx_opts *o, pith_graph **g, pith_onnx_info *info);
+
+/* Decodes a serialized TensorProto (float, double, int32, int64) into floats
+ * (*data malloc'd; caller frees), with its dims. For test data. */
+int pith_onnx_read_tensor(const uint8_t *buf, size_t len, const char *path, float **data, int64_t *dims,
+                          int *ndim, size_t *n);
+
+#endif

@@ -1,0 +1,85 @@
+/* The ONNX op types pith imports, and the converter of each. ONNX names its
+ * ops by string; this table is the one place the importer compares them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "importer.h"
+
+int ox_conv(ox_importer *, const Onnx__NodeProto *);
+int ox_gemm(ox_importer *, const Onnx__NodeProto *);
+int ox_matmul(ox_importer *, const Onnx__NodeProto *);
+int ox_batchnorm(ox_importer *, const Onnx__NodeProto *);
+int ox_relu(ox_importer *, const Onnx__NodeProto *);
+int ox_clip(ox_importer *, const Onnx__NodeProto *);
+int ox_sigmoid(ox_importer *, const Onnx__NodeProto *);
+int ox_hardsigmoid(ox_importer *, const Onnx__NodeProto *);
+int ox_hardswish(ox_importer *, const Onnx__NodeProto *);
+int ox_add_op(ox_importer *, const Onnx__NodeProto *);
+int ox_sub(ox_importer *, const Onnx__NodeProto *);
+int ox_mul(ox_importer *, const Onnx__NodeProto *);
+int ox_div(ox_importer *, const Onnx__NodeProto *);
+int ox_maxpool(ox_importer *, const Onnx__NodeProto *);
+int ox_avgpool(ox_importer *, const Onnx__NodeProto *);
+int ox_global_avgpool(ox_importer *, const Onnx__NodeProto *);
+int ox_identity(ox_importer *, const Onnx__NodeProto *);
+int ox_constant(ox_importer *, const Onnx__NodeProto *);
+int ox_shape(ox_importer *, const Onnx__NodeProto *);
+int ox_gather(ox_importer *, const Onnx__NodeProto *);
+int ox_unsqueeze(ox_importer *, const Onnx__NodeProto *);
+int ox_squeeze(ox_importer *, const Onnx__NodeProto *);
+int ox_reshape(ox_importer *, const Onnx__NodeProto *);
+int ox_flatten(ox_importer *, const Onnx__NodeProto *);
+int ox_concat(ox_importer *, const Onnx__NodeProto *);
+int ox_cast(ox_importer *, const Onnx__NodeProto *);
+int ox_constant_of_shape(ox_importer *, const Onnx__NodeProto *);
+
+/* sorted by type (strcmp order) for bsearch */
+static const ox_op ops[] = {
+    {"Add", ox_add_op},
+    {"AveragePool", ox_avgpool},
+    {"BatchNormalization", ox_batchnorm},
+    {"Cast", ox_cast},
+    {"Clip", ox_clip},
+    {"Concat", ox_concat},
+    {"Constant", ox_constant},
+    {"ConstantOfShape", ox_constant_of_shape},
+    {"Conv", ox_conv},
+    {"Div", ox_div},
+    {"Dropout", ox_identity},
+    {"Flatten", ox_flatten},
+    {"Gather", ox_gather},
+    {"Gemm", ox_gemm},
+    {"GlobalAveragePool", ox_global_avgpool},
+    {"HardSigmoid", ox_hardsigmoid},
+    {"HardSwish", ox_hardswish},
+    {"Identity", ox_identity},
+    {"MatMul", ox_matmul},
+    {"MaxPool", ox_maxpool},
+    {"Mul", ox_mul},
+    {"Relu", ox_relu},
+    {"Reshape", ox_reshape},
+    {"Shape", ox_shape},
+    {"Sigmoid", ox_sigmoid},
+    {"Squeeze", ox_squeeze},
+    {"Sub", ox_sub},
+    {"Unsqueeze", ox_unsqueeze},
+};
+
+static int cmp(const void *key, const void *e) { return strcmp(key, ((const ox_op *)e)->type); }
+
+const ox_op *ox_find_op(const char *type)
+{
+    return bsearch(type, ops, sizeof ops / sizeof ops[0], sizeof ops[0], cmp);
+}
+
+const char *ox_supported_ops(void)
+{
+    static __thread char buf[1024];
+    if (!buf[0])
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, "%s%s", k ? ", " : "", ops[k].type);
+        }
+    return buf;
+}
