@@ -52,7 +52,10 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
             if (!rc && !handled)
                 rc = ex_lower_layer_f32(&L, i);
         } else {
-            rc = ex_lower_other(&L, i);
+            int handled;
+            rc = ex_lower_imported(&L, i, &handled);
+            if (!rc && !handled)
+                rc = ex_lower_other(&L, i);
         }
     }
     if (!rc && L.val[g->output].t < 0)

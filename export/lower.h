@@ -43,5 +43,7 @@ int ex_next_fq(lower *L, int i, int *act);
 int ex_lower_layer_s8(lower *L, int idx, int *handled);
 int ex_lower_layer_f32(lower *L, int idx);
 int ex_lower_other(lower *L, int idx);
+/* constant, sigmoid, silu, hardsigmoid and the broadcasting binaries; *handled 0 for other ops */
+int ex_lower_imported(lower *L, int idx, int *handled);
 
 #endif

@@ -6,7 +6,11 @@
 #define PITHRT_FORMAT_H
 
 #define PITHRT_MAGIC "PITH"
-#define PITHRT_VERSION 1u
+/* Version 2 adds the binary op and the sigmoid, silu and hardsigmoid
+ * activations; a file without them is still written as version 1, and this
+ * runtime reads both. */
+#define PITHRT_VERSION 2u
+#define PITHRT_VERSION_MIN 1u
 #define PITHRT_ALIGN 64u
 
 /* header: 64 bytes */
@@ -47,7 +51,7 @@
 #define PITHRT_OP_BYTES 112u
 #define PITHRT_O_TYPE 0      /* u16 pithrt_op_type */
 #define PITHRT_O_ACT 2       /* u8 pithrt_act */
-#define PITHRT_O_FLAGS 3     /* u8, 0 */
+#define PITHRT_O_FLAGS 3     /* u8: binary ops: kind | PITHRT_BIN_CONST_FIRST; 0 otherwise */
 #define PITHRT_O_N_IN 4      /* i32: 1..4 */
 #define PITHRT_O_IN 8        /* i32[4] */
 #define PITHRT_O_OUT 24      /* i32 */

@@ -58,9 +58,10 @@ size_t pithrt_tensor_elems(const pithrt_tensor *t)
 
 const char *pithrt_op_name(int type)
 {
-    static const char *names[] = {"?",   "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
-                                  "concat", "act", "lut",     "softmax", "reshape", "quantize", "dequantize"};
-    return type >= 1 && type <= PITHRT_OP_DEQUANTIZE ? names[type] : "?";
+    static const char *names[] = {"?",      "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
+                                  "concat", "act",    "lut",     "softmax", "reshape", "quantize", "dequantize",
+                                  "binary"};
+    return type >= 1 && type <= PITHRT_OP_BINARY ? names[type] : "?";
 }
 
 int pithrt_op_inplace(const pithrt_op *op)
@@ -180,17 +181,51 @@ static int check_const(pithrt_model *m, const pithrt_op *o, int idx, const char 
 
 static const pithrt_tensor *T(const pithrt_model *m, int i) { return &m->tensors[i]; }
 
+/* A binary op: f32 operands (the second may be the weight constant) whose
+ * dims each equal the output's or are 1, of the output's rank. */
+static int check_binary(pithrt_model *m, const pithrt_op *o)
+{
+    const pithrt_tensor *y = T(m, o->out);
+    if (o->flags & ~(3u | PITHRT_BIN_CONST_FIRST))
+        return fail(m, PITHRT_EFORMAT, "op '%s': binary flags %u", o->name, o->flags);
+    if ((o->n_in == 2) != (o->weight < 0) || ((o->flags & PITHRT_BIN_CONST_FIRST) && o->n_in == 2))
+        return fail(m, PITHRT_EFORMAT, "op '%s': a binary op takes two inputs, or one and a constant", o->name);
+    if (o->n_in == 1) {
+        if (o->weight >= m->n_tensors || !T(m, o->weight)->is_const || T(m, o->weight)->dtype != PITHRT_F32)
+            return fail(m, PITHRT_EFORMAT, "op '%s': the constant operand must be an f32 constant", o->name);
+    }
+    const pithrt_tensor *b = o->n_in == 2 ? T(m, o->in[1]) : T(m, o->weight);
+    const pithrt_tensor *ops[2] = {T(m, o->in[0]), b};
+    if (y->dtype != PITHRT_F32)
+        return fail(m, PITHRT_EFORMAT, "op '%s': binary ops work on f32", o->name);
+    for (int k = 0; k < 2; k++) {
+        if (ops[k]->dtype != PITHRT_F32 || ops[k]->ndim != y->ndim || (y->ndim != 1 && y->ndim != 3))
+            return fail(m, PITHRT_EFORMAT, "op '%s': operand %d is not f32 of the output's rank (1 or 3)", o->name,
+                        k);
+        for (int d = 0; d < y->ndim; d++)
+            if (ops[k]->dims[d] != y->dims[d] && ops[k]->dims[d] != 1)
+                return fail(m, PITHRT_EFORMAT, "op '%s': operand %d's dimension %d is %d for an output of %d",
+                            o->name, k, d, ops[k]->dims[d], y->dims[d]);
+    }
+    return PITHRT_OK;
+}
+
 /* Shape and operand checks, one op type at a time. */
 static int check_op(pithrt_model *m, const pithrt_op *o)
 {
-    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1};
-    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1};
-    if (o->type < 1 || o->type > PITHRT_OP_DEQUANTIZE)
-        return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d", o->name, o->type);
+    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2};
+    const int v2 = m->version >= 2;
+    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_BINARY : PITHRT_OP_DEQUANTIZE))
+        return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d (format version %u)", o->name, o->type,
+                    m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
         return fail(m, PITHRT_EFORMAT, "op '%s' (%s): %d inputs", o->name, pithrt_op_name(o->type), o->n_in);
-    if (o->act > PITHRT_ACT_HARDSWISH)
-        return fail(m, PITHRT_EFORMAT, "op '%s': unknown activation %d", o->name, o->act);
+    if (o->act > (o->type == PITHRT_OP_ACT && v2 ? PITHRT_ACT_HARDSIGMOID : PITHRT_ACT_HARDSWISH))
+        return fail(m, PITHRT_EFORMAT, "op '%s': activation %d is not one a %s op takes (format version %u)",
+                    o->name, o->act, pithrt_op_name(o->type), m->version);
+    if (o->flags && o->type != PITHRT_OP_BINARY)
+        return fail(m, PITHRT_EFORMAT, "op '%s': flags %u on a %s op", o->name, o->flags, pithrt_op_name(o->type));
     const pithrt_tensor *x = T(m, o->in[0]), *y = T(m, o->out);
     const int s8 = y->dtype == PITHRT_S8;
     for (int i = 1; i < o->n_in; i++)
@@ -275,7 +310,18 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': a reshape keeps its input's quantization", o->name);
         if ((o->type == PITHRT_OP_ACT || o->type == PITHRT_OP_SOFTMAX) && x->dtype != PITHRT_F32)
             return fail(m, PITHRT_EFORMAT, "op '%s': %s works on f32", o->name, pithrt_op_name(o->type));
+        if (o->type == PITHRT_OP_ACT && o->act == PITHRT_ACT_HARDSIGMOID) {
+            if ((rc = check_const(m, o, o->aux, "hardsigmoid alpha and beta", PITHRT_F32, 2)))
+                return rc;
+            float ab[2];
+            memcpy(ab, m->blob + T(m, o->aux)->offset, sizeof ab);
+            if (!(ab[0] > 0.0f) || !isfinite(ab[0]) || !isfinite(ab[1]))
+                return fail(m, PITHRT_EFORMAT, "op '%s': hardsigmoid alpha %g, beta %g", o->name, (double)ab[0],
+                            (double)ab[1]);
+        }
         return PITHRT_OK;
+    case PITHRT_OP_BINARY:
+        return check_binary(m, o);
     case PITHRT_OP_QUANTIZE:
     case PITHRT_OP_DEQUANTIZE: {
         int q = o->type == PITHRT_OP_QUANTIZE;
@@ -359,9 +405,9 @@ static int load(const void *buf, size_t len, pithrt_model *m)
     if (memcmp(p, PITHRT_MAGIC, 4))
         return fail(m, PITHRT_EFORMAT, "not a .pith file (magic %02x %02x %02x %02x)", p[0], p[1], p[2], p[3]);
     m->version = u32(p + PITHRT_HDR_VERSION);
-    if (m->version != PITHRT_VERSION)
-        return fail(m, PITHRT_EVERSION, "format version %u; this runtime reads version %u", m->version,
-                    PITHRT_VERSION);
+    if (m->version < PITHRT_VERSION_MIN || m->version > PITHRT_VERSION)
+        return fail(m, PITHRT_EVERSION, "format version %u; this runtime reads versions %u to %u", m->version,
+                    PITHRT_VERSION_MIN, PITHRT_VERSION);
     /* libFuzzer convention: a fuzzing build skips the checksums so that
      * mutations reach the checks behind them */
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

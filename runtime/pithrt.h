@@ -73,9 +73,26 @@ typedef enum {
     PITHRT_OP_RESHAPE = 11, /* flatten: a view of its input, no copy */
     PITHRT_OP_QUANTIZE = 12,
     PITHRT_OP_DEQUANTIZE = 13,
+    PITHRT_OP_BINARY = 14,  /* f32 add / sub / mul / div with broadcasting (format version 2) */
 } pithrt_op_type;
 
-typedef enum { PITHRT_ACT_NONE = 0, PITHRT_ACT_RELU = 1, PITHRT_ACT_RELU6 = 2, PITHRT_ACT_HARDSWISH = 3 } pithrt_act;
+/* Activations. Layers, adds and quantize ops fuse relu, relu6 and hardswish;
+ * the others exist only as act ops (format version 2). Hardsigmoid reads its
+ * alpha and beta from the op's aux constant (f32 [2]). */
+typedef enum {
+    PITHRT_ACT_NONE = 0,
+    PITHRT_ACT_RELU = 1,
+    PITHRT_ACT_RELU6 = 2,
+    PITHRT_ACT_HARDSWISH = 3,
+    PITHRT_ACT_SIGMOID = 4,
+    PITHRT_ACT_SILU = 5,
+    PITHRT_ACT_HARDSIGMOID = 6,
+} pithrt_act;
+
+/* A binary op's kind (the op's flags, bits 0-1); flag bit 2: the constant
+ * operand (the op's weight, when it has one input) comes first. */
+typedef enum { PITHRT_BIN_ADD = 0, PITHRT_BIN_SUB = 1, PITHRT_BIN_MUL = 2, PITHRT_BIN_DIV = 3 } pithrt_binary;
+#define PITHRT_BIN_CONST_FIRST 4
 
 /* A tensor as the file describes it (see format.h for the bytes). */
 typedef struct pithrt_tensor {

@@ -214,6 +214,16 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* a tensor's dims as C x H x W (a vector of n is 1 x 1 x n) */
+static void pithrt_dims3(const pithrt_tensor *t, int32_t *d)
+{
+    if (t->ndim == 3) {
+        d[0] = t->dims[0], d[1] = t->dims[1], d[2] = t->dims[2];
+    } else {
+        d[0] = 1, d[1] = 1, d[2] = t->dims[0];
+    }
+}
+
 static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
 {
     const pithrt_model *m = c->m;
@@ -316,8 +326,27 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     }
     case PITHRT_OP_ACT:
-        pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
+        if (o->act == PITHRT_ACT_HARDSIGMOID) {
+            float ab[2];
+            memcpy(ab, cst(m, o->aux), sizeof ab);
+            pithrt_hardsigmoid_f32_ref(xp, yp, pithrt_tensor_elems(y), ab[0], ab[1]);
+        } else {
+            pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
+        }
         break;
+    case PITHRT_OP_BINARY: {
+        const pithrt_tensor *bt = o->n_in == 2 ? &m->tensors[o->in[1]] : &m->tensors[o->weight];
+        const float *a = xp, *b = o->n_in == 2 ? act(c, o->in[1]) : cst(m, o->weight);
+        int32_t ad[3], bd[3], yd[3];
+        pithrt_dims3(x, ad);
+        pithrt_dims3(bt, bd);
+        pithrt_dims3(y, yd);
+        if (o->flags & PITHRT_BIN_CONST_FIRST)
+            pithrt_binary_f32_ref(o->flags & 3, b, bd, a, ad, yp, yd);
+        else
+            pithrt_binary_f32_ref(o->flags & 3, a, ad, b, bd, yp, yd);
+        break;
+    }
     case PITHRT_OP_LUT:
         pithrt_lut_s8_ref(xp, cst(m, o->aux), yp, pithrt_tensor_elems(y));
         break;

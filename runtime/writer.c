@@ -192,8 +192,14 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
     uint8_t *p = calloc(total, 1);
     if (!p)
         return fail(b, PITHRT_ENOMEM, "out of memory");
+    /* version 1 unless the model uses what version 2 added, so that older
+     * runtimes keep reading the models they could */
+    uint32_t version = PITHRT_VERSION_MIN;
+    for (int i = 0; i < b->n_ops; i++)
+        if (b->ops[i].type == PITHRT_OP_BINARY || b->ops[i].act > PITHRT_ACT_HARDSWISH)
+            version = PITHRT_VERSION;
     memcpy(p, PITHRT_MAGIC, 4);
-    w32(p + PITHRT_HDR_VERSION, PITHRT_VERSION);
+    w32(p + PITHRT_HDR_VERSION, version);
     w32(p + PITHRT_HDR_SIZE, PITHRT_HDR_BYTES);
     w32(p + PITHRT_HDR_FILE_BYTES, (uint32_t)total);
     w32(p + PITHRT_HDR_N_TENSORS, (uint32_t)b->n_tensors);
@@ -228,7 +234,7 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
         r[PITHRT_O_TYPE] = (uint8_t)o->type;
         r[PITHRT_O_TYPE + 1] = (uint8_t)(o->type >> 8);
         r[PITHRT_O_ACT] = o->act;
-        r[PITHRT_O_FLAGS] = 0;
+        r[PITHRT_O_FLAGS] = o->flags;
         w32(r + PITHRT_O_N_IN, (uint32_t)o->n_in);
         for (int i = 0; i < 4; i++)
             w32(r + PITHRT_O_IN + 4 * i, (uint32_t)o->in[i]);

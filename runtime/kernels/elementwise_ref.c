@@ -10,6 +10,14 @@ void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act)
         y[i] = pithrt_apply_act(x[i], act);
 }
 
+void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = alpha * x[i] + beta;
+        y[i] = v <= 0.0f ? 0.0f : v >= 1.0f ? 1.0f : v;
+    }
+}
+
 /* table[code + 128]: the exporter fills it with the workbench's own function
  * on each of the 256 input codes, so any elementwise op is exact. */
 void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n)

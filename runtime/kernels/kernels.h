@@ -5,6 +5,7 @@
 #ifndef PITHRT_KERNELS_H
 #define PITHRT_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,12 @@ void pithrt_concat_s8_ref(const int8_t *x, pithrt_qact xq, size_t n, int8_t *y, 
 void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act);
 void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n);
 void pithrt_softmax_f32_ref(const float *x, float *y, int n);
+/* y = clamp(alpha x + beta, 0, 1) */
+void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta);
+/* y = a (kind) b, numpy broadcasting: each operand's dims (3, padded with
+ * leading 1s) equal y's or are 1 */
+void pithrt_binary_f32_ref(int kind, const float *a, const int32_t *ad, const float *b, const int32_t *bd, float *y,
+                           const int32_t *yd);
 void pithrt_quantize_f32_s8_ref(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
 void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, size_t n);
 
@@ -87,6 +94,8 @@ static inline float pithrt_apply_act(float v, int act)
     case PITHRT_ACT_RELU: return v > 0.0f ? v : 0.0f;
     case PITHRT_ACT_RELU6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
     case PITHRT_ACT_HARDSWISH: return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+    case PITHRT_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case PITHRT_ACT_SILU: return v / (1.0f + expf(-v));
     default: return v;
     }
 }

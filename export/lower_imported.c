@@ -1,0 +1,82 @@
+/* The ops imported graphs bring: constant nodes (constant tensors of the
+ * file), sigmoid, silu and hardsigmoid (act ops), and the broadcasting
+ * binaries (binary ops whose second operand may be a constant). fp32 only:
+ * their integer path is the imported-int8 issue's. */
+#include "lower.h"
+
+static int is_const_value(const lower *L, int node)
+{
+    return L->g->nodes[node].op == &pith_op_constant;
+}
+
+static int lower_binary(lower *L, int idx, int kind)
+{
+    pith_node *n = &L->g->nodes[idx];
+    int ca = is_const_value(L, n->in[0]), cb = is_const_value(L, n->in[1]);
+    if (ca && cb)
+        return pith_error(PITH_EINVAL, "node '%s': both operands are constants (fold them first)", n->name);
+    int x = ex_as_f32(L, n->in[ca ? 1 : 0]);
+    int y = ex_new_act(L, n, "", 0, NULL);
+    if (x < 0 || y < 0)
+        return x < 0 ? x : y;
+    pithrt_op o = pithrt_writer_op0(PITHRT_OP_BINARY, n->name, x, y);
+    o.flags = (uint8_t)kind;
+    if (ca || cb) {
+        o.weight = L->val[n->in[ca ? 0 : 1]].t;
+        if (ca)
+            o.flags |= PITHRT_BIN_CONST_FIRST;
+    } else {
+        int b = ex_as_f32(L, n->in[1]);
+        if (b < 0)
+            return b;
+        o.n_in = 2;
+        o.in[1] = b;
+    }
+    L->val[idx].t = y;
+    return pithrt_writer_op(L->b, &o);
+}
+
+int ex_lower_imported(lower *L, int idx, int *handled)
+{
+    pith_node *n = &L->g->nodes[idx];
+    const pith_op *op = n->op;
+    *handled = 1;
+    if (op == &pith_op_constant) {
+        int32_t d[4];
+        int nd = ex_dims_of(&n->out, d);
+        int t = pithrt_writer_const(L->b, n->name, PITHRT_F32, d, nd, n->params[0].data);
+        if (t < 0)
+            return t;
+        L->val[idx].t = t;
+        return PITH_OK;
+    }
+    if (op == &pith_op_broadcast_add)
+        return lower_binary(L, idx, PITHRT_BIN_ADD);
+    if (op == &pith_op_sub)
+        return lower_binary(L, idx, PITHRT_BIN_SUB);
+    if (op == &pith_op_mul)
+        return lower_binary(L, idx, PITHRT_BIN_MUL);
+    if (op == &pith_op_div)
+        return lower_binary(L, idx, PITHRT_BIN_DIV);
+    if (op == &pith_op_sigmoid || op == &pith_op_silu || op == &pith_op_hardsigmoid) {
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        if (x < 0 || y < 0)
+            return x < 0 ? x : y;
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_ACT, n->name, x, y);
+        o.act = op == &pith_op_sigmoid ? PITHRT_ACT_SIGMOID : op == &pith_op_silu ? PITHRT_ACT_SILU
+                                                                                    : PITHRT_ACT_HARDSIGMOID;
+        if (op == &pith_op_hardsigmoid) {
+            char name[64];
+            snprintf(name, sizeof name, "%s.alpha_beta", n->name);
+            float ab[2] = {n->a.alpha, n->a.beta};
+            int32_t d[1] = {2};
+            if ((o.aux = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, ab)) < 0)
+                return o.aux;
+        }
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
+    *handled = 0;
+    return PITH_OK;
+}
