@@ -77,6 +77,27 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
+    if (op == &pith_op_channel_shuffle || op == &pith_op_slice) {
+        /* data movement: int8 codes move as they are, keeping their scale */
+        int s8 = ex_is_s8(L, n->in[0]);
+        int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]);
+        if (x < 0)
+            return x;
+        pithrt_tensor t = L->b->tensors[x];
+        int32_t d[4];
+        t.ndim = (uint8_t)ex_dims_of(&n->out, d);
+        memcpy(t.dims, d, sizeof d);
+        int y = pithrt_writer_tensor(L->b, &t, n->name);
+        if (y < 0)
+            return y;
+        pithrt_op o = pithrt_writer_op0(op == &pith_op_slice ? PITHRT_OP_SLICE : PITHRT_OP_SHUFFLE, n->name, x, y);
+        if (op == &pith_op_channel_shuffle)
+            o.groups = n->a.groups;
+        else
+            o.ph = n->a.ph;
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
     *handled = 0;
     return PITH_OK;
 }

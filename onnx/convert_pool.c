@@ -58,3 +58,45 @@ int ox_global_avgpool(ox_importer *im, const Onnx__NodeProto *n)
     int idx = ox_add(im, "global_avgpool", "", &(pith_attrs){0}, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);
 }
+
+/* ReduceMean over H and W (x.mean([2, 3])): global average pooling, then a
+ * flatten when keepdims = 0. */
+int ox_reduce_mean(ox_importer *im, const Onnx__NodeProto *n)
+{
+    ox_value *x = ox_input(im, n, 0);
+    if (!x)
+        return PITH_EFORMAT;
+    if (x->is_const || x->rank != 4)
+        return ox_fail(im, PITH_EFORMAT, "ReduceMean of a computed N x C x H x W value only");
+    int64_t axes[4];
+    int na;
+    if (im->opset < 18) {
+        na = ox_attr_ints(im, n, "axes", axes, 4);
+    } else if (ox_has_input(n, 1)) {
+        ox_value *a = ox_input(im, n, 1);
+        if (!a || !a->is_const || a->n > 4)
+            return a ? ox_fail(im, PITH_EFORMAT, "axes must be a constant") : PITH_EFORMAT;
+        na = (int)a->n;
+        for (int k = 0; k < na; k++)
+            axes[k] = ox_geti(a, (size_t)k);
+    } else {
+        na = 0;
+    }
+    if (na < 0)
+        return na;
+    int h = 0, w = 0, other = 0;
+    for (int k = 0; k < na; k++) {
+        int64_t a = axes[k] < 0 ? axes[k] + 4 : axes[k];
+        h |= a == 2, w |= a == 3, other |= a != 2 && a != 3;
+    }
+    if (!(na == 2 && h && w && !other))
+        return ox_fail(im, PITH_EFORMAT, "ReduceMean over axes other than {2, 3} (H and W) is not supported yet");
+    int xn = ox_get(im, n->input[0])->node;
+    int idx = ox_add(im, "global_avgpool", "", &(pith_attrs){0}, &xn, 1);
+    if (idx < 0)
+        return idx;
+    if (ox_attr_int(n, "keepdims", 1))
+        return ox_define_node(im, n->output[0], idx, 4);
+    int f = ox_add(im, "flatten", ".flatten", &(pith_attrs){0}, &idx, 1);
+    return f < 0 ? f : ox_define_node(im, n->output[0], f, 2);
+}

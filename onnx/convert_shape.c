@@ -177,6 +177,31 @@ static int reshaped_graph(ox_importer *im, const char *name, const ox_value *x, 
 {
     int64_t xd[OX_MAX_RANK];
     memcpy(xd, x->dims, sizeof xd);
+    if (!x->shuffle && x->rank == 4 && r == 5 && dims[0] == 1 && dims[1] > 1 && dims[1] * dims[2] == xd[1] &&
+        dims[3] == xd[2] && dims[4] == xd[3]) {
+        /* the first step of a channel shuffle: a view, no node yet */
+        ox_value copy = *x;
+        ox_value *v = ox_define(im, name);
+        if (!v)
+            return PITH_EFORMAT;
+        *v = copy;
+        v->name = name;
+        v->rank = 5;
+        memcpy(v->dims, dims, 5 * sizeof *dims);
+        v->shuffle = 1;
+        v->groups = (int)dims[1];
+        return PITH_OK;
+    }
+    if (x->shuffle == 2 && r == 4 && dims[0] == 1 && dims[1] == xd[1] * xd[2] && dims[2] == xd[3] &&
+        dims[3] == xd[4]) {
+        pith_attrs a = {0};
+        a.groups = x->groups;
+        int xn = x->node;
+        int idx = ox_add(im, "channel_shuffle", "", &a, &xn, 1);
+        return idx < 0 ? idx : ox_define_node(im, name, idx, 4);
+    }
+    if (x->shuffle)
+        return ox_fail(im, PITH_EFORMAT, "a reshape of a channel-shuffle view that does not complete the shuffle");
     if (r == x->rank && memcmp(xd, dims, (size_t)r * sizeof *dims) == 0)
         return ox_define_alias(im, name, x);
     if (r == 2 && dims[0] == 1 && (size_t)dims[1] == ox_elems(x->rank - 1, xd + 1)) {

@@ -26,6 +26,11 @@ typedef struct ox_value {
     int64_t *i;
     /* graph values */
     int node;
+    /* a channel shuffle in progress (PyTorch's Reshape -> Transpose ->
+     * Reshape of node `node`): 1 after the reshape to N x g x C/g x H x W,
+     * 2 after the transpose to N x C/g x g x H x W */
+    int shuffle;
+    int groups;
 } ox_value;
 
 typedef struct ox_importer {

@@ -33,6 +33,10 @@ int ox_flatten(ox_importer *, const Onnx__NodeProto *);
 int ox_concat(ox_importer *, const Onnx__NodeProto *);
 int ox_cast(ox_importer *, const Onnx__NodeProto *);
 int ox_constant_of_shape(ox_importer *, const Onnx__NodeProto *);
+int ox_transpose(ox_importer *, const Onnx__NodeProto *);
+int ox_split(ox_importer *, const Onnx__NodeProto *);
+int ox_slice(ox_importer *, const Onnx__NodeProto *);
+int ox_reduce_mean(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -57,12 +61,16 @@ static const ox_op ops[] = {
     {"MatMul", ox_matmul},
     {"MaxPool", ox_maxpool},
     {"Mul", ox_mul},
+    {"ReduceMean", ox_reduce_mean},
     {"Relu", ox_relu},
     {"Reshape", ox_reshape},
     {"Shape", ox_shape},
     {"Sigmoid", ox_sigmoid},
+    {"Slice", ox_slice},
+    {"Split", ox_split},
     {"Squeeze", ox_squeeze},
     {"Sub", ox_sub},
+    {"Transpose", ox_transpose},
     {"Unsqueeze", ox_unsqueeze},
 };
 

@@ -51,9 +51,17 @@ ox_value *ox_input(ox_importer *im, const Onnx__NodeProto *n, int k)
         return NULL;
     }
     ox_value *v = ox_get(im, n->input[k]);
-    if (!v)
+    if (!v) {
         ox_fail(im, PITH_EFORMAT, "input %d '%s' is not defined by an earlier node, an initializer or a graph input "
                 "(the nodes must be in topological order)", k, n->input[k]);
+        return NULL;
+    }
+    const char *t = n->op_type ? n->op_type : "";
+    if (v->shuffle && strcmp(t, "Transpose") && strcmp(t, "Reshape") && strcmp(t, "Shape")) {
+        ox_fail(im, PITH_EFORMAT, "input '%s' is a 5-D view that pith imports only as part of a channel shuffle "
+                "(Reshape to N x g x C/g x H x W, Transpose 0,2,1,3,4, Reshape back)", v->name);
+        return NULL;
+    }
     return v;
 }
 
@@ -360,7 +368,7 @@ void ox_node_name(ox_importer *im, const Onnx__NodeProto *n, const char *suffix,
     snprintf(want, sizeof want, "%s%s", cl > room ? clean + (cl - room) : clean, suffix);
     snprintf(out, PITH_NAME_MAX, "%s", want);
     for (int k = 2; pith_graph_find(im->g, out) >= 0; k++)
-        snprintf(out, PITH_NAME_MAX, "%s~%d", want, k);
+        snprintf(out, PITH_NAME_MAX, "%.*s~%d", PITH_NAME_MAX - 12, want, k);
 }
 
 int ox_add(ox_importer *im, const char *op, const char *suffix, const pith_attrs *a, const int *in, int n_in)

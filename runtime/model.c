@@ -60,8 +60,8 @@ const char *pithrt_op_name(int type)
 {
     static const char *names[] = {"?",      "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
                                   "concat", "act",    "lut",     "softmax", "reshape", "quantize", "dequantize",
-                                  "binary"};
-    return type >= 1 && type <= PITHRT_OP_BINARY ? names[type] : "?";
+                                  "binary", "shuffle", "slice"};
+    return type >= 1 && type <= PITHRT_OP_SLICE ? names[type] : "?";
 }
 
 int pithrt_op_inplace(const pithrt_op *op)
@@ -213,10 +213,10 @@ static int check_binary(pithrt_model *m, const pithrt_op *o)
 /* Shape and operand checks, one op type at a time. */
 static int check_op(pithrt_model *m, const pithrt_op *o)
 {
-    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2};
+    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1};
     const int v2 = m->version >= 2;
-    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_BINARY : PITHRT_OP_DEQUANTIZE))
+    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_SLICE : PITHRT_OP_DEQUANTIZE))
         return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d (format version %u)", o->name, o->type,
                     m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
@@ -322,6 +322,23 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     case PITHRT_OP_BINARY:
         return check_binary(m, o);
+    case PITHRT_OP_SHUFFLE:
+    case PITHRT_OP_SLICE: {
+        if (x->ndim != y->ndim || (x->ndim != 1 && x->ndim != 3) || (o->type == PITHRT_OP_SHUFFLE && x->ndim != 3))
+            return fail(m, PITHRT_EFORMAT, "op '%s': input and output must be C x H x W%s", o->name,
+                        o->type == PITHRT_OP_SLICE ? " or vectors" : "");
+        for (int d = 1; d < x->ndim; d++)
+            if (x->dims[d] != y->dims[d])
+                return fail(m, PITHRT_EFORMAT, "op '%s': input and output differ beyond channels", o->name);
+        if (s8 && (x->scale != y->scale || x->zero_point != y->zero_point))
+            return fail(m, PITHRT_EFORMAT, "op '%s': moving int8 codes keeps their quantization", o->name);
+        if (o->type == PITHRT_OP_SHUFFLE && (o->groups < 1 || x->dims[0] % o->groups || y->dims[0] != x->dims[0]))
+            return fail(m, PITHRT_EFORMAT, "op '%s': %d groups for %d channels", o->name, o->groups, x->dims[0]);
+        if (o->type == PITHRT_OP_SLICE && (o->ph < 0 || o->ph > x->dims[0] - y->dims[0]))
+            return fail(m, PITHRT_EFORMAT, "op '%s': channels [%d, %d) of %d", o->name, o->ph, o->ph + y->dims[0],
+                        x->dims[0]);
+        return PITHRT_OK;
+    }
     case PITHRT_OP_QUANTIZE:
     case PITHRT_OP_DEQUANTIZE: {
         int q = o->type == PITHRT_OP_QUANTIZE;

@@ -334,6 +334,12 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
             pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
         }
         break;
+    case PITHRT_OP_SHUFFLE:
+        pithrt_channel_shuffle_ref(xp, yp, x->dims[0], (size_t)x->dims[1] * x->dims[2], o->groups, s8 ? 1 : 4);
+        break;
+    case PITHRT_OP_SLICE:
+        pithrt_slice_ref(xp, yp, o->ph, y->dims[0], x->ndim == 3 ? (size_t)x->dims[1] * x->dims[2] : 1, s8 ? 1 : 4);
+        break;
     case PITHRT_OP_BINARY: {
         const pithrt_tensor *bt = o->n_in == 2 ? &m->tensors[o->in[1]] : &m->tensors[o->weight];
         const float *a = xp, *b = o->n_in == 2 ? act(c, o->in[1]) : cst(m, o->weight);

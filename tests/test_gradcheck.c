@@ -242,6 +242,39 @@ static void test_broadcast(void **state)
     }
 }
 
+/* channel shuffle and channel slices (ShuffleNet's unit: split, branch, concat, shuffle) */
+static void test_shuffle_slice(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(6, 3, 4);
+    pith_attrs a = {0};
+    a.ph = 0, a.out = 3;
+    int lo = add1(g, "slice", "lo", a, 0);
+    a.ph = 3;
+    int hi = add1(g, "slice", "hi", a, 0);
+    int br = add1(g, "conv2d", "br", conv_attrs(3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), hi);
+    int in[2] = {lo, br};
+    int cat = pith_graph_add(g, "concat", "cat", &(pith_attrs){0}, in, 2);
+    pith_attrs s = {0};
+    s.groups = 2;
+    int sh = add1(g, "channel_shuffle", "shuffle", s, cat);
+    add1(g, "conv2d", "mix", conv_attrs(4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1), sh);
+    run_check(g, 2, -1, 1, 1);
+    /* the permutation itself, by hand: 6 channels in 3 groups of 2 */
+    g = new_graph(6, 1, 1);
+    s.groups = 3;
+    add1(g, "channel_shuffle", "shuffle", s, 0);
+    CHECK_OK(pith_graph_compile(g, 1));
+    float *x = pith_graph_input(g);
+    for (int k = 0; k < 6; k++)
+        x[k] = (float)k;
+    CHECK_OK(pith_graph_forward(g, 1));
+    const float want[6] = {0, 2, 4, 1, 3, 5}; /* out[j*g + i] = in[i*k + j], k = 2 */
+    for (int k = 0; k < 6; k++)
+        assert_true(pith_graph_output(g)[k] == want[k]);
+    pith_graph_free(g);
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -560,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_dropout_statistics),
         cmocka_unit_test(test_broadcast),
+        cmocka_unit_test(test_shuffle_slice),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

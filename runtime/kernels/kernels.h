@@ -76,6 +76,10 @@ void pithrt_concat_s8_ref(const int8_t *x, pithrt_qact xq, size_t n, int8_t *y, 
 void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act);
 void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n);
 void pithrt_softmax_f32_ref(const float *x, float *y, int n);
+/* channel c = i * (channels / groups) + j moves to j * groups + i */
+void pithrt_channel_shuffle_ref(const void *x, void *y, int channels, size_t plane, int groups, size_t elem);
+/* channels [start, start + count) of x */
+void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane, size_t elem);
 /* y = clamp(alpha x + beta, 0, 1) */
 void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta);
 /* y = a (kind) b, numpy broadcasting: each operand's dims (3, padded with
