@@ -46,6 +46,13 @@ typedef struct pith_attrs {
     float momentum; /* batchnorm running-statistics momentum (PyTorch convention) */
     float p;        /* dropout probability */
     float alpha, beta; /* hardsigmoid: y = clamp(alpha x + beta, 0, 1) (ONNX's attributes) */
+    /* resize (ONNX Resize): output size, the scales its coordinate transform
+     * divides by, and the modes (core/ops/resize.c) */
+    int oh, ow;
+    float rsh, rsw;
+    int rmode;      /* 0 nearest, 1 bilinear */
+    int rcoord;     /* 0 half_pixel, 1 align_corners, 2 asymmetric, 3 pytorch_half_pixel */
+    int rnearest;   /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
     /* Weight quantization of a conv2d / linear (quant/ attaches the transform;
      * the integer codes' scales are the node's w_scale / w_zp parameters). */
     int wq;         /* 0 float, 1 uniform, 2 k-means codebook, 3 binary, 4 ternary */

@@ -77,6 +77,22 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
+    if (op == &pith_op_resize) {
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        char name[64];
+        snprintf(name, sizeof name, "%s.scales", n->name);
+        float sc[2] = {n->a.rsh, n->a.rsw};
+        int32_t d[1] = {2};
+        int t = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, sc);
+        if (x < 0 || y < 0 || t < 0)
+            return x < 0 ? x : y < 0 ? y : t;
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_RESIZE, n->name, x, y);
+        o.flags = (uint8_t)(n->a.rmode | n->a.rcoord << 1 | n->a.rnearest << 3);
+        o.aux = t;
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
     if (op == &pith_op_channel_shuffle || op == &pith_op_slice) {
         /* data movement: int8 codes move as they are, keeping their scale */
         int s8 = ex_is_s8(L, n->in[0]);

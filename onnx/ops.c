@@ -37,6 +37,7 @@ int ox_transpose(ox_importer *, const Onnx__NodeProto *);
 int ox_split(ox_importer *, const Onnx__NodeProto *);
 int ox_slice(ox_importer *, const Onnx__NodeProto *);
 int ox_reduce_mean(ox_importer *, const Onnx__NodeProto *);
+int ox_resize(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -64,6 +65,7 @@ static const ox_op ops[] = {
     {"ReduceMean", ox_reduce_mean},
     {"Relu", ox_relu},
     {"Reshape", ox_reshape},
+    {"Resize", ox_resize},
     {"Shape", ox_shape},
     {"Sigmoid", ox_sigmoid},
     {"Slice", ox_slice},
@@ -72,6 +74,7 @@ static const ox_op ops[] = {
     {"Sub", ox_sub},
     {"Transpose", ox_transpose},
     {"Unsqueeze", ox_unsqueeze},
+    {"Upsample", ox_resize},
 };
 
 static int cmp(const void *key, const void *e) { return strcmp(key, ((const ox_op *)e)->type); }

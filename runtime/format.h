@@ -51,7 +51,7 @@
 #define PITHRT_OP_BYTES 112u
 #define PITHRT_O_TYPE 0      /* u16 pithrt_op_type */
 #define PITHRT_O_ACT 2       /* u8 pithrt_act */
-#define PITHRT_O_FLAGS 3     /* u8: binary ops: kind | PITHRT_BIN_CONST_FIRST; 0 otherwise */
+#define PITHRT_O_FLAGS 3     /* u8: binary: kind | PITHRT_BIN_CONST_FIRST; resize: mode | coord << 1 | rule << 3; else 0 */
 #define PITHRT_O_N_IN 4      /* i32: 1..4 */
 #define PITHRT_O_IN 8        /* i32[4] */
 #define PITHRT_O_OUT 24      /* i32 */

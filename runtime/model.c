@@ -60,8 +60,8 @@ const char *pithrt_op_name(int type)
 {
     static const char *names[] = {"?",      "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
                                   "concat", "act",    "lut",     "softmax", "reshape", "quantize", "dequantize",
-                                  "binary", "shuffle", "slice"};
-    return type >= 1 && type <= PITHRT_OP_SLICE ? names[type] : "?";
+                                  "binary", "shuffle", "slice", "resize"};
+    return type >= 1 && type <= PITHRT_OP_RESIZE ? names[type] : "?";
 }
 
 int pithrt_op_inplace(const pithrt_op *op)
@@ -213,10 +213,10 @@ static int check_binary(pithrt_model *m, const pithrt_op *o)
 /* Shape and operand checks, one op type at a time. */
 static int check_op(pithrt_model *m, const pithrt_op *o)
 {
-    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1};
+    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
     const int v2 = m->version >= 2;
-    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_SLICE : PITHRT_OP_DEQUANTIZE))
+    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_RESIZE : PITHRT_OP_DEQUANTIZE))
         return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d (format version %u)", o->name, o->type,
                     m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
@@ -224,7 +224,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     if (o->act > (o->type == PITHRT_OP_ACT && v2 ? PITHRT_ACT_HARDSIGMOID : PITHRT_ACT_HARDSWISH))
         return fail(m, PITHRT_EFORMAT, "op '%s': activation %d is not one a %s op takes (format version %u)",
                     o->name, o->act, pithrt_op_name(o->type), m->version);
-    if (o->flags && o->type != PITHRT_OP_BINARY)
+    if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE)
         return fail(m, PITHRT_EFORMAT, "op '%s': flags %u on a %s op", o->name, o->flags, pithrt_op_name(o->type));
     const pithrt_tensor *x = T(m, o->in[0]), *y = T(m, o->out);
     const int s8 = y->dtype == PITHRT_S8;
@@ -322,6 +322,19 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     case PITHRT_OP_BINARY:
         return check_binary(m, o);
+    case PITHRT_OP_RESIZE: {
+        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3 || y->dims[0] != x->dims[0])
+            return fail(m, PITHRT_EFORMAT, "op '%s': resize maps f32 C x H x W to C x H' x W'", o->name);
+        if (o->flags >> 5)
+            return fail(m, PITHRT_EFORMAT, "op '%s': resize flags %u", o->name, o->flags);
+        if ((rc = check_const(m, o, o->aux, "resize scales", PITHRT_F32, 2)))
+            return rc;
+        float sc[2];
+        memcpy(sc, m->blob + T(m, o->aux)->offset, sizeof sc);
+        if (!(sc[0] > 0.0f) || !(sc[1] > 0.0f) || !isfinite(sc[0]) || !isfinite(sc[1]))
+            return fail(m, PITHRT_EFORMAT, "op '%s': resize scales %g x %g", o->name, (double)sc[0], (double)sc[1]);
+        return PITHRT_OK;
+    }
     case PITHRT_OP_SHUFFLE:
     case PITHRT_OP_SLICE: {
         if (x->ndim != y->ndim || (x->ndim != 1 && x->ndim != 3) || (o->type == PITHRT_OP_SHUFFLE && x->ndim != 3))

@@ -334,6 +334,12 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
             pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
         }
         break;
+    case PITHRT_OP_RESIZE: {
+        float sc[2];
+        memcpy(sc, cst(m, o->aux), sizeof sc);
+        pithrt_resize_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->flags, sc);
+        break;
+    }
     case PITHRT_OP_SHUFFLE:
         pithrt_channel_shuffle_ref(xp, yp, x->dims[0], (size_t)x->dims[1] * x->dims[2], o->groups, s8 ? 1 : 4);
         break;

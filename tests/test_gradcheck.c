@@ -275,6 +275,24 @@ static void test_shuffle_slice(void **state)
     pith_graph_free(g);
 }
 
+/* resize: bilinear up and down with each coordinate transform, and nearest */
+static void test_resize(void **state)
+{
+    (void)state;
+    const int sizes[3][2] = {{7, 9}, {2, 3}, {5, 5}};
+    for (int mode = 0; mode < 2; mode++)
+        for (int coord = 0; coord < 4; coord++)
+            for (int s = 0; s < 3; s++) {
+                pith_graph *g = new_graph(2, 4, 5);
+                pith_attrs a = {0};
+                a.oh = sizes[s][0], a.ow = sizes[s][1];
+                a.rsh = (float)a.oh / 4, a.rsw = (float)a.ow / 5;
+                a.rmode = mode, a.rcoord = coord, a.rnearest = coord; /* every rounding rule once */
+                add1(g, "resize", "resize", a, 0);
+                run_check(g, 2, -1, 1, 1);
+            }
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -594,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_dropout_statistics),
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_shuffle_slice),
+        cmocka_unit_test(test_resize),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

@@ -80,6 +80,10 @@ void pithrt_softmax_f32_ref(const float *x, float *y, int n);
 void pithrt_channel_shuffle_ref(const void *x, void *y, int channels, size_t plane, int groups, size_t elem);
 /* channels [start, start + count) of x */
 void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane, size_t elem);
+/* resize of c planes h x w to oh x ow; flags = mode | coord << 1 | nearest rule << 3
+ * (resize_coord.h), scales = the H and W scales of the coordinate transform */
+void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
+                           const float *scales);
 /* y = clamp(alpha x + beta, 0, 1) */
 void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta);
 /* y = a (kind) b, numpy broadcasting: each operand's dims (3, padded with

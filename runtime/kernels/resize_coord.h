@@ -1,0 +1,54 @@
+/* ONNX Resize's coordinate arithmetic, shared by the workbench's resize op
+ * and the runtime's kernel so that both pick the same source pixels and
+ * weights (C99, no dependencies). */
+#ifndef PITHRT_RESIZE_COORD_H
+#define PITHRT_RESIZE_COORD_H
+
+#include <math.h>
+
+enum { PITHRT_RESIZE_NEAREST = 0, PITHRT_RESIZE_LINEAR = 1 };
+enum { PITHRT_COORD_HALF_PIXEL = 0, PITHRT_COORD_ALIGN_CORNERS = 1, PITHRT_COORD_ASYMMETRIC = 2,
+       PITHRT_COORD_PYTORCH_HALF_PIXEL = 3 };
+enum { PITHRT_NEAREST_ROUND_PREFER_FLOOR = 0, PITHRT_NEAREST_ROUND_PREFER_CEIL = 1, PITHRT_NEAREST_FLOOR = 2,
+       PITHRT_NEAREST_CEIL = 3 };
+
+/* The input coordinate of output index x along an axis of in -> out
+ * samples whose scale (out / in unless the model gave one) is `scale`. */
+static inline float pithrt_resize_src(int coord, int x, int in, int out, float scale)
+{
+    switch (coord) {
+    case PITHRT_COORD_ALIGN_CORNERS: return out == 1 ? 0.0f : (float)x * (float)(in - 1) / (float)(out - 1);
+    case PITHRT_COORD_ASYMMETRIC: return (float)x / scale;
+    case PITHRT_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? ((float)x + 0.5f) / scale - 0.5f : 0.0f;
+    default: return ((float)x + 0.5f) / scale - 0.5f;
+    }
+}
+
+/* Linear: the two neighbours (clamped to the edge) and the weight of the second. */
+static inline void pithrt_resize_linear(float s, int in, int *i0, int *i1, float *w1)
+{
+    if (s < 0.0f)
+        s = 0.0f;
+    if (s > (float)(in - 1))
+        s = (float)(in - 1);
+    int f = (int)floorf(s);
+    *i0 = f;
+    *i1 = f + 1 < in ? f + 1 : in - 1;
+    *w1 = s - (float)f;
+}
+
+/* Nearest: the source index under the rounding rule, clamped. */
+static inline int pithrt_resize_nearest(float s, int in, int rule)
+{
+    float r;
+    switch (rule) {
+    case PITHRT_NEAREST_ROUND_PREFER_CEIL: r = floorf(s + 0.5f); break;
+    case PITHRT_NEAREST_FLOOR: r = floorf(s); break;
+    case PITHRT_NEAREST_CEIL: r = ceilf(s); break;
+    default: r = s == floorf(s) + 0.5f ? floorf(s) : floorf(s + 0.5f); break;
+    }
+    int i = (int)r;
+    return i < 0 ? 0 : i >= in ? in - 1 : i;
+}
+
+#endif
