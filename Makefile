@@ -75,7 +75,7 @@ $(OBJDIR)/core/ops/batchnorm.o: FILE_CFLAGS = -ffp-contract=off
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
 	@mkdir -p $(GEN)
 	cp $(ONNX_PROTO) $(GEN)/onnx.proto && cd $(GEN) && protoc-c --c_out=. onnx.proto
-$(filter $(OBJDIR)/onnx/%,$(CORE_OBJ)): | $(GEN)/onnx.pb-c.h
+$(filter $(OBJDIR)/onnx/%,$(CORE_OBJ)) $(OBJDIR)/tests/onnx_nodes.o: | $(GEN)/onnx.pb-c.h
 # generated code: not ours to warn about
 $(OBJDIR)/$(GEN)/onnx.pb-c.o: FILE_CFLAGS = -w
 

@@ -45,7 +45,7 @@ typedef struct pith_attrs {
     float eps;      /* batchnorm */
     float momentum; /* batchnorm running-statistics momentum (PyTorch convention) */
     float p;        /* dropout probability */
-    float alpha, beta; /* hardsigmoid: y = clamp(alpha x + beta, 0, 1) (ONNX's attributes) */
+    float alpha, beta; /* hardsigmoid: clamp(alpha x + beta, 0, 1); clip: [alpha, beta]; leaky_relu: alpha */
     /* resize (ONNX Resize): output size, the scales its coordinate transform
      * divides by, and the modes (core/ops/resize.c) */
     int oh, ow;

@@ -36,11 +36,53 @@ static int lower_binary(lower *L, int idx, int kind)
     return pithrt_writer_op(L->b, &o);
 }
 
+/* A batchnorm no layer absorbed (an imported model normalising its input,
+ * say): y = x * scale + shift per channel, two binary ops with constants. */
+static int lower_batchnorm(lower *L, int idx)
+{
+    pith_node *n = &L->g->nodes[idx];
+    const int c = n->out.d[0];
+    float *k = malloc(2 * (size_t)c * sizeof *k);
+    if (!k)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    const float *gamma = pith_param_value(&n->params[0]), *beta = pith_param_value(&n->params[1]);
+    const float *mean = n->params[2].data, *var = n->params[3].data;
+    for (int i = 0; i < c; i++) {
+        k[i] = gamma[i] / sqrtf(var[i] + n->a.eps);
+        k[c + i] = beta[i] - mean[i] * k[i];
+    }
+    int32_t d[4] = {c, 1, 1, 0};
+    int nd = n->out.ndim == 3 ? 3 : 1;
+    char name[64];
+    snprintf(name, sizeof name, "%.40s.scale", n->name);
+    int ts = pithrt_writer_const(L->b, name, PITHRT_F32, d, nd, k);
+    snprintf(name, sizeof name, "%.40s.shift", n->name);
+    int tb = ts < 0 ? ts : pithrt_writer_const(L->b, name, PITHRT_F32, d, nd, k + c);
+    free(k);
+    int x = ex_as_f32(L, n->in[0]);
+    int mid = ex_new_act(L, n, ".scaled", 0, NULL), y = ex_new_act(L, n, "", 0, NULL);
+    if (tb < 0 || x < 0 || mid < 0 || y < 0)
+        return tb < 0 ? tb : x < 0 ? x : mid < 0 ? mid : y;
+    pithrt_op o = pithrt_writer_op0(PITHRT_OP_BINARY, n->name, x, mid);
+    o.flags = PITHRT_BIN_MUL;
+    o.weight = ts;
+    int rc = pithrt_writer_op(L->b, &o);
+    if (rc)
+        return rc;
+    o = pithrt_writer_op0(PITHRT_OP_BINARY, n->name, mid, y);
+    o.flags = PITHRT_BIN_ADD;
+    o.weight = tb;
+    L->val[idx].t = y;
+    return pithrt_writer_op(L->b, &o);
+}
+
 int ex_lower_imported(lower *L, int idx, int *handled)
 {
     pith_node *n = &L->g->nodes[idx];
     const pith_op *op = n->op;
     *handled = 1;
+    if (op == &pith_op_batchnorm && !ex_is_s8(L, n->in[0]))
+        return lower_batchnorm(L, idx);
     if (op == &pith_op_constant) {
         int32_t d[4];
         int nd = ex_dims_of(&n->out, d);
@@ -58,20 +100,30 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return lower_binary(L, idx, PITHRT_BIN_MUL);
     if (op == &pith_op_div)
         return lower_binary(L, idx, PITHRT_BIN_DIV);
-    if (op == &pith_op_sigmoid || op == &pith_op_silu || op == &pith_op_hardsigmoid) {
+    if (op == &pith_op_sigmoid || op == &pith_op_silu || op == &pith_op_hardsigmoid || op == &pith_op_clip ||
+        op == &pith_op_leaky_relu || op == &pith_op_prelu) {
         int x = ex_as_f32(L, n->in[0]);
         int y = ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
         pithrt_op o = pithrt_writer_op0(PITHRT_OP_ACT, n->name, x, y);
-        o.act = op == &pith_op_sigmoid ? PITHRT_ACT_SIGMOID : op == &pith_op_silu ? PITHRT_ACT_SILU
-                                                                                    : PITHRT_ACT_HARDSIGMOID;
-        if (op == &pith_op_hardsigmoid) {
+        o.act = op == &pith_op_sigmoid       ? PITHRT_ACT_SIGMOID
+                : op == &pith_op_silu        ? PITHRT_ACT_SILU
+                : op == &pith_op_hardsigmoid ? PITHRT_ACT_HARDSIGMOID
+                : op == &pith_op_clip        ? PITHRT_ACT_CLIP
+                : op == &pith_op_leaky_relu  ? PITHRT_ACT_LEAKY_RELU
+                                             : PITHRT_ACT_PRELU;
+        if (o.act >= PITHRT_ACT_HARDSIGMOID) {
             char name[64];
-            snprintf(name, sizeof name, "%s.alpha_beta", n->name);
+            snprintf(name, sizeof name, "%s.params", n->name);
             float ab[2] = {n->a.alpha, n->a.beta};
+            const float *pv = ab;
             int32_t d[1] = {2};
-            if ((o.aux = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, ab)) < 0)
+            if (op == &pith_op_prelu) {
+                pv = pith_param_value(&n->params[0]);
+                d[0] = (int32_t)n->params[0].size;
+            }
+            if ((o.aux = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, pv)) < 0)
                 return o.aux;
         }
         L->val[idx].t = y;

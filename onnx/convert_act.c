@@ -5,22 +5,58 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/ops/ops.h"
 #include "importer.h"
 
-static int unary(ox_importer *im, const Onnx__NodeProto *n, const char *op, const pith_attrs *a, const char *out)
+/* The activation on a constant, folded at import with the formula of the
+ * pith op it would have become. */
+static float fold1(const pith_op *op, const pith_attrs *a, float v)
+{
+    if (op == &pith_op_relu)
+        return v > 0.0f ? v : 0.0f;
+    if (op == &pith_op_relu6)
+        return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+    if (op == &pith_op_sigmoid)
+        return 1.0f / (1.0f + expf(-v));
+    if (op == &pith_op_silu)
+        return v / (1.0f + expf(-v));
+    if (op == &pith_op_hardswish)
+        return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+    if (op == &pith_op_clip)
+        return v < a->alpha ? a->alpha : v > a->beta ? a->beta : v;
+    if (op == &pith_op_leaky_relu)
+        return v > 0.0f ? v : a->alpha * v;
+    float h = a->alpha * v + a->beta; /* hardsigmoid */
+    return h <= 0.0f ? 0.0f : h >= 1.0f ? 1.0f : h;
+}
+
+static int unary(ox_importer *im, const Onnx__NodeProto *n, const pith_op *op, const pith_attrs *a, const char *out)
 {
     ox_value *x = ox_input(im, n, 0);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const)
-        return ox_fail(im, PITH_EFORMAT, "input '%s' is a constant (folding %s is not supported)", x->name,
-                       n->op_type);
+    if (x->is_const) {
+        ox_value cx = *x;
+        ox_value *y = ox_define_const(im, out, cx.is_int, cx.rank, cx.dims);
+        if (!y)
+            return PITH_EFORMAT;
+        for (size_t k = 0; k < cx.n; k++) {
+            float v = fold1(op, a ? a : &(pith_attrs){0}, (float)ox_getf(&cx, k));
+            if (cx.is_int)
+                y->i[k] = (int64_t)v;
+            else
+                y->f[k] = v;
+        }
+        if (im->info)
+            im->info->folded++;
+        return PITH_OK;
+    }
     int xn = x->node, rank = x->rank;
-    int idx = ox_add(im, op, "", a ? a : &(pith_attrs){0}, &xn, 1);
+    int idx = ox_add(im, op->name, "", a ? a : &(pith_attrs){0}, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, out, idx, rank);
 }
 
-int ox_relu(ox_importer *im, const Onnx__NodeProto *n) { return unary(im, n, "relu", NULL, n->output[0]); }
+int ox_relu(ox_importer *im, const Onnx__NodeProto *n) { return unary(im, n, &pith_op_relu, NULL, n->output[0]); }
 
 /* The Mul that is the sole reader of this node's output and multiplies it by
  * this node's own input: its index, else -1. */
@@ -45,9 +81,9 @@ int ox_sigmoid(ox_importer *im, const Onnx__NodeProto *n)
         im->skip[k] = 1;
         if (im->info)
             im->info->fused++;
-        return unary(im, n, "silu", NULL, im->graph->node[k]->output[0]);
+        return unary(im, n, &pith_op_silu, NULL, im->graph->node[k]->output[0]);
     }
-    return unary(im, n, "sigmoid", NULL, n->output[0]);
+    return unary(im, n, &pith_op_sigmoid, NULL, n->output[0]);
 }
 
 int ox_hardsigmoid(ox_importer *im, const Onnx__NodeProto *n)
@@ -61,12 +97,12 @@ int ox_hardsigmoid(ox_importer *im, const Onnx__NodeProto *n)
         im->skip[k] = 1;
         if (im->info)
             im->info->fused++;
-        return unary(im, n, "hardswish", NULL, im->graph->node[k]->output[0]);
+        return unary(im, n, &pith_op_hardswish, NULL, im->graph->node[k]->output[0]);
     }
-    return unary(im, n, "hardsigmoid", &a, n->output[0]);
+    return unary(im, n, &pith_op_hardsigmoid, &a, n->output[0]);
 }
 
-int ox_hardswish(ox_importer *im, const Onnx__NodeProto *n) { return unary(im, n, "hardswish", NULL, n->output[0]); }
+int ox_hardswish(ox_importer *im, const Onnx__NodeProto *n) { return unary(im, n, &pith_op_hardswish, NULL, n->output[0]); }
 
 /* Clip(min, max): bounds from attributes before opset 11, from constant
  * inputs after. [0, inf) is relu and [0, 6] relu6. */
@@ -89,9 +125,55 @@ int ox_clip(ox_importer *im, const Onnx__NodeProto *n)
         }
     }
     if (lo == 0.0f && hi == INFINITY)
-        return unary(im, n, "relu", NULL, n->output[0]);
+        return unary(im, n, &pith_op_relu, NULL, n->output[0]);
     if (lo == 0.0f && hi == 6.0f)
-        return unary(im, n, "relu6", NULL, n->output[0]);
-    return ox_fail(im, PITH_EFORMAT, "Clip to [%g, %g]; pith imports [0, inf) (relu) and [0, 6] (relu6)",
-                   (double)lo, (double)hi);
+        return unary(im, n, &pith_op_relu6, NULL, n->output[0]);
+    if (!(lo <= hi))
+        return ox_fail(im, PITH_EFORMAT, "Clip to [%g, %g]", (double)lo, (double)hi);
+    pith_attrs a = {0};
+    a.alpha = lo;
+    a.beta = hi;
+    return unary(im, n, &pith_op_clip, &a, n->output[0]);
+}
+
+int ox_leaky_relu(ox_importer *im, const Onnx__NodeProto *n)
+{
+    pith_attrs a = {0};
+    a.alpha = ox_attr_float(n, "alpha", 0.01f);
+    return unary(im, n, &pith_op_leaky_relu, &a, n->output[0]);
+}
+
+/* PRelu(x, slope): the slope is a trainable parameter, one per channel or
+ * one for all. */
+int ox_prelu(ox_importer *im, const Onnx__NodeProto *n)
+{
+    ox_value *x = ox_input(im, n, 0), *s = x ? ox_input(im, n, 1) : NULL;
+    if (!s)
+        return PITH_EFORMAT;
+    if (x->is_const || !s->is_const)
+        return ox_fail(im, PITH_EFORMAT, "PRelu of a computed value by a constant slope only");
+    int xn = x->node, rank = x->rank;
+    int c = im->g->nodes[xn].out.d[0];
+    /* the slope must broadcast as one value or one per channel */
+    int per_channel = s->n == (size_t)c && s->n > 1;
+    if (s->n != 1 && !per_channel)
+        return ox_fail(im, PITH_ESHAPE, "a slope of %zu values for %d channels (1 or one per channel)", s->n, c);
+    if (per_channel) {
+        int at = -1; /* the slope's non-1 axis must be the channel axis */
+        for (int k = 0; k < s->rank; k++)
+            if (s->dims[k] != 1)
+                at = s->rank - k;
+        if (at != rank - 1)
+            return ox_fail(im, PITH_ESHAPE, "the slope varies along an axis other than the channels");
+    }
+    pith_attrs a = {0};
+    a.out = per_channel ? c : 1;
+    ox_value cs = *s;
+    int idx = ox_add(im, "prelu", "", &a, &xn, 1);
+    if (idx < 0)
+        return idx;
+    pith_param *p = &im->g->nodes[idx].params[0];
+    for (size_t k = 0; k < p->size; k++)
+        p->data[k] = (float)ox_getf(&cs, k);
+    return ox_define_node(im, n->output[0], idx, rank);
 }

@@ -90,18 +90,42 @@ static int channel_slice(ox_importer *im, const ox_value *x, int64_t start, int6
     return idx < 0 ? idx : ox_define_node(im, out, idx, rank);
 }
 
+/* [start, start + count) along `axis` of constant x, folded */
+static int const_slice(ox_importer *im, const char *name, const ox_value *x, int axis, int64_t start, int64_t count)
+{
+    ox_value cx = *x;
+    int64_t dims[OX_MAX_RANK];
+    memcpy(dims, cx.dims, sizeof dims);
+    dims[axis] = count;
+    ox_value *y = ox_define_const(im, name, cx.is_int, cx.rank, dims);
+    if (!y)
+        return PITH_EFORMAT;
+    size_t outer = ox_elems(axis, cx.dims), inner = ox_elems(cx.rank - axis - 1, cx.dims + axis + 1);
+    for (size_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < count; j++)
+            for (size_t e = 0; e < inner; e++) {
+                size_t src = (o * (size_t)cx.dims[axis] + (size_t)(start + j)) * inner + e;
+                size_t dst = (o * (size_t)count + (size_t)j) * inner + e;
+                if (cx.is_int)
+                    y->i[dst] = cx.i[src];
+                else
+                    y->f[dst] = cx.f[src];
+            }
+    if (im->info)
+        im->info->folded++;
+    return PITH_OK;
+}
+
 int ox_split(ox_importer *im, const Onnx__NodeProto *n)
 {
     ox_value *x = ox_input(im, n, 0);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const)
-        return ox_fail(im, PITH_EFORMAT, "Split of a constant is not supported");
     int64_t axis = ox_attr_int(n, "axis", 0);
     if (axis < 0)
         axis += x->rank;
-    if (axis != 1)
-        return ox_fail(im, PITH_EFORMAT, "Split along axis %lld; pith splits along channels (axis 1)",
+    if (axis < 0 || axis >= x->rank || (!x->is_const && axis != 1))
+        return ox_fail(im, PITH_EFORMAT, "Split along axis %lld; pith splits computed values along channels (axis 1)",
                        (long long)ox_attr_int(n, "axis", 0));
     int64_t sizes[PITH_MAX_INPUTS * 4];
     int parts = (int)n->n_output, ns = 0;
@@ -122,7 +146,7 @@ int ox_split(ox_importer *im, const Onnx__NodeProto *n)
         ns = (int)s->n;
     }
     x = ox_get(im, n->input[0]);
-    int64_t c = x->dims[1];
+    int64_t c = x->dims[axis];
     if (ns == 0) {
         if (c % parts)
             return ox_fail(im, PITH_ESHAPE, "%lld channels do not split into %d equal parts", (long long)c, parts);
@@ -137,7 +161,8 @@ int ox_split(ox_importer *im, const Onnx__NodeProto *n)
             return ox_fail(im, PITH_ESHAPE, "split sizes exceed the %lld channels", (long long)c);
         if (n->output[k][0]) {
             ox_value copy = *ox_get(im, n->input[0]);
-            int rc = channel_slice(im, &copy, at, sizes[k], n->output[k], k);
+            int rc = copy.is_const ? const_slice(im, n->output[k], &copy, (int)axis, at, sizes[k])
+                                   : channel_slice(im, &copy, at, sizes[k], n->output[k], k);
             if (rc)
                 return rc;
         }

@@ -178,20 +178,25 @@ static int import_graph(ox_importer *im, const pith_onnx_opts *o)
                            vi->name);
         in = vi;
     }
-    if (!in)
+    int folding = o && o->folded;
+    if (!in && !folding)
         return ox_fail(im, PITH_EFORMAT, "the graph has no input that is not an initializer");
-    pith_shape s;
-    int rank = 0;
-    if ((rc = input_shape(im, in, o, &s, &rank)))
+    if (in && folding)
+        return ox_fail(im, PITH_EFORMAT, "graph input '%s' is not bound (folding needs every input)", in->name);
+    pith_shape s = {1, {1, 0, 0}};
+    int rank = 2;
+    if (in && (rc = input_shape(im, in, o, &s, &rank)))
         return rc;
     if ((rc = pith_graph_create(&im->g, s, o ? o->seed : 0)))
         return ox_fail(im, rc, "%s", pith_last_error());
-    snprintf(im->g->nodes[0].name, PITH_NAME_MAX, "%s", in->name);
-    if ((rc = ox_define_node(im, in->name, 0, rank)))
-        return rc;
-    if (im->info) {
-        snprintf(im->info->input_name, sizeof im->info->input_name, "%s", in->name);
-        im->info->input_rank = rank;
+    if (in) {
+        snprintf(im->g->nodes[0].name, PITH_NAME_MAX, "%s", in->name);
+        if ((rc = ox_define_node(im, in->name, 0, rank)))
+            return rc;
+        if (im->info) {
+            snprintf(im->info->input_name, sizeof im->info->input_name, "%s", in->name);
+            im->info->input_rank = rank;
+        }
     }
     im->skip = calloc(gr->n_node ? gr->n_node : 1, sizeof *im->skip);
     if (!im->skip)
@@ -220,9 +225,31 @@ static int import_graph(ox_importer *im, const pith_onnx_opts *o)
     if (gr->n_output < 1 || !gr->output[0])
         return ox_fail(im, PITH_EFORMAT, "the graph has no output");
     const char *oname = str(gr->output[0]->name);
+    if (o && o->output) {
+        size_t k = 0;
+        while (k < gr->n_output && strcmp(str(gr->output[k]->name), o->output))
+            k++;
+        if (k == gr->n_output)
+            return ox_fail(im, PITH_EINVAL, "the graph has no output '%s'", o->output);
+        oname = o->output;
+    }
     ox_value *ov = ox_get(im, oname);
     if (!ov)
         return ox_fail(im, PITH_EFORMAT, "graph output '%s' is computed by no node", oname);
+    if (folding) {
+        if (!ov->is_const)
+            return ox_fail(im, PITH_EFORMAT, "graph output '%s' did not fold to a constant", oname);
+        pith_onnx_folded *f = o->folded;
+        f->data = malloc((ov->n ? ov->n : 1) * sizeof(float));
+        if (!f->data)
+            return ox_fail(im, PITH_ENOMEM, "out of memory");
+        for (size_t k = 0; k < ov->n; k++)
+            f->data[k] = (float)ox_getf(ov, k);
+        f->rank = ov->rank;
+        memcpy(f->dims, ov->dims, (size_t)ov->rank * sizeof *ov->dims);
+        f->n = ov->n;
+        return PITH_OK;
+    }
     if (ov->is_const)
         return ox_fail(im, PITH_EFORMAT, "graph output '%s' does not depend on the input", oname);
     if (ov->node == 0)
@@ -253,7 +280,7 @@ int pith_onnx_import_buffer(const uint8_t *buf, size_t len, const char *path, co
     free_values(&im);
     free(im.skip);
     onnx__model_proto__free_unpacked(m, NULL);
-    if (rc) {
+    if (rc || (o && o->folded)) {
         pith_graph_free(im.g);
         return rc;
     }

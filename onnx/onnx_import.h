@@ -23,11 +23,23 @@ typedef struct pith_onnx_binding {
     size_t len;
 } pith_onnx_binding;
 
+/* A graph output that folded to a constant (every input bound). */
+typedef struct pith_onnx_folded {
+    float *data;            /* malloc'd; the caller frees */
+    int64_t dims[8];
+    int rank;
+    size_t n;
+} pith_onnx_folded;
+
 typedef struct pith_onnx_opts {
     pith_shape input;      /* per-sample input shape; ndim 0: the model's own */
     const pith_onnx_binding *bind;
     int n_bind;
+    const char *output;    /* the graph output to import (NULL: the first) */
     uint64_t seed;
+    /* Conformance tests: every graph input is bound, the output must fold
+     * to a constant, and it is returned here instead of a graph. */
+    pith_onnx_folded *folded;
 } pith_onnx_opts;
 
 typedef struct pith_onnx_info {

@@ -38,6 +38,8 @@ int ox_split(ox_importer *, const Onnx__NodeProto *);
 int ox_slice(ox_importer *, const Onnx__NodeProto *);
 int ox_reduce_mean(ox_importer *, const Onnx__NodeProto *);
 int ox_resize(ox_importer *, const Onnx__NodeProto *);
+int ox_leaky_relu(ox_importer *, const Onnx__NodeProto *);
+int ox_prelu(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -59,9 +61,11 @@ static const ox_op ops[] = {
     {"HardSigmoid", ox_hardsigmoid},
     {"HardSwish", ox_hardswish},
     {"Identity", ox_identity},
+    {"LeakyRelu", ox_leaky_relu},
     {"MatMul", ox_matmul},
     {"MaxPool", ox_maxpool},
     {"Mul", ox_mul},
+    {"PRelu", ox_prelu},
     {"ReduceMean", ox_reduce_mean},
     {"Relu", ox_relu},
     {"Reshape", ox_reshape},

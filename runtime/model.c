@@ -221,7 +221,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
                     m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
         return fail(m, PITHRT_EFORMAT, "op '%s' (%s): %d inputs", o->name, pithrt_op_name(o->type), o->n_in);
-    if (o->act > (o->type == PITHRT_OP_ACT && v2 ? PITHRT_ACT_HARDSIGMOID : PITHRT_ACT_HARDSWISH))
+    if (o->act > (o->type == PITHRT_OP_ACT && v2 ? PITHRT_ACT_PRELU : PITHRT_ACT_HARDSWISH))
         return fail(m, PITHRT_EFORMAT, "op '%s': activation %d is not one a %s op takes (format version %u)",
                     o->name, o->act, pithrt_op_name(o->type), m->version);
     if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE)
@@ -310,14 +310,24 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': a reshape keeps its input's quantization", o->name);
         if ((o->type == PITHRT_OP_ACT || o->type == PITHRT_OP_SOFTMAX) && x->dtype != PITHRT_F32)
             return fail(m, PITHRT_EFORMAT, "op '%s': %s works on f32", o->name, pithrt_op_name(o->type));
-        if (o->type == PITHRT_OP_ACT && o->act == PITHRT_ACT_HARDSIGMOID) {
-            if ((rc = check_const(m, o, o->aux, "hardsigmoid alpha and beta", PITHRT_F32, 2)))
+        if (o->type == PITHRT_OP_ACT && o->act >= PITHRT_ACT_HARDSIGMOID) {
+            /* prelu: a slope per channel (per feature of a vector) or one */
+            const int ch = y->ndim == 3 ? y->dims[0] : (int)pithrt_tensor_elems(y);
+            size_t want = 2;
+            if (o->act == PITHRT_ACT_PRELU)
+                want = o->aux >= 0 && o->aux < m->n_tensors && pithrt_tensor_elems(T(m, o->aux)) == 1 ? 1 : (size_t)ch;
+            if ((rc = check_const(m, o, o->aux, "activation parameters", PITHRT_F32, want)))
                 return rc;
-            float ab[2];
-            memcpy(ab, m->blob + T(m, o->aux)->offset, sizeof ab);
-            if (!(ab[0] > 0.0f) || !isfinite(ab[0]) || !isfinite(ab[1]))
-                return fail(m, PITHRT_EFORMAT, "op '%s': hardsigmoid alpha %g, beta %g", o->name, (double)ab[0],
-                            (double)ab[1]);
+            float ab[2] = {0, 0};
+            memcpy(ab, m->blob + T(m, o->aux)->offset, want < 2 ? sizeof(float) : sizeof ab);
+            int ok = o->act == PITHRT_ACT_PRELU || (isfinite(ab[0]) && isfinite(ab[1]));
+            if (o->act == PITHRT_ACT_HARDSIGMOID)
+                ok = ok && ab[0] > 0.0f;
+            if (o->act == PITHRT_ACT_CLIP)
+                ok = ab[0] <= ab[1]; /* infinite bounds allowed */
+            if (!ok)
+                return fail(m, PITHRT_EFORMAT, "op '%s': activation %d with parameters %g, %g", o->name, o->act,
+                            (double)ab[0], (double)ab[1]);
         }
         return PITHRT_OK;
     case PITHRT_OP_BINARY:

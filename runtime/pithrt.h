@@ -80,8 +80,8 @@ typedef enum {
 } pithrt_op_type;
 
 /* Activations. Layers, adds and quantize ops fuse relu, relu6 and hardswish;
- * the others exist only as act ops (format version 2). Hardsigmoid reads its
- * alpha and beta from the op's aux constant (f32 [2]). */
+ * the others exist only as act ops (format version 2). Hardsigmoid, clip,
+ * leaky relu and prelu read their parameters from the op's aux constant. */
 typedef enum {
     PITHRT_ACT_NONE = 0,
     PITHRT_ACT_RELU = 1,
@@ -90,6 +90,9 @@ typedef enum {
     PITHRT_ACT_SIGMOID = 4,
     PITHRT_ACT_SILU = 5,
     PITHRT_ACT_HARDSIGMOID = 6,
+    PITHRT_ACT_CLIP = 7,        /* aux f32 [2]: the bounds */
+    PITHRT_ACT_LEAKY_RELU = 8,  /* aux f32 [2]: alpha, unused */
+    PITHRT_ACT_PRELU = 9,       /* aux f32 [channels] or [1]: the slopes */
 } pithrt_act;
 
 /* A binary op's kind (the op's flags, bits 0-1); flag bit 2: the constant

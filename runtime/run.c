@@ -326,10 +326,11 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     }
     case PITHRT_OP_ACT:
-        if (o->act == PITHRT_ACT_HARDSIGMOID) {
-            float ab[2];
-            memcpy(ab, cst(m, o->aux), sizeof ab);
-            pithrt_hardsigmoid_f32_ref(xp, yp, pithrt_tensor_elems(y), ab[0], ab[1]);
+        if (o->act >= PITHRT_ACT_HARDSIGMOID) {
+            const pithrt_tensor *pt = &m->tensors[o->aux];
+            const int ch = y->ndim == 3 ? y->dims[0] : (int)pithrt_tensor_elems(y);
+            pithrt_act_param_f32_ref(xp, yp, ch, pithrt_tensor_elems(y) / (size_t)ch, o->act, cst(m, o->aux),
+                                     (int)pithrt_tensor_elems(pt));
         } else {
             pithrt_act_f32_ref(xp, yp, pithrt_tensor_elems(y), o->act);
         }

@@ -179,12 +179,14 @@ static void test_batchnorm1d_train(void **state)
 static void test_activations(void **state)
 {
     (void)state;
-    const char *ops[] = {"relu", "relu6", "hardswish", "sigmoid", "silu", "hardsigmoid"};
-    for (int i = 0; i < 6; i++) {
+    const char *ops[] = {"relu", "relu6", "hardswish", "sigmoid", "silu", "hardsigmoid", "clip", "leaky_relu"};
+    for (int i = 0; i < 8; i++) {
         pith_graph *g = new_graph(3, 4, 5);
         pith_attrs a = {0};
-        a.alpha = 0.2f; /* ONNX's default: the ramp spans [-2.5, 2.5] */
+        a.alpha = 0.2f; /* hardsigmoid: ONNX's default, the ramp spans [-2.5, 2.5] */
         a.beta = 0.5f;
+        if (i == 6) /* clip to [-2, 3] */
+            a.alpha = -2.0f, a.beta = 3.0f;
         add1(g, ops[i], ops[i], a, 0);
         /* spans both kinks of relu6 and hardswish */
         run_check(g, 2, -8, 8, 1);
@@ -291,6 +293,19 @@ static void test_resize(void **state)
                 add1(g, "resize", "resize", a, 0);
                 run_check(g, 2, -1, 1, 1);
             }
+}
+
+/* prelu: the slope's gradient, per channel and shared */
+static void test_prelu(void **state)
+{
+    (void)state;
+    for (int shared = 0; shared < 2; shared++) {
+        pith_graph *g = new_graph(3, 4, 5);
+        pith_attrs a = {0};
+        a.out = shared ? 1 : 3;
+        add1(g, "prelu", "prelu", a, 0);
+        run_check(g, 2, -2, 2, 1);
+    }
 }
 
 static void test_maxpool(void **state)
@@ -613,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_shuffle_slice),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_prelu),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

@@ -10,11 +10,31 @@ void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act)
         y[i] = pithrt_apply_act(x[i], act);
 }
 
-void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta)
+void pithrt_act_param_f32_ref(const float *x, float *y, int channels, size_t plane, int act, const float *p, int n_p)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = alpha * x[i] + beta;
-        y[i] = v <= 0.0f ? 0.0f : v >= 1.0f ? 1.0f : v;
+    const size_t n = (size_t)channels * plane;
+    switch (act) {
+    case PITHRT_ACT_HARDSIGMOID:
+        for (size_t i = 0; i < n; i++) {
+            float v = p[0] * x[i] + p[1];
+            y[i] = v <= 0.0f ? 0.0f : v >= 1.0f ? 1.0f : v;
+        }
+        break;
+    case PITHRT_ACT_CLIP:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] < p[0] ? p[0] : x[i] > p[1] ? p[1] : x[i];
+        break;
+    case PITHRT_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : p[0] * x[i];
+        break;
+    default: /* prelu */
+        for (int c = 0; c < channels; c++) {
+            const float a = p[n_p == 1 ? 0 : c];
+            for (size_t i = (size_t)c * plane; i < (size_t)(c + 1) * plane; i++)
+                y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+        }
+        break;
     }
 }
 

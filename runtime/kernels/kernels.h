@@ -84,8 +84,10 @@ void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane
  * (resize_coord.h), scales = the H and W scales of the coordinate transform */
 void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
                            const float *scales);
-/* y = clamp(alpha x + beta, 0, 1) */
-void pithrt_hardsigmoid_f32_ref(const float *x, float *y, size_t n, float alpha, float beta);
+/* The activations with parameters (hardsigmoid alpha, beta; clip lo, hi;
+ * leaky relu alpha; prelu one slope per channel, or p[0] for all when
+ * n_p == 1), over `channels` planes of `plane` values. */
+void pithrt_act_param_f32_ref(const float *x, float *y, int channels, size_t plane, int act, const float *p, int n_p);
 /* y = a (kind) b, numpy broadcasting: each operand's dims (3, padded with
  * leading 1s) equal y's or are 1 */
 void pithrt_binary_f32_ref(int kind, const float *a, const int32_t *ad, const float *b, const int32_t *bd, float *y,

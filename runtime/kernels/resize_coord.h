@@ -13,11 +13,16 @@ enum { PITHRT_NEAREST_ROUND_PREFER_FLOOR = 0, PITHRT_NEAREST_ROUND_PREFER_CEIL =
        PITHRT_NEAREST_CEIL = 3 };
 
 /* The input coordinate of output index x along an axis of in -> out
- * samples whose scale (out / in unless the model gave one) is `scale`. */
+ * samples whose scale (out / in unless the model gave one) is `scale`.
+ * align_corners divides by ONNX's "length_resized", in x scale unrounded
+ * (2.4 when 4 samples are scaled by 0.6 to 2). */
 static inline float pithrt_resize_src(int coord, int x, int in, int out, float scale)
 {
     switch (coord) {
-    case PITHRT_COORD_ALIGN_CORNERS: return out == 1 ? 0.0f : (float)x * (float)(in - 1) / (float)(out - 1);
+    case PITHRT_COORD_ALIGN_CORNERS: {
+        float len = (float)in * scale;
+        return out == 1 || len <= 1.0f ? 0.0f : (float)x * (float)(in - 1) / (len - 1.0f);
+    }
     case PITHRT_COORD_ASYMMETRIC: return (float)x / scale;
     case PITHRT_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? ((float)x + 0.5f) / scale - 0.5f : 0.0f;
     default: return ((float)x + 0.5f) / scale - 0.5f;
