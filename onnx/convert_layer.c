@@ -254,6 +254,9 @@ int ox_batchnorm(ox_importer *im, const Onnx__NodeProto *n)
         if (n->output[k][0] && ox_uses(im, n->output[k]))
             return ox_fail(im, PITH_EFORMAT, "output %zu (training statistics) is used; pith imports inference "
                            "batch normalization", k);
+    if (ox_attr_int(n, "spatial", 1) != 1 || ox_attr(n, "is_test") || ox_attr(n, "consumed_inputs"))
+        return ox_fail(im, PITH_EFORMAT, "the spatial / is_test / consumed_inputs attributes of old opsets are not "
+                       "supported");
     pith_attrs a = {0};
     a.eps = ox_attr_float(n, "epsilon", 1e-5f);
     /* ONNX: running = running * momentum + batch * (1 - momentum);

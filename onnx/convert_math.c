@@ -83,10 +83,10 @@ static int math(ox_importer *im, const Onnx__NodeProto *n, math_kind k)
     ox_value *a = ox_input(im, n, 0), *b = a ? ox_input(im, n, 1) : NULL;
     if (!b)
         return PITH_EFORMAT;
+    if (ox_attr(n, "broadcast") || ox_attr(n, "axis"))
+        return ox_fail(im, PITH_EFORMAT, "the broadcast / axis attributes of opsets before 7 are not supported");
     if (a->is_const && b->is_const)
         return fold(im, n, k, a, b);
-    if (im->opset < 7 && ox_attr_int(n, "broadcast", 0))
-        return ox_fail(im, PITH_EFORMAT, "legacy broadcast attribute");
     int rank = a->is_const ? b->rank : a->rank;
     int in[2];
     int64_t od[OX_MAX_RANK];

@@ -30,6 +30,8 @@ int ox_resize(ox_importer *im, const Onnx__NodeProto *n)
     static const char *coords[] = {"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"};
     static const char *rules[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     const int legacy = strcmp(n->op_type, "Upsample") == 0 || im->opset < 11;
+    if (strcmp(n->op_type, "Upsample") == 0 && im->opset < 7)
+        return ox_fail(im, PITH_EFORMAT, "Upsample before opset 7 (width_scale / height_scale) is not supported");
     if ((a.rmode = word(im, "mode", ox_attr_string(n, "mode", "nearest"), modes, 2)) < 0)
         return a.rmode;
     if (legacy) { /* before opset 11: x / scale, nearest taking the floor */

@@ -280,6 +280,8 @@ int ox_squeeze(ox_importer *im, const Onnx__NodeProto *n)
 
 int ox_reshape(ox_importer *im, const Onnx__NodeProto *n)
 {
+    if (ox_attr(n, "shape"))
+        return ox_fail(im, PITH_EFORMAT, "Reshape's shape attribute (opsets before 5) is not supported");
     ox_value *x = ox_input(im, n, 0), *s = x ? ox_input(im, n, 1) : NULL;
     if (!s)
         return PITH_EFORMAT;
@@ -346,7 +348,7 @@ int ox_concat(ox_importer *im, const Onnx__NodeProto *n)
     }
     ox_value *x0 = ox_get(im, n->input[0]);
     int64_t axis = 0;
-    int rc = axis_of(im, ox_attr_int(n, "axis", 0), x0->rank, &axis);
+    int rc = axis_of(im, ox_attr_int(n, "axis", im->opset < 4 ? 1 : 0), x0->rank, &axis);
     if (rc)
         return rc;
     if (n_const == (int)n->n_input) {

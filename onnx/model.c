@@ -9,7 +9,7 @@
 #include "../core/error.h"
 #include "importer.h"
 
-#define OX_MIN_OPSET 7
+#define OX_MIN_OPSET 1 /* older ops whose meaning changed (broadcast attributes, Reshape's shape attribute) are refused one by one */
 #define OX_MAX_OPSET 21
 #define OX_MAX_FILE ((size_t)2 << 30)
 
