@@ -53,6 +53,9 @@ static void usage(FILE *f)
             "run:\n"
             "  --out PATH            checkpoint to write (default runs/<model>.h5; with --resume,\n"
             "                        the resumed file)\n"
+            "  --init CKPT           start from a checkpoint's graph and weights (an imported\n"
+            "                        model, say) with a new recipe; its normalisation unless\n"
+            "                        --mean / --std are given\n"
             "  --resume CKPT         continue a checkpoint; --epochs sets the new total (the\n"
             "                        schedule is stretched to it); the recipe is kept\n"
             "  --stop-after N        stop after epoch N of the schedule (resume later)\n"
@@ -65,7 +68,7 @@ static void usage(FILE *f)
 enum {
     O_MODEL = 256, O_DATA, O_MEAN, O_STD, O_SUBSET, O_VAL, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_MINLR,
     O_STEPEP, O_GAMMA, O_WARMUP, O_OPTIM, O_MOM, O_NEST, O_WD, O_LS, O_BNL1, O_CROP, O_FLIP, O_SEED, O_OUT,
-    O_RESUME, O_STOP, O_THREADS, O_JSON, O_QUIET
+    O_RESUME, O_STOP, O_THREADS, O_JSON, O_QUIET, O_INIT
 };
 
 static const struct option opts[] = {
@@ -76,7 +79,7 @@ static const struct option opts[] = {
     {"warmup", 1, 0, O_WARMUP}, {"optimizer", 1, 0, O_OPTIM}, {"momentum", 1, 0, O_MOM},
     {"nesterov", 0, 0, O_NEST}, {"weight-decay", 1, 0, O_WD}, {"label-smoothing", 1, 0, O_LS}, {"bn-l1", 1, 0, O_BNL1},
     {"crop-pad", 1, 0, O_CROP}, {"hflip", 0, 0, O_FLIP}, {"seed", 1, 0, O_SEED},
-    {"out", 1, 0, O_OUT}, {"resume", 1, 0, O_RESUME}, {"stop-after", 1, 0, O_STOP},
+    {"out", 1, 0, O_OUT}, {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"stop-after", 1, 0, O_STOP},
     {"threads", 1, 0, O_THREADS}, {"json", 0, 0, O_JSON}, {"quiet", 0, 0, O_QUIET},
     {"help", 0, 0, 'h'}, {0, 0, 0, 0},
 };
@@ -152,8 +155,9 @@ int cmd_train(int argc, char **argv)
 {
     const char *cmd = "train";
     pith_train_config cfg = pith_train_defaults();
-    const char *model = "fmnist-cnn", *data = NULL, *out = NULL, *resume = NULL;
+    const char *model = "fmnist-cnn", *data = NULL, *out = NULL, *resume = NULL, *init = NULL;
     float mean = PITH_FMNIST_MEAN, std = PITH_FMNIST_STD;
+    int norm_given = 0;
     int threads = 0, as_json = 0, quiet = 0, wd_given = 0;
     int epochs_given = 0, recipe_given = 0;
     const char *recipe_opt = NULL;
@@ -162,7 +166,7 @@ int cmd_train(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         rc = 0;
-        if (c != O_EPOCHS && c != O_OUT && c != O_RESUME && c != O_STOP && c != O_THREADS &&
+        if (c != O_EPOCHS && c != O_OUT && c != O_RESUME && c != O_INIT && c != O_STOP && c != O_THREADS &&
             c != O_JSON && c != O_QUIET && c != O_DATA && c != 'h' && c != '?') {
             recipe_given = 1;
             snprintf(recipe_buf, sizeof recipe_buf, "--%s", li >= 0 ? opts[li].name : "?");
@@ -171,8 +175,8 @@ int cmd_train(int argc, char **argv)
         switch (c) {
         case O_MODEL: model = optarg; break;
         case O_DATA: data = optarg; break;
-        case O_MEAN: rc = cli_float(cmd, "--mean", optarg, -1e6, 1e6, &mean); break;
-        case O_STD: rc = cli_float(cmd, "--std", optarg, 1e-6, 1e6, &std); break;
+        case O_MEAN: rc = cli_float(cmd, "--mean", optarg, -1e6, 1e6, &mean), norm_given = 1; break;
+        case O_STD: rc = cli_float(cmd, "--std", optarg, 1e-6, 1e6, &std), norm_given = 1; break;
         case O_SUBSET: rc = cli_int(cmd, "--subset", optarg, 1, 1 << 30, &cfg.subset); break;
         case O_VAL: rc = cli_int(cmd, "--val", optarg, 1, 1 << 30, &cfg.val); break;
         case O_EPOCHS:
@@ -219,6 +223,7 @@ int cmd_train(int argc, char **argv)
         case O_SEED: rc = cli_u64(cmd, "--seed", optarg, &cfg.seed); break;
         case O_OUT: out = optarg; break;
         case O_RESUME: resume = optarg; break;
+        case O_INIT: init = optarg; break;
         case O_STOP: rc = cli_int(cmd, "--stop-after", optarg, 1, PITH_MAX_EPOCHS, &cfg.stop_after); break;
         case O_THREADS: rc = cli_int(cmd, "--threads", optarg, 1, 1024, &threads); break;
         case O_JSON: as_json = 1; break;
@@ -284,6 +289,19 @@ int cmd_train(int argc, char **argv)
     }
     if (cfg.stop_after && cfg.stop_after > cfg.epochs)
         return cli_usage_error(cmd, "--stop-after %d is beyond --epochs %d", cfg.stop_after, cfg.epochs);
+    pith_ckpt_meta init_meta;
+    if (init) {
+        if (resume)
+            return cli_usage_error(cmd, "--init and --resume exclude each other");
+        rc = exp_load_checkpoint(init, &g, &init_meta, NULL, NULL);
+        if (rc)
+            return cli_fail(cmd, rc);
+        model = init_meta.model;
+        if (!norm_given) {
+            mean = init_meta.mean;
+            std = init_meta.std;
+        }
+    }
 
     char default_out[256];
     if (!out) {
@@ -308,6 +326,12 @@ int cmd_train(int argc, char **argv)
             ru.meta.mean = mean;
             ru.meta.std = std;
             ru.meta.classes = classes;
+            if (init) { /* what the imported model declares about its input and classes */
+                ru.meta.norm_channels = init_meta.norm_channels;
+                memcpy(ru.meta.norm_mean, init_meta.norm_mean, sizeof ru.meta.norm_mean);
+                memcpy(ru.meta.norm_std, init_meta.norm_std, sizeof ru.meta.norm_std);
+                memcpy(ru.meta.labels, init_meta.labels, sizeof ru.meta.labels);
+            }
         }
     }
     cli_command_line(argc, argv, ru.meta.command, sizeof ru.meta.command);

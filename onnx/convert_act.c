@@ -62,6 +62,8 @@ int ox_relu(ox_importer *im, const Onnx__NodeProto *n) { return unary(im, n, &pi
  * this node's own input: its index, else -1. */
 static int gating_mul(ox_importer *im, const Onnx__NodeProto *n)
 {
+    if (n->n_input < 1)
+        return -1;
     int k = ox_sole_consumer(im, n->output[0], im->node_index);
     if (k < 0)
         return -1;

@@ -83,8 +83,9 @@ static int channel_slice(ox_importer *im, const ox_value *x, int64_t start, int6
     pith_attrs a = {0};
     a.ph = (int)start;
     a.out = (int)count;
-    char suffix[16];
-    snprintf(suffix, sizeof suffix, part >= 0 ? ".%d" : "", part);
+    char suffix[16] = "";
+    if (part >= 0)
+        snprintf(suffix, sizeof suffix, ".%d", part);
     int xn = x->node, rank = x->rank;
     int idx = ox_add(im, "slice", suffix, &a, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, out, idx, rank);

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Small ONNX models for tests/test_onnx.c, built with onnx.helper, and the
+expected output of the one that runs, computed here in numpy (not by pith).
+
+  /usr/bin/python3 tests/onnx/make_fixtures.py [OUT_DIR]   (default tests/fixtures/onnx)
+
+graph_ops.onnx (+ graph_ops.in.f32, graph_ops.out.f32): a 3 x 8 x 8 input
+  normalised inside the model (Sub, Div by [1,3,1,1] constants), a strided
+  padded Conv, SiLU spelled x * Sigmoid(x), a squeeze-and-excitation gate
+  (GlobalAveragePool, 1x1 Conv, Relu, 1x1 Conv, HardSigmoid with ONNX's
+  default alpha, Mul), a flatten spelled Shape -> Gather -> Unsqueeze ->
+  Concat -> Reshape, and Gemm with transB, alpha and beta.
+Models the importer must refuse, each for one reason:
+  unsupported_op.onnx (Einsum), opset_too_new.onnx (opset 30),
+  external_data.onnx (weights in another file), two_inputs.onnx,
+  asymmetric_pads.onnx (Conv pads 0,0,1,1), symbolic_input.onnx
+  (N x C x H x W with symbolic H, W: needs --input).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "onnx")
+rng = np.random.default_rng(7)
+
+
+def t(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def conv(x, w, b, stride, pad):
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    y = np.zeros((n, o, oh, ow), np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            y[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    return y + b.reshape(1, -1, 1, 1)
+
+
+def sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def save(model, name):
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, name))
+
+
+def graph_ops():
+    mean = rng.uniform(0.2, 0.6, (1, 3, 1, 1)).astype(np.float32)
+    std = rng.uniform(0.2, 0.4, (1, 3, 1, 1)).astype(np.float32)
+    w1 = rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, 8).astype(np.float32)
+    w2 = rng.normal(0, 0.3, (4, 8, 1, 1)).astype(np.float32)
+    b2 = rng.normal(0, 0.1, 4).astype(np.float32)
+    w3 = rng.normal(0, 0.3, (8, 4, 1, 1)).astype(np.float32)
+    b3 = rng.normal(0, 0.1, 8).astype(np.float32)
+    wg = rng.normal(0, 0.2, (5, 128)).astype(np.float32)
+    bg = rng.normal(0, 0.1, 5).astype(np.float32)
+    nodes = [
+        helper.make_node("Sub", ["x", "mean"], ["xs"], name="norm/sub"),
+        helper.make_node("Div", ["xs", "std"], ["xn"], name="norm/div"),
+        helper.make_node("Conv", ["xn", "w1", "b1"], ["c1"], name="stem/conv", strides=[2, 2], pads=[1, 1, 1, 1],
+                         kernel_shape=[3, 3]),
+        helper.make_node("Sigmoid", ["c1"], ["s1"], name="stem/sigmoid"),
+        helper.make_node("Mul", ["c1", "s1"], ["a1"], name="stem/silu"),
+        helper.make_node("GlobalAveragePool", ["a1"], ["p"], name="se/pool"),
+        helper.make_node("Conv", ["p", "w2", "b2"], ["q"], name="se/reduce"),
+        helper.make_node("Relu", ["q"], ["qr"], name="se/relu"),
+        helper.make_node("Conv", ["qr", "w3", "b3"], ["r"], name="se/expand"),
+        helper.make_node("HardSigmoid", ["r"], ["gate"], name="se/gate"),
+        helper.make_node("Mul", ["a1", "gate"], ["se"], name="se/scale"),
+        helper.make_node("Shape", ["se"], ["shp"], name="flat/shape"),
+        helper.make_node("Gather", ["shp", "zero"], ["n"], name="flat/gather", axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"], name="flat/unsqueeze"),
+        helper.make_node("Concat", ["n1", "minus1"], ["tgt"], name="flat/concat", axis=0),
+        helper.make_node("Reshape", ["se", "tgt"], ["flat"], name="flat/reshape"),
+        helper.make_node("Gemm", ["flat", "wg", "bg"], ["y"], name="head/gemm", transB=1, alpha=0.5, beta=2.0),
+    ]
+    inits = [t("mean", mean), t("std", std), t("w1", w1), t("b1", b1), t("w2", w2), t("b2", b2), t("w3", w3),
+             t("b3", b3), t("wg", wg), t("bg", bg), t("zero", np.array(0, np.int64)),
+             t("axes0", np.array([0], np.int64)), t("minus1", np.array([-1], np.int64))]
+    g = helper.make_graph(nodes, "graph_ops", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_fixtures"),
+         "graph_ops.onnx")
+    x = rng.uniform(0, 1, (1, 3, 8, 8)).astype(np.float32)
+    xn = (x.astype(np.float64) - mean) / std
+    c1 = conv(xn, w1, b1, 2, 1)
+    a1 = c1 * sigmoid(c1)
+    p = a1.mean(axis=(2, 3), keepdims=True)
+    q = np.maximum(conv(p, w2, b2, 1, 0), 0)
+    gate = np.clip(0.2 * conv(q, w3, b3, 1, 0) + 0.5, 0, 1)
+    y = 0.5 * (a1 * gate).reshape(1, -1) @ wg.T.astype(np.float64) + 2.0 * bg
+    x.tofile(os.path.join(OUT, "graph_ops.in.f32"))
+    y.astype(np.float32).tofile(os.path.join(OUT, "graph_ops.out.f32"))
+
+
+def one_conv(name, node_kw=None, opset=13, extra_inputs=(), in_dims=(1, 3, 8, 8), op="Conv"):
+    w = t("w", rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32))
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(in_dims))]
+    inputs += [helper.make_tensor_value_info(e, TensorProto.FLOAT, [1, 3, 8, 8]) for e in extra_inputs]
+    n = helper.make_node(op, ["x", "w"], ["y"], name="the/node", **(node_kw or {}))
+    g = helper.make_graph([n], name, inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    with open(os.path.join(OUT, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+    return m
+
+
+def refused():
+    one_conv("unsupported_op", op="Einsum", node_kw={"equation": "nchw,ochw->no"})
+    one_conv("opset_too_new", opset=30)
+    m = one_conv("external_data")
+    w = m.graph.initializer[0]
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    w.external_data.append(onnx.StringStringEntryProto(key="location", value="weights.bin"))
+    with open(os.path.join(OUT, "external_data.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+    one_conv("two_inputs", extra_inputs=("x2",))
+    one_conv("asymmetric_pads", node_kw={"pads": [0, 0, 1, 1]})
+    one_conv("symbolic_input", in_dims=("N", 3, "H", "W"))
+
+
+os.makedirs(OUT, exist_ok=True)
+graph_ops()
+refused()
+print("fixtures in", os.path.abspath(OUT))

@@ -1,0 +1,301 @@
+/* ONNX import: a model built by tests/onnx/make_fixtures.py whose output
+ * numpy computed there; models the importer must refuse, each naming the
+ * file, the node and the reason; every truncation of a model refused without
+ * a crash; the imported graph trains (gradient check), round-trips through a
+ * checkpoint and exports to the runtime; and fmnist-cnn trained in PyTorch
+ * (tests/onnx/fmnist_torch.py) keeps PyTorch's test accuracy through pith
+ * eval and the runtime, and fine-tuning it lowers the test loss. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../core/checkpoint.h"
+#include "../core/dataset.h"
+#include "../core/gradcheck.h"
+#include "../core/ops/ops.h"
+#include "../core/train.h"
+#include "../experiments/workbench.h"
+#include "../export/export.h"
+#include "../onnx/onnx_import.h"
+#include "../quant/quant.h"
+#include "../runtime/pithrt.h"
+#include "testutil.h"
+
+#define FIX "tests/fixtures/onnx/"
+
+static float *read_f32(const char *path, size_t *n)
+{
+    size_t bytes = 0;
+    float *x = tu_read_file(path, &bytes);
+    assert_non_null(x);
+    *n = bytes / sizeof(float);
+    return x;
+}
+
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double w = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        w = fmax(w, fabs((double)a[i] - b[i]));
+        s = fmax(s, fabs(b[i]));
+    }
+    return w / s;
+}
+
+static const pith_node *find(const pith_graph *g, const char *name)
+{
+    int k = pith_graph_find(g, name);
+    if (k < 0)
+        fail_msg("no layer '%s' in the imported graph", name);
+    return &g->nodes[k];
+}
+
+/* graph_ops.onnx against numpy's output, through the workbench and the runtime */
+static void test_graph_ops(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    pith_onnx_info info;
+    CHECK_OK(pith_onnx_import_file(FIX "graph_ops.onnx", NULL, &g, &info));
+    /* what the nodes became: ONNX names kept ('/' as '.'), the SiLU pair one op,
+     * the Shape arithmetic folded into a flatten, normalisation as constants */
+    assert_ptr_equal(find(g, "stem.sigmoid")->op, &pith_op_silu);
+    assert_ptr_equal(find(g, "se.gate")->op, &pith_op_hardsigmoid);
+    assert_ptr_equal(find(g, "se.scale")->op, &pith_op_mul);
+    assert_ptr_equal(find(g, "flat.reshape")->op, &pith_op_flatten);
+    assert_ptr_equal(find(g, "norm.sub.b")->op, &pith_op_constant);
+    assert_ptr_equal(find(g, "head.gemm")->op, &pith_op_linear);
+    assert_int_equal(info.fused, 1);
+    assert_int_equal(info.folded, 4); /* Shape, Gather, Unsqueeze, Concat */
+    assert_int_equal(info.opset, 13);
+    size_t nx, ny;
+    float *x = read_f32(FIX "graph_ops.in.f32", &nx), *want = read_f32(FIX "graph_ops.out.f32", &ny);
+    assert_int_equal(nx, 3 * 8 * 8);
+    assert_int_equal(ny, 5);
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 0);
+    memcpy(pith_graph_input(g), x, nx * sizeof *x);
+    CHECK_OK(pith_graph_forward(g, 1));
+    double d = max_rel(pith_graph_output(g), want, ny);
+    if (d > 1e-5)
+        fail_msg("workbench vs numpy: %.3g", d);
+    /* the checkpoint keeps the graph (constant nodes without inputs included) */
+    const char *ck = tu_path("graph_ops.h5");
+    pith_ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.model, sizeof meta.model, "onnx:graph_ops.onnx");
+    meta.std = 1;
+    meta.classes = 5;
+    meta.top1 = meta.top5 = meta.test_loss = NAN;
+    CHECK_OK(pith_checkpoint_save(ck, g, &meta, NULL, NULL, NULL, 0));
+    pith_graph *h;
+    pith_ckpt_meta back;
+    CHECK_OK(pith_checkpoint_load(ck, &h, &back, NULL, NULL, NULL, NULL, 0));
+    CHECK_OK(pith_graph_compile(h, 1));
+    pith_graph_set_training(h, 0);
+    memcpy(pith_graph_input(h), x, nx * sizeof *x);
+    CHECK_OK(pith_graph_forward(h, 1));
+    assert_memory_equal(pith_graph_output(h), pith_graph_output(g), ny * sizeof(float));
+    /* the runtime, reference and fast kernels */
+    uint8_t *buf;
+    size_t len;
+    pith_export_report rep;
+    pith_export_opts eo = {0};
+    CHECK_OK(pith_export(g, &eo, &buf, &len, &rep));
+    for (int fast = 0; fast < 2; fast++) {
+        pithrt_model m;
+        assert_int_equal(pithrt_model_load_isa(buf, len, fast ? NULL : "ref", &m), PITHRT_OK);
+        size_t bytes = pithrt_arena_bytes(&m, 1);
+        void *arena = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        pithrt_ctx c;
+        assert_int_equal(pithrt_ctx_init(&c, &m, arena, bytes, 1), PITHRT_OK);
+        float y[5];
+        assert_int_equal(pithrt_set_input_f32(&c, x, nx), PITHRT_OK);
+        assert_int_equal(pithrt_run(&c), PITHRT_OK);
+        assert_int_equal(pithrt_output_f32(&c, y, 5), PITHRT_OK);
+        d = max_rel(y, want, ny);
+        if (d > 1e-5)
+            fail_msg("runtime (%s) vs numpy: %.3g", pithrt_model_isa(&m), d);
+        pithrt_ctx_free(&c);
+        free(arena);
+        pithrt_model_free(&m);
+    }
+    free(buf);
+    pith_graph_free(h);
+    pith_graph_free(g);
+    free(x);
+    free(want);
+}
+
+/* The imported graph trains: every op's backward against finite differences */
+static void test_graph_ops_gradients(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    CHECK_OK(pith_onnx_import_file(FIX "graph_ops.onnx", NULL, &g, NULL));
+    g->input_grad = 1;
+    CHECK_OK(pith_graph_compile(g, 2));
+    pith_graph_set_training(g, 1);
+    tu_fill(pith_graph_input(g), 2 * 3 * 8 * 8, 0, 1, 3);
+    pith_gradcheck_result r;
+    CHECK_OK(pith_gradcheck(g, 2, 1e-3, 2e-3, 1e-2, 100, 5, &r));
+    if (r.failed || r.checked < 100)
+        fail_msg("gradcheck: %d checked, %d failed; worst %.3g at %s", r.checked, r.failed, r.max_err, r.worst);
+    pith_graph_free(g);
+}
+
+static void refused(const char *file, const char *const *needles)
+{
+    pith_graph *g = (pith_graph *)1;
+    char path[256];
+    snprintf(path, sizeof path, FIX "%s", file);
+    assert_int_not_equal(pith_onnx_import_file(path, NULL, &g, NULL), 0);
+    assert_null(g);
+    CHECK_ERROR_HAS(path);
+    for (int k = 0; needles[k]; k++)
+        CHECK_ERROR_HAS(needles[k]);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    refused("unsupported_op.onnx", (const char *const[]){"the/node", "Einsum", "opset 13", "Conv", NULL});
+    refused("opset_too_new.onnx", (const char *const[]){"opset 30", "1 to 21", NULL});
+    refused("external_data.onnx", (const char *const[]){"'w'", "external file", NULL});
+    refused("two_inputs.onnx", (const char *const[]){"'x2'", "one input", NULL});
+    refused("asymmetric_pads.onnx", (const char *const[]){"the/node", "asymmetric", NULL});
+    refused("symbolic_input.onnx", (const char *const[]){"'x'", "--input", NULL});
+    refused("no_such_file.onnx", (const char *const[]){"cannot open", NULL});
+    /* the symbolic one imports once the shape is given */
+    pith_onnx_opts o = {.input = {3, {3, 8, 8}}};
+    pith_graph *g;
+    CHECK_OK(pith_onnx_import_file(FIX "symbolic_input.onnx", &o, &g, NULL));
+    assert_int_equal(pith_graph_output_shape(g)->d[1], 6);
+    pith_graph_free(g);
+}
+
+/* every prefix of a model, and every single-byte corruption of its first
+ * 2 KB, is refused or imported, never a crash (run under ASan too) */
+static void test_truncated_and_corrupt(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *buf = tu_read_file(FIX "graph_ops.onnx", &n);
+    assert_non_null(buf);
+    int refused_count = 0;
+    for (size_t len = 0; len < n; len += 7) {
+        pith_graph *g = NULL;
+        int rc = pith_onnx_import_buffer(buf, len, "cut.onnx", NULL, &g, NULL);
+        if (rc) {
+            refused_count++;
+            CHECK_ERROR_HAS("cut.onnx");
+            assert_null(g);
+        }
+        pith_graph_free(g);
+    }
+    assert_true(refused_count > (int)(n / 7) * 9 / 10);
+    for (size_t k = 0; k < n && k < 2048; k++) {
+        uint8_t keep = buf[k];
+        buf[k] ^= (uint8_t)(0x5a + k);
+        pith_graph *g = NULL;
+        if (pith_onnx_import_buffer(buf, n, "flip.onnx", NULL, &g, NULL) == 0) {
+            /* a corruption the format cannot see (a weight's bits) still gives a graph that runs */
+            CHECK_OK(pith_graph_compile(g, 1));
+            CHECK_OK(pith_graph_forward(g, 1));
+        } else {
+            CHECK_ERROR_HAS("flip.onnx");
+        }
+        pith_graph_free(g);
+        buf[k] = keep;
+    }
+    free(buf);
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("PITH_BIN");
+    return b ? b : "build/pith";
+}
+
+static int run(const char *args, char *out, size_t len)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bin(), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double json_num(const char *j, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = strstr(j, k);
+    if (!p)
+        fail_msg("no %s in %s", key, j);
+    return atof(p + strlen(k));
+}
+
+/* fmnist-cnn trained in PyTorch: the same test top-1 through pith eval (and
+ * the runtime), and pith train --init continues to lower the test loss */
+static void test_fmnist_trained_in_pytorch(void **state)
+{
+    (void)state;
+    if (!tu_have_fmnist())
+        skip();
+    size_t n;
+    char *ref = tu_read_file(FIX "fmnist_cnn.json", &n);
+    assert_non_null(ref);
+    double torch_top1 = json_num(ref, "top1"), torch_loss = json_num(ref, "test_loss");
+    free(ref);
+    static char out[1 << 16];
+    char args[1024];
+    const char *ck = tu_path("fmnist.h5");
+    char ckp[256];
+    snprintf(ckp, sizeof ckp, "%s", ck);
+    /* PyTorch's normalisation, in the 0-255 convention: 0.2860 * 255, 0.3530 * 255 */
+    snprintf(args, sizeof args, "import " FIX "fmnist_cnn.onnx --out %s --mean 72.93 --std 90.015 --json", ckp);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    assert_int_equal((int)json_num(out, "params"), 206970);
+    snprintf(args, sizeof args, "eval %s --json", ckp);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    double top1 = json_num(out, "top1"), loss = json_num(out, "loss");
+    if (fabs(top1 - torch_top1) > 0.0005)
+        fail_msg("pith eval %.4f, PyTorch %.4f", top1, torch_top1);
+    if (fabs(loss - torch_loss) > 1e-3)
+        fail_msg("test loss: pith %.5f, PyTorch %.5f", loss, torch_loss);
+    const char *pf = tu_path("fmnist.pith");
+    char pfp[256];
+    snprintf(pfp, sizeof pfp, "%s", pf);
+    snprintf(args, sizeof args, "export %s --out %s", ckp, pfp);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "eval %s --json", pfp);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    if (fabs(json_num(out, "top1") - top1) > 1e-9)
+        fail_msg("runtime top-1 %.4f, workbench %.4f", json_num(out, "top1"), top1);
+    const char *ft = tu_path("fmnist-ft.h5");
+    snprintf(args, sizeof args, "train --init %s --epochs 1 --subset 10000 --lr 0.01 --out %s --json --quiet", ckp, ft);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    double after = json_num(out, "test_loss");
+    if (!(after < loss - 0.01))
+        fail_msg("fine-tuning: test loss %.4f before, %.4f after", loss, after);
+}
+
+int main(void)
+{
+    if (pith_quant_register())
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_graph_ops),
+        cmocka_unit_test(test_graph_ops_gradients),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_truncated_and_corrupt),
+        cmocka_unit_test(test_fmnist_trained_in_pytorch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
