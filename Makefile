@@ -50,7 +50,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 CLILIB_OBJ := $(filter-out $(OBJDIR)/cli/main.o,$(CLI_OBJ))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: runtime-alone test-slurm all test asan tsan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
+.PHONY: test-onnx runtime-alone test-slurm all test asan tsan demo bench install clean deps golden check-tests plots runtime fuzz cross test-arm test-runtime
 all: $(BUILD)/pith $(BUILD)/libpith.a
 
 # With CROSS set, make builds the runtime, its tools and its tests for that
@@ -197,8 +197,16 @@ check-tests: $(TESTS) $(BUILD)/pith
 	  echo "== $$t"; PITH_BIN=$(BUILD)/pith $$t || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
+# ONNX's own backend node tests of every op the importer claims (Debian's
+# libonnx-testdata), then torchvision models against ONNX Runtime.
+ONNX_NODE_DATA ?= /usr/share/libonnx-testdata/data/node
+test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check
+	$(BUILD)/tools/onnx_nodes --skips tests/onnx/node_skips.txt $(ONNX_NODE_DATA)
+	sh tests/onnx/compare_ort.sh $(BUILD)
+
 test: deps
 	@$(MAKE) --no-print-directory check-tests
+	@$(MAKE) --no-print-directory test-onnx
 	@$(MAKE) --no-print-directory test-runtime
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 

@@ -53,6 +53,11 @@ typedef struct pith_attrs {
     int rmode;      /* 0 nearest, 1 bilinear */
     int rcoord;     /* 0 half_pixel, 1 align_corners, 2 asymmetric, 3 pytorch_half_pixel */
     int rnearest;   /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+    /* maxpool / avgpool beyond PyTorch's defaults (ONNX's pools): bit 0 ceil
+     * mode, bit 1 padding excluded from the mean (count_include_pad = 0),
+     * bit 2 the end padding is ph_end / pw_end rather than ph / pw */
+    int pool_ext;
+    int ph_end, pw_end;
     /* Weight quantization of a conv2d / linear (quant/ attaches the transform;
      * the integer codes' scales are the node's w_scale / w_zp parameters). */
     int wq;         /* 0 float, 1 uniform, 2 k-means codebook, 3 binary, 4 ternary */

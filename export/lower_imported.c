@@ -83,6 +83,50 @@ int ex_lower_imported(lower *L, int idx, int *handled)
     *handled = 1;
     if (op == &pith_op_batchnorm && !ex_is_s8(L, n->in[0]))
         return lower_batchnorm(L, idx);
+    if (op == &pith_op_channel_mean) {
+        /* a 1 x 1 convolution (a vector: a one-output fc) with every weight 1/C */
+        const pith_shape *in = &L->g->nodes[n->in[0]].out;
+        const int c = in->d[0];
+        float *w = malloc((size_t)c * sizeof *w);
+        if (!w)
+            return pith_error(PITH_ENOMEM, "out of memory");
+        for (int k = 0; k < c; k++)
+            w[k] = 1.0f / (float)c;
+        char name[64];
+        snprintf(name, sizeof name, "%.40s.weight", n->name);
+        int32_t d[4] = {1, c, 1, 1};
+        int t = in->ndim == 3 ? pithrt_writer_const(L->b, name, PITHRT_F32, d, 4, w)
+                              : pithrt_writer_const(L->b, name, PITHRT_F32, d, 2, w);
+        free(w);
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        if (t < 0 || x < 0 || y < 0)
+            return t < 0 ? t : x < 0 ? x : y;
+        pithrt_op o = pithrt_writer_op0(in->ndim == 3 ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name, x, y);
+        o.weight = t;
+        o.kh = o.kw = o.sh = o.sw = 1;
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
+    if ((op == &pith_op_maxpool || op == &pith_op_avgpool) && n->a.pool_ext) {
+        /* ONNX's pool geometry: f32, the flags and the end padding */
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        if (x < 0 || y < 0)
+            return x < 0 ? x : y;
+        pithrt_op o = pithrt_writer_op0(op == &pith_op_maxpool ? PITHRT_OP_MAXPOOL : PITHRT_OP_AVGPOOL, n->name, x, y);
+        ex_set_geom(&o, &n->a);
+        o.flags = (uint8_t)n->a.pool_ext;
+        if (n->a.pool_ext & PITHRT_POOL_END_PADS) {
+            char name[64];
+            snprintf(name, sizeof name, "%.40s.end_pads", n->name);
+            int32_t end[2] = {n->a.ph_end, n->a.pw_end}, d[1] = {2};
+            if ((o.aux = pithrt_writer_const(L->b, name, PITHRT_S32, d, 1, end)) < 0)
+                return o.aux;
+        }
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
     if (op == &pith_op_constant) {
         int32_t d[4];
         int nd = ex_dims_of(&n->out, d);

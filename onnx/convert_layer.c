@@ -41,10 +41,11 @@ static int fill_param(ox_importer *im, pith_node *nd, const char *param, const o
     return PITH_OK;
 }
 
-/* pads from pads / auto_pad, symmetric per axis (pith's convolutions pad
- * both sides alike) */
+/* pads from pads / auto_pad: before (pad) and after (end) each spatial
+ * axis; only pools take different ones (pith's convolutions pad both sides
+ * alike) */
 static int conv_pads(ox_importer *im, const Onnx__NodeProto *n, int sp, const int64_t *in, const int64_t *k,
-                     const int64_t *s, const int64_t *d, int64_t *pad)
+                     const int64_t *s, const int64_t *d, int64_t *pad, int64_t *end, int allow_asym)
 {
     const char *ap = ox_attr_string(n, "auto_pad", "NOTSET");
     int64_t p[4] = {0, 0, 0, 0};
@@ -70,11 +71,12 @@ static int conv_pads(ox_importer *im, const Onnx__NodeProto *n, int sp, const in
     for (int a = 0; a < sp; a++) {
         if (p[a] < 0 || p[a + sp] < 0 || p[a] > 1024)
             return ox_fail(im, PITH_EFORMAT, "pads [%lld, %lld] on axis %d", (long long)p[a], (long long)p[a + sp], a);
-        if (p[a] != p[a + sp])
+        if (p[a] != p[a + sp] && !allow_asym)
             return ox_fail(im, PITH_EFORMAT, "asymmetric padding (%lld before, %lld after on spatial axis %d%s) is "
                            "not supported yet", (long long)p[a], (long long)p[a + sp], a,
                            strcmp(ap, "NOTSET") ? ", from auto_pad" : "");
         pad[a] = p[a];
+        end[a] = p[a + sp];
     }
     return PITH_OK;
 }
@@ -98,12 +100,12 @@ static int window_attrs(ox_importer *im, const Onnx__NodeProto *n, int sp, int64
     return nk;
 }
 
-int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel)
+int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel, int pool)
 {
     int sp = x->rank - 2;
     if (sp != 1 && sp != 2)
         return ox_fail(im, PITH_EFORMAT, "input of rank %d; pith imports 1-D and 2-D windows (rank 3 or 4)", x->rank);
-    int64_t k[2] = {1, 1}, s[2], d[2], p[2], in[2];
+    int64_t k[2] = {1, 1}, s[2], d[2], p[2], e[2], in[2];
     int nk = window_attrs(im, n, sp, k, s, d);
     if (nk < 0)
         return nk;
@@ -111,9 +113,14 @@ int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith
         return ox_fail(im, PITH_EFORMAT, "kernel_shape is missing");
     for (int q = 0; q < sp; q++)
         in[q] = x->dims[2 + q];
-    int rc = conv_pads(im, n, sp, in, k, s, d, p);
+    int rc = conv_pads(im, n, sp, in, k, s, d, p, e, pool);
     if (rc)
         return rc;
+    if (pool && (p[0] != e[0] || (sp == 2 && p[1] != e[1]))) {
+        a->pool_ext |= 4; /* end padding of its own */
+        a->ph_end = sp == 1 ? 0 : (int)e[0];
+        a->pw_end = (int)e[sp - 1];
+    }
     if (sp == 1) { /* C x 1 x L: the window runs along W */
         a->kh = 1, a->kw = (int)k[0], a->sh = 1, a->sw = (int)s[0], a->ph = 0, a->pw = (int)p[0];
         a->dh = 1, a->dw = (int)d[0];
@@ -134,7 +141,7 @@ int ox_conv(ox_importer *im, const Onnx__NodeProto *n)
         return ox_fail(im, PITH_ESHAPE, "weight of rank %d for an input of rank %d", w->rank, rank);
     pith_attrs a = {0};
     int64_t ks[2] = {w->dims[2], rank == 4 ? w->dims[3] : 1};
-    int rc = ox_window(im, n, x, &a, 0);
+    int rc = ox_window(im, n, x, &a, 0, 0);
     if (rc < 0)
         return rc;
     if (rc && (a.kh != (rank == 4 ? ks[0] : 1) || a.kw != (rank == 4 ? ks[1] : ks[0])))

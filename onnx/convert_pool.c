@@ -4,13 +4,7 @@
 #include "../core/error.h"
 #include "importer.h"
 
-int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel);
-
-static int out_dim(int in, int k, int s, int p, int d, int ceil_mode)
-{
-    int span = in + 2 * p - d * (k - 1) - 1;
-    return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-}
+int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel, int pool);
 
 static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
 {
@@ -21,7 +15,7 @@ static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
         return ox_fail(im, PITH_EFORMAT, "input '%s' is a constant", x->name);
     int xn = x->node, rank = x->rank;
     pith_attrs a = {0};
-    int rc = ox_window(im, n, x, &a, 1);
+    int rc = ox_window(im, n, x, &a, 1, 1);
     if (rc < 0)
         return rc;
     if (a.dh != 1 || a.dw != 1)
@@ -29,17 +23,13 @@ static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
     a.dh = a.dw = 0;
     if (n->n_output > 1 && n->output[1][0] && ox_uses(im, n->output[1]))
         return ox_fail(im, PITH_EFORMAT, "the Indices output is used; not supported");
-    const pith_shape *s = &im->g->nodes[xn].out;
-    if (ox_attr_int(n, "ceil_mode", 0)) {
-        /* ceil_mode only matters when it adds a window */
-        if (out_dim(s->d[1], a.kh, a.sh, a.ph, 1, 1) != out_dim(s->d[1], a.kh, a.sh, a.ph, 1, 0) ||
-            out_dim(s->d[2], a.kw, a.sw, a.pw, 1, 1) != out_dim(s->d[2], a.kw, a.sw, a.pw, 1, 0))
-            return ox_fail(im, PITH_EFORMAT, "ceil_mode = 1 adds a partial window on a %dx%d input; not supported yet",
-                           s->d[1], s->d[2]);
-    }
-    if (strcmp(op, "avgpool") == 0 && (a.ph || a.pw) && !ox_attr_int(n, "count_include_pad", 0))
-        return ox_fail(im, PITH_EFORMAT, "padded average pooling with count_include_pad = 0 is not supported yet "
-                       "(pith counts padding in the divisor, as PyTorch's default)");
+    if (ox_attr_int(n, "ceil_mode", 0))
+        a.pool_ext |= 1;
+    /* ONNX's default leaves padding out of the mean, PyTorch's counts it */
+    if (strcmp(op, "avgpool") == 0 && !ox_attr_int(n, "count_include_pad", 0))
+        a.pool_ext |= 2;
+    if (a.pool_ext == 2 && !a.ph && !a.pw) /* no padding: the two agree */
+        a.pool_ext = 0;
     int idx = ox_add(im, op, "", &a, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, rank);
 }
@@ -66,8 +56,8 @@ int ox_reduce_mean(ox_importer *im, const Onnx__NodeProto *n)
     ox_value *x = ox_input(im, n, 0);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const || x->rank != 4)
-        return ox_fail(im, PITH_EFORMAT, "ReduceMean of a computed N x C x H x W value only");
+    if (x->is_const)
+        return ox_fail(im, PITH_EFORMAT, "ReduceMean of a constant is not supported");
     int64_t axes[4];
     int na;
     if (im->opset < 18) {
@@ -84,18 +74,32 @@ int ox_reduce_mean(ox_importer *im, const Onnx__NodeProto *n)
     }
     if (na < 0)
         return na;
-    int h = 0, w = 0, other = 0;
+    x = ox_get(im, n->input[0]);
+    const int rank = x->rank, keep = (int)ox_attr_int(n, "keepdims", 1);
+    int h = 0, w = 0, ch = 0, other = 0;
     for (int k = 0; k < na; k++) {
-        int64_t a = axes[k] < 0 ? axes[k] + 4 : axes[k];
-        h |= a == 2, w |= a == 3, other |= a != 2 && a != 3;
+        int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+        ch |= a == 1, h |= rank == 4 && a == 2, w |= rank == 4 && a == 3, other |= a == 0 || a >= rank ||
+                                                                              (rank < 4 && a > 1);
     }
-    if (!(na == 2 && h && w && !other))
-        return ox_fail(im, PITH_EFORMAT, "ReduceMean over axes other than {2, 3} (H and W) is not supported yet");
-    int xn = ox_get(im, n->input[0])->node;
+    int xn = x->node;
+    if (na == 1 && ch && !other) { /* over channels */
+        if (!keep && rank != 3)
+            return ox_fail(im, PITH_EFORMAT, "ReduceMean over channels without keepdims of a rank-%d value is not "
+                           "supported (rank 3 only)", rank);
+        int idx = ox_add(im, "channel_mean", "", &(pith_attrs){0}, &xn, 1);
+        if (idx < 0 || keep)
+            return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, rank);
+        int f = ox_add(im, "flatten", ".flatten", &(pith_attrs){0}, &idx, 1);
+        return f < 0 ? f : ox_define_node(im, n->output[0], f, 2);
+    }
+    if (!(rank == 4 && na == 2 && h && w && !other && !ch))
+        return ox_fail(im, PITH_EFORMAT, "ReduceMean over these axes is not supported (pith reduces over the "
+                       "channels, or over H and W)");
     int idx = ox_add(im, "global_avgpool", "", &(pith_attrs){0}, &xn, 1);
     if (idx < 0)
         return idx;
-    if (ox_attr_int(n, "keepdims", 1))
+    if (keep)
         return ox_define_node(im, n->output[0], idx, 4);
     int f = ox_add(im, "flatten", ".flatten", &(pith_attrs){0}, &idx, 1);
     return f < 0 ? f : ox_define_node(im, n->output[0], f, 2);

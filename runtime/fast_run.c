@@ -204,7 +204,7 @@ static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *a
 {
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     ew_job E = {m, o, arena, pithrt_tensor_elems(y)};
-    if (o->type == PITHRT_OP_MAXPOOL && o->kw <= PITHRT_MAXPOOL_SPAN)
+    if (o->type == PITHRT_OP_MAXPOOL && o->kw <= PITHRT_MAXPOOL_SPAN && !o->flags)
         pithrt_parallel(pool, x->dims[0], ew_task, &E);
     else if (o->type == PITHRT_OP_QUANTIZE || o->type == PITHRT_OP_ADD)
         pithrt_parallel(pool, (int)((E.n + EW_CHUNK - 1) / EW_CHUNK), ew_task, &E);

@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "kernels/pool_dims.h"
 
 static int fail(pithrt_model *m, int code, const char *fmt, ...)
 {
@@ -224,7 +225,8 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     if (o->act > (o->type == PITHRT_OP_ACT && v2 ? PITHRT_ACT_PRELU : PITHRT_ACT_HARDSWISH))
         return fail(m, PITHRT_EFORMAT, "op '%s': activation %d is not one a %s op takes (format version %u)",
                     o->name, o->act, pithrt_op_name(o->type), m->version);
-    if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE)
+    const int pool = o->type == PITHRT_OP_MAXPOOL || o->type == PITHRT_OP_AVGPOOL;
+    if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE && !(pool && v2 && o->flags <= 7))
         return fail(m, PITHRT_EFORMAT, "op '%s': flags %u on a %s op", o->name, o->flags, pithrt_op_name(o->type));
     const pithrt_tensor *x = T(m, o->in[0]), *y = T(m, o->out);
     const int s8 = y->dtype == PITHRT_S8;
@@ -248,6 +250,20 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
                         o->kh, o->kw, o->sh, o->sw, o->ph, o->pw, o->dh, o->dw);
         int oh = pithrt_out_dim(x->dims[1], o->kh, o->sh, o->ph, o->dh);
         int ow = pithrt_out_dim(x->dims[2], o->kw, o->sw, o->pw, o->dw);
+        if (o->flags) { /* ONNX's pool geometry: ceil mode, end padding, the mean without padding */
+            int32_t end[2] = {o->ph, o->pw};
+            if (x->dtype != PITHRT_F32)
+                return fail(m, PITHRT_EFORMAT, "op '%s': pool flags %u on int8", o->name, o->flags);
+            if (o->flags & PITHRT_POOL_END_PADS) {
+                if ((rc = check_const(m, o, o->aux, "end padding", PITHRT_S32, 2)))
+                    return rc;
+                memcpy(end, m->blob + T(m, o->aux)->offset, sizeof end);
+                if (end[0] < 0 || end[1] < 0 || end[0] > 64 || end[1] > 64)
+                    return fail(m, PITHRT_EFORMAT, "op '%s': end padding %d x %d", o->name, end[0], end[1]);
+            }
+            oh = pithrt_pool_out_dim(x->dims[1], o->kh, o->sh, o->ph, end[0], o->flags & PITHRT_POOL_CEIL);
+            ow = pithrt_pool_out_dim(x->dims[2], o->kw, o->sw, o->pw, end[1], o->flags & PITHRT_POOL_CEIL);
+        }
         int oc = o->type == PITHRT_OP_CONV2D ? T(m, o->out)->dims[0] : x->dims[0];
         if (oh < 1 || ow < 1 || y->dims[0] != oc || y->dims[1] != oh || y->dims[2] != ow)
             return fail(m, PITHRT_EFORMAT, "op '%s': output %dx%dx%d, the geometry gives %dx%dx%d", o->name,

@@ -291,11 +291,18 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
             pithrt_maxpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
         break;
     case PITHRT_OP_AVGPOOL:
-        if (s8)
+        if (s8) {
             pithrt_avgpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), yp, y->dims[1], y->dims[2], qact(y),
                                   &g, o->act);
-        else
+        } else if (o->flags) {
+            int32_t end[2] = {o->ph, o->pw};
+            if (o->flags & PITHRT_POOL_END_PADS)
+                memcpy(end, cst(m, o->aux), sizeof end);
+            pithrt_avgpool_ext_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g, end[0],
+                                       end[1], o->flags & PITHRT_POOL_EXCLUDE_PAD);
+        } else {
             pithrt_avgpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
+        }
         break;
     case PITHRT_OP_GAVGPOOL:
         if (s8)

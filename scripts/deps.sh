@@ -2,6 +2,8 @@
 # Installs the Debian packages pith needs, if any are missing.
 #   sh scripts/deps.sh          build, test and demo dependencies
 #   sh scripts/deps.sh bench    also the PyTorch peer (python3-torch) for bench/
+#   sh scripts/deps.sh onnx     also PyTorch, torchvision, onnx and Node.js (make test-onnx's model exports
+#                               and ONNX Runtime)
 #   sh scripts/deps.sh slurm    also Slurm and munge (make test-slurm: a one-node cluster on localhost)
 #   sh scripts/deps.sh arm      also the aarch64 cross compiler, QEMU and llvm-mca (make test-arm, bench/mca.sh)
 # Uses sudo only when not running as root. Does nothing when all are present.
@@ -16,7 +18,7 @@ fi
 if [ "${1:-}" = slurm ]; then
     PKGS="$PKGS slurm-wlm munge"
 fi
-if [ "${1:-}" = bench ]; then
+if [ "${1:-}" = bench ] || [ "${1:-}" = onnx ]; then
     PKGS="$PKGS python3 python3-torch python3-numpy python3-torchvision python3-onnx"
     # Node.js from elsewhere (NodeSource's nodejs ships its own npm and
     # conflicts with Debian's npm): take Debian's only for what is missing

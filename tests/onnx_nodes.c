@@ -380,7 +380,7 @@ int main(int argc, char **argv)
             io.in_names[io.n_in] = mp->graph->input[k]->name;
             snprintf(path, sizeof path, "%s/%s/test_data_set_0/input_%d.pb", dir, name, io.n_in);
             if (read_all(path, &io.in[io.n_in]) || decode(&io.in[io.n_in], path, &io.tin[io.n_in])) {
-                snprintf(msg, sizeof msg, "cannot read %s: %s", path, pith_last_error());
+                snprintf(msg, sizeof msg, "cannot read %.400s: %.500s", path, pith_last_error());
                 goto verdict;
             }
             io.n_in++;
@@ -389,7 +389,7 @@ int main(int argc, char **argv)
             io.out_names[io.n_out] = mp->graph->output[k]->name;
             snprintf(path, sizeof path, "%s/%s/test_data_set_0/output_%d.pb", dir, name, io.n_out);
             if (read_all(path, &io.out[io.n_out]) || decode(&io.out[io.n_out], path, &io.tout[io.n_out])) {
-                snprintf(msg, sizeof msg, "cannot read %s: %s", path, pith_last_error());
+                snprintf(msg, sizeof msg, "cannot read %.400s: %.500s", path, pith_last_error());
                 goto verdict;
             }
             io.n_out++;

@@ -308,6 +308,34 @@ static void test_prelu(void **state)
     }
 }
 
+/* ONNX's pools: ceil mode, end padding other than the start's, and the
+ * mean without the padding */
+static void test_pool_onnx_geometry(void **state)
+{
+    (void)state;
+    const char *ops[] = {"maxpool", "avgpool"};
+    for (int op = 0; op < 2; op++)
+        for (int ext = 1; ext < 8; ext++) {
+            pith_graph *g = new_graph(2, 7, 6);
+            pith_attrs a = pool_attrs(3, 2, 1);
+            a.pool_ext = ext;
+            a.ph_end = 0, a.pw_end = 1;
+            add1(g, ops[op], "pool", a, 0);
+            run_check(g, 2, -1, 1, 1);
+        }
+}
+
+static void test_channel_mean(void **state)
+{
+    (void)state;
+    pith_graph *g = new_graph(4, 3, 5);
+    add1(g, "channel_mean", "mean", (pith_attrs){0}, 0);
+    run_check(g, 2, -1, 1, 1);
+    g = new_graph(6, 0, 0);
+    add1(g, "channel_mean", "mean", (pith_attrs){0}, 0);
+    run_check(g, 3, -1, 1, 1);
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -629,6 +657,8 @@ int main(void)
         cmocka_unit_test(test_shuffle_slice),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_prelu),
+        cmocka_unit_test(test_pool_onnx_geometry),
+        cmocka_unit_test(test_channel_mean),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

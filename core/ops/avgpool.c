@@ -1,5 +1,8 @@
 /* avgpool: window mean; padded positions count as zeros in the divisor
- * (PyTorch's count_include_pad=True). */
+ * (PyTorch's count_include_pad=True), or are left out of it (pool_ext bit 1,
+ * ONNX's default). With ceil mode or end padding (ONNX) a window's divisor
+ * is the part of it inside the padded input, as PyTorch and ONNX Runtime
+ * count. */
 #include "pool_geom.h"
 
 static int avgpool_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_shape *out)
@@ -18,6 +21,7 @@ static void avgpool_forward_range(void *arg, size_t lo, size_t hi, int thread)
     const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const float inv = 1.0f / (float)(a->kh * a->kw);
+    const int ext = a->pool_ext, eh = pool_end_h(a), ew = pool_end_w(a);
     for (int pl = (int)lo; pl < (int)hi; pl++) {
         const float *xp = c->x[0] + (size_t)pl * h * w;
         float *yp = nd->y + (size_t)pl * oh * ow;
@@ -34,7 +38,9 @@ static void avgpool_forward_range(void *arg, size_t lo, size_t hi, int thread)
                             s += xp[ih * w + iw];
                     }
                 }
-                yp[i * ow + j] = s * inv;
+                yp[i * ow + j] = ext ? s / (float)pithrt_pool_count(i * a->sh - a->ph, j * a->sw - a->pw, a->kh, a->kw,
+                                                                    h, w, eh, ew, a->ph, a->pw, ext & POOL_EXCLUDE_PAD)
+                                     : s * inv;
             }
     }
 }
@@ -56,12 +62,16 @@ static void avgpool_backward_range(void *arg, size_t lo, size_t hi, int thread)
     const int h = c->in[0].d[1], w = c->in[0].d[2];
     const int oh = nd->out.d[1], ow = nd->out.d[2];
     const float inv = 1.0f / (float)(a->kh * a->kw);
+    const int ext = a->pool_ext, eh = pool_end_h(a), ew = pool_end_w(a);
     for (int pl = (int)lo; pl < (int)hi; pl++) {
         float *dxp = c->dx[0] + (size_t)pl * h * w;
         const float *gp = nd->dy + (size_t)pl * oh * ow;
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) {
-                float gv = gp[i * ow + j] * inv;
+                float gv = ext ? gp[i * ow + j] / (float)pithrt_pool_count(i * a->sh - a->ph, j * a->sw - a->pw, a->kh,
+                                                                           a->kw, h, w, eh, ew, a->ph, a->pw,
+                                                                           ext & POOL_EXCLUDE_PAD)
+                               : gp[i * ow + j] * inv;
                 for (int ki = 0; ki < a->kh; ki++) {
                     int ih = i * a->sh - a->ph + ki;
                     if (ih < 0 || ih >= h)

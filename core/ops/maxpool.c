@@ -12,7 +12,7 @@ static int maxpool_shape(const pith_node *nd, const pith_shape *in, int n_in, pi
 
 static int is_2x2(const pith_attrs *a)
 {
-    return a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && a->ph == 0 && a->pw == 0;
+    return a->kh == 2 && a->kw == 2 && a->sh == 2 && a->sw == 2 && a->ph == 0 && a->pw == 0 && !a->pool_ext;
 }
 
 /* Index (in the plane) of the first maximum of window (i, j); -1 if empty. */

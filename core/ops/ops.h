@@ -11,6 +11,7 @@ extern const pith_op pith_op_input, pith_op_conv2d, pith_op_linear, pith_op_batc
     pith_op_relu6, pith_op_hardswish, pith_op_maxpool, pith_op_avgpool, pith_op_global_avgpool,
     pith_op_flatten, pith_op_add, pith_op_concat, pith_op_dropout, pith_op_sigmoid, pith_op_hardsigmoid,
     pith_op_silu, pith_op_constant, pith_op_broadcast_add, pith_op_sub, pith_op_mul, pith_op_div,
-    pith_op_channel_shuffle, pith_op_slice, pith_op_resize, pith_op_clip, pith_op_leaky_relu, pith_op_prelu;
+    pith_op_channel_shuffle, pith_op_slice, pith_op_resize, pith_op_clip, pith_op_leaky_relu, pith_op_prelu,
+    pith_op_channel_mean;
 
 #endif

@@ -63,6 +63,11 @@ void pithrt_avgpool_f32_ref(const float *x, int c, int h, int w, float *y, int o
 void pithrt_avgpool_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, int8_t *y, int oh, int ow,
                            pithrt_qact yq, const pithrt_geom *g, int act);
 void pithrt_gavgpool_f32_ref(const float *x, int c, int hw, float *y);
+/* average pooling with ONNX's geometry: end padding eh x ew, each window's
+ * divisor its part inside the padded input, or inside the input when
+ * exclude_pad (pool_dims.h) */
+void pithrt_avgpool_ext_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g,
+                                int eh, int ew, int exclude_pad);
 void pithrt_gavgpool_s8_ref(const int8_t *x, int c, int hw, pithrt_qact xq, int8_t *y, pithrt_qact yq, int act);
 
 void pithrt_add_f32_ref(const float *a, const float *b, float *y, size_t n, int act);

@@ -3,6 +3,7 @@
 
 #include "../pithrt.h"
 #include "kernels.h"
+#include "pool_dims.h"
 
 void pithrt_maxpool_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g)
 {
@@ -34,6 +35,25 @@ void pithrt_avgpool_f32_ref(const float *x, int c, int h, int w, float *y, int o
                             s += x[((size_t)ch * h + yy) * w + xx];
                     }
                 y[((size_t)ch * oh + i) * ow + j] = s * inv;
+            }
+}
+
+void pithrt_avgpool_ext_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g,
+                                int eh, int ew, int exclude_pad)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float s = 0.0f;
+                for (int u = 0; u < g->kh; u++)
+                    for (int v = 0; v < g->kw; v++) {
+                        int yy = i * g->sh - g->ph + u, xx = j * g->sw - g->pw + v;
+                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                            s += x[((size_t)ch * h + yy) * w + xx];
+                    }
+                y[((size_t)ch * oh + i) * ow + j] =
+                    s / (float)pithrt_pool_count(i * g->sh - g->ph, j * g->sw - g->pw, g->kh, g->kw, h, w, eh, ew, g->ph,
+                                                 g->pw, exclude_pad);
             }
 }
 
