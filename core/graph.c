@@ -36,6 +36,7 @@ const pith_attr_desc pith_attr_table[] = {
     {"pool_ext", offsetof(pith_attrs, pool_ext), 0, 1},
     {"ph_end", offsetof(pith_attrs, ph_end), 0, 1},
     {"pw_end", offsetof(pith_attrs, pw_end), 0, 1},
+    {"axis", offsetof(pith_attrs, axis), 0, 1},
     {"wq", offsetof(pith_attrs, wq), 0, 1},
     {"wbits", offsetof(pith_attrs, wbits), 0, 1},
     {"wsym", offsetof(pith_attrs, wsym), 0, 1},

@@ -50,7 +50,7 @@ typedef struct pith_attrs {
      * divides by, and the modes (core/ops/resize.c) */
     int oh, ow;
     float rsh, rsw;
-    int rmode;      /* 0 nearest, 1 bilinear */
+    int rmode;      /* 0 nearest, 1 bilinear; pad: 0 constant (the value alpha), 1 reflect, 2 edge */
     int rcoord;     /* 0 half_pixel, 1 align_corners, 2 asymmetric, 3 pytorch_half_pixel */
     int rnearest;   /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
     /* maxpool / avgpool beyond PyTorch's defaults (ONNX's pools): bit 0 ceil
@@ -58,6 +58,7 @@ typedef struct pith_attrs {
      * bit 2 the end padding is ph_end / pw_end rather than ph / pw */
     int pool_ext;
     int ph_end, pw_end;
+    int axis;       /* softmax: 0..2 of C x H x W (0 of a vector), 3 the whole sample */
     /* Weight quantization of a conv2d / linear (quant/ attaches the transform;
      * the integer codes' scales are the node's w_scale / w_zp parameters). */
     int wq;         /* 0 float, 1 uniform, 2 k-means codebook, 3 binary, 4 ternary */

@@ -83,6 +83,42 @@ int ex_lower_imported(lower *L, int idx, int *handled)
     *handled = 1;
     if (op == &pith_op_batchnorm && !ex_is_s8(L, n->in[0]))
         return lower_batchnorm(L, idx);
+    if (op == &pith_op_softmax || op == &pith_op_global_maxpool) {
+        const pith_shape *in = &L->g->nodes[n->in[0]].out;
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        if (x < 0 || y < 0)
+            return x < 0 ? x : y;
+        pithrt_op o = pithrt_writer_op0(op == &pith_op_softmax ? PITHRT_OP_SOFTMAX : PITHRT_OP_MAXPOOL, n->name, x, y);
+        if (op == &pith_op_softmax) {
+            /* 0: the whole tensor (version 1's softmax), else axis + 1 of C x H x W */
+            o.ph = n->a.axis == 3 ? 0 : in->ndim == 1 ? 3 : n->a.axis + 1;
+        } else { /* a max pool whose window is the plane */
+            if (in->d[1] > 64 || in->d[2] > 64)
+                return pith_error(PITH_EINVAL, "node '%s': the runtime's pools take windows up to 64 x 64, not %d x %d",
+                                  n->name, in->d[1], in->d[2]);
+            o.kh = o.sh = in->d[1];
+            o.kw = o.sw = in->d[2];
+        }
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
+    if (op == &pith_op_pad) {
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        char name[64];
+        snprintf(name, sizeof name, "%.40s.value", n->name);
+        int32_t d[1] = {1};
+        int t = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, &n->a.alpha);
+        if (x < 0 || y < 0 || t < 0)
+            return x < 0 ? x : y < 0 ? y : t;
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_PAD, n->name, x, y);
+        o.ph = n->a.ph, o.pw = n->a.pw, o.dh = n->a.ph_end, o.dw = n->a.pw_end;
+        o.flags = (uint8_t)n->a.rmode;
+        o.aux = t;
+        L->val[idx].t = y;
+        return pithrt_writer_op(L->b, &o);
+    }
     if (op == &pith_op_channel_mean) {
         /* a 1 x 1 convolution (a vector: a one-output fc) with every weight 1/C */
         const pith_shape *in = &L->g->nodes[n->in[0]].out;

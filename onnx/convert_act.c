@@ -26,6 +26,8 @@ static float fold1(const pith_op *op, const pith_attrs *a, float v)
         return v < a->alpha ? a->alpha : v > a->beta ? a->beta : v;
     if (op == &pith_op_leaky_relu)
         return v > 0.0f ? v : a->alpha * v;
+    if (op == &pith_op_softmax)
+        return NAN; /* not elementwise: never folded (ox_softmax refuses constants) */
     float h = a->alpha * v + a->beta; /* hardsigmoid */
     return h <= 0.0f ? 0.0f : h >= 1.0f ? 1.0f : h;
 }
@@ -178,4 +180,35 @@ int ox_prelu(ox_importer *im, const Onnx__NodeProto *n)
     for (size_t k = 0; k < p->size; k++)
         p->data[k] = (float)ox_getf(&cs, k);
     return ox_define_node(im, n->output[0], idx, rank);
+}
+
+/* Softmax along one axis (opset 13+), or over the axes from `axis` on
+ * (before 13, which flattened them); the batch is never an axis here. */
+int ox_softmax(ox_importer *im, const Onnx__NodeProto *n)
+{
+    ox_value *x = ox_input(im, n, 0);
+    if (!x)
+        return PITH_EFORMAT;
+    if (x->is_const)
+        return ox_fail(im, PITH_EFORMAT, "Softmax of a constant is not supported");
+    const int rank = x->rank;
+    int64_t axis = ox_attr_int(n, "axis", im->opset < 13 ? 1 : -1);
+    if (axis < 0)
+        axis += rank;
+    if (axis < 1 || axis >= rank)
+        return ox_fail(im, PITH_EFORMAT, "Softmax along axis %lld of a rank-%d value (the batch is axis 0)",
+                       (long long)ox_attr_int(n, "axis", -1), rank);
+    pith_attrs a = {0};
+    if (im->opset < 13 && axis != rank - 1)
+        a.axis = axis == 1 ? 3 : -1; /* the flattened trailing axes: the whole sample */
+    else if (rank == 2)
+        a.axis = 0;
+    else if (rank == 3) /* N x C x L held as C x 1 x L */
+        a.axis = axis == 1 ? 0 : 2;
+    else
+        a.axis = (int)axis - 1;
+    if (a.axis < 0)
+        return ox_fail(im, PITH_EFORMAT, "Softmax over axes %lld.. of a rank-%d value (opset %lld) is not supported",
+                       (long long)axis, rank, (long long)im->opset);
+    return unary(im, n, &pith_op_softmax, &a, n->output[0]);
 }

@@ -100,8 +100,10 @@ static int window_attrs(ox_importer *im, const Onnx__NodeProto *n, int sp, int64
     return nk;
 }
 
-int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel, int pool)
+int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel)
 {
+    /* pools take the end padding as it is; a conv takes the smaller side of
+     * each axis and gets the rest from a pad node in front (ox_conv) */
     int sp = x->rank - 2;
     if (sp != 1 && sp != 2)
         return ox_fail(im, PITH_EFORMAT, "input of rank %d; pith imports 1-D and 2-D windows (rank 3 or 4)", x->rank);
@@ -113,10 +115,10 @@ int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith
         return ox_fail(im, PITH_EFORMAT, "kernel_shape is missing");
     for (int q = 0; q < sp; q++)
         in[q] = x->dims[2 + q];
-    int rc = conv_pads(im, n, sp, in, k, s, d, p, e, pool);
+    int rc = conv_pads(im, n, sp, in, k, s, d, p, e, 1);
     if (rc)
         return rc;
-    if (pool && (p[0] != e[0] || (sp == 2 && p[1] != e[1]))) {
+    if (p[0] != e[0] || (sp == 2 && p[1] != e[1])) {
         a->pool_ext |= 4; /* end padding of its own */
         a->ph_end = sp == 1 ? 0 : (int)e[0];
         a->pw_end = (int)e[sp - 1];
@@ -141,7 +143,7 @@ int ox_conv(ox_importer *im, const Onnx__NodeProto *n)
         return ox_fail(im, PITH_ESHAPE, "weight of rank %d for an input of rank %d", w->rank, rank);
     pith_attrs a = {0};
     int64_t ks[2] = {w->dims[2], rank == 4 ? w->dims[3] : 1};
-    int rc = ox_window(im, n, x, &a, 0, 0);
+    int rc = ox_window(im, n, x, &a, 0);
     if (rc < 0)
         return rc;
     if (rc && (a.kh != (rank == 4 ? ks[0] : 1) || a.kw != (rank == 4 ? ks[1] : ks[0])))
@@ -159,6 +161,16 @@ int ox_conv(ox_importer *im, const Onnx__NodeProto *n)
     if ((int64_t)im->g->nodes[xn].out.d[0] != w->dims[1] * a.groups)
         return ox_fail(im, PITH_ESHAPE, "weight [%lld, %lld, ...] with %d groups for %d input channels",
                        (long long)w->dims[0], (long long)w->dims[1], a.groups, im->g->nodes[xn].out.d[0]);
+    if (a.pool_ext) {
+        /* asymmetric padding: the common part in the conv, the rest a zero pad node */
+        int th = a.ph < a.ph_end ? a.ph : a.ph_end, tw = a.pw < a.pw_end ? a.pw : a.pw_end;
+        int pn = ox_pad_node(im, xn, a.ph - th, a.pw - tw, a.ph_end - th, a.pw_end - tw, 0, 0.0f, ".pad");
+        if (pn < 0)
+            return pn;
+        xn = pn;
+        a.ph = th, a.pw = tw;
+        a.pool_ext = a.ph_end = a.pw_end = 0;
+    }
     int idx = ox_add(im, "conv2d", "", &a, &xn, 1);
     if (idx < 0)
         return idx;

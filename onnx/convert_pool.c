@@ -2,9 +2,10 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../runtime/kernels/pool_dims.h"
 #include "importer.h"
 
-int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel, int pool);
+int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith_attrs *a, int need_kernel);
 
 static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
 {
@@ -15,7 +16,7 @@ static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
         return ox_fail(im, PITH_EFORMAT, "input '%s' is a constant", x->name);
     int xn = x->node, rank = x->rank;
     pith_attrs a = {0};
-    int rc = ox_window(im, n, x, &a, 1, 1);
+    int rc = ox_window(im, n, x, &a, 1);
     if (rc < 0)
         return rc;
     if (a.dh != 1 || a.dw != 1)
@@ -23,7 +24,12 @@ static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
     a.dh = a.dw = 0;
     if (n->n_output > 1 && n->output[1][0] && ox_uses(im, n->output[1]))
         return ox_fail(im, PITH_EFORMAT, "the Indices output is used; not supported");
-    if (ox_attr_int(n, "ceil_mode", 0))
+    const pith_shape *in = &im->g->nodes[xn].out;
+    int eh = a.pool_ext & 4 ? a.ph_end : a.ph, ew = a.pool_ext & 4 ? a.pw_end : a.pw;
+    /* ceil mode only where it adds a window (the fast kernels take the rest) */
+    if (ox_attr_int(n, "ceil_mode", 0) &&
+        (pithrt_pool_out_dim(in->d[1], a.kh, a.sh, a.ph, eh, 1) != pithrt_pool_out_dim(in->d[1], a.kh, a.sh, a.ph, eh, 0) ||
+         pithrt_pool_out_dim(in->d[2], a.kw, a.sw, a.pw, ew, 1) != pithrt_pool_out_dim(in->d[2], a.kw, a.sw, a.pw, ew, 0)))
         a.pool_ext |= 1;
     /* ONNX's default leaves padding out of the mean, PyTorch's counts it */
     if (strcmp(op, "avgpool") == 0 && !ox_attr_int(n, "count_include_pad", 0))
@@ -46,6 +52,18 @@ int ox_global_avgpool(ox_importer *im, const Onnx__NodeProto *n)
         return ox_fail(im, PITH_EFORMAT, "input must be a computed N x C x H x W value");
     int xn = x->node;
     int idx = ox_add(im, "global_avgpool", "", &(pith_attrs){0}, &xn, 1);
+    return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);
+}
+
+int ox_global_maxpool(ox_importer *im, const Onnx__NodeProto *n)
+{
+    ox_value *x = ox_input(im, n, 0);
+    if (!x)
+        return PITH_EFORMAT;
+    if (x->is_const || x->rank != 4)
+        return ox_fail(im, PITH_EFORMAT, "the input must be a computed N x C x H x W value");
+    int xn = x->node;
+    int idx = ox_add(im, "global_maxpool", "", &(pith_attrs){0}, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);
 }
 

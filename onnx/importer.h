@@ -104,4 +104,8 @@ int ox_add(ox_importer *im, const char *op, const char *suffix, const pith_attrs
  * constant has that rank). */
 int ox_const_node(ox_importer *im, const ox_value *c, int rank, const char *suffix);
 
+/* convert_pad.c: a pad node on computed value node xn; its index or <0 */
+int ox_pad_node(ox_importer *im, int xn, int top, int left, int bottom, int right, int mode, float value,
+                const char *suffix);
+
 #endif

@@ -40,6 +40,9 @@ int ox_reduce_mean(ox_importer *, const Onnx__NodeProto *);
 int ox_resize(ox_importer *, const Onnx__NodeProto *);
 int ox_leaky_relu(ox_importer *, const Onnx__NodeProto *);
 int ox_prelu(ox_importer *, const Onnx__NodeProto *);
+int ox_softmax(ox_importer *, const Onnx__NodeProto *);
+int ox_global_maxpool(ox_importer *, const Onnx__NodeProto *);
+int ox_pad(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -58,6 +61,7 @@ static const ox_op ops[] = {
     {"Gather", ox_gather},
     {"Gemm", ox_gemm},
     {"GlobalAveragePool", ox_global_avgpool},
+    {"GlobalMaxPool", ox_global_maxpool},
     {"HardSigmoid", ox_hardsigmoid},
     {"HardSwish", ox_hardswish},
     {"Identity", ox_identity},
@@ -66,6 +70,7 @@ static const ox_op ops[] = {
     {"MaxPool", ox_maxpool},
     {"Mul", ox_mul},
     {"PRelu", ox_prelu},
+    {"Pad", ox_pad},
     {"ReduceMean", ox_reduce_mean},
     {"Relu", ox_relu},
     {"Reshape", ox_reshape},
@@ -73,6 +78,7 @@ static const ox_op ops[] = {
     {"Shape", ox_shape},
     {"Sigmoid", ox_sigmoid},
     {"Slice", ox_slice},
+    {"Softmax", ox_softmax},
     {"Split", ox_split},
     {"Squeeze", ox_squeeze},
     {"Sub", ox_sub},

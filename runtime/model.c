@@ -61,8 +61,8 @@ const char *pithrt_op_name(int type)
 {
     static const char *names[] = {"?",      "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
                                   "concat", "act",    "lut",     "softmax", "reshape", "quantize", "dequantize",
-                                  "binary", "shuffle", "slice", "resize"};
-    return type >= 1 && type <= PITHRT_OP_RESIZE ? names[type] : "?";
+                                  "binary", "shuffle", "slice", "resize", "pad"};
+    return type >= 1 && type <= PITHRT_OP_PAD ? names[type] : "?";
 }
 
 int pithrt_op_inplace(const pithrt_op *op)
@@ -214,10 +214,10 @@ static int check_binary(pithrt_model *m, const pithrt_op *o)
 /* Shape and operand checks, one op type at a time. */
 static int check_op(pithrt_model *m, const pithrt_op *o)
 {
-    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
+    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1};
     const int v2 = m->version >= 2;
-    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_RESIZE : PITHRT_OP_DEQUANTIZE))
+    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_PAD : PITHRT_OP_DEQUANTIZE))
         return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d (format version %u)", o->name, o->type,
                     m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
@@ -226,7 +226,8 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return fail(m, PITHRT_EFORMAT, "op '%s': activation %d is not one a %s op takes (format version %u)",
                     o->name, o->act, pithrt_op_name(o->type), m->version);
     const int pool = o->type == PITHRT_OP_MAXPOOL || o->type == PITHRT_OP_AVGPOOL;
-    if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE && !(pool && v2 && o->flags <= 7))
+    if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE && o->type != PITHRT_OP_PAD &&
+        !(pool && v2 && o->flags <= 7))
         return fail(m, PITHRT_EFORMAT, "op '%s': flags %u on a %s op", o->name, o->flags, pithrt_op_name(o->type));
     const pithrt_tensor *x = T(m, o->in[0]), *y = T(m, o->out);
     const int s8 = y->dtype == PITHRT_S8;
@@ -326,6 +327,9 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': a reshape keeps its input's quantization", o->name);
         if ((o->type == PITHRT_OP_ACT || o->type == PITHRT_OP_SOFTMAX) && x->dtype != PITHRT_F32)
             return fail(m, PITHRT_EFORMAT, "op '%s': %s works on f32", o->name, pithrt_op_name(o->type));
+        if (o->type == PITHRT_OP_SOFTMAX && o->ph && (!v2 || o->ph > 3 || x->ndim != y->ndim || (y->ndim != 3 && y->ndim != 1)))
+            return fail(m, PITHRT_EFORMAT, "op '%s': softmax axis %d (format version %u)", o->name, o->ph - 1,
+                        m->version);
         if (o->type == PITHRT_OP_ACT && o->act >= PITHRT_ACT_HARDSIGMOID) {
             /* prelu: a slope per channel (per feature of a vector) or one */
             const int ch = y->ndim == 3 ? y->dims[0] : (int)pithrt_tensor_elems(y);
@@ -359,6 +363,20 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         memcpy(sc, m->blob + T(m, o->aux)->offset, sizeof sc);
         if (!(sc[0] > 0.0f) || !(sc[1] > 0.0f) || !isfinite(sc[0]) || !isfinite(sc[1]))
             return fail(m, PITHRT_EFORMAT, "op '%s': resize scales %g x %g", o->name, (double)sc[0], (double)sc[1]);
+        return PITHRT_OK;
+    }
+    case PITHRT_OP_PAD: {
+        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3 || o->flags > 2)
+            return fail(m, PITHRT_EFORMAT, "op '%s': pad maps f32 C x H x W, modes 0 to 2", o->name);
+        if (o->ph < 0 || o->pw < 0 || o->dh < 0 || o->dw < 0 || o->ph > 1024 || o->pw > 1024 || o->dh > 1024 ||
+            o->dw > 1024 || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1] + o->ph + o->dh ||
+            y->dims[2] != x->dims[2] + o->pw + o->dw)
+            return fail(m, PITHRT_EFORMAT, "op '%s': pads %d,%d,%d,%d do not take %dx%dx%d to %dx%dx%d", o->name, o->ph,
+                        o->pw, o->dh, o->dw, x->dims[0], x->dims[1], x->dims[2], y->dims[0], y->dims[1], y->dims[2]);
+        if (o->flags == 1 && (o->ph >= x->dims[1] || o->dh >= x->dims[1] || o->pw >= x->dims[2] || o->dw >= x->dims[2]))
+            return fail(m, PITHRT_EFORMAT, "op '%s': reflect padding must be smaller than the plane", o->name);
+        if (o->aux >= 0 && (rc = check_const(m, o, o->aux, "pad value", PITHRT_F32, 1)))
+            return rc;
         return PITHRT_OK;
     }
     case PITHRT_OP_SHUFFLE:

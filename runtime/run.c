@@ -348,6 +348,14 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         pithrt_resize_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->flags, sc);
         break;
     }
+    case PITHRT_OP_PAD: {
+        float v = 0.0f;
+        if (o->aux >= 0)
+            memcpy(&v, cst(m, o->aux), sizeof v);
+        pithrt_pad_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->ph, o->pw, o->flags,
+                           v);
+        break;
+    }
     case PITHRT_OP_SHUFFLE:
         pithrt_channel_shuffle_ref(xp, yp, x->dims[0], (size_t)x->dims[1] * x->dims[2], o->groups, s8 ? 1 : 4);
         break;
@@ -371,7 +379,13 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         pithrt_lut_s8_ref(xp, cst(m, o->aux), yp, pithrt_tensor_elems(y));
         break;
     case PITHRT_OP_SOFTMAX:
-        pithrt_softmax_f32_ref(xp, yp, (int)pithrt_tensor_elems(y));
+        if (o->ph) { /* version 2: along axis ph - 1 of C x H x W */
+            int32_t d[3];
+            pithrt_dims3(y, d);
+            pithrt_softmax_axis_f32_ref(xp, yp, d, o->ph - 1);
+        } else {
+            pithrt_softmax_f32_ref(xp, yp, (int)pithrt_tensor_elems(y));
+        }
         break;
     case PITHRT_OP_RESHAPE:
         break; /* a view: the planner gave it its input's storage */

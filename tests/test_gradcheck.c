@@ -336,6 +336,36 @@ static void test_channel_mean(void **state)
     run_check(g, 3, -1, 1, 1);
 }
 
+static void test_softmax_gmax(void **state)
+{
+    (void)state;
+    for (int axis = 0; axis < 4; axis++) {
+        pith_graph *g = new_graph(3, 4, 5);
+        pith_attrs a = {0};
+        a.axis = axis;
+        add1(g, "softmax", "softmax", a, 0);
+        run_check(g, 2, -2, 2, 1);
+    }
+    pith_graph *g = new_graph(7, 0, 0);
+    add1(g, "softmax", "softmax", (pith_attrs){0}, 0);
+    run_check(g, 2, -2, 2, 1);
+    g = new_graph(3, 4, 5);
+    add1(g, "global_maxpool", "gmax", (pith_attrs){0}, 0);
+    run_check(g, 2, -1, 1, 1);
+}
+
+static void test_pad(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        pith_graph *g = new_graph(2, 4, 5);
+        pith_attrs a = {0};
+        a.ph = 1, a.pw = 3, a.ph_end = 2, a.pw_end = 0, a.rmode = mode, a.alpha = 0.5f;
+        add1(g, "pad", "pad", a, 0);
+        run_check(g, 2, -1, 1, 1);
+    }
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -659,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_prelu),
         cmocka_unit_test(test_pool_onnx_geometry),
         cmocka_unit_test(test_channel_mean),
+        cmocka_unit_test(test_softmax_gmax),
+        cmocka_unit_test(test_pad),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

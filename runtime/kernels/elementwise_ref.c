@@ -68,3 +68,24 @@ void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, siz
     for (size_t i = 0; i < n; i++)
         y[i] = (float)(x[i] - xq.zero_point) * xq.scale;
 }
+
+void pithrt_softmax_axis_f32_ref(const float *x, float *y, const int32_t *d, int axis)
+{
+    size_t outer = 1, inner = 1, len = (size_t)d[axis];
+    for (int k = 0; k < axis; k++)
+        outer *= (size_t)d[k];
+    for (int k = axis + 1; k < 3; k++)
+        inner *= (size_t)d[k];
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            const float *xs = x + o * len * inner + i;
+            float *ys = y + o * len * inner + i;
+            float mx = -INFINITY, s = 0.0f;
+            for (size_t k = 0; k < len; k++)
+                mx = xs[k * inner] > mx ? xs[k * inner] : mx;
+            for (size_t k = 0; k < len; k++)
+                s += ys[k * inner] = expf(xs[k * inner] - mx);
+            for (size_t k = 0; k < len; k++)
+                ys[k * inner] /= s;
+        }
+}

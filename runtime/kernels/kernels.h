@@ -81,6 +81,8 @@ void pithrt_concat_s8_ref(const int8_t *x, pithrt_qact xq, size_t n, int8_t *y, 
 void pithrt_act_f32_ref(const float *x, float *y, size_t n, int act);
 void pithrt_lut_s8_ref(const int8_t *x, const uint8_t *table, int8_t *y, size_t n);
 void pithrt_softmax_f32_ref(const float *x, float *y, int n);
+/* softmax along axis 0..2 of a C x H x W tensor (d: its dims) */
+void pithrt_softmax_axis_f32_ref(const float *x, float *y, const int32_t *d, int axis);
 /* channel c = i * (channels / groups) + j moves to j * groups + i */
 void pithrt_channel_shuffle_ref(const void *x, void *y, int channels, size_t plane, int groups, size_t elem);
 /* channels [start, start + count) of x */
@@ -89,6 +91,9 @@ void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane
  * (resize_coord.h), scales = the H and W scales of the coordinate transform */
 void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
                            const float *scales);
+/* c planes h x w padded to oh x ow, top rows and left columns first (pad_index.h modes) */
+void pithrt_pad_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int top, int left, int mode,
+                        float value);
 /* The activations with parameters (hardsigmoid alpha, beta; clip lo, hi;
  * leaky relu alpha; prelu one slope per channel, or p[0] for all when
  * n_p == 1), over `channels` planes of `plane` values. */

@@ -10,10 +10,12 @@ graph_ops.onnx (+ graph_ops.in.f32, graph_ops.out.f32): a 3 x 8 x 8 input
   (GlobalAveragePool, 1x1 Conv, Relu, 1x1 Conv, HardSigmoid with ONNX's
   default alpha, Mul), a flatten spelled Shape -> Gather -> Unsqueeze ->
   Concat -> Reshape, and Gemm with transB, alpha and beta.
+asymmetric_pads.onnx (+ .in.f32, .out.f32): a Conv with pads 0,2,1,0 and
+  strides 1,2, which imports as a pad node and a conv.
 Models the importer must refuse, each for one reason:
   unsupported_op.onnx (Einsum), opset_too_new.onnx (opset 30),
   external_data.onnx (weights in another file), two_inputs.onnx,
-  asymmetric_pads.onnx (Conv pads 0,0,1,1), symbolic_input.onnx
+  symbolic_input.onnx
   (N x C x H x W with symbolic H, W: needs --input).
 """
 import os
@@ -126,7 +128,15 @@ def refused():
     with open(os.path.join(OUT, "external_data.onnx"), "wb") as f:
         f.write(m.SerializeToString())
     one_conv("two_inputs", extra_inputs=("x2",))
-    one_conv("asymmetric_pads", node_kw={"pads": [0, 0, 1, 1]})
+    m = one_conv("asymmetric_pads", node_kw={"pads": [0, 2, 1, 0], "strides": [1, 2]})
+    # it imports (a pad node, then the conv): its output, computed here
+    w = numpy_helper.to_array(m.graph.initializer[0]).astype(np.float64)
+    x = rng.uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (0, 1), (2, 0)))
+    full = conv(xp, w, np.zeros(4), 1, 0)
+    y = full[:, :, :, ::2]
+    x.tofile(os.path.join(OUT, "asymmetric_pads.in.f32"))
+    y.astype(np.float32).tofile(os.path.join(OUT, "asymmetric_pads.out.f32"))
     one_conv("symbolic_input", in_dims=("N", 3, "H", "W"))
 
 
