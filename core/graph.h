@@ -48,7 +48,7 @@ typedef struct pith_attrs {
     float alpha, beta; /* hardsigmoid: clamp(alpha x + beta, 0, 1); clip: [alpha, beta]; leaky_relu: alpha */
     /* resize (ONNX Resize): output size, the scales its coordinate transform
      * divides by, and the modes (core/ops/resize.c) */
-    int oh, ow;
+    int oh, ow;     /* (conv_transpose: the output padding) */
     float rsh, rsw;
     int rmode;      /* 0 nearest, 1 bilinear; pad: 0 constant (the value alpha), 1 reflect, 2 edge */
     int rcoord;     /* 0 half_pixel, 1 align_corners, 2 asymmetric, 3 pytorch_half_pixel */

@@ -103,6 +103,30 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
+    if (op == &pith_op_conv_transpose) {
+        char name[64];
+        int32_t d[4] = {(int32_t)n->params[0].shape[0], (int32_t)n->params[0].shape[1], (int32_t)n->params[0].shape[2],
+                        (int32_t)n->params[0].shape[3]};
+        snprintf(name, sizeof name, "%.40s.weight", n->name);
+        int tw = pithrt_writer_const(L->b, name, PITHRT_F32, d, 4, pith_param_value(&n->params[0]));
+        int tb = -1;
+        if (n->a.bias && tw >= 0) {
+            snprintf(name, sizeof name, "%.40s.bias", n->name);
+            d[0] = n->a.out;
+            tb = pithrt_writer_const(L->b, name, PITHRT_F32, d, 1, pith_param_value(&n->params[1]));
+        }
+        int x = ex_as_f32(L, n->in[0]);
+        int y = ex_new_act(L, n, "", 0, NULL);
+        if (tw < 0 || (n->a.bias && tb < 0) || x < 0 || y < 0)
+            return tw < 0 ? tw : tb < 0 && n->a.bias ? tb : x < 0 ? x : y;
+        pithrt_op o = pithrt_writer_op0(PITHRT_OP_CONV_TRANSPOSE, n->name, x, y);
+        ex_set_geom(&o, &n->a);
+        o.weight = tw;
+        o.bias = tb;
+        L->val[idx].t = y;
+        L->float_layers++;
+        return pithrt_writer_op(L->b, &o);
+    }
     if (op == &pith_op_pad) {
         int x = ex_as_f32(L, n->in[0]);
         int y = ex_new_act(L, n, "", 0, NULL);

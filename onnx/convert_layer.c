@@ -294,3 +294,79 @@ int ox_batchnorm(ox_importer *im, const Onnx__NodeProto *n)
     }
     return ox_define_node(im, n->output[0], idx, rank);
 }
+
+/* ConvTranspose: the weight [in][out / groups][k] constant; pads symmetric
+ * per axis (or derived from output_shape); output_padding kept. */
+int ox_conv_transpose(ox_importer *im, const Onnx__NodeProto *n)
+{
+    ox_value *x = graph_input(im, n, 0), *w = x ? const_input(im, n, 1, "weight") : NULL;
+    if (!w)
+        return PITH_EFORMAT;
+    int xn = x->node, rank = x->rank;
+    if ((rank != 4 && rank != 3) || w->rank != rank)
+        return ox_fail(im, PITH_EFORMAT, "ConvTranspose of rank %d; pith imports 1-D and 2-D ones", rank);
+    /* 1-D (N x C x L, held as C x 1 x L): the H axis is 1 wide, unpadded */
+    const int sp = rank - 2;
+    int64_t s[2] = {1, 1}, d[2] = {1, 1}, p[4] = {0, 0, 0, 0}, op[2] = {0, 0}, os[2], t[4];
+    int ns = ox_attr_ints(im, n, "strides", t, 2);
+    for (int q = 0; q < ns; q++)
+        s[2 - sp + q] = t[q];
+    int nd = ox_attr_ints(im, n, "dilations", t, 2);
+    for (int q = 0; q < nd; q++)
+        d[2 - sp + q] = t[q];
+    int np = ox_attr_ints(im, n, "pads", t, 4);
+    for (int q = 0; q < np / 2 && np == 2 * sp; q++)
+        p[2 - sp + q] = t[q], p[4 - sp + q] = t[sp + q];
+    int no = ox_attr_ints(im, n, "output_padding", t, 2);
+    for (int q = 0; q < no; q++)
+        op[2 - sp + q] = t[q];
+    int nos = ox_attr_ints(im, n, "output_shape", t, 2);
+    for (int q = 0; q < nos; q++)
+        os[2 - sp + q] = t[q];
+    if (sp == 1 && nos == 1)
+        os[0] = 1, nos = 2;
+    if (ns < 0 || nd < 0 || np < 0 || no < 0 || nos < 0 || (np && np != 2 * sp))
+        return PITH_EFORMAT;
+    const char *ap = ox_attr_string(n, "auto_pad", "NOTSET");
+    const int64_t k[2] = {sp == 2 ? w->dims[2] : 1, w->dims[rank - 1]};
+    const int64_t in[2] = {sp == 2 ? x->dims[2] : 1, x->dims[rank - 1]};
+    if (nos == 2 || strcmp(ap, "NOTSET")) {
+        /* the padding that gives output_shape (or in * stride for SAME) */
+        for (int a = 0; a < 2; a++) {
+            int64_t want = nos == 2 ? os[a] : in[a] * s[a];
+            int64_t total = s[a] * (in[a] - 1) + op[a] + (k[a] - 1) * d[a] + 1 - want;
+            if (strcmp(ap, "VALID") == 0 && nos != 2)
+                total = 0;
+            int upper = strcmp(ap, "SAME_UPPER") == 0;
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2); /* floor, as ONNX's numpy reference */
+            p[a] = upper ? half : total - half;
+            p[a + 2] = total - p[a];
+        }
+    }
+    for (int q = 0; q < 2; q++)
+        if (p[q] < -64 || p[q] > 64 || p[q + 2] < -64 || p[q + 2] > 64)
+            return ox_fail(im, PITH_EFORMAT, "ConvTranspose padding %lld, %lld on axis %d", (long long)p[q],
+                           (long long)p[q + 2], q);
+    pith_attrs a = {0};
+    a.groups = (int)ox_attr_int(n, "group", 1);
+    a.out = (int)w->dims[1] * a.groups;
+    a.kh = (int)k[0], a.kw = (int)k[1], a.sh = (int)s[0], a.sw = (int)s[1], a.ph = (int)p[0], a.pw = (int)p[1];
+    a.dh = (int)d[0], a.dw = (int)d[1];
+    /* the end padding as a difference in the output size */
+    a.oh = (int)(op[0] + p[0] - p[2]), a.ow = (int)(op[1] + p[1] - p[3]);
+    ox_value *b = NULL;
+    if (ox_has_input(n, 2) && !(b = const_input(im, n, 2, "bias")))
+        return PITH_EFORMAT;
+    a.bias = b != NULL;
+    if ((int64_t)im->g->nodes[xn].out.d[0] != w->dims[0])
+        return ox_fail(im, PITH_ESHAPE, "a weight of %lld input channels for %d", (long long)w->dims[0],
+                       im->g->nodes[xn].out.d[0]);
+    int idx = ox_add(im, "conv_transpose", "", &a, &xn, 1);
+    if (idx < 0)
+        return idx;
+    int rc;
+    if ((rc = fill_param(im, &im->g->nodes[idx], "weight", w, 1.0f)) ||
+        (b && (rc = fill_param(im, &im->g->nodes[idx], "bias", b, 1.0f))))
+        return rc;
+    return ox_define_node(im, n->output[0], idx, rank);
+}

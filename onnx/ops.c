@@ -43,6 +43,7 @@ int ox_prelu(ox_importer *, const Onnx__NodeProto *);
 int ox_softmax(ox_importer *, const Onnx__NodeProto *);
 int ox_global_maxpool(ox_importer *, const Onnx__NodeProto *);
 int ox_pad(ox_importer *, const Onnx__NodeProto *);
+int ox_conv_transpose(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -55,6 +56,7 @@ static const ox_op ops[] = {
     {"Constant", ox_constant},
     {"ConstantOfShape", ox_constant_of_shape},
     {"Conv", ox_conv},
+    {"ConvTranspose", ox_conv_transpose},
     {"Div", ox_div},
     {"Dropout", ox_identity},
     {"Flatten", ox_flatten},

@@ -61,8 +61,8 @@ const char *pithrt_op_name(int type)
 {
     static const char *names[] = {"?",      "conv2d", "fc",      "maxpool", "avgpool",  "gavgpool",   "add",
                                   "concat", "act",    "lut",     "softmax", "reshape", "quantize", "dequantize",
-                                  "binary", "shuffle", "slice", "resize", "pad"};
-    return type >= 1 && type <= PITHRT_OP_PAD ? names[type] : "?";
+                                  "binary", "shuffle", "slice", "resize", "pad", "conv_transpose"};
+    return type >= 1 && type <= PITHRT_OP_CONV_TRANSPOSE ? names[type] : "?";
 }
 
 int pithrt_op_inplace(const pithrt_op *op)
@@ -214,10 +214,10 @@ static int check_binary(pithrt_model *m, const pithrt_op *o)
 /* Shape and operand checks, one op type at a time. */
 static int check_op(pithrt_model *m, const pithrt_op *o)
 {
-    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1};
+    static const int min_in[] = {0, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int max_in[] = {0, 1, 1, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1};
     const int v2 = m->version >= 2;
-    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_PAD : PITHRT_OP_DEQUANTIZE))
+    if (o->type < 1 || o->type > (v2 ? PITHRT_OP_CONV_TRANSPOSE : PITHRT_OP_DEQUANTIZE))
         return fail(m, PITHRT_EFORMAT, "op '%s': unknown op type %d (format version %u)", o->name, o->type,
                     m->version);
     if (o->n_in < min_in[o->type] || o->n_in > max_in[o->type])
@@ -363,6 +363,27 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         memcpy(sc, m->blob + T(m, o->aux)->offset, sizeof sc);
         if (!(sc[0] > 0.0f) || !(sc[1] > 0.0f) || !isfinite(sc[0]) || !isfinite(sc[1]))
             return fail(m, PITHRT_EFORMAT, "op '%s': resize scales %g x %g", o->name, (double)sc[0], (double)sc[1]);
+        return PITHRT_OK;
+    }
+    case PITHRT_OP_CONV_TRANSPOSE: {
+        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3)
+            return fail(m, PITHRT_EFORMAT, "op '%s': conv_transpose maps f32 C x H x W", o->name);
+        if (o->kh < 1 || o->kw < 1 || o->sh < 1 || o->sw < 1 || o->ph < -64 || o->pw < -64 || o->dh < 1 || o->dw < 1 ||
+            o->kh > 64 || o->kw > 64 || o->sh > 64 || o->sw > 64 || o->ph > 64 || o->pw > 64 || o->dh > 64 ||
+            o->dw > 64 || o->groups < 1 || x->dims[0] % o->groups || y->dims[0] % o->groups)
+            return fail(m, PITHRT_EFORMAT, "op '%s': conv_transpose geometry", o->name);
+        /* the output size within 128 of (H - 1) s - 2 p + d (k - 1) + 1: output
+         * padding, and ONNX's asymmetric padding (the end's difference) */
+        int bh = (x->dims[1] - 1) * o->sh - 2 * o->ph + o->dh * (o->kh - 1) + 1;
+        int bw = (x->dims[2] - 1) * o->sw - 2 * o->pw + o->dw * (o->kw - 1) + 1;
+        if (y->dims[1] <= bh - 128 || y->dims[1] >= bh + 128 || y->dims[2] <= bw - 128 || y->dims[2] >= bw + 128)
+            return fail(m, PITHRT_EFORMAT, "op '%s': output %dx%d for a %dx%d input", o->name, y->dims[1], y->dims[2],
+                        x->dims[1], x->dims[2]);
+        size_t wn = (size_t)x->dims[0] * (y->dims[0] / o->groups) * o->kh * o->kw;
+        if ((rc = check_const(m, o, o->weight, "weight", PITHRT_F32, wn)))
+            return rc;
+        if (o->bias >= 0 && (rc = check_const(m, o, o->bias, "bias", PITHRT_F32, (size_t)y->dims[0])))
+            return rc;
         return PITHRT_OK;
     }
     case PITHRT_OP_PAD: {

@@ -77,6 +77,7 @@ typedef enum {
     PITHRT_OP_SHUFFLE = 15, /* channel shuffle in `groups` groups (version 2) */
     PITHRT_OP_SLICE = 16,   /* channels [ph, ph + output channels) (version 2) */
     PITHRT_OP_RESIZE = 17,  /* f32 nearest / bilinear resampling; modes in the flags, scales in aux (version 2) */
+    PITHRT_OP_CONV_TRANSPOSE = 19, /* f32 transposed convolution, weight [in][out / groups][kh][kw] (version 2) */
     PITHRT_OP_PAD = 18,     /* f32 H, W padding: ph, pw before, dh, dw after; mode in the flags; aux f32 [1] the
                                constant (version 2) */
 } pithrt_op_type;

@@ -348,6 +348,10 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         pithrt_resize_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->flags, sc);
         break;
     }
+    case PITHRT_OP_CONV_TRANSPOSE:
+        pithrt_conv_transpose_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], cst(m, o->weight), cst(m, o->bias), yp,
+                                      y->dims[0], y->dims[1], y->dims[2], &g);
+        break;
     case PITHRT_OP_PAD: {
         float v = 0.0f;
         if (o->aux >= 0)

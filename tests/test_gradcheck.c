@@ -366,6 +366,22 @@ static void test_pad(void **state)
     }
 }
 
+/* transposed convolution: stride, padding, dilation, groups, output padding */
+static void test_conv_transpose(void **state)
+{
+    (void)state;
+    const int cfg[4][7] = {/* k s p d groups out_pad bias */
+                           {3, 2, 1, 1, 1, 1, 1}, {2, 2, 0, 1, 1, 0, 0}, {3, 1, 1, 2, 2, 0, 1}, {4, 3, 1, 1, 1, 2, 1}};
+    for (int k = 0; k < 4; k++) {
+        pith_graph *g = new_graph(4, 3, 4);
+        pith_attrs a = conv_attrs(6, cfg[k][0], cfg[k][0], cfg[k][1], cfg[k][1], cfg[k][2], cfg[k][2], cfg[k][3],
+                                  cfg[k][3], cfg[k][4], cfg[k][6]);
+        a.oh = a.ow = cfg[k][5];
+        add1(g, "conv_transpose", "up", a, 0);
+        run_check(g, 2, -1, 1, 1);
+    }
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -691,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_channel_mean),
         cmocka_unit_test(test_softmax_gmax),
         cmocka_unit_test(test_pad),
+        cmocka_unit_test(test_conv_transpose),
         cmocka_unit_test(test_small_network),
         cmocka_unit_test(test_fusion_is_exact),
         cmocka_unit_test(test_shape_errors),

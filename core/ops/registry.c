@@ -33,7 +33,8 @@ static const pith_op *all_ops[MAX_OPS + 1] = {
     &pith_op_sigmoid, &pith_op_hardsigmoid, &pith_op_silu, &pith_op_constant, &pith_op_broadcast_add,
     &pith_op_sub, &pith_op_mul, &pith_op_div, &pith_op_channel_shuffle, &pith_op_slice,
     &pith_op_resize, &pith_op_clip, &pith_op_leaky_relu, &pith_op_prelu,
-    &pith_op_channel_mean, &pith_op_softmax, &pith_op_global_maxpool, &pith_op_pad, NULL,
+    &pith_op_channel_mean, &pith_op_softmax, &pith_op_global_maxpool, &pith_op_pad,
+    &pith_op_conv_transpose, NULL,
 };
 
 const pith_op *const *pith_op_all(void) { return (const pith_op *const *)all_ops; }

@@ -91,6 +91,9 @@ void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane
  * (resize_coord.h), scales = the H and W scales of the coordinate transform */
 void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
                            const float *scales);
+/* transposed convolution (conv_transpose_f32_ref.c); weights [c][oc / groups][kh][kw] */
+void pithrt_conv_transpose_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y,
+                                   int oc, int oh, int ow, const pithrt_geom *g);
 /* c planes h x w padded to oh x ow, top rows and left columns first (pad_index.h modes) */
 void pithrt_pad_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int top, int left, int mode,
                         float value);
