@@ -471,7 +471,7 @@ static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist
         m->mean = (float)v;
     if (!rc && !(rc = get_f64(r, t, o, "std", &v)))
         m->std = (float)v;
-    rc = rc ? rc : get_int(r, t, o, "classes", 1, 65536, &m->classes);
+    rc = rc ? rc : get_int(r, t, o, "classes", 1, 1 << 26, &m->classes); /* outputs: a detector has 705,600 */
     rc = rc ? rc : get_f64(r, t, o, "top1", &m->top1);
     rc = rc ? rc : get_f64(r, t, o, "top5", &m->top5);
     rc = rc ? rc : get_f64(r, t, o, "test_loss", &m->test_loss);

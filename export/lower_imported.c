@@ -103,6 +103,49 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         L->val[idx].t = y;
         return pithrt_writer_op(L->b, &o);
     }
+    if (op == &pith_op_concat && n->n_in > 4) {
+        /* the runtime's concat takes up to 4 inputs: a chain, each step
+         * joining the previous one's output and up to 3 more (f32) */
+        int prev = ex_as_f32(L, n->in[0]), at = 1, step = 0;
+        int32_t d[4];
+        int nd = ex_dims_of(&n->out, d);
+        int ch = L->g->nodes[n->in[0]].out.d[0];
+        while (prev >= 0 && at < n->n_in) {
+            pithrt_op o = pithrt_writer_op0(PITHRT_OP_CONCAT, n->name, prev, -1);
+            for (; o.n_in < 4 && at < n->n_in; at++) {
+                int t = ex_as_f32(L, n->in[at]);
+                if (t < 0)
+                    return t;
+                o.in[o.n_in++] = t;
+                ch += L->g->nodes[n->in[at]].out.d[0];
+            }
+            int y;
+            if (at == n->n_in) {
+                y = ex_new_act(L, n, "", 0, NULL);
+            } else {
+                pithrt_tensor t;
+                memset(&t, 0, sizeof t);
+                t.dtype = PITHRT_F32;
+                t.ndim = (uint8_t)nd;
+                memcpy(t.dims, d, sizeof d);
+                t.dims[0] = ch;
+                char name[64];
+                snprintf(name, sizeof name, "%.40s.part%d", n->name, step++);
+                y = pithrt_writer_tensor(L->b, &t, name);
+            }
+            if (y < 0)
+                return y;
+            o.out = y;
+            int rc = pithrt_writer_op(L->b, &o);
+            if (rc)
+                return rc;
+            prev = y;
+        }
+        if (prev < 0)
+            return prev;
+        L->val[idx].t = prev;
+        return PITH_OK;
+    }
     if (op == &pith_op_conv_transpose) {
         char name[64];
         int32_t d[4] = {(int32_t)n->params[0].shape[0], (int32_t)n->params[0].shape[1], (int32_t)n->params[0].shape[2],

@@ -383,14 +383,17 @@ int ox_concat(ox_importer *im, const Onnx__NodeProto *n)
     }
     if (n_const)
         return ox_fail(im, PITH_EFORMAT, "Concat of computed values with constants is not supported");
-    if (x0->rank != 4 || axis != 1)
-        return ox_fail(im, PITH_EFORMAT, "Concat along axis %lld of rank-%d values; pith concatenates N x C x H x W "
-                       "along channels", (long long)axis, x0->rank);
+    if (axis != 1)
+        return ox_fail(im, PITH_EFORMAT, "Concat along axis %lld of rank-%d values; pith concatenates along axis 1 "
+                       "(channels, or the features of N x F)", (long long)axis, x0->rank);
+    const int rank = x0->rank;
     int in[PITH_MAX_INPUTS];
     for (size_t k = 0; k < n->n_input; k++)
         in[k] = ox_get(im, n->input[k])->node;
+    if (n->n_input == 1)
+        return ox_define_alias(im, n->output[0], x0);
     int idx = ox_add(im, "concat", "", &(pith_attrs){0}, in, (int)n->n_input);
-    return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);
+    return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, rank);
 }
 
 int ox_cast(ox_importer *im, const Onnx__NodeProto *n)

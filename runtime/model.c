@@ -301,7 +301,9 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         int ch = 0;
         for (int i = 0; i < o->n_in; i++) {
             const pithrt_tensor *t = T(m, o->in[i]);
-            if (t->ndim != 3 || y->ndim != 3 || t->dims[1] != y->dims[1] || t->dims[2] != y->dims[2])
+            /* channels of C x H x W, or (version 2) features of vectors */
+            int vec = v2 && t->ndim == 1 && y->ndim == 1;
+            if (!vec && (t->ndim != 3 || y->ndim != 3 || t->dims[1] != y->dims[1] || t->dims[2] != y->dims[2]))
                 return fail(m, PITHRT_EFORMAT, "op '%s': concatenated inputs must share H x W", o->name);
             ch += t->dims[0];
         }

@@ -197,7 +197,8 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
     uint32_t version = PITHRT_VERSION_MIN;
     for (int i = 0; i < b->n_ops; i++)
         if (b->ops[i].type >= PITHRT_OP_BINARY || b->ops[i].act > PITHRT_ACT_HARDSWISH || b->ops[i].flags ||
-            (b->ops[i].type == PITHRT_OP_SOFTMAX && b->ops[i].ph))
+            (b->ops[i].type == PITHRT_OP_SOFTMAX && b->ops[i].ph) ||
+            (b->ops[i].type == PITHRT_OP_CONCAT && b->tensors[b->ops[i].out].ndim == 1))
             version = PITHRT_VERSION;
     memcpy(p, PITHRT_MAGIC, 4);
     w32(p + PITHRT_HDR_VERSION, version);
