@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/error.h"
 #include "../onnx/onnx_import.h"
@@ -103,6 +104,13 @@ static int read_labels(const char *cmd, const char *path, int classes, pith_ckpt
     return rc;
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 int cmd_import(int argc, char **argv)
 {
     const char *cmd = "import";
@@ -136,7 +144,9 @@ int cmd_import(int argc, char **argv)
 
     pith_graph *g = NULL;
     pith_onnx_info info;
+    double t0 = now_s();
     rc = pith_onnx_import_file(path, &o, &g, &info);
+    double t_import = now_s() - t0;
     if (!rc)
         rc = pith_graph_compile(g, 1);
     if (rc)
@@ -168,7 +178,9 @@ int cmd_import(int argc, char **argv)
         pith_graph_free(g);
         return rc;
     }
+    t0 = now_s();
     rc = pith_checkpoint_save(co.out, g, &meta, NULL, NULL, NULL, 0);
+    double t_save = now_s() - t0;
     if (rc) {
         pith_graph_free(g);
         return cli_fail(cmd, rc);
@@ -193,14 +205,18 @@ int cmd_import(int argc, char **argv)
         json_str(&j, "output", out);
         json_int(&j, "params", pith_graph_params(g, 1));
         json_int(&j, "macs", pith_graph_macs(g));
+        json_num(&j, "import_seconds", t_import);
+        json_num(&j, "save_seconds", t_save);
         json_end_obj(&j);
         json_finish(&j);
     } else if (!co.quiet) {
         printf("%s (%s, opset %lld): %d nodes -> %d pith layers (%d folded, %d pairs fused), input %s '%s', "
-               "output %s '%s'\n%lld parameters, %lld MACs per image -> %s\n",
-               path, info.producer, (long long)info.opset, info.onnx_nodes, layers, info.folded, info.fused, in,
-               info.input_name, out, info.output_name, (long long)pith_graph_params(g, 1),
-               (long long)pith_graph_macs(g), co.out);
+               "output %s '%s'\n%lld parameters, %lld MACs per image; read and converted in %.2f s, "
+               "checkpoint written in %.2f s -> %s\n",
+               path, info.producer[0] && info.producer[0] != ' ' ? info.producer : "unknown producer",
+               (long long)info.opset, info.onnx_nodes, layers, info.folded, info.fused, in, info.input_name, out,
+               info.output_name, (long long)pith_graph_params(g, 1), (long long)pith_graph_macs(g), t_import, t_save,
+               co.out);
     }
     pith_graph_free(g);
     return EXIT_OK;

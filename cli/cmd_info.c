@@ -119,7 +119,9 @@ int cmd_info(int argc, char **argv)
         json_end_obj(&j);
         json_finish(&j);
     } else {
-        if (has_meta)
+        if (has_meta && isnan(meta.top1))
+            printf("%s: %s, epoch %d, not evaluated, made by: %s\n", src, meta.model, meta.epoch, meta.command);
+        else if (has_meta)
             printf("%s: %s, epoch %d, test top-1 %.2f%%, trained with: %s\n", src, meta.model,
                    meta.epoch, 100 * meta.top1, meta.command);
         else

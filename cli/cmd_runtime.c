@@ -184,8 +184,8 @@ int cmd_export(int argc, char **argv)
         rc = exp_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
     pith_export_report rep;
     if (!rc)
-        rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, golden && test.n > 0 ? test.x : NULL, out,
-                        &rep);
+        rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, model ? NULL : &meta,
+                        golden && test.n > 0 ? test.x : NULL, out, &rep);
     code = rc ? cli_fail(cmd, rc) : EXIT_OK;
     if (!rc && as_json) {
         json j;

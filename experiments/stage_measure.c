@@ -46,7 +46,7 @@ int exp_stage_export(exp_run_state *s, int i)
     const exp_stage *st = &s->cfg->stages[i];
     exp_stage_file(s, i, "export.pith", s->exported, sizeof s->exported);
     pith_export_report rep;
-    int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std,
+    int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std, NULL,
                         st->golden && s->test.n > 0 ? s->test.x : NULL, s->exported, &rep);
     if (rc) {
         s->exported[0] = '\0';

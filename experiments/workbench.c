@@ -123,8 +123,10 @@ const char *exp_class_name(const char *dataset, int classes, int c, char *buf, s
     return buf;
 }
 
-int exp_export(pith_graph *g, const char *dataset, float mean, float std, const float *golden_in, const char *out,
-               pith_export_report *rep)
+/* meta (may be NULL): an imported model's per-channel normalisation and
+ * class names, which take the place of mean, std and the dataset's names */
+int exp_export(pith_graph *g, const char *dataset, float mean, float std, const pith_ckpt_meta *meta,
+               const float *golden_in, const char *out, pith_export_report *rep)
 {
     const int k = pith_graph_output_shape(g)->d[0];
     char names[64][32];
@@ -139,6 +141,27 @@ int exp_export(pith_graph *g, const char *dataset, float mean, float std, const 
             labels[i] = exp_class_name(dataset, k, i, names[i], sizeof names[i]);
         o.labels = labels;
         o.n_labels = k;
+    }
+    const char *names_of[4096];
+    if (meta && meta->norm_channels > 0) {
+        o.norm_channels = meta->norm_channels;
+        memcpy(o.mean, meta->norm_mean, sizeof o.mean);
+        memcpy(o.std, meta->norm_std, sizeof o.std);
+    }
+    if (meta && meta->labels[0]) {
+        /* point into a copy, one name per line */
+        static __thread char copy[sizeof meta->labels];
+        memcpy(copy, meta->labels, sizeof copy);
+        int n = 0;
+        for (char *p = copy; *p && n < 4096;) {
+            char *e = strchr(p, '\n');
+            if (e)
+                *e = '\0';
+            names_of[n++] = p;
+            p = e ? e + 1 : p + strlen(p);
+        }
+        o.labels = names_of;
+        o.n_labels = n;
     }
     o.golden_in = golden_in;
     return pith_export_file(g, &o, out, rep);

@@ -50,7 +50,7 @@ const char *exp_class_name(const char *dataset, int classes, int c, char *buf, s
  * .pith file `out` with the input normalisation, the dataset's class names
  * (dataset NULL: none) and, when golden_in is given, that one normalised
  * image and the workbench's output for it. */
-int exp_export(pith_graph *g, const char *dataset, float mean, float std, const float *golden_in, const char *out,
-               pith_export_report *rep);
+int exp_export(pith_graph *g, const char *dataset, float mean, float std, const pith_ckpt_meta *meta,
+               const float *golden_in, const char *out, pith_export_report *rep);
 
 #endif
