@@ -350,7 +350,7 @@ const char *ox_attr_string(const Onnx__NodeProto *n, const char *name, const cha
 void ox_node_name(ox_importer *im, const Onnx__NodeProto *n, const char *suffix, char *out)
 {
     const char *base = str(n->name)[0] ? n->name : n->n_output ? str(n->output[0]) : "";
-    char clean[PITH_NAME_MAX];
+    char clean[256];
     size_t j = 0;
     for (const char *p = base; *p && j < sizeof clean - 1; p++) {
         if (*p == '/' && j == 0)
@@ -365,7 +365,10 @@ void ox_node_name(ox_importer *im, const Onnx__NodeProto *n, const char *suffix,
     char want[PITH_NAME_MAX];
     size_t sl = strlen(suffix), room = PITH_NAME_MAX - 1 - sl - 4;
     size_t cl = strlen(clean);
-    snprintf(want, sizeof want, "%s%s", cl > room ? clean + (cl - room) : clean, suffix);
+    const char *tail = cl > room ? clean + (cl - room) : clean;
+    while (tail != clean && *tail == '.' && tail[1])
+        tail++; /* a cut name starts at a word */
+    snprintf(want, sizeof want, "%.*s%s", (int)room, tail, suffix);
     snprintf(out, PITH_NAME_MAX, "%s", want);
     for (int k = 2; pith_graph_find(im->g, out) >= 0; k++)
         snprintf(out, PITH_NAME_MAX, "%.*s~%d", PITH_NAME_MAX - 12, want, k);
