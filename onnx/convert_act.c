@@ -70,7 +70,7 @@ static int gating_mul(ox_importer *im, const Onnx__NodeProto *n)
     if (k < 0)
         return -1;
     const Onnx__NodeProto *m = im->graph->node[k];
-    if (strcmp(m->op_type, "Mul") || m->n_input != 2 || (m->domain && m->domain[0]))
+    if (strcmp(ox_str(m->op_type), "Mul") || m->n_input != 2 || m->n_output < 1 || ox_str(m->domain)[0])
         return -1;
     int a = strcmp(m->input[0], n->output[0]) == 0, b = strcmp(m->input[1], n->output[0]) == 0;
     if (a == b)

@@ -246,7 +246,8 @@ int ox_matmul(ox_importer *im, const Onnx__NodeProto *n)
     int k = ox_sole_consumer(im, n->output[0], im->node_index);
     if (k >= 0) {
         const Onnx__NodeProto *add = im->graph->node[k];
-        if (strcmp(add->op_type, "Add") == 0 && add->n_input == 2) {
+        if (strcmp(ox_str(add->op_type), "Add") == 0 && add->n_input == 2 && add->n_output >= 1 &&
+            !ox_str(add->domain)[0]) {
             const char *other = strcmp(add->input[0], n->output[0]) == 0 ? add->input[1] : add->input[0];
             ox_value *b = ox_get(im, other);
             if (b && b->is_const && b->n == (size_t)w->dims[1] && b->rank <= 2) {

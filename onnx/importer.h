@@ -47,6 +47,9 @@ typedef struct ox_importer {
     pith_onnx_info *info;
 } ox_importer;
 
+/* protobuf-c leaves an absent optional string NULL */
+static inline const char *ox_str(const char *s) { return s ? s : ""; }
+
 /* A converter: reads node im->node, defines its outputs. */
 typedef int (*ox_convert_fn)(ox_importer *im, const Onnx__NodeProto *n);
 
