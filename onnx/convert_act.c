@@ -147,6 +147,27 @@ int ox_leaky_relu(ox_importer *im, const Onnx__NodeProto *n)
     return unary(im, n, &pith_op_leaky_relu, &a, n->output[0]);
 }
 
+/* A slope that varies along other axes (any broadcast shape): a fixed
+ * constant, as relu(x) + slope * (x - relu(x)). */
+static int prelu_composed(ox_importer *im, const Onnx__NodeProto *n, int xn, int rank, const ox_value *slope)
+{
+    ox_value cs = *slope;
+    int64_t od[OX_MAX_RANK];
+    ox_value xv = {.rank = rank};
+    ox_graph_dims(im, &(ox_value){.node = xn, .rank = rank}, xv.dims);
+    if (ox_broadcast_shape(&xv, &cs, od) != rank)
+        return ox_fail(im, PITH_ESHAPE, "the slope does not broadcast to the input");
+    int k = ox_const_node(im, &cs, rank, ".slope");
+    int r = k < 0 ? k : ox_add(im, "relu", ".relu", &(pith_attrs){0}, &xn, 1);
+    int in[2] = {xn, r};
+    int neg = r < 0 ? r : ox_add(im, "sub", ".neg", &(pith_attrs){0}, in, 2);
+    in[0] = k, in[1] = neg;
+    int sc = neg < 0 ? neg : ox_add(im, "mul", ".scaled", &(pith_attrs){0}, in, 2);
+    in[0] = r, in[1] = sc;
+    int y = sc < 0 ? sc : ox_add(im, "add", "", &(pith_attrs){0}, in, 2);
+    return y < 0 ? y : ox_define_node(im, n->output[0], y, rank);
+}
+
 /* PRelu(x, slope): the slope is a trainable parameter, one per channel or
  * one for all. */
 int ox_prelu(ox_importer *im, const Onnx__NodeProto *n)
@@ -160,16 +181,15 @@ int ox_prelu(ox_importer *im, const Onnx__NodeProto *n)
     int c = im->g->nodes[xn].out.d[0];
     /* the slope must broadcast as one value or one per channel */
     int per_channel = s->n == (size_t)c && s->n > 1;
-    if (s->n != 1 && !per_channel)
-        return ox_fail(im, PITH_ESHAPE, "a slope of %zu values for %d channels (1 or one per channel)", s->n, c);
     if (per_channel) {
         int at = -1; /* the slope's non-1 axis must be the channel axis */
         for (int k = 0; k < s->rank; k++)
             if (s->dims[k] != 1)
                 at = s->rank - k;
-        if (at != rank - 1)
-            return ox_fail(im, PITH_ESHAPE, "the slope varies along an axis other than the channels");
+        per_channel = at == rank - 1;
     }
+    if (s->n != 1 && !per_channel)
+        return prelu_composed(im, n, xn, rank, s);
     pith_attrs a = {0};
     a.out = per_channel ? c : 1;
     ox_value cs = *s;

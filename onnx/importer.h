@@ -72,6 +72,9 @@ int ox_uses(const ox_importer *im, const char *name);
  * node `after`; -1 if it has other readers or none. */
 int ox_sole_consumer(const ox_importer *im, const char *name, int after);
 
+/* convert_math.c: numpy broadcasting of two shapes (rank, or -1) */
+int ox_broadcast_shape(const ox_value *a, const ox_value *b, int64_t *out);
+
 /* values.c */
 ox_value *ox_get(ox_importer *im, const char *name);           /* NULL if undefined */
 ox_value *ox_input(ox_importer *im, const Onnx__NodeProto *n, int k); /* error if missing or undefined */
