@@ -213,7 +213,8 @@ int pith_graph_add(pith_graph *g, const char *op_name, const char *name, const p
     if (a)
         n->a = *a;
     n->n_in = n_in;
-    memcpy(n->in, inputs, (size_t)n_in * sizeof *inputs);
+    if (n_in) /* a constant node has none (and may pass NULL) */
+        memcpy(n->in, inputs, (size_t)n_in * sizeof *inputs);
     pith_shape in[PITH_MAX_INPUTS];
     pith_node_in_shapes(g, n, in);
     rc = op->shape(n, in, n_in, &n->out);
