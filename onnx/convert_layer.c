@@ -6,18 +6,6 @@
 #include "../core/error.h"
 #include "importer.h"
 
-/* Input k as a value computed by the graph (not a constant). */
-static ox_value *graph_input(ox_importer *im, const Onnx__NodeProto *n, int k)
-{
-    ox_value *v = ox_input(im, n, k);
-    if (v && v->is_const) {
-        ox_fail(im, PITH_EFORMAT, "input %d '%s' is a constant; pith imports this op on computed values", k,
-                v->name);
-        return NULL;
-    }
-    return v;
-}
-
 static ox_value *const_input(ox_importer *im, const Onnx__NodeProto *n, int k, const char *what)
 {
     ox_value *v = ox_input(im, n, k);
@@ -135,7 +123,7 @@ int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith
 
 int ox_conv(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = graph_input(im, n, 0), *w = x ? const_input(im, n, 1, "weight") : NULL;
+    ox_value *x = ox_computed(im, n, 0, 0), *w = x ? const_input(im, n, 1, "weight") : NULL;
     if (!w)
         return PITH_EFORMAT;
     int xn = x->node, rank = x->rank; /* x may move as values are added */
@@ -216,7 +204,7 @@ static int linear(ox_importer *im, int xn, const ox_value *wt, int trans, float 
 
 int ox_gemm(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = graph_input(im, n, 0), *w = x ? const_input(im, n, 1, "weight (B)") : NULL;
+    ox_value *x = ox_computed(im, n, 0, 0), *w = x ? const_input(im, n, 1, "weight (B)") : NULL;
     if (!w)
         return PITH_EFORMAT;
     if (x->rank != 2)
@@ -237,7 +225,7 @@ int ox_gemm(ox_importer *im, const Onnx__NodeProto *n)
  * [out] (PyTorch's Linear at some opsets) becomes the layer's bias. */
 int ox_matmul(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = graph_input(im, n, 0), *w = x ? const_input(im, n, 1, "second operand") : NULL;
+    ox_value *x = ox_computed(im, n, 0, 0), *w = x ? const_input(im, n, 1, "second operand") : NULL;
     if (!w)
         return PITH_EFORMAT;
     if (x->rank != 2)
@@ -261,7 +249,7 @@ int ox_matmul(ox_importer *im, const Onnx__NodeProto *n)
 
 int ox_batchnorm(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = graph_input(im, n, 0);
+    ox_value *x = ox_computed(im, n, 0, 0);
     if (!x)
         return PITH_EFORMAT;
     int xn = x->node, rank = x->rank;
@@ -300,7 +288,7 @@ int ox_batchnorm(ox_importer *im, const Onnx__NodeProto *n)
  * per axis (or derived from output_shape); output_padding kept. */
 int ox_conv_transpose(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = graph_input(im, n, 0), *w = x ? const_input(im, n, 1, "weight") : NULL;
+    ox_value *x = ox_computed(im, n, 0, 0), *w = x ? const_input(im, n, 1, "weight") : NULL;
     if (!w)
         return PITH_EFORMAT;
     int xn = x->node, rank = x->rank;

@@ -57,20 +57,16 @@ static int fold(ox_importer *im, const Onnx__NodeProto *n, math_kind k, const ox
         return PITH_EFORMAT;
     int64_t pos[OX_MAX_RANK] = {0};
     for (size_t q = 0; q < y->n; q++) {
-        double va = ox_getf(&ca, source_index(&ca, pos, r)), vb = ox_getf(&cb, source_index(&cb, pos, r));
+        const size_t sa = source_index(&ca, pos, r), sb = source_index(&cb, pos, r);
         if (is_int) {
-            int64_t ia = ox_geti(&ca, source_index(&ca, pos, r)), ib = ox_geti(&cb, source_index(&cb, pos, r));
+            int64_t ia = ox_geti(&ca, sa), ib = ox_geti(&cb, sb);
             if (k == MATH_DIV && ib == 0)
                 return ox_fail(im, PITH_EFORMAT, "integer division by zero while folding");
             y->i[q] = k == MATH_ADD ? ia + ib : k == MATH_SUB ? ia - ib : k == MATH_MUL ? ia * ib : ia / ib;
         } else {
-            y->f[q] = (float)apply(k, va, vb);
+            y->f[q] = (float)apply(k, ox_getf(&ca, sa), ox_getf(&cb, sb));
         }
-        for (int d = r - 1; d >= 0; d--) {
-            if (++pos[d] < od[d])
-                break;
-            pos[d] = 0;
-        }
+        ox_next_index(pos, od, r);
     }
     if (im->info)
         im->info->folded++;

@@ -9,11 +9,9 @@ int ox_window(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, pith
 
 static int pool(ox_importer *im, const Onnx__NodeProto *n, const char *op)
 {
-    ox_value *x = ox_input(im, n, 0);
+    ox_value *x = ox_computed(im, n, 0, 0);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const)
-        return ox_fail(im, PITH_EFORMAT, "input '%s' is a constant", x->name);
     int xn = x->node, rank = x->rank;
     pith_attrs a = {0};
     int rc = ox_window(im, n, x, &a, 1);
@@ -45,11 +43,9 @@ int ox_avgpool(ox_importer *im, const Onnx__NodeProto *n) { return pool(im, n, "
 
 int ox_global_avgpool(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = ox_input(im, n, 0);
+    ox_value *x = ox_computed(im, n, 0, 4);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const || x->rank != 4)
-        return ox_fail(im, PITH_EFORMAT, "input must be a computed N x C x H x W value");
     int xn = x->node;
     int idx = ox_add(im, "global_avgpool", "", &(pith_attrs){0}, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);
@@ -57,11 +53,9 @@ int ox_global_avgpool(ox_importer *im, const Onnx__NodeProto *n)
 
 int ox_global_maxpool(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = ox_input(im, n, 0);
+    ox_value *x = ox_computed(im, n, 0, 4);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const || x->rank != 4)
-        return ox_fail(im, PITH_EFORMAT, "the input must be a computed N x C x H x W value");
     int xn = x->node;
     int idx = ox_add(im, "global_maxpool", "", &(pith_attrs){0}, &xn, 1);
     return idx < 0 ? idx : ox_define_node(im, n->output[0], idx, 4);

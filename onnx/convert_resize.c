@@ -18,11 +18,9 @@ static int word(ox_importer *im, const char *what, const char *v, const char *co
 
 int ox_resize(ox_importer *im, const Onnx__NodeProto *n)
 {
-    ox_value *x = ox_input(im, n, 0);
+    ox_value *x = ox_computed(im, n, 0, 4);
     if (!x)
         return PITH_EFORMAT;
-    if (x->is_const || x->rank != 4)
-        return ox_fail(im, PITH_EFORMAT, "the input must be a computed N x C x H x W value");
     int xn = x->node;
     int64_t h = x->dims[2], w = x->dims[3];
     pith_attrs a = {0};

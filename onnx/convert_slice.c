@@ -64,11 +64,7 @@ int ox_transpose(ox_importer *im, const Onnx__NodeProto *n)
             y->i[q] = cx.i[src];
         else
             y->f[q] = cx.f[src];
-        for (int d = r - 1; d >= 0; d--) {
-            if (++pos[d] < od[d])
-                break;
-            pos[d] = 0;
-        }
+        ox_next_index(pos, od, r);
     }
     if (im->info)
         im->info->folded++;
@@ -275,11 +271,7 @@ int ox_slice(ox_importer *im, const Onnx__NodeProto *n)
             y->i[q] = cx.i[src];
         else
             y->f[q] = cx.f[src];
-        for (int d = r - 1; d >= 0; d--) {
-            if (++pos[d] < cnt[d])
-                break;
-            pos[d] = 0;
-        }
+        ox_next_index(pos, cnt, r);
     }
     if (im->info)
         im->info->folded++;

@@ -79,6 +79,9 @@ int ox_broadcast_shape(const ox_value *a, const ox_value *b, int64_t *out);
 ox_value *ox_get(ox_importer *im, const char *name);           /* NULL if undefined */
 ox_value *ox_input(ox_importer *im, const Onnx__NodeProto *n, int k); /* error if missing or undefined */
 int ox_has_input(const Onnx__NodeProto *n, int k);               /* present and not "" */
+/* input k as a value the graph computes (not a constant) of ONNX rank
+ * `rank` (0: any); NULL with the error set otherwise */
+ox_value *ox_computed(ox_importer *im, const Onnx__NodeProto *n, int k, int rank);
 ox_value *ox_define(ox_importer *im, const char *name);        /* a new value (error if defined twice) */
 int ox_define_node(ox_importer *im, const char *name, int node, int rank);
 int ox_define_alias(ox_importer *im, const char *name, const ox_value *v);
@@ -88,6 +91,15 @@ int ox_tensor_value(ox_importer *im, const Onnx__TensorProto *t, const char *wha
 size_t ox_elems(int rank, const int64_t *dims);
 /* The ONNX dims of a graph value (batch 1). */
 void ox_graph_dims(const ox_importer *im, const ox_value *v, int64_t *dims);
+/* Steps pos to the next index of an array of rank r and dims, last axis fastest. */
+static inline void ox_next_index(int64_t *pos, const int64_t *dims, int r)
+{
+    for (int d = r - 1; d >= 0; d--) {
+        if (++pos[d] < dims[d])
+            return;
+        pos[d] = 0;
+    }
+}
 /* A constant element as double / int64. */
 static inline double ox_getf(const ox_value *v, size_t k) { return v->is_int ? (double)v->i[k] : v->f[k]; }
 static inline int64_t ox_geti(const ox_value *v, size_t k) { return v->is_int ? v->i[k] : (int64_t)v->f[k]; }

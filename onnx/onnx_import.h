@@ -59,6 +59,10 @@ int pith_onnx_import_buffer(const uint8_t *buf, size_t len, const char *path, co
 /* The same from a file. */
 int pith_onnx_import_file(const char *path, const pith_onnx_opts *o, pith_graph **g, pith_onnx_info *info);
 
+/* The ONNX op types the importer takes, in name order (k from 0 to count - 1). */
+int pith_onnx_op_count(void);
+const char *pith_onnx_op_type(int k);
+
 /* Decodes a serialized TensorProto (float, double, int32, int64) into floats
  * (*data malloc'd; caller frees), with its dims. For test data. */
 int pith_onnx_read_tensor(const uint8_t *buf, size_t len, const char *path, float **data, int64_t *dims,

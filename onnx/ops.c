@@ -96,6 +96,10 @@ const ox_op *ox_find_op(const char *type)
     return bsearch(type, ops, sizeof ops / sizeof ops[0], sizeof ops[0], cmp);
 }
 
+int pith_onnx_op_count(void) { return (int)(sizeof ops / sizeof ops[0]); }
+
+const char *pith_onnx_op_type(int k) { return k >= 0 && k < pith_onnx_op_count() ? ops[k].type : NULL; }
+
 const char *ox_supported_ops(void)
 {
     static __thread char buf[1024];

@@ -65,6 +65,21 @@ ox_value *ox_input(ox_importer *im, const Onnx__NodeProto *n, int k)
     return v;
 }
 
+ox_value *ox_computed(ox_importer *im, const Onnx__NodeProto *n, int k, int rank)
+{
+    ox_value *v = ox_input(im, n, k);
+    if (v && v->is_const) {
+        ox_fail(im, PITH_EFORMAT, "input %d '%s' is a constant; pith imports this op on computed values", k, v->name);
+        return NULL;
+    }
+    if (v && rank && v->rank != rank) {
+        ox_fail(im, PITH_EFORMAT, "input %d '%s' has rank %d; this op takes rank %d (N x C x H x W)", k, v->name,
+                v->rank, rank);
+        return NULL;
+    }
+    return v;
+}
+
 ox_value *ox_define(ox_importer *im, const char *name)
 {
     if (!name || !name[0]) {
