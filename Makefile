@@ -36,10 +36,10 @@ GEN        := $(BUILD)/gen
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
              -I$(BLAS_INC) $(HDF5_CFLAGS) -I$(GEN) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lz -lm -fopenmp \
+LDLIBS_ALL = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lturbojpeg -lpng -lz -lm -fopenmp \
              -pthread $(EXTRA_LDFLAGS)
 
-CORE_SRC := $(wildcard core/*.c core/ops/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c experiments/*.c onnx/*.c \
+CORE_SRC := $(wildcard core/*.c core/ops/*.c data/*.c quant/*.c prune/*.c lowrank/*.c distill/*.c export/*.c experiments/*.c onnx/*.c \
               runtime/*.c runtime/kernels/*.c) $(GEN)/onnx.pb-c.c
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -175,7 +175,7 @@ $(BUILD)/fuzz/fuzz_onnx: $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -I$(BLAS_INC) -I$(GEN) -Wno-unknown-pragmas -o $@ $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a \
-	  -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lz -lm -lgomp -pthread
+	  -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lturbojpeg -lpng -lz -lm -lgomp -pthread
 
 fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/pith
 	@mkdir -p $(BUILD)/fuzz/corpus

@@ -448,6 +448,33 @@ static int get_norm(const reader *r, hid_t t, pith_ckpt_meta *m)
     return PITH_OK;
 }
 
+/* the input's preprocessing: optional (files written before it have none:
+ * RGB, divided by 255, resized straight to the input) */
+static int get_preprocess(const reader *r, hid_t t, pithrt_preprocess *p)
+{
+    const char *o = "/meta";
+    char s[16];
+    int rc = 0, scale = 255;
+    memset(p, 0, sizeof *p);
+    if (H5Aexists(t, "input_order") > 0 && !(rc = get_str(r, t, o, "input_order", s, sizeof s))) {
+        if (strcmp(s, "RGB") && strcmp(s, "BGR"))
+            return pith_error(PITH_EFORMAT, "%s: /meta@input_order is '%s' (RGB or BGR)", r->path, s);
+        p->bgr = strcmp(s, "BGR") == 0;
+    }
+    if (!rc && H5Aexists(t, "input_scale") > 0 && !(rc = get_int(r, t, o, "input_scale", 1, 255, &scale)) &&
+        scale != 1 && scale != 255)
+        return pith_error(PITH_EFORMAT, "%s: /meta@input_scale is %d (1 or 255)", r->path, scale);
+    p->keep255 = scale == 1;
+    if (!rc && H5Aexists(t, "input_resize") > 0)
+        rc = get_int(r, t, o, "input_resize", 0, 65535, &p->resize);
+    if (!rc && H5Aexists(t, "input_resample") > 0 && !(rc = get_str(r, t, o, "input_resample", s, sizeof s))) {
+        if (strcmp(s, "bilinear") && strcmp(s, "nearest"))
+            return pith_error(PITH_EFORMAT, "%s: /meta@input_resample is '%s' (bilinear or nearest)", r->path, s);
+        p->nearest = strcmp(s, "nearest") == 0;
+    }
+    return rc;
+}
+
 static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist, int *n_hist,
                      int max_hist)
 {
@@ -482,6 +509,8 @@ static int read_meta(const reader *r, pith_ckpt_meta *m, pith_epoch_record *hist
         rc = get_norm(r, t, m);
     if (!rc && H5Aexists(t, "labels") > 0)
         rc = get_str(r, t, o, "labels", m->labels, sizeof m->labels);
+    if (!rc)
+        rc = get_preprocess(r, t, &m->pre);
     if (!rc && m->step < 0)
         rc = pith_error(PITH_EFORMAT, "%s: /meta@step is negative", r->path);
     if (n_hist)

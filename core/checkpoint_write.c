@@ -247,6 +247,10 @@ static int write_meta(hid_t f, const pith_ckpt_meta *m, const pith_epoch_record 
     }
     if (!rc && m->labels[0])
         rc = set_str(t, "labels", m->labels);
+    rc = rc ? rc : set_str(t, "input_order", m->pre.bgr ? "BGR" : "RGB");
+    rc = rc ? rc : set_i64(t, "input_scale", m->pre.keep255 ? 1 : 255);
+    rc = rc ? rc : set_i64(t, "input_resize", m->pre.resize);
+    rc = rc ? rc : set_str(t, "input_resample", m->pre.nearest ? "nearest" : "bilinear");
     rc = rc ? rc : set_f64(t, "top1", m->top1);
     rc = rc ? rc : set_f64(t, "top5", m->top5);
     rc = rc ? rc : set_f64(t, "test_loss", m->test_loss);

@@ -52,8 +52,7 @@ int exp_load_data(const char *dir, float mean, float std, int subset, int val, u
         pith_dataset_free(&full);
     } else if (!rc) {
         *train = full;
-        full.x = NULL;
-        full.y = NULL;
+        memset(&full, 0, sizeof full);
     }
     if (rc) {
         pith_dataset_free(&full);
