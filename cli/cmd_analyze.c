@@ -162,8 +162,10 @@ int cmd_analyze(int argc, char **argv)
     if (!rc)
         rc = exp_load_checkpoint(path, &gf, &meta, NULL, NULL);
     const char *dir = data ? data : meta.dataset;
+    pith_data_opts o;
+    exp_data_opts(&meta, gf, &o);
     if (!rc)
-        rc = exp_load_data(dir, meta.mean, meta.std, 0, 0, seed, &train, &none, &test);
+        rc = exp_load_data(dir, &o, 0, 0, seed, &train, &none, &test);
     if (!rc && calib >= train.n)
         rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", calib, train.n);
     if (!rc)

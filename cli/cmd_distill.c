@@ -93,8 +93,10 @@ int cmd_distill(int argc, char **argv)
     double teacher_top1 = NAN;
     rc = exp_load_checkpoint(teacher_path, &teacher, &tmeta, NULL, NULL);
     const char *dir = data ? data : tmeta.dataset;
+    pith_data_opts o;
+    exp_data_opts(&tmeta, teacher, &o);
     if (!rc)
-        rc = exp_load_data(dir, tmeta.mean, tmeta.std, 0, 0, cfg.seed, &train, &none, &test);
+        rc = exp_load_data(dir, &o, 0, 0, cfg.seed, &train, &none, &test);
     if (!rc && cli_ends_with(student, ".h5")) {
         rc = exp_load_checkpoint(student, &g, &meta, NULL, NULL);
     } else if (!rc) {

@@ -21,7 +21,11 @@ static void usage(FILE *f)
                "per-class accuracy and the confusion matrix (rows: true class, columns:\n"
                "predicted class).\n"
                "\n"
-               "  --data DIR      dataset directory (default: the one the checkpoint was trained on)\n"
+               "  --data PATH     the data (default: the checkpoint's): an IDX or CIFAR folder, class\n"
+               "                  folders (their val/ or test/ split, or the folders themselves; the\n"
+               "                  classes must be the model's) or a list file; the images go through\n"
+               "                  the model's own preprocessing\n"
+               CLI_LOADER_HELP
                "  --batch N       evaluation batch (default 500)\n"
                "  --threads N     threads (default: all cores)\n"
                "  --json          print one JSON object on stdout\n"
@@ -32,7 +36,7 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
     static const struct option opts[] = {
-        {"data", 1, 0, 'd'}, {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},
+        {"data", 1, 0, 'd'}, {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'}, CLI_LOADER_OPTIONS,
         {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *data = NULL;
@@ -41,8 +45,13 @@ int cmd_eval(int argc, char **argv)
     cli_common co = {0};
     int code = EXIT_OK;
     rc = 0;
+    cli_data_flags df;
+    cli_data_flags_init(&df);
     while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        switch (c) {
+        int taken = cli_data_flag(cmd, c, optarg, &df);
+        if (taken > 1)
+            return taken;
+        switch (taken ? 0 : c) {
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &batch); break;
         }
     }
@@ -60,15 +69,26 @@ int cmd_eval(int argc, char **argv)
     pith_metrics m = {0};
     memset(&meta, 0, sizeof meta);
     int runtime = cli_is_pith_file(path);
+    int chw[3] = {0, 0, 0};
     if (runtime) {
         /* the runtime's kernels on the test set: what the board computes */
-        rc = cli_pith_meta(path, &meta);
+        rc = cli_pith_meta(path, &meta, chw);
     } else {
         rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     }
     const char *dir = data ? data : meta.dataset;
+    pith_data_opts o;
+    exp_data_opts(&meta, g, &o);
+    if (runtime) {
+        o.c = chw[0];
+        o.h = chw[1];
+        o.w = chw[2];
+    }
+    o.progress = as_json ? NULL : stderr;
     if (!rc)
-        rc = exp_load_split(dir, "test", meta.mean, meta.std, &test);
+        rc = cli_data_apply(cmd, &df, 0, &o);
+    if (!rc)
+        rc = exp_load_split(dir, "test", &o, &test);
     if (!rc && !runtime)
         rc = pith_graph_compile(g, batch);
     if (!rc)

@@ -23,53 +23,12 @@ static void usage(FILE *f)
                "  --out FILE      the checkpoint to write (required)\n"
                "  --input CxHxW   per-sample input shape (default: the model's; needed when\n"
                "                  the model declares symbolic sizes); F for a vector input\n"
-               "  --mean M[,M..]  input normalisation the model expects, per channel, in the\n"
-               "  --std S[,S..]   0-255 pixel convention (rknn's; torchvision's 0-1 values\n"
-               "                  times 255): the model sees (pixel - mean) / std\n"
+               "how the model expects its input made from an image (saved, and exported to .pith):\n"
+               CLI_PREPROCESS_HELP
                "  --labels FILE   class names, one per line (saved, and exported to .pith)\n"
                "  --quiet         no summary\n"
                "  --json          print one JSON object on stdout\n"
                "  -h, --help      this help\n");
-}
-
-static int parse_shape(const char *cmd, const char *s, pith_shape *out)
-{
-    int d[3], n = 0;
-    const char *p = s;
-    while (n < 3) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > (1 << 20))
-            break;
-        d[n++] = (int)v;
-        p = end;
-        if (*p != 'x')
-            break;
-        p++;
-    }
-    if (*p || (n != 1 && n != 3))
-        return cli_usage_error(cmd, "--input '%s': expected CxHxW or F (positive sizes)", s);
-    *out = n == 1 ? (pith_shape){1, {d[0], 0, 0}} : (pith_shape){3, {d[0], d[1], d[2]}};
-    return 0;
-}
-
-static int parse_list(const char *cmd, const char *opt, const char *s, float *v, int *n, int positive)
-{
-    *n = 0;
-    const char *p = s;
-    for (;;) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || !isfinite(x) || (positive && !(x > 0)) || *n == 4)
-            return cli_usage_error(cmd, "%s '%s': expected 1 to 4 comma-separated %snumbers", opt, s,
-                                   positive ? "positive " : "");
-        v[(*n)++] = (float)x;
-        if (!*end)
-            return 0;
-        if (*end != ',')
-            return cli_usage_error(cmd, "%s '%s': expected 1 to 4 comma-separated numbers", opt, s);
-        p = end + 1;
-    }
 }
 
 /* Class names, one per line, into meta->labels; their count must be the model's outputs. */
@@ -115,20 +74,22 @@ int cmd_import(int argc, char **argv)
 {
     const char *cmd = "import";
     static const struct option opts[] = {
-        {"out", 1, 0, 'o'}, {"input", 1, 0, 'i'}, {"mean", 1, 0, 'M'}, {"std", 1, 0, 'S'}, {"labels", 1, 0, 'l'},
+        {"out", 1, 0, 'o'}, {"input", 1, 0, 'i'}, CLI_PREPROCESS_OPTIONS, {"labels", 1, 0, 'l'},
         {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     pith_onnx_opts o = {0};
     const char *labels = NULL;
-    float mean[4] = {0}, std[4] = {255, 255, 255, 255};
-    int n_mean = 0, n_std = 0, c, rc = 0, code = EXIT_OK;
+    cli_data_flags df;
+    cli_data_flags_init(&df);
+    int c, rc = 0, code = EXIT_OK;
     cli_common co = {0};
     optind = 1;
     while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        switch (c) {
-        case 'i': rc = parse_shape(cmd, optarg, &o.input); break;
-        case 'M': rc = parse_list(cmd, "--mean", optarg, mean, &n_mean, 0); break;
-        case 'S': rc = parse_list(cmd, "--std", optarg, std, &n_std, 1); break;
+        int taken = cli_data_flag(cmd, c, optarg, &df);
+        if (taken > 1)
+            return taken;
+        switch (taken ? 0 : c) {
+        case 'i': rc = cli_parse_shape(cmd, optarg, &o.input); break;
         case 'l': labels = optarg; break;
         }
     }
@@ -138,8 +99,6 @@ int cmd_import(int argc, char **argv)
         return cli_usage_error(cmd, "expected one .onnx file");
     if (!co.out)
         return cli_usage_error(cmd, "--out FILE is required");
-    if (n_mean && n_std && n_mean != n_std && n_mean != 1 && n_std != 1)
-        return cli_usage_error(cmd, "--mean has %d values and --std %d", n_mean, n_std);
     const char *path = argv[optind];
 
     pith_graph *g = NULL;
@@ -160,20 +119,14 @@ int cmd_import(int argc, char **argv)
     meta.seed = o.seed;
     meta.classes = (int)pith_shape_size(pith_graph_output_shape(g));
     meta.top1 = meta.top5 = meta.test_loss = NAN;
-    /* stored in the workbench's 0-1 convention: (x/255 - mean/255) / (std/255) */
     int ch = g->input_shape.ndim == 3 ? g->input_shape.d[0] : 1;
-    int nn = n_mean > n_std ? n_mean : n_std;
-    if (nn > 1 && nn != ch) {
+    pith_data_opts dopts;
+    pith_data_opts_default(&dopts);
+    if ((rc = cli_data_apply(cmd, &df, ch, &dopts))) {
         pith_graph_free(g);
-        return cli_usage_error(cmd, "%d normalisation values for a %d-channel input", nn, ch);
+        return rc;
     }
-    for (int k = 0; k < 4; k++) {
-        meta.norm_mean[k] = mean[n_mean > 1 ? k : 0] / 255.0f;
-        meta.norm_std[k] = std[n_std > 1 ? k : 0] / 255.0f;
-    }
-    meta.mean = meta.norm_mean[0];
-    meta.std = meta.norm_std[0];
-    meta.norm_channels = nn > 1 ? nn : 0;
+    cli_data_to_meta(&dopts, &meta);
     if (labels && (rc = read_labels(cmd, labels, meta.classes, &meta))) {
         pith_graph_free(g);
         return rc;

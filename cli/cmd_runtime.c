@@ -21,9 +21,10 @@
 
 int cli_is_pith_file(const char *path) { return cli_ends_with(path, ".pith"); }
 
-/* What pith eval needs to know of a .pith file: normalisation, classes,
- * and the dataset (Fashion-MNIST's unless --data says otherwise). */
-int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
+/* What pith eval needs to know of a .pith file: input size, preprocessing,
+ * normalisation, classes and their names, and the dataset (Fashion-MNIST's
+ * unless --data says otherwise). */
+int cli_pith_meta(const char *path, pith_ckpt_meta *meta, int chw[3])
 {
     pith_rt r;
     int rc = pith_rt_open(path, 1, NULL, &r);
@@ -34,7 +35,21 @@ int cli_pith_meta(const char *path, pith_ckpt_meta *meta)
     snprintf(meta->dataset, sizeof meta->dataset, "%s", PITH_FMNIST_DIR);
     meta->mean = r.m.norm_channels ? r.m.mean[0] : 0.0f;
     meta->std = r.m.norm_channels ? r.m.std[0] : 1.0f;
+    if (r.m.norm_channels > 1) {
+        meta->norm_channels = r.m.norm_channels;
+        memcpy(meta->norm_mean, r.m.mean, sizeof meta->norm_mean);
+        memcpy(meta->norm_std, r.m.std, sizeof meta->norm_std);
+    }
+    meta->pre = r.m.pre;
+    if (r.m.labels_bytes < sizeof meta->labels) {
+        memcpy(meta->labels, r.m.labels, r.m.labels_bytes);
+        meta->labels[r.m.labels_bytes] = 0;
+    }
     meta->classes = (int)pithrt_output_size(&r.m);
+    const pithrt_tensor *t = &r.m.tensors[r.m.input];
+    chw[0] = t->ndim == 3 ? t->dims[0] : 0;
+    chw[1] = t->ndim == 3 ? t->dims[1] : 0;
+    chw[2] = t->ndim == 3 ? t->dims[2] : 0;
     pith_rt_close(&r);
     return PITH_OK;
 }
@@ -52,13 +67,17 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
         return pith_error(PITH_ESHAPE, "%s takes %zu values and gives %zu; the data has %d x %d x %d images and %d classes",
                           path, nin, nout, ds->c, ds->h, ds->w, m->classes);
     }
-    float *out = malloc(sizeof *out * nout);
-    if (!out) {
+    float *out = malloc(sizeof *out * nout), *x = malloc(sizeof *x * nin);
+    if (!out || !x) {
+        free(out);
+        free(x);
         pith_rt_close(&r);
         return pith_error(PITH_ENOMEM, "out of memory");
     }
     for (int i = 0; i < ds->n; i++) {
-        pithrt_set_input_f32(&r.c, ds->x + (size_t)i * nin, nin);
+        int y;
+        pith_dataset_gather(ds, &i, 1, NULL, 0, x, &y);
+        pithrt_set_input_f32(&r.c, x, nin);
         pithrt_run(&r.c);
         pithrt_output_f32(&r.c, out, nout);
         pith_metrics_add(m, out, ds->y + i, 1);
@@ -68,6 +87,7 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
     if (progress)
         fprintf(progress, "\n");
     free(out);
+    free(x);
     pith_rt_close(&r);
     return PITH_OK;
 }
@@ -180,12 +200,23 @@ int cmd_export(int argc, char **argv)
         rc = zoo_model(model, int8, calib, &g, &meta);
     else
         rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
-    if (!rc && golden)
-        rc = exp_load_split(data ? data : meta.dataset, "test", meta.mean, meta.std, &test);
+    float *golden_in = NULL;
+    if (!rc && golden) {
+        pith_data_opts o;
+        exp_data_opts(&meta, g, &o);
+        rc = exp_load_split(data ? data : meta.dataset, "test", &o, &test);
+        if (!rc && test.n > 0 && !(golden_in = malloc(pith_shape_size(&g->input_shape) * sizeof *golden_in)))
+            rc = pith_error(PITH_ENOMEM, "out of memory");
+        if (golden_in) {
+            int i0 = 0, y0;
+            pith_dataset_gather(&test, &i0, 1, NULL, 0, golden_in, &y0);
+        }
+    }
     pith_export_report rep;
     if (!rc)
-        rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, model ? NULL : &meta,
-                        golden && test.n > 0 ? test.x : NULL, out, &rep);
+        rc = exp_export(g, model ? NULL : meta.dataset, meta.mean, meta.std, model ? NULL : &meta, golden_in, out,
+                        &rep);
+    free(golden_in);
     code = rc ? cli_fail(cmd, rc) : EXIT_OK;
     if (!rc && as_json) {
         json j;

@@ -21,14 +21,19 @@ static void usage(FILE *f)
             "usage: pith train [options]\n"
             "       pith train --resume CKPT [--epochs N] [--out PATH]\n"
             "\n"
-            "Trains a model on an image-classification set in IDX format (default:\n"
-            "Fashion-MNIST from " PITH_FMNIST_DIR "), evaluates on the test set after\n"
-            "every epoch and saves an HDF5 checkpoint after every epoch.\n"
+            "Trains a model on an image-classification set (default: Fashion-MNIST from\n"
+            PITH_FMNIST_DIR "), evaluates on the test set after every epoch and saves\n"
+            "an HDF5 checkpoint after every epoch.\n"
             "\n"
             "model and data:\n"
             "  --model NAME          zoo model (default fmnist-cnn); see pith info --zoo\n"
-            "  --data DIR            dataset directory ({train,t10k}-{images,labels}-idx*-ubyte[.gz])\n"
-            "  --mean M --std S      input normalisation (default 0.2860 / 0.3530)\n"
+            "  --data PATH           an IDX folder ({train,t10k}-{images,labels}-idx*-ubyte[.gz]),\n"
+            "                        a CIFAR-10/100 binary folder, class folders of JPEG/PNG/PPM\n"
+            "                        images (with train/ and val/ inside, or 1 in 10 held out for\n"
+            "                        testing), or a list file ('path label' lines); docs/data.md\n"
+            CLI_INPUT_HELP CLI_PREPROCESS_HELP
+            "                        (defaults: IDX: --mean01 0.2860 --std01 0.3530; images: none)\n"
+            CLI_LOADER_HELP
             "  --subset N            train on the first N training images only\n"
             "  --val N               hold out N random training images; evaluate on them each epoch\n"
             "                        (the final test-set figures are still reported)\n"
@@ -49,6 +54,9 @@ static void usage(FILE *f)
             "                        then pith prune --criterion bn_gamma); default 0\n"
             "  --crop-pad N          random crop after N pixels of padding (default off)\n"
             "  --hflip               random horizontal flips\n"
+            "  --random-resized-crop a random 8-100%% of the area, aspect 3/4..4/3, resized to the\n"
+            "                        input (torchvision's RandomResizedCrop; image data)\n"
+            "  --rrc-min-area X      the smallest area of those crops (default 0.08)\n"
             "  --seed S              initialisation, shuffling, augmentation, dropout (default 1)\n"
             "run:\n"
             "  --out PATH            checkpoint to write (default runs/<model>.h5; with --resume,\n"
@@ -66,13 +74,14 @@ static void usage(FILE *f)
 }
 
 enum {
-    O_MODEL = 256, O_DATA, O_MEAN, O_STD, O_SUBSET, O_VAL, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_MINLR,
+    O_MODEL = 256, O_DATA, O_RRC, O_RRC_MIN, O_SUBSET, O_VAL, O_EPOCHS, O_BATCH, O_LR, O_SCHED, O_MINLR,
     O_STEPEP, O_GAMMA, O_WARMUP, O_OPTIM, O_MOM, O_NEST, O_WD, O_LS, O_BNL1, O_CROP, O_FLIP, O_SEED, O_OUT,
     O_RESUME, O_STOP, O_THREADS, O_JSON, O_QUIET, O_INIT
 };
 
 static const struct option opts[] = {
-    {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA}, {"mean", 1, 0, O_MEAN}, {"std", 1, 0, O_STD},
+    {"model", 1, 0, O_MODEL}, {"data", 1, 0, O_DATA}, CLI_INPUT_OPTION, CLI_PREPROCESS_OPTIONS, CLI_LOADER_OPTIONS,
+    {"random-resized-crop", 0, 0, O_RRC}, {"rrc-min-area", 1, 0, O_RRC_MIN},
     {"subset", 1, 0, O_SUBSET}, {"val", 1, 0, O_VAL}, {"epochs", 1, 0, O_EPOCHS},
     {"batch", 1, 0, O_BATCH}, {"lr", 1, 0, O_LR}, {"schedule", 1, 0, O_SCHED},
     {"min-lr", 1, 0, O_MINLR}, {"step-epochs", 1, 0, O_STEPEP}, {"gamma", 1, 0, O_GAMMA},
@@ -156,8 +165,10 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pith_train_config cfg = pith_train_defaults();
     const char *model = "fmnist-cnn", *data = NULL, *out = NULL, *resume = NULL, *init = NULL;
-    float mean = PITH_FMNIST_MEAN, std = PITH_FMNIST_STD;
-    int norm_given = 0;
+    cli_data_flags df;
+    cli_data_flags_init(&df);
+    float rrc_min = 0.08f;
+    int rrc = 0;
     int threads = 0, as_json = 0, quiet = 0, wd_given = 0;
     int epochs_given = 0, recipe_given = 0;
     const char *recipe_opt = NULL;
@@ -167,16 +178,21 @@ int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         rc = 0;
         if (c != O_EPOCHS && c != O_OUT && c != O_RESUME && c != O_INIT && c != O_STOP && c != O_THREADS &&
-            c != O_JSON && c != O_QUIET && c != O_DATA && c != 'h' && c != '?') {
+            c != O_JSON && c != O_QUIET && c != O_DATA && c != CLI_O_SKIP_BAD && c != CLI_O_CACHE_MB &&
+            c != CLI_O_CACHE_DIR && c != 'h' && c != '?') {
             recipe_given = 1;
             snprintf(recipe_buf, sizeof recipe_buf, "--%s", li >= 0 ? opts[li].name : "?");
             recipe_opt = recipe_buf;
         }
-        switch (c) {
+        int taken = cli_data_flag(cmd, c, optarg, &df);
+        if (taken > 1)
+            return taken;
+        switch (taken ? 0 : c) {
+        case 0: break;
         case O_MODEL: model = optarg; break;
         case O_DATA: data = optarg; break;
-        case O_MEAN: rc = cli_float(cmd, "--mean", optarg, -1e6, 1e6, &mean), norm_given = 1; break;
-        case O_STD: rc = cli_float(cmd, "--std", optarg, 1e-6, 1e6, &std), norm_given = 1; break;
+        case O_RRC: rrc = 1; break;
+        case O_RRC_MIN: rc = cli_float(cmd, "--rrc-min-area", optarg, 1e-4, 1, &rrc_min), rrc = 1; break;
         case O_SUBSET: rc = cli_int(cmd, "--subset", optarg, 1, 1 << 30, &cfg.subset); break;
         case O_VAL: rc = cli_int(cmd, "--val", optarg, 1, 1 << 30, &cfg.val); break;
         case O_EPOCHS:
@@ -279,8 +295,6 @@ int cmd_train(int argc, char **argv)
                                    resume, done_epochs);
         }
         model = ru.meta.model;
-        mean = ru.meta.mean;
-        std = ru.meta.std;
         if (!data)
             data = ru.meta.dataset;
         out = out ? out : resume;
@@ -297,11 +311,9 @@ int cmd_train(int argc, char **argv)
         if (rc)
             return cli_fail(cmd, rc);
         model = init_meta.model;
-        if (!norm_given) {
-            mean = init_meta.mean;
-            std = init_meta.std;
-        }
     }
+    if (rrc)
+        cfg.aug.rrc_min = rrc_min;
 
     char default_out[256];
     if (!out) {
@@ -314,24 +326,57 @@ int cmd_train(int argc, char **argv)
     const int val = cfg.val;
     pith_dataset train = {0}, evalset = {0}, test = {0};
     const char *dir = data && data[0] ? data : PITH_FMNIST_DIR;
-    rc = exp_load_data(dir, mean, std, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
+    /* the input's preprocessing: a resumed or initial checkpoint's own, or
+     * the defaults (Fashion-MNIST's normalisation for IDX data), and the flags */
+    pith_data_opts o;
+    pith_data_kind kind = PITH_DATA_IDX;
+    if (resume || init) {
+        exp_data_opts(resume ? &ru.meta : &init_meta, g, &o);
+        o.labels = NULL; /* checked below, against the classes found */
+    } else {
+        pith_data_opts_default(&o);
+        if (pith_data_kind_of(dir, &kind) == 0 && kind == PITH_DATA_IDX) {
+            o.mean[0] = PITH_FMNIST_MEAN;
+            o.std[0] = PITH_FMNIST_STD;
+        }
+    }
+    if (resume && (df.given || rrc))
+        rc = cli_usage_error(cmd, "the input's preprocessing cannot be changed when resuming");
+    else if (g && df.c)
+        rc = cli_usage_error(cmd, "--input: the model's input is fixed by %s", resume ? resume : init);
+    else
+        rc = cli_data_apply(cmd, &df, g && g->input_shape.ndim == 3 ? g->input_shape.d[0] : 0, &o);
+    if (rc)
+        return rc;
+    o.train_crop = cfg.aug.rrc_min > 0.0f;
+    o.progress = quiet || as_json ? NULL : stderr;
+    char cache_dir[4096];
+    snprintf(cache_dir, sizeof cache_dir, "%s", out);
+    if (strrchr(cache_dir, '/'))
+        *strrchr(cache_dir, '/') = 0;
+    else
+        snprintf(cache_dir, sizeof cache_dir, ".");
+    if (!o.cache_dir)
+        o.cache_dir = cache_dir;
+    rc = exp_load_data(dir, &o, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
     if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
         if (!g)
             rc = pith_zoo_build(model, train.c, train.h, train.w, classes, cfg.seed, &g);
+        const pith_ckpt_meta *had = resume ? &ru.meta : init ? &init_meta : NULL;
+        if (!rc && had && had->labels[0] && train.labels && strcmp(had->labels, train.labels))
+            rc = pith_error(PITH_EINVAL, "%s: the classes of %s are not the model's (%s)", dir, dir,
+                            resume ? resume : init);
         if (!rc && !resume) {
             snprintf(ru.meta.model, sizeof ru.meta.model, "%s", model);
             snprintf(ru.meta.dataset, sizeof ru.meta.dataset, "%s", dir);
             ru.meta.seed = cfg.seed;
-            ru.meta.mean = mean;
-            ru.meta.std = std;
             ru.meta.classes = classes;
-            if (init) { /* what the imported model declares about its input and classes */
-                ru.meta.norm_channels = init_meta.norm_channels;
-                memcpy(ru.meta.norm_mean, init_meta.norm_mean, sizeof ru.meta.norm_mean);
-                memcpy(ru.meta.norm_std, init_meta.norm_std, sizeof ru.meta.norm_std);
+            cli_data_to_meta(&o, &ru.meta);
+            if (init) /* the imported model's class names */
                 memcpy(ru.meta.labels, init_meta.labels, sizeof ru.meta.labels);
-            }
+            if (train.labels && strlen(train.labels) < sizeof ru.meta.labels)
+                snprintf(ru.meta.labels, sizeof ru.meta.labels, "%s", train.labels);
         }
     }
     cli_command_line(argc, argv, ru.meta.command, sizeof ru.meta.command);
@@ -412,6 +457,10 @@ int cmd_train(int argc, char **argv)
                    model, t->epoch, t->epoch == 1 ? "" : "s", 100 * ru.meta.top1, 100 * ru.meta.top5, ru.meta.test_loss, ips,
                    pith_get_threads(), out);
         }
+    }
+    if (!quiet && !as_json) {
+        cli_data_report(stderr, &train, "train");
+        cli_data_report(stderr, &test, "test");
     }
     pith_metrics_free(&m);
     pith_trainer_free(t);

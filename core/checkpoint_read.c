@@ -405,6 +405,13 @@ static int read_train(const reader *r, pith_train_config *c)
         F64("bn_l1", c->bn_l1);
     rc = rc ? rc : get_int(r, t, o, "crop_pad", 0, 64, &c->aug.crop_pad);
     rc = rc ? rc : get_int(r, t, o, "hflip", 0, 1, &c->aug.hflip);
+    if (!rc && H5Aexists(t, "random_resized_crop") > 0) {
+        double area = 0;
+        if (!(rc = get_f64(r, t, o, "random_resized_crop", &area)) && !(area > 0.0 && area <= 1.0))
+            rc = pith_error(PITH_EFORMAT, "%s: %s@random_resized_crop is %g (the smallest area, in (0, 1])", r->path,
+                            o, area);
+        c->aug.rrc_min = (float)area;
+    }
     if (!rc && !(rc = get_i64(r, t, o, "seed", &i64)))
         c->seed = (uint64_t)i64;
     rc = rc ? rc : get_int(r, t, o, "subset", 0, 1 << 30, &c->subset);

@@ -218,6 +218,8 @@ static int write_train(hid_t f, const pith_train_config *c)
     rc = rc ? rc : set_f64(t, "bn_l1", c->bn_l1);
     rc = rc ? rc : set_i64(t, "crop_pad", c->aug.crop_pad);
     rc = rc ? rc : set_i64(t, "hflip", c->aug.hflip);
+    if (c->aug.rrc_min > 0.0f)
+        rc = rc ? rc : set_f64(t, "random_resized_crop", c->aug.rrc_min);
     rc = rc ? rc : set_i64(t, "seed", (int64_t)c->seed);
     rc = rc ? rc : set_i64(t, "subset", c->subset);
     rc = rc ? rc : set_i64(t, "val", c->val);

@@ -104,8 +104,11 @@ static int resume_from_cache(exp_run_state *s)
 static int run_stages(exp_run_state *s)
 {
     const exp_config *cfg = s->cfg;
-    int rc = exp_load_data(cfg->data_dir, cfg->mean, cfg->std, cfg->subset, cfg->val, cfg->seed, &s->train,
-                           &s->evalset, &s->test);
+    pith_data_opts o;
+    pith_data_opts_default(&o);
+    o.mean[0] = cfg->mean;
+    o.std[0] = cfg->std;
+    int rc = exp_load_data(cfg->data_dir, &o, cfg->subset, cfg->val, cfg->seed, &s->train, &s->evalset, &s->test);
     if (!rc) {
         int classes = s->train.classes > s->test.classes ? s->train.classes : s->test.classes;
         rc = exp_build_model(cfg, s->train.c, s->train.h, s->train.w, classes, &s->g);

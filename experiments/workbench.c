@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../core/rng.h"
 #include "../core/zoo.h"
 #include "../export/export.h"
 #include "../prune/prune.h"
@@ -21,21 +22,64 @@ void exp_utc_now(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int exp_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds)
+void exp_data_opts(const pith_ckpt_meta *meta, const pith_graph *g, pith_data_opts *o)
 {
-    return pith_dataset_load_dir(dir && dir[0] ? dir : PITH_FMNIST_DIR, split, mean, std, ds);
+    pith_data_opts_default(o);
+    o->mean[0] = meta->mean;
+    o->std[0] = meta->std;
+    if (meta->norm_channels > 0) {
+        o->norm_channels = meta->norm_channels;
+        memcpy(o->mean, meta->norm_mean, sizeof o->mean);
+        memcpy(o->std, meta->norm_std, sizeof o->std);
+    }
+    o->pre = meta->pre;
+    o->labels = meta->labels[0] ? meta->labels : NULL;
+    if (g && g->input_shape.ndim == 3) {
+        o->c = g->input_shape.d[0];
+        o->h = g->input_shape.d[1];
+        o->w = g->input_shape.d[2];
+    }
 }
 
-int exp_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+int exp_load_split(const char *dir, const char *split, const pith_data_opts *o, pith_dataset *ds)
+{
+    pith_data_report rep;
+    return pith_data_load(dir && dir[0] ? dir : PITH_FMNIST_DIR, split, o, ds, &rep);
+}
+
+/* A class tree without splits, or a list: 1 in 10 images (at least one)
+ * held out at random as the test set. */
+static int hold_out(pith_dataset *full, uint64_t seed, pith_dataset *train, pith_dataset *test)
+{
+    if (full->n < 2)
+        return pith_error(PITH_EINVAL, "%d image: too few to hold some out for testing", full->n);
+    int n_test = full->n / 10 > 0 ? full->n / 10 : 1;
+    return pith_dataset_split(full, n_test, pith_hash64(seed, 0x7e57, 0), train, test);
+}
+
+int exp_load_data(const char *dir, const pith_data_opts *o, int subset, int val, uint64_t seed,
                   pith_dataset *train, pith_dataset *evalset, pith_dataset *test)
 {
     pith_dataset full = {0};
     memset(train, 0, sizeof *train);
     memset(evalset, 0, sizeof *evalset);
     memset(test, 0, sizeof *test);
-    int rc = exp_load_split(dir, "train", mean, std, &full);
+    const char *path = dir && dir[0] ? dir : PITH_FMNIST_DIR;
+    pith_data_kind kind;
+    int rc = pith_data_kind_of(path, &kind);
+    const int one_set = !rc && (kind == PITH_DATA_FOLDERS || kind == PITH_DATA_LIST);
     if (!rc)
-        rc = exp_load_split(dir, "test", mean, std, test);
+        rc = exp_load_split(path, "train", o, &full);
+    if (!rc && one_set) {
+        pith_dataset all = full;
+        memset(&full, 0, sizeof full);
+        rc = hold_out(&all, seed, &full, test);
+        pith_dataset_free(&all);
+    } else if (!rc) {
+        pith_data_opts eval = *o;
+        eval.train_crop = 0; /* the test split is prepared for evaluation only */
+        rc = exp_load_split(path, "test", &eval, test);
+    }
     if (!rc && subset) {
         pith_dataset tmp;
         rc = pith_dataset_subset(&full, 0, subset < full.n ? subset : full.n, &tmp);
@@ -142,6 +186,8 @@ int exp_export(pith_graph *g, const char *dataset, float mean, float std, const 
         o.n_labels = k;
     }
     const char *names_of[4096];
+    if (meta)
+        o.pre = meta->pre;
     if (meta && meta->norm_channels > 0) {
         o.norm_channels = meta->norm_channels;
         memcpy(o.mean, meta->norm_mean, sizeof o.mean);
@@ -176,8 +222,11 @@ int exp_open_float(const char *path, const char *data, uint64_t seed, const char
     if (!rc && pith_graph_is_quantized(fm->g))
         rc = pith_error(PITH_EINVAL, "%s is %s", path, if_quantized);
     if (!rc)
-        rc = exp_load_data(data && data[0] ? data : fm->meta.dataset, fm->meta.mean, fm->meta.std, 0, 0, seed,
-                           &fm->train, &none, &fm->test);
+    {
+        pith_data_opts o;
+        exp_data_opts(&fm->meta, fm->g, &o);
+        rc = exp_load_data(data && data[0] ? data : fm->meta.dataset, &o, 0, 0, seed, &fm->train, &none, &fm->test);
+    }
     pith_dataset_free(&none);
     if (rc)
         exp_float_model_free(fm);

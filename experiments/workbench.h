@@ -11,15 +11,23 @@
 #include "../core/dataset.h"
 #include "../core/graph.h"
 #include "../core/train.h"
+#include "../data/data.h"
 #include "../export/export.h"
 
 /* "2026-12-03T06:12:22Z" */
 void exp_utc_now(char *buf, size_t len);
-/* Loads the train or test split the checkpoint's metadata names (or `dir`). */
-int exp_load_split(const char *dir, const char *split, float mean, float std, pith_dataset *ds);
+/* The data options a model implies: its graph's input size, and its
+ * checkpoint's preprocessing, normalisation and class names (g may be NULL). */
+void exp_data_opts(const pith_ckpt_meta *meta, const pith_graph *g, pith_data_opts *o);
+/* Loads the train or test split of `dir` (data/data.h says what it may be;
+ * empty: Fashion-MNIST). */
+int exp_load_split(const char *dir, const char *split, const pith_data_opts *o, pith_dataset *ds);
 /* Train and test splits with the first `subset` training images (0: all) and
- * `val` of them held out at random (seed) as `evalset` (left empty if val is 0). */
-int exp_load_data(const char *dir, float mean, float std, int subset, int val, uint64_t seed,
+ * `val` of them held out at random (seed) as `evalset` (left empty if val is
+ * 0). Data without a test split (one class tree, a list) has 1 in 10 of its
+ * images held out as the test set. The test split is prepared for
+ * evaluation even when o->train_crop is set. */
+int exp_load_data(const char *dir, const pith_data_opts *o, int subset, int val, uint64_t seed,
                   pith_dataset *train, pith_dataset *evalset, pith_dataset *test);
 /* Loads a checkpoint and re-attaches its quantizers (cfg and has_cfg may be NULL). */
 int exp_load_checkpoint(const char *path, pith_graph **g, pith_ckpt_meta *meta, pith_train_config *cfg,

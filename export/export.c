@@ -71,6 +71,7 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
             memcpy(m.std, opt->std, sizeof m.std);
             m.labels = opt->labels;
             m.n_labels = opt->n_labels;
+            m.pre = opt->pre;
         }
         m.golden_in = m.golden_out = -1;
         if (opt && opt->golden_in) {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../runtime/image.h"
+
 #include "../core/graph.h"
 
 typedef struct pith_export_opts {
@@ -23,6 +25,7 @@ typedef struct pith_export_opts {
     float mean[4], std[4];
     const char *const *labels; /* class names, or NULL */
     int n_labels;
+    pithrt_preprocess pre;    /* how an image becomes the input */
     const float *golden_in;   /* one normalised input to embed with the workbench's output for it, or NULL */
 } pith_export_opts;
 

@@ -7,9 +7,10 @@
 
 #define PITHRT_MAGIC "PITH"
 /* Version 2 adds the binary op and the sigmoid, silu and hardsigmoid
- * activations; a file without them is still written as version 1, and this
- * runtime reads both. */
-#define PITHRT_VERSION 2u
+ * activations; version 3 the input's preprocessing record. A file is
+ * written with the lowest version that holds what it uses, and this runtime
+ * reads all three. */
+#define PITHRT_VERSION 3u
 #define PITHRT_VERSION_MIN 1u
 #define PITHRT_ALIGN 64u
 
@@ -72,5 +73,12 @@
 #define PITHRT_M_GOLDEN_OUT 48  /* i32 constant tensor (f32 output) or -1 */
 #define PITHRT_M_LABELS 52   /* n_labels names, each ending in '\n' */
 #define PITHRT_META_FIXED 52u
+/* version 3: after the labels, how an image becomes the input (16 bytes) */
+#define PITHRT_P_FLAGS 0     /* u32: PITHRT_PRE_* */
+#define PITHRT_P_RESIZE 4    /* u32: shorter side resized to this, then centre-cropped; 0: resized to the input */
+#define PITHRT_P_BYTES 16u   /* (8..16 reserved, 0) */
+#define PITHRT_PRE_BGR 1u
+#define PITHRT_PRE_KEEP255 2u
+#define PITHRT_PRE_NEAREST 4u
 
 #endif

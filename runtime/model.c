@@ -591,6 +591,21 @@ static int load(const void *buf, size_t len, pithrt_model *m)
         if (lines != m->n_labels || (m->labels_bytes && m->labels[m->labels_bytes - 1] != '\n'))
             rc = fail(m, PITHRT_EFORMAT, "%d labels announced, %d found", m->n_labels, lines);
     }
+    memset(&m->pre, 0, sizeof m->pre);
+    if (!rc && m->version >= 3) {
+        const uint8_t *pp = mp + PITHRT_META_FIXED + m->labels_bytes;
+        if ((uint64_t)PITHRT_META_FIXED + m->labels_bytes + PITHRT_P_BYTES > mbytes)
+            rc = fail(m, PITHRT_EFORMAT, "no room for the preprocessing record in the %u-byte metadata", mbytes);
+        uint32_t flags = rc ? 0 : u32(pp + PITHRT_P_FLAGS), resize = rc ? 0 : u32(pp + PITHRT_P_RESIZE);
+        if (!rc && (flags & ~(PITHRT_PRE_BGR | PITHRT_PRE_KEEP255 | PITHRT_PRE_NEAREST)))
+            rc = fail(m, PITHRT_EFORMAT, "preprocessing flags 0x%x (unknown bits)", flags);
+        if (!rc && resize > 65535)
+            rc = fail(m, PITHRT_EFORMAT, "preprocessing: resize to %u pixels", resize);
+        m->pre.bgr = !!(flags & PITHRT_PRE_BGR);
+        m->pre.keep255 = !!(flags & PITHRT_PRE_KEEP255);
+        m->pre.nearest = !!(flags & PITHRT_PRE_NEAREST);
+        m->pre.resize = (int)resize;
+    }
     m->input = i32(p + PITHRT_HDR_INPUT);
     m->output = i32(p + PITHRT_HDR_OUTPUT);
     if (!rc && (m->input < 0 || m->input >= (int)nt || m->output < 0 || m->output >= (int)nt))

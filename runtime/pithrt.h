@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -145,7 +147,8 @@ typedef struct pithrt_model {
     uint32_t blob_size;
     /* metadata */
     int norm_channels;
-    float mean[4], std[4];  /* input normalisation: x = (pixel / 255 - mean) / std */
+    float mean[4], std[4];  /* input normalisation: x = (pixel * scale - mean) / std, scale 1/255 (or 1: pre.keep255) */
+    pithrt_preprocess pre;  /* how an image becomes the input (image.h); all zero in files before version 3 */
     int n_labels;
     const char *labels;     /* n_labels names separated by '\n', not NUL-terminated */
     uint32_t labels_bytes;
@@ -232,8 +235,15 @@ size_t pithrt_output_size(const pithrt_model *m);
 /* Float input, already normalised; quantized by the runtime when the model's
  * input is int8. */
 int pithrt_set_input_f32(pithrt_ctx *c, const float *x, size_t n);
-/* Raw 8-bit pixels, normalised with the model's mean and std. */
+/* Raw 8-bit pixels, C x H x W planes in the model's channel order, already
+ * the input's size: normalised with the model's scale, mean and std. */
 int pithrt_set_input_u8(pithrt_ctx *c, const uint8_t *pixels, size_t n);
+/* An image of any size (w x h x channels interleaved, 1 gray or 3 RGB: a
+ * decoded photo, a PPM/PGM file's pixels, a camera frame) through the
+ * model's own preprocessing: resized and cropped, converted to its channels
+ * and channel order, normalised. scratch: pithrt_input_image_scratch bytes. */
+size_t pithrt_input_image_scratch(const pithrt_model *m, int w, int h, int channels);
+int pithrt_set_input_image(pithrt_ctx *c, const uint8_t *px, int w, int h, int channels, void *scratch);
 /* int8 codes for a model with int8 input. */
 int pithrt_set_input_s8(pithrt_ctx *c, const int8_t *q, size_t n);
 int pithrt_run(pithrt_ctx *c);

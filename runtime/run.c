@@ -156,9 +156,47 @@ int pithrt_set_input_u8(pithrt_ctx *c, const uint8_t *pixels, size_t n)
     float *x = act(c, m->input);
     for (size_t i = 0; i < n; i++) {
         int ch = m->norm_channels ? (int)(i / plane) % m->norm_channels : 0;
-        float v = (float)pixels[i] / 255.0f;
-        x[i] = m->norm_channels ? (v - m->mean[ch]) / m->std[ch] : v;
+        x[i] = m->norm_channels ? pithrt_pixel_value(pixels[i], m->pre.keep255, m->mean[ch], m->std[ch])
+                                : pithrt_pixel_value(pixels[i], m->pre.keep255, 0.0f, 1.0f);
     }
+    return PITHRT_OK;
+}
+
+/* the input's channels, height and width (1 x n for a vector input) */
+static void input_chw(const pithrt_model *m, int *c, int *h, int *w)
+{
+    const pithrt_tensor *t = &m->tensors[m->input];
+    *c = t->ndim == 3 ? t->dims[0] : 1;
+    *h = t->ndim == 3 ? t->dims[1] : 1;
+    *w = t->ndim == 3 ? t->dims[2] : (int)pithrt_tensor_elems(t);
+}
+
+size_t pithrt_input_image_scratch(const pithrt_model *m, int w, int h, int channels)
+{
+    int c, ih, iw;
+    input_chw(m, &c, &ih, &iw);
+    return pithrt_image_prepare_scratch(w, h, channels, &m->pre, iw, ih) + (size_t)iw * ih * 3 + 64;
+}
+
+int pithrt_set_input_image(pithrt_ctx *c, const uint8_t *px, int w, int h, int channels, void *scratch)
+{
+    const pithrt_model *m = c->m;
+    int ic, ih, iw;
+    input_chw(m, &ic, &ih, &iw);
+    if (ic != 1 && ic != 3)
+        return fail(c, PITHRT_EARG, "the model's input has %d channels; an image gives 1 or 3", ic);
+    if ((channels != 1 && channels != 3) || w < 1 || h < 1)
+        return fail(c, PITHRT_EARG, "an image of %dx%d with %d channels (1 or 3)", w, h, channels);
+    uint8_t *img = scratch;
+    void *rest = img + (((size_t)iw * ih * 3 + 63) & ~(size_t)63);
+    if (pithrt_image_prepare(px, w, h, channels, &m->pre, img, iw, ih, ic, rest))
+        return fail(c, PITHRT_EARG, "cannot resize a %dx%d image to %dx%d", w, h, iw, ih);
+    float mean[4] = {0, 0, 0, 0}, sd[4] = {1, 1, 1, 1};
+    for (int k = 0; k < ic && m->norm_channels; k++) {
+        mean[k] = m->mean[k % m->norm_channels];
+        sd[k] = m->std[k % m->norm_channels];
+    }
+    pithrt_image_normalize(img, iw, ih, ic, &m->pre, mean, sd, act(c, m->input));
     return PITHRT_OK;
 }
 

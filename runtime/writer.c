@@ -185,7 +185,11 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
     for (int i = 0; i < m->n_labels; i++)
         label_bytes += strlen(m->labels[i]) + 1;
     size_t toff = PITHRT_HDR_BYTES, ooff = toff + (size_t)b->n_tensors * PITHRT_TENSOR_BYTES;
-    size_t moff = ooff + (size_t)b->n_ops * PITHRT_OP_BYTES, mbytes = PITHRT_META_FIXED + label_bytes;
+    const int has_pre = m->pre.bgr || m->pre.keep255 || m->pre.resize || m->pre.nearest;
+    if (m->pre.resize < 0 || m->pre.resize > 65535)
+        return fail(b, PITHRT_EARG, "resize to %d pixels", m->pre.resize);
+    size_t moff = ooff + (size_t)b->n_ops * PITHRT_OP_BYTES,
+           mbytes = PITHRT_META_FIXED + label_bytes + (has_pre ? PITHRT_P_BYTES : 0);
     size_t boff = (moff + mbytes + PITHRT_ALIGN - 1) / PITHRT_ALIGN * PITHRT_ALIGN, total = boff + b->blob_len;
     if (total > 0xFFFFFFFFu)
         return fail(b, PITHRT_EARG, "the model exceeds 4 GiB");
@@ -199,7 +203,9 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
         if (b->ops[i].type >= PITHRT_OP_BINARY || b->ops[i].act > PITHRT_ACT_HARDSWISH || b->ops[i].flags ||
             (b->ops[i].type == PITHRT_OP_SOFTMAX && b->ops[i].ph) ||
             (b->ops[i].type == PITHRT_OP_CONCAT && b->tensors[b->ops[i].out].ndim == 1))
-            version = PITHRT_VERSION;
+            version = 2;
+    if (has_pre)
+        version = 3;
     memcpy(p, PITHRT_MAGIC, 4);
     w32(p + PITHRT_HDR_VERSION, version);
     w32(p + PITHRT_HDR_SIZE, PITHRT_HDR_BYTES);
@@ -262,6 +268,11 @@ int pithrt_writer_finish(pithrt_writer *b, const pithrt_writer_meta *m, uint8_t 
         memcpy(lp, m->labels[i], n);
         lp[n] = '\n';
         lp += n + 1;
+    }
+    if (has_pre) {
+        w32((uint8_t *)lp + PITHRT_P_FLAGS, (m->pre.bgr ? PITHRT_PRE_BGR : 0) | (m->pre.keep255 ? PITHRT_PRE_KEEP255 : 0) |
+                                                (m->pre.nearest ? PITHRT_PRE_NEAREST : 0));
+        w32((uint8_t *)lp + PITHRT_P_RESIZE, (uint32_t)m->pre.resize);
     }
     if (b->blob_len) /* a model without constants has no blob (memcpy from NULL is undefined) */
         memcpy(p + boff, b->blob, b->blob_len);

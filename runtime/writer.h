@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image.h"
+
 #include "pithrt.h"
 
 typedef struct pithrt_writer {
@@ -29,6 +31,7 @@ typedef struct pithrt_writer_meta {
     const char *const *labels;
     int n_labels;
     int golden_in, golden_out;
+    pithrt_preprocess pre;  /* all zero: RGB, /255, resized to the input (no record, version <= 2) */
 } pithrt_writer_meta;
 
 void pithrt_writer_init(pithrt_writer *b);
