@@ -191,10 +191,19 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/pith
 	  -artifact_prefix=$(BUILD)/fuzz/onnx- $(BUILD)/fuzz/onnx-corpus > $(BUILD)/fuzz/onnx.log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/onnx.log; exit $$rc
 
+# Image fixtures (tests/test_data.c): PNG/JPEG trees, odd files, CIFAR
+# batches and Pillow's decoded and resized pixels, made from Fashion-MNIST,
+# sklearn's digits and known arrays.
+IMAGE_FIXTURES := $(BUILD)/fixtures/images
+$(IMAGE_FIXTURES)/.done: tests/images/make_fixtures.py
+	@rm -rf $(IMAGE_FIXTURES) && mkdir -p $(IMAGE_FIXTURES)
+	/usr/bin/python3 tests/images/make_fixtures.py $(IMAGE_FIXTURES)
+	@touch $@
+
 # Tests run one after another; each prints its own cmocka summary.
-check-tests: $(TESTS) $(BUILD)/pith
+check-tests: $(TESTS) $(BUILD)/pith $(IMAGE_FIXTURES)/.done
 	@fail=0; for t in $(TESTS); do \
-	  echo "== $$t"; PITH_BIN=$(BUILD)/pith $$t || fail=1; done; \
+	  echo "== $$t"; PITH_BIN=$(BUILD)/pith PITH_IMAGES=$(IMAGE_FIXTURES) $$t || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # ONNX's own backend node tests of every op the importer claims (Debian's

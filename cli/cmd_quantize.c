@@ -37,6 +37,11 @@ static void usage(FILE *f)
             "  --percentile P    for --observer percentile (default 99.99)\n"
             "  --wobserver O     weight scales: minmax or mse (default: minmax at 8 bits, mse below)\n"
             "  --calib N         calibration images drawn from the training set (default 512)\n"
+            "  --calib PATH      calibration images from PATH instead: a list file (one image path\n"
+            "                    per line, labels optional: rknn's dataset.txt), class folders, or\n"
+            "                    any --data path; through the model's own preprocessing\n"
+            "  --calib-count N   how many of them, drawn at random (default 512; all if fewer)\n"
+            CLI_LOADER_HELP
             "  --mode M          float-io (default) | int8-io | weight-only\n"
             "  --no-fold         keep batchnorm layers (QAT then trains them, batch statistics,\n"
             "                    weights quantized as folded: w * gamma / sqrt(var + eps))\n"
@@ -103,7 +108,7 @@ int cmd_quantize(int argc, char **argv)
         {"method", 1, 0, 'm'}, {"bits", 1, 0, 'B'}, {"wbits", 1, 0, 'W'}, {"abits", 1, 0, 'A'},
         {"per-tensor", 0, 0, 'T'}, {"group", 1, 0, 'G'}, {"wasym", 0, 0, 'w'}, {"sym-acts", 0, 0, 's'},
         {"observer", 1, 0, 'o'}, {"percentile", 1, 0, 'P'}, {"wobserver", 1, 0, 'O'},
-        {"calib", 1, 0, 'c'}, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
+        {"calib", 1, 0, 'c'}, {"calib-count", 1, 0, 'C'}, CLI_LOADER_OPTIONS, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
         {"all-layers", 0, 0, 'a'}, {"kmeans-init", 1, 0, 'k'}, {"plan", 1, 0, 'p'},
         {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'},
         {"threads", 1, 0, 't'}, {"out", 1, 0, 'u'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'},
@@ -111,14 +116,19 @@ int cmd_quantize(int argc, char **argv)
     };
     quant_job job;
     quant_job_defaults(&job);
-    const char *out = NULL, *data = NULL;
+    const char *out = NULL, *data = NULL, *calib_path = NULL;
+    cli_data_flags df;
+    cli_data_flags_init(&df);
     int threads = 0, quiet = 0, as_json = 0, c, rc, wbits = 0, abits = 0, bits = 0, wobs_given = 0;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
     rc = 0;
     while (!rc && (c = cli_next_option(cmd, argc, argv, opts, usage, &co, &code)) >= 0) {
-        switch (c) {
+        int taken = cli_data_flag(cmd, c, optarg, &df);
+        if (taken > 1)
+            return taken;
+        switch (taken ? 0 : c) {
         case 'm':
             if (parse_method(optarg, &job))
                 return cli_usage_error(cmd, "%s", pith_last_error());
@@ -144,7 +154,13 @@ int cmd_quantize(int argc, char **argv)
                 return cli_usage_error(cmd, "--wobserver is minmax or mse");
             wobs_given = 1;
             break;
-        case 'c': rc = cli_int(cmd, "--calib", optarg, 1, 1 << 24, &job.calib); break;
+        case 'c':
+            if (optarg[0] && strspn(optarg, "0123456789") == strlen(optarg))
+                rc = cli_int(cmd, "--calib", optarg, 1, 1 << 24, &job.calib);
+            else
+                calib_path = optarg;
+            break;
+        case 'C': rc = cli_int(cmd, "--calib-count", optarg, 1, 1 << 24, &job.calib); break;
         case 'M':
             if (!strcmp(optarg, "float-io"))
                 job.q.io = PITH_QIO_FLOAT;
@@ -201,10 +217,22 @@ int cmd_quantize(int argc, char **argv)
     rc = exp_open_float(path, data, job.q.seed, "already quantized; start from the float checkpoint", &fm);
     pith_graph *g = fm.g;
     pith_ckpt_meta *meta = &fm.meta;
+    pith_dataset calib_set = {0};
+    if (!rc && calib_path) { /* representative images through the model's own preprocessing */
+        pith_data_opts o;
+        exp_data_opts(meta, g, &o);
+        o.calib = 1;
+        o.labels = NULL;
+        o.progress = quiet ? NULL : stderr;
+        if (!(rc = cli_data_apply(cmd, &df, 0, &o)))
+            rc = exp_load_split(calib_path, "train", &o, &calib_set);
+    }
     if (!rc) {
         cli_command_line(argc, argv, meta->command, sizeof meta->command);
-        rc = quant_run(g, meta, &fm.base, &job, &fm.train, &fm.test, quiet ? NULL : stderr, &res);
+        rc = quant_run(g, meta, &fm.base, &job, &fm.train, &fm.test, calib_path ? &calib_set : NULL,
+                       quiet ? NULL : stderr, &res);
     }
+    pith_dataset_free(&calib_set);
     if (!rc)
         rc = pith_checkpoint_save(out, g, meta, job.train ? &res.cfg : NULL, NULL, NULL, 0);
     int exit_code = EXIT_OK;

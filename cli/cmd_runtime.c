@@ -12,6 +12,7 @@
 #include "../core/rng.h"
 #include "../core/threads.h"
 #include "../core/zoo.h"
+#include "../data/image.h"
 #include "../quant/quant.h"
 #include "../export/bench.h"
 #include "../export/export.h"
@@ -374,15 +375,77 @@ int cmd_bench(int argc, char **argv)
 
 static void infer_usage(FILE *f)
 {
-    fprintf(f, "usage: pith infer MODEL.pith --idx IMAGES[.gz] [--index I] [--json]\n"
+    fprintf(f, "usage: pith infer MODEL.pith IMAGE... [--json]\n"
+               "       pith infer MODEL.pith --idx IMAGES[.gz] [--index I] [--json]\n"
                "\n"
-               "Classifies one image of an IDX file with the runtime (normalised with\n"
-               "the model's mean and std) and prints the top 5 with their labels.\n"
+               "Classifies images with the runtime and prints the top 5 with their labels.\n"
+               "Each image (JPEG, PNG, PPM or PGM, any size) goes through the model's own\n"
+               "preprocessing, stored in the .pith file: resized and cropped to its input,\n"
+               "converted to its channels and channel order, normalised with its mean and\n"
+               "std, exactly as the board's pithrt_set_input_image does.\n"
                "\n"
-               "  --idx FILE    IDX images (e.g. t10k-images-idx3-ubyte.gz)\n"
-               "  --index I     which image (default 0)\n"
+               "  --idx FILE    IDX images (e.g. t10k-images-idx3-ubyte.gz) instead of files\n"
+               "  --index I     which of them (default 0)\n"
                "  --json        one JSON object on stdout\n"
                "  -h, --help    this help\n");
+}
+
+/* The top 5 of the model's output for one image, printed or as JSON. */
+static void print_top5(const pithrt_model *m, const float *out, size_t nout, const char *what, json *j)
+{
+    double mx = -INFINITY, s = 0;
+    for (size_t i = 0; i < nout; i++)
+        mx = out[i] > mx ? out[i] : mx;
+    double *pr = malloc(sizeof *pr * (nout ? nout : 1));
+    for (size_t i = 0; pr && i < nout; i++)
+        s += pr[i] = exp(out[i] - mx); /* softmax: readable confidences */
+    if (j) {
+        json_obj(j, NULL);
+        json_str(j, "image", what);
+        json_arr(j, "top5");
+    } else {
+        printf("%s:\n", what);
+    }
+    for (int rank = 0; rank < 5 && rank < (int)nout && pr; rank++) {
+        int best = -1;
+        for (size_t i = 0; i < nout; i++)
+            if (pr[i] >= 0 && (best < 0 || pr[i] > pr[best]))
+                best = (int)i;
+        char label[64];
+        pithrt_label(m, best, label, sizeof label);
+        if (j) {
+            json_obj(j, NULL);
+            json_int(j, "class", best);
+            json_str(j, "label", label);
+            json_num(j, "probability", pr[best] / s);
+            json_num(j, "score", out[best]);
+            json_end_obj(j);
+        } else {
+            printf("  %d. %-4d %-20s %6.2f%%   (score %.4f)\n", rank + 1, best, label, 100 * pr[best] / s,
+                   (double)out[best]);
+        }
+        pr[best] = -1;
+    }
+    if (j) {
+        json_end_arr(j);
+        json_end_obj(j);
+    }
+    free(pr);
+}
+
+/* One image through the model's preprocessing and the runtime. */
+static int infer_image(pith_rt *r, const uint8_t *px, int w, int h, int ch, float *out, size_t nout)
+{
+    void *scratch = malloc(pithrt_input_image_scratch(&r->m, w, h, ch));
+    if (!scratch)
+        return pith_error(PITH_ENOMEM, "out of memory");
+    int rc = pithrt_set_input_image(&r->c, px, w, h, ch, scratch);
+    free(scratch);
+    if (rc)
+        return pith_error(PITH_EINVAL, "%s", pithrt_ctx_error(&r->c));
+    if (pithrt_run(&r->c) || pithrt_output_f32(&r->c, out, nout))
+        return pith_error(PITH_EINVAL, "%s", pithrt_ctx_error(&r->c));
+    return PITH_OK;
 }
 
 int cmd_infer(int argc, char **argv)
@@ -392,7 +455,7 @@ int cmd_infer(int argc, char **argv)
         {"idx", 1, 0, 'i'}, {"index", 1, 0, 'n'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *idx = NULL;
-    int index = 0, as_json = 0, c, rc;
+    int index = 0, c, rc;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
@@ -405,79 +468,57 @@ int cmd_infer(int argc, char **argv)
     }
     if (rc || c == CLI_OPT_EXIT)
         return rc ? rc : code;
-    as_json = co.as_json;
-    if (optind != argc - 1 || !idx)
-        return cli_usage_error(cmd, "expected one .pith file and --idx FILE");
-    pith_idx images;
-    rc = pith_idx_read(idx, &images);
+    if (optind >= argc || (idx && optind != argc - 1) || (!idx && optind == argc - 1))
+        return cli_usage_error(cmd, "expected a .pith file and images, or a .pith file and --idx FILE");
+    const char *model = argv[optind];
+    pith_rt r;
+    rc = pith_rt_open(model, 1, NULL, &r);
     if (rc)
         return cli_fail(cmd, rc);
-    pith_rt r;
-    rc = pith_rt_open(argv[optind], 1, NULL, &r);
-    size_t per = 1;
-    for (int d = 1; d < images.ndim; d++)
-        per *= (size_t)images.dims[d];
-    if (!rc && (images.ndim < 2 || index >= (int)images.dims[0] || per != pithrt_input_size(&r.m)))
-        rc = pith_error(PITH_ESHAPE, "%s: image %d of %u, %zu bytes each; the model takes %zu values", idx, index,
-                        images.ndim ? images.dims[0] : 0, per, pithrt_input_size(&r.m));
-    size_t nout = rc ? 0 : pithrt_output_size(&r.m);
-    float *out = rc ? NULL : malloc(sizeof *out * nout);
-    if (!rc && !out)
+    size_t nout = pithrt_output_size(&r.m);
+    float *out = malloc(sizeof *out * nout);
+    json j, *jp = co.as_json ? &j : NULL;
+    if (!out)
         rc = pith_error(PITH_ENOMEM, "out of memory");
-    if (rc) {
-        pith_idx_free(&images);
-        if (r.file)
-            pith_rt_close(&r);
-        return cli_fail(cmd, rc);
+    if (!rc && jp) {
+        json_init(jp, stdout);
+        json_obj(jp, NULL);
+        json_str(jp, "model", model);
+        json_arr(jp, "images");
     }
-    pithrt_set_input_u8(&r.c, images.data + (size_t)index * per, per);
-    pithrt_run(&r.c);
-    pithrt_output_f32(&r.c, out, nout);
-    /* softmax of the scores, for readable confidences */
-    double mx = -INFINITY, s = 0;
-    for (size_t i = 0; i < nout; i++)
-        mx = out[i] > mx ? out[i] : mx;
-    double *pr = malloc(sizeof *pr * nout);
-    for (size_t i = 0; pr && i < nout; i++)
-        s += pr[i] = exp(out[i] - mx);
-    json j;
-    if (as_json) {
-        json_init(&j, stdout);
-        json_obj(&j, NULL);
-        json_str(&j, "model", argv[optind]);
-        json_int(&j, "index", index);
-        json_arr(&j, "top5");
-    } else {
-        printf("%s, image %d of %s:\n", argv[optind], index, idx);
-    }
-    for (int rank = 0; rank < 5 && rank < (int)nout && pr; rank++) {
-        int best = -1;
-        for (size_t i = 0; i < nout; i++)
-            if (pr[i] >= 0 && (best < 0 || pr[i] > pr[best]))
-                best = (int)i;
-        char label[64];
-        pithrt_label(&r.m, best, label, sizeof label);
-        if (as_json) {
-            json_obj(&j, NULL);
-            json_int(&j, "class", best);
-            json_str(&j, "label", label);
-            json_num(&j, "probability", pr[best] / s);
-            json_num(&j, "score", out[best]);
-            json_end_obj(&j);
-        } else {
-            printf("  %d. %-3d %-14s %6.2f%%   (score %.4f)\n", rank + 1, best, label, 100 * pr[best] / s,
-                   (double)out[best]);
+    if (!rc && idx) {
+        /* one gray image of an IDX file */
+        pith_idx images;
+        rc = pith_idx_read(idx, &images);
+        if (!rc && (images.ndim != 3 || index >= (int)images.dims[0]))
+            rc = pith_error(PITH_ESHAPE, "%s: no image %d (%u images of %d dimensions)", idx, index,
+                            images.ndim ? images.dims[0] : 0, images.ndim - 1);
+        if (!rc) {
+            const int h = (int)images.dims[1], w = (int)images.dims[2];
+            rc = infer_image(&r, images.data + (size_t)index * w * h, w, h, 1, out, nout);
+            char what[4200];
+            snprintf(what, sizeof what, "%s, image %d", idx, index);
+            if (!rc)
+                print_top5(&r.m, out, nout, what, jp);
         }
-        pr[best] = -1;
+        if (images.data || !rc)
+            pith_idx_free(&images);
     }
-    if (as_json) {
-        json_end_arr(&j);
-        json_end_obj(&j);
-        json_finish(&j);
+    for (int k = optind + 1; !rc && !idx && k < argc; k++) {
+        pith_image im;
+        rc = pith_image_read(argv[k], &im);
+        if (!rc)
+            rc = infer_image(&r, im.px, im.w, im.h, im.c, out, nout);
+        if (!rc)
+            print_top5(&r.m, out, nout, argv[k], jp);
+        pith_image_free(&im);
     }
-    free(pr);
+    if (!rc && jp) {
+        json_end_arr(jp);
+        json_end_obj(jp);
+        json_finish(jp);
+    }
     free(out);
-    pith_idx_free(&images);
     pith_rt_close(&r);
-    return EXIT_OK;
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

@@ -460,7 +460,8 @@ int cmd_train(int argc, char **argv)
     }
     if (!quiet && !as_json) {
         cli_data_report(stderr, &train, "train");
-        cli_data_report(stderr, &test, "test");
+        if (test.px != train.px) /* not a held-out part of the same store */
+            cli_data_report(stderr, &test, "test");
     }
     pith_metrics_free(&m);
     pith_trainer_free(t);

@@ -112,21 +112,35 @@ static int pixels_scratch(const pith_dataset *ds)
 {
     pith_pixels *px = ds->px;
     const int threads = pith_get_threads();
-    if (px->scratch && px->threads >= threads)
+    if (px->scratch && px->threads >= threads && px->scratch_w == ds->w && px->scratch_h == ds->h &&
+        !memcmp(&px->scratch_pre, &ds->pre, sizeof ds->pre))
         return PITH_OK;
     size_t most = 0;
     for (int k = 0; k < px->n; k++) {
+        /* a random crop resized, or the eval transform of a larger image */
         size_t b = pithrt_image_resize_scratch(px->w[k], px->h[k], px->c, ds->w, ds->h);
+        size_t e = pithrt_image_prepare_scratch(px->w[k], px->h[k], px->c, &ds->pre, ds->w, ds->h);
+        b = e > b ? e : b;
         most = b > most ? b : most;
     }
     most = (most + (size_t)ds->w * ds->h * px->c + 127) & ~(size_t)63;
     uint8_t *s = malloc(most * (size_t)threads);
-    if (!s)
-        return px->scratch ? PITH_OK : pith_error(PITH_ENOMEM, "out of memory for the loader's scratch");
+    if (!s && px->scratch && px->scratch_w == ds->w && px->scratch_h == ds->h &&
+        !memcmp(&px->scratch_pre, &ds->pre, sizeof ds->pre))
+        return PITH_OK; /* the loops run on the threads there is scratch for */
+    if (!s) {
+        free(px->scratch);
+        px->scratch = NULL;
+        px->threads = 0;
+        return pith_error(PITH_ENOMEM, "out of memory for the loader's scratch");
+    }
     free(px->scratch);
     px->scratch = s;
     px->threads = threads;
     px->scratch_bytes = most;
+    px->scratch_pre = ds->pre;
+    px->scratch_w = ds->w;
+    px->scratch_h = ds->h;
     return PITH_OK;
 }
 
@@ -447,7 +461,12 @@ void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pi
     if (ds->px) {
         /* the scratch was made with the set, for the threads of then; more
          * threads since get more scratch, or the loop runs on fewer */
-        (void)pixels_scratch(ds);
+        if (pixels_scratch(ds)) { /* out of memory: zeros rather than a write past the scratch */
+            memset(x, 0, (size_t)n * ds->c * ds->h * ds->w * sizeof *x);
+            for (int i = 0; i < n; i++)
+                y[i] = ds->y[idx[i]];
+            return;
+        }
         ds->px->reads += (uint64_t)n;
         pith_parallel(n, ds->px->threads, gather_image, &g);
         return;

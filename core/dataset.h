@@ -30,10 +30,13 @@ typedef struct pith_pixels {
     uint64_t reads;      /* images gathered from it since (cache hits) */
     size_t *off;
     int *w, *h;
-    /* gather's resize scratch, one per thread */
+    /* gather's resize scratch, one per thread, for inputs of scratch_w x
+     * scratch_h made as scratch_pre says */
     int threads;
     size_t scratch_bytes;
     uint8_t *scratch;
+    pithrt_preprocess scratch_pre;
+    int scratch_w, scratch_h;
 } pith_pixels;
 
 typedef struct pith_dataset {

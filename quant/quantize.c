@@ -81,7 +81,8 @@ static void describe_layers(const pith_graph *g, const quant_job *j, char *buf, 
 }
 
 int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base, quant_job *j,
-              const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r)
+              const pith_dataset *train, const pith_dataset *test, const pith_dataset *calib_set, FILE *progress,
+              quant_result *r)
 {
     memset(r, 0, sizeof *r);
     int rc = pith_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL);
@@ -105,12 +106,18 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         rc = pith_graph_compile(g, 500);
     pith_dataset rest = {0}, calib = {0};
     if (!rc && j->q.io != PITH_QIO_WEIGHT_ONLY) {
-        if (j->calib >= train->n)
-            rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", j->calib, train->n);
-        else
-            rc = pith_dataset_split(train, j->calib, j->q.seed, &rest, &calib);
-        if (!rc)
-            rc = pith_quant_calibrate(g, &calib, calib.n, j->a_obs, j->pct, progress);
+        if (calib_set && j->calib >= calib_set->n) {
+            j->calib = calib_set->n;
+            rc = pith_quant_calibrate(g, calib_set, calib_set->n, j->a_obs, j->pct, progress);
+        } else {
+            const pith_dataset *from = calib_set ? calib_set : train;
+            if (j->calib >= from->n)
+                rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", j->calib, from->n);
+            else
+                rc = pith_dataset_split(from, j->calib, j->q.seed, &rest, &calib);
+            if (!rc)
+                rc = pith_quant_calibrate(g, &calib, calib.n, j->a_obs, j->pct, progress);
+        }
     }
     pith_dataset_free(&rest);
     pith_dataset_free(&calib);

@@ -38,9 +38,12 @@ void quant_job_defaults(quant_job *j);
 int quant_job_finish(quant_job *j);
 /* Quantizes g (loaded from a float checkpoint with meta and its training
  * recipe base), calibrates, fine-tunes, evaluates on test; meta's metrics
- * are updated for the quantized model. */
+ * are updated for the quantized model. Calibration takes j->calib images at
+ * random (seeded) from calib_set (a list of representative images, all of
+ * it when it has fewer), or from train when calib_set is NULL. */
 int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base, quant_job *j,
-              const pith_dataset *train, const pith_dataset *test, FILE *progress, quant_result *r);
+              const pith_dataset *train, const pith_dataset *test, const pith_dataset *calib_set, FILE *progress,
+              quant_result *r);
 /* "w4a4", "w8-weight-only", "kmeans4", "ternary-a8": the format in a stage chain. */
 void quant_job_label(const quant_job *j, char *buf, size_t len);
 void quant_result_print(FILE *f, const quant_job *j, const quant_result *r);

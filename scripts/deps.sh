@@ -11,7 +11,8 @@ set -eu
 
 PKGS="gcc make pkg-config libopenblas-openmp-dev liblapacke-dev libhdf5-dev libyaml-dev zlib1g-dev libcmocka-dev \
 hdf5-tools gnuplot-nox dataset-fashion-mnist clang libclang-rt-14-dev \
-libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata"
+libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata libturbojpeg0-dev libpng-dev \
+python3 python3-numpy python3-pil python3-sklearn"
 if [ "${1:-}" = arm ]; then
     PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user llvm-16"
 fi
