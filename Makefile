@@ -10,7 +10,8 @@
 #   make CROSS=aarch64-linux-gnu-   the same for aarch64, in build/aarch64-linux-gnu/
 #   make test-arm   the runtime's tests for aarch64 under QEMU (Cortex-A76 with SDOT, Cortex-A53 without)
 #   make fuzz       libFuzzer on the .pith loader and kernels (FUZZ_SECONDS=60)
-#   make bench      build/bench/train_speed (pith vs PyTorch training speed), build/bench/qat_speed
+#   make bench      build/bench/train_speed (pith vs PyTorch training speed), build/bench/qat_speed,
+#                   build/bench/image_loader (JPEG decoding + resizing vs Pillow)
 #   make plots      charts from results/runs.tsv into results/plots/
 #   make install PREFIX=/usr/local
 #   make golden     regenerate tests/golden/ with PyTorch (needs python3-torch)
@@ -177,7 +178,13 @@ $(BUILD)/fuzz/fuzz_onnx: $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a
 	  -I$(BLAS_INC) -I$(GEN) -Wno-unknown-pragmas -o $@ $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a \
 	  -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lturbojpeg -lpng -lz -lm -lgomp -pthread
 
-fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/pith
+# decoders and resizing instrumented; libjpeg-turbo and libpng as Debian builds them
+FUZZ_IMAGE_SRC := tests/fuzz_image.c data/image.c data/decode_jpeg.c data/decode_png.c runtime/image.c core/error.c
+$(BUILD)/fuzz/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard data/*.h runtime/image.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $(FUZZ_IMAGE_SRC) -lturbojpeg -lpng -lz -lm
+fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/fuzz/fuzz_image $(BUILD)/pith $(IMAGE_FIXTURES)/.done
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@for m in lenet5 mobilenet-tiny fmnist-cnn-slim; do \
 	  $(BUILD)/pith export --model $$m --out $(BUILD)/fuzz/corpus/$$m.pith >/dev/null && \
@@ -189,7 +196,12 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/pith
 	@mkdir -p $(BUILD)/fuzz/onnx-corpus && cp tests/fixtures/onnx/*.onnx $(BUILD)/fuzz/onnx-corpus/
 	@$(BUILD)/fuzz/fuzz_onnx -max_total_time=$(FUZZ_SECONDS) -max_len=1000000 -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/onnx- $(BUILD)/fuzz/onnx-corpus > $(BUILD)/fuzz/onnx.log 2>&1; rc=$$?; \
-	  tail -12 $(BUILD)/fuzz/onnx.log; exit $$rc
+	  tail -12 $(BUILD)/fuzz/onnx.log; [ $$rc -eq 0 ] || exit $$rc
+	@mkdir -p $(BUILD)/fuzz/image-corpus && cp $(IMAGE_FIXTURES)/odd/*.jpg $(IMAGE_FIXTURES)/odd/*.png \
+	  $(IMAGE_FIXTURES)/odd/*.ppm $(IMAGE_FIXTURES)/odd/*.pgm $(BUILD)/fuzz/image-corpus/
+	@$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=200000 -print_final_stats=1 \
+	  -artifact_prefix=$(BUILD)/fuzz/image- $(BUILD)/fuzz/image-corpus > $(BUILD)/fuzz/image.log 2>&1; rc=$$?; \
+	  tail -12 $(BUILD)/fuzz/image.log; exit $$rc
 
 # Image fixtures (tests/test_data.c): PNG/JPEG trees, odd files, CIFAR
 # batches and Pillow's decoded and resized pixels, made from Fashion-MNIST,
@@ -241,7 +253,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(BUILD)/pith
 
-bench: $(BUILD)/bench/train_speed $(BUILD)/bench/qat_speed
+bench: $(BUILD)/bench/train_speed $(BUILD)/bench/qat_speed $(BUILD)/bench/image_loader
 
 # Charts from the results table into results/plots/ (PNG and SVG).
 plots: deps
