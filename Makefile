@@ -146,9 +146,10 @@ $(BUILD)/rt-models/zoo/.done: $(BUILD)/pith
 	@touch $@
 
 # Every fast kernel of this CPU against the reference kernels.
-test-runtime: runtime $(BUILD)/rt-models/.done $(BUILD)/rt-models/zoo/.done
+test-runtime: runtime $(BUILD)/rt-models/.done $(BUILD)/rt-models/zoo/.done $(IMAGE_FIXTURES)/.done
 	$(BUILD)/runtime/pithrt-test --cases 400 $(BUILD)/rt-models/*.pith $(BUILD)/rt-models/zoo/*.pith
 	sh tests/doc_examples.sh $(BUILD)/rt-models/fmnist-cnn-int8.pith $(BUILD)/runtime
+	sh tests/board_image.sh $(BUILD)/pith $(BUILD)/runtime $(BUILD)/rt-models/fmnist-cnn-int8.pith $(IMAGE_FIXTURES)/odd/gray.pgm
 
 # The same for aarch64 under QEMU: -cpu cortex-a76 has the dot product
 # (the SDOT kernels run), -cpu cortex-a53 has not (the SMLAL kernels run).

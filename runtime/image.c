@@ -20,7 +20,7 @@ size_t pithrt_image_resize_scratch(int w, int h, int c, int out_w, int out_h)
     if (w <= 0 || h <= 0 || c <= 0 || out_w <= 0 || out_h <= 0)
         return 0;
     size_t kh = (size_t)ksize_for(w, out_w), kv = (size_t)ksize_for(h, out_h);
-    size_t ints = (size_t)out_w * (kh + 2) + (size_t)out_h * (kv + 2);
+    size_t ints = (size_t)out_w * (kh + 2) + (size_t)out_h * (kv + 2) + (size_t)out_w * c;
     return ints * sizeof(int32_t) + (size_t)out_w * h * c + 64;
 }
 
@@ -121,13 +121,23 @@ int pithrt_image_resize(const uint8_t *src, int w, int h, int c, pithrt_box box,
             uint8_t *o = tmp + (size_t)(y - y_first) * out_w * c;
             for (int xx = 0; xx < out_w; xx++) {
                 const int32_t *k = kkh + (size_t)xx * kh;
-                const int xmin = bh[2 * xx], xn = bh[2 * xx + 1];
-                for (int ch = 0; ch < c; ch++) {
-                    int32_t ss = 1 << (PREC_BITS - 1);
-                    for (int x = 0; x < xn; x++)
-                        ss += s[(size_t)(x + xmin) * c + ch] * k[x];
-                    o[(size_t)xx * c + ch] = clip8(ss);
+                const uint8_t *p = s + (size_t)bh[2 * xx] * c;
+                const int xn = bh[2 * xx + 1];
+                int32_t ss[4] = {1 << (PREC_BITS - 1), 1 << (PREC_BITS - 1), 1 << (PREC_BITS - 1),
+                                 1 << (PREC_BITS - 1)};
+                if (c == 3) {
+                    for (int x = 0; x < xn; x++, p += 3) {
+                        ss[0] += p[0] * k[x];
+                        ss[1] += p[1] * k[x];
+                        ss[2] += p[2] * k[x];
+                    }
+                } else {
+                    for (int x = 0; x < xn; x++, p += c)
+                        for (int ch = 0; ch < c; ch++)
+                            ss[ch] += p[ch] * k[x];
                 }
+                for (int ch = 0; ch < c; ch++)
+                    o[(size_t)xx * c + ch] = clip8(ss[ch]);
             }
         }
         in = tmp;
@@ -139,16 +149,24 @@ int pithrt_image_resize(const uint8_t *src, int w, int h, int c, pithrt_box box,
             memcpy(out + (size_t)y * out_w * c, in + (size_t)y * in_w * c, (size_t)out_w * c);
         return 0;
     }
+    /* row by row: each source row added into the output row's sums (the
+     * same integer sums as Pillow's column order, read sequentially) */
+    int32_t *acc = (int32_t *)(tmp + (((size_t)out_w * (y_last - y_first) * c + 3) & ~(size_t)3));
+    const size_t row = (size_t)out_w * c;
     for (int yy = 0; yy < out_h; yy++) {
         const int32_t *k = kkv + (size_t)yy * kv;
         const int ymin = bv[2 * yy] - row0, yn = bv[2 * yy + 1];
-        uint8_t *o = out + (size_t)yy * out_w * c;
-        for (int i = 0; i < out_w * c; i++) {
-            int32_t ss = 1 << (PREC_BITS - 1);
-            for (int y = 0; y < yn; y++)
-                ss += in[(size_t)(y + ymin) * in_w * c + i] * k[y];
-            o[i] = clip8(ss);
+        for (size_t i = 0; i < row; i++)
+            acc[i] = 1 << (PREC_BITS - 1);
+        for (int y = 0; y < yn; y++) {
+            const uint8_t *r = in + (size_t)(y + ymin) * in_w * c;
+            const int32_t ky = k[y];
+            for (size_t i = 0; i < row; i++)
+                acc[i] += r[i] * ky;
         }
+        uint8_t *o = out + (size_t)yy * row;
+        for (size_t i = 0; i < row; i++)
+            o[i] = clip8(acc[i]);
     }
     return 0;
 }
