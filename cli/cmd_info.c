@@ -127,7 +127,23 @@ int cmd_info(int argc, char **argv)
         else
             printf("zoo model %s\n", model);
         pith_shape_format(&g->input_shape, shape, sizeof shape);
-        printf("input %s\n\n", shape);
+        printf("input %s", shape);
+        if (has_meta) { /* how an image becomes it */
+            const pithrt_preprocess *p = &meta.pre;
+            const int nc = meta.norm_channels ? meta.norm_channels : 1;
+            printf(": %s, %s, ", p->bgr ? "BGR" : "RGB", p->keep255 ? "0..255" : "divided by 255");
+            if (p->resize)
+                printf("shorter side %d then centre crop", p->resize);
+            else
+                printf("resized to it");
+            printf(" (%s), mean", p->nearest ? "nearest" : "bilinear");
+            for (int k = 0; k < nc; k++)
+                printf("%s%g", k ? "," : " ", (double)(meta.norm_channels ? meta.norm_mean[k] : meta.mean));
+            printf(" std");
+            for (int k = 0; k < nc; k++)
+                printf("%s%g", k ? "," : " ", (double)(meta.norm_channels ? meta.norm_std[k] : meta.std));
+        }
+        printf("\n\n");
         printf("%-22s %-15s %-12s %10s %12s%s\n", "layer", "op", "output", "params", "MACs",
                quantized ? "  quantization" : "");
         for (int k = 1; k < g->n_order; k++) {

@@ -101,6 +101,15 @@ static int source_image(const load_job *j, int k, int probe_only, pith_image *im
     return rc;
 }
 
+/* image k's name in messages */
+static const char *image_name(const load_job *j, int k, char *buf, size_t len)
+{
+    if (!j->src->planes)
+        return j->src->files.path[k];
+    snprintf(buf, len, "CIFAR image %d", k);
+    return buf;
+}
+
 static void load_one(void *arg, int k, int thread)
 {
     load_job *j = arg;
@@ -117,11 +126,12 @@ static void load_one(void *arg, int k, int thread)
         if (j->o->train_crop)
             p.resize = 0;
         void *scratch = malloc(pithrt_image_prepare_scratch(im.w, im.h, im.c, &p, ow, oh));
+        char nb[48];
         if (!scratch)
-            rc = pith_error(PITH_ENOMEM, "%s: out of memory preparing the image", j->src->planes ? "CIFAR" : j->src->files.path[k]);
+            rc = pith_error(PITH_ENOMEM, "%s: out of memory preparing the image", image_name(j, k, nb, sizeof nb));
         else if (pithrt_image_prepare(im.px, im.w, im.h, im.c, &p, px->data + px->off[k], ow, oh, j->c, scratch))
-            rc = pith_error(PITH_EINVAL, "%s: cannot resize %dx%d to %dx%d", j->src->files.path[k], im.w, im.h, ow,
-                            oh);
+            rc = pith_error(PITH_EINVAL, "%s: cannot resize %dx%d to %dx%d", image_name(j, k, nb, sizeof nb), im.w,
+                            im.h, ow, oh);
         free(scratch);
         pith_image_free(&im);
     }

@@ -111,6 +111,35 @@ static void test_bad_files(void **state)
     CHECK_ERROR_HAS("none.png");
 }
 
+/* resize/SRC resized to ow x oh (pre NULL: the whole image, nearest or
+ * bilinear; else the eval transform pre says) equals resize/WANT byte for byte */
+static void check_resize(const char *src, const char *want_file, int ow, int oh, int nearest,
+                         const pithrt_preprocess *pre)
+{
+    char p[400];
+    snprintf(p, sizeof p, "resize/%s", src);
+    pith_image im;
+    CHECK_OK(pith_image_read(fix(p), &im));
+    const size_t n = (size_t)ow * oh * im.c;
+    uint8_t *got = malloc(n);
+    void *scratch = malloc(pre ? pithrt_image_prepare_scratch(im.w, im.h, im.c, pre, ow, oh)
+                               : pithrt_image_resize_scratch(im.w, im.h, im.c, ow, oh));
+    pithrt_box whole = {0, 0, im.w, im.h};
+    int rc = pre ? pithrt_image_prepare(im.px, im.w, im.h, im.c, pre, got, ow, oh, im.c, scratch)
+                 : pithrt_image_resize(im.px, im.w, im.h, im.c, whole, nearest, got, ow, oh, scratch);
+    assert_int_equal(rc, 0);
+    snprintf(p, sizeof p, "resize/%s", want_file);
+    uint8_t *want = read_u8(fix(p), n);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("%s to %dx%d (%s): byte %zu is %d, Pillow's %d", src, ow, oh,
+                     pre ? "resize + crop" : nearest ? "nearest" : "bilinear", i, got[i], want[i]);
+    free(want);
+    free(got);
+    free(scratch);
+    pith_image_free(&im);
+}
+
 /* resizes against Pillow's Image.resize (bilinear: antialiased), and the
  * torchvision eval transform (Resize(shorter) + CenterCrop) */
 static void test_resize_against_pillow(void **state)
@@ -121,24 +150,7 @@ static void test_resize_against_pillow(void **state)
     char src[128], method[32], out[256];
     int ow, oh, cases = 0;
     while (fscanf(f, "%127s %31s %d %d %255s", src, method, &ow, &oh, out) == 5) {
-        char p[400];
-        snprintf(p, sizeof p, "resize/%s", src);
-        pith_image im;
-        CHECK_OK(pith_image_read(fix(p), &im));
-        const int nearest = strcmp(method, "nearest") == 0;
-        uint8_t *got = malloc((size_t)ow * oh * im.c);
-        void *scratch = malloc(pithrt_image_resize_scratch(im.w, im.h, im.c, ow, oh));
-        pithrt_box whole = {0, 0, im.w, im.h};
-        assert_int_equal(pithrt_image_resize(im.px, im.w, im.h, im.c, whole, nearest, got, ow, oh, scratch), 0);
-        snprintf(p, sizeof p, "resize/%s", out);
-        uint8_t *want = read_u8(fix(p), (size_t)ow * oh * im.c);
-        for (size_t i = 0; i < (size_t)ow * oh * im.c; i++)
-            if (got[i] != want[i])
-                fail_msg("%s %s to %dx%d: byte %zu is %d, Pillow's %d", src, method, ow, oh, i, got[i], want[i]);
-        free(want);
-        free(got);
-        free(scratch);
-        pith_image_free(&im);
+        check_resize(src, out, ow, oh, strcmp(method, "nearest") == 0, NULL);
         cases++;
     }
     fclose(f);
@@ -148,22 +160,9 @@ static void test_resize_against_pillow(void **state)
     int shorter, crop;
     cases = 0;
     while (fscanf(f, "%127s %d %d %255s", src, &shorter, &crop, out) == 4) {
-        char p[400];
-        snprintf(p, sizeof p, "resize/%s", src);
-        pith_image im;
-        CHECK_OK(pith_image_read(fix(p), &im));
         pithrt_preprocess pre = {0};
         pre.resize = shorter;
-        uint8_t *got = malloc((size_t)crop * crop * im.c);
-        void *scratch = malloc(pithrt_image_prepare_scratch(im.w, im.h, im.c, &pre, crop, crop));
-        assert_int_equal(pithrt_image_prepare(im.px, im.w, im.h, im.c, &pre, got, crop, crop, im.c, scratch), 0);
-        snprintf(p, sizeof p, "resize/%s", out);
-        uint8_t *want = read_u8(fix(p), (size_t)crop * crop * im.c);
-        assert_memory_equal(got, want, (size_t)crop * crop * im.c);
-        free(want);
-        free(got);
-        free(scratch);
-        pith_image_free(&im);
+        check_resize(src, out, crop, crop, 0, &pre);
         cases++;
     }
     fclose(f);
