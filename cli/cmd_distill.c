@@ -113,7 +113,7 @@ int cmd_distill(int argc, char **argv)
         rc = pith_test_accuracy(teacher, &test, 500, &teacher_top1, NULL, NULL);
     pith_distill kd;
     memset(&kd, 0, sizeof kd);
-    int augmented = cfg.aug.crop_pad > 0 || cfg.aug.hflip;
+    int augmented = pith_augment_active(&cfg.aug);
     if (!rc)
         rc = pith_distill_setup(&kd, teacher, T, alpha, cfg.batch, labels_only || no_cache || augmented ? 0 : train.n);
     pith_trainer *t = NULL;

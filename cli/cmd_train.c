@@ -340,7 +340,10 @@ int cmd_train(int argc, char **argv)
             o.std[0] = PITH_FMNIST_STD;
         }
     }
-    if (resume && (df.given || rrc))
+    if (pith_data_kind_of(dir, &kind) == 0 && kind == PITH_DATA_IDX && cfg.aug.rrc_min > 0.0f && !resume)
+        rc = cli_usage_error(cmd, "--random-resized-crop is for image data (IDX images are kept as they are; "
+                                  "--crop-pad is their augmentation)");
+    else if (resume && (df.given || rrc))
         rc = cli_usage_error(cmd, "the input's preprocessing cannot be changed when resuming");
     else if (g && df.c)
         rc = cli_usage_error(cmd, "--input: the model's input is fixed by %s", resume ? resume : init);

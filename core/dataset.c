@@ -350,7 +350,7 @@ static void gather_range(void *arg, size_t lo, size_t hi, int thread)
     int *y = g->y;
     const int c = ds->c, h = ds->h, w = ds->w;
     const size_t sz = (size_t)c * h * w;
-    const int augment = aug && (aug->crop_pad > 0 || aug->hflip);
+    const int augment = pith_augment_active(aug);
     /* Padding is a black pixel, i.e. 0 before normalisation. */
     const float pad_value = -ds->mean / ds->std;
     for (int i = (int)lo; i < (int)hi; i++) {

@@ -61,6 +61,12 @@ typedef struct pith_augment {
                           aspect 3/4..4/3 (torchvision's RandomResizedCrop); 0: off */
 } pith_augment;
 
+/* Whether a ever changes a sample (training then sees each image anew). */
+static inline int pith_augment_active(const pith_augment *a)
+{
+    return a && (a->crop_pad > 0 || a->hflip || a->rrc_min > 0.0f);
+}
+
 extern const char *const pith_fmnist_class_names[10];
 
 /* Images: an IDX file of n x h x w bytes; labels: n bytes. Counts must agree. */

@@ -174,7 +174,7 @@ int pith_trainer_epoch(pith_trainer *t, pith_epoch_record *rec)
         if (rc)
             return rc;
         const float *z = pith_graph_output(g);
-        int augmented = t->cfg.aug.crop_pad > 0 || t->cfg.aug.hflip;
+        int augmented = pith_augment_active(&t->cfg.aug);
         double loss = t->loss ? t->loss(t->loss_user, pith_graph_input(g), z, t->labels, t->perm + start, augmented,
                                         n, k, pith_graph_output_grad(g))
                               : pith_softmax_cross_entropy(z, t->labels, n, k, t->cfg.label_smoothing,

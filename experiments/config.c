@@ -13,7 +13,41 @@
 #include "../core/error.h"
 #include "config_yaml.h"
 
-static const char *const dataset_keys = "path, mean, std, subset, val, augment";
+static const char *const dataset_keys =
+    "path, input, order, scale, resize, resample, mean, std, subset, val, augment";
+
+/* a number, or a list of 1 to 4 numbers (one per channel) */
+static int floats(cy_ctx *c, yaml_node_t *v, const char *key, double lo, int lo_open, float *out, int *n)
+{
+    if (v && v->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it = v->data.sequence.items.start;
+        int k = (int)(v->data.sequence.items.top - it);
+        if (k < 1 || k > 4)
+            return cy_err(c, v, "%s: expected a number or a list of 1 to 4 (one per channel)", key);
+        for (int i = 0; i < k; i++) {
+            int rc = cy_float(c, cy_get(c, it[i]), key, lo, 1e6, lo_open, &out[i]);
+            if (rc)
+                return rc;
+        }
+        *n = k;
+        return PITH_OK;
+    }
+    *n = 1;
+    return cy_float(c, v, key, lo, 1e6, lo_open, &out[0]);
+}
+
+/* one of two words: *flag = 1 for the second */
+static int word(cy_ctx *c, yaml_node_t *v, const char *key, const char *a, const char *b, int *flag)
+{
+    const char *s = cy_scalar(v);
+    if (s && !strcmp(s, a))
+        *flag = 0;
+    else if (s && !strcmp(s, b))
+        *flag = 1;
+    else
+        return cy_err(c, v, "%s: expected %s or %s", key, a, b);
+    return PITH_OK;
+}
 
 static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
 {
@@ -26,10 +60,43 @@ static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
         const char *key = cy_scalar(k) ? cy_scalar(k) : "";
         if (!strcmp(key, "path"))
             rc = cy_str(c, v, "dataset.path", cfg->data_dir, sizeof cfg->data_dir);
-        else if (!strcmp(key, "mean"))
-            rc = cy_float(c, v, "dataset.mean", -1e6, 1e6, 0, &cfg->mean);
-        else if (!strcmp(key, "std"))
-            rc = cy_float(c, v, "dataset.std", 0, 1e6, 1, &cfg->std);
+        else if (!strcmp(key, "mean") || !strcmp(key, "std")) {
+            /* the 0-1 convention (torchvision's; pith train's --mean01 / --std01) */
+            const int is_mean = key[0] == 'm';
+            float v4[4];
+            int n = 0;
+            rc = floats(c, v, is_mean ? "dataset.mean" : "dataset.std", is_mean ? -1e6 : 0, !is_mean, v4, &n);
+            if (!rc) {
+                for (int q = 0; q < 4; q++)
+                    (is_mean ? cfg->norm_mean : cfg->norm_std)[q] = v4[n > 1 ? q % n : 0];
+                *(is_mean ? &cfg->mean : &cfg->std) = v4[0];
+                if (n > 1)
+                    cfg->norm_channels = n;
+            }
+        } else if (!strcmp(key, "input")) {
+            const char *t = cy_scalar(v);
+            int ch, h, w;
+            char end;
+            if (!t || sscanf(t, "%dx%dx%d%c", &ch, &h, &w, &end) != 3 || (ch != 1 && ch != 3) || h < 1 || w < 1 ||
+                h > 65535 || w > 65535)
+                rc = cy_err(c, v, "dataset.input: expected CxHxW with C 1 or 3, e.g. 3x64x64");
+            else {
+                cfg->input_c = ch;
+                cfg->input_h = h;
+                cfg->input_w = w;
+            }
+        } else if (!strcmp(key, "order"))
+            rc = word(c, v, "dataset.order", "RGB", "BGR", &cfg->pre.bgr);
+        else if (!strcmp(key, "scale")) {
+            int sc = 0;
+            rc = cy_int(c, v, "dataset.scale", 1, 255, &sc);
+            if (!rc && sc != 1 && sc != 255)
+                rc = cy_err(c, v, "dataset.scale: 255 (pixels divided by 255) or 1 (kept 0..255)");
+            cfg->pre.keep255 = sc == 1;
+        } else if (!strcmp(key, "resize"))
+            rc = cy_int(c, v, "dataset.resize", 0, 65535, &cfg->pre.resize);
+        else if (!strcmp(key, "resample"))
+            rc = word(c, v, "dataset.resample", "bilinear", "nearest", &cfg->pre.nearest);
         else if (!strcmp(key, "subset"))
             rc = cy_int(c, v, "dataset.subset", 0, 1 << 30, &cfg->subset);
         else if (!strcmp(key, "val"))
@@ -45,8 +112,10 @@ static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
                         rc = cy_int(c, v2, "dataset.augment.crop_pad", 0, 64, &cfg->aug.crop_pad);
                     else if (!strcmp(key2, "hflip"))
                         rc = cy_bool(c, v2, "dataset.augment.hflip", &cfg->aug.hflip);
+                    else if (!strcmp(key2, "random_resized_crop")) /* the smallest area, e.g. 0.08 */
+                        rc = cy_float(c, v2, "dataset.augment.random_resized_crop", 0, 1, 1, &cfg->aug.rrc_min);
                     else
-                        rc = cy_unknown(c, k2, "dataset.augment", "crop_pad, hflip");
+                        rc = cy_unknown(c, k2, "dataset.augment", "crop_pad, hflip, random_resized_crop");
                     if (rc)
                         return rc;
                 }
@@ -195,6 +264,23 @@ static int prescan(FILE *f, const char *path)
     yaml_parser_delete(&parser);
     rewind(f);
     return rc;
+}
+
+void exp_config_data_opts(const exp_config *cfg, pith_data_opts *o)
+{
+    pith_data_opts_default(o);
+    o->c = cfg->input_c;
+    o->h = cfg->input_h;
+    o->w = cfg->input_w;
+    o->pre = cfg->pre;
+    o->mean[0] = cfg->mean;
+    o->std[0] = cfg->std;
+    if (cfg->norm_channels) {
+        o->norm_channels = cfg->norm_channels;
+        memcpy(o->mean, cfg->norm_mean, sizeof o->mean);
+        memcpy(o->std, cfg->norm_std, sizeof o->std);
+    }
+    o->train_crop = cfg->aug.rrc_min > 0.0f;
 }
 
 int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg)

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../data/data.h"
+#include "../runtime/image.h"
+
 #include "../core/graph.h"
 #include "../core/train.h"
 #include "../prune/step.h"
@@ -78,7 +81,11 @@ typedef struct exp_config {
     char name[64];
     uint64_t seed;
     char data_dir[512];
-    float mean, std;
+    float mean, std;          /* dataset.mean / .std, 0-1 convention (per channel: norm_*) */
+    int norm_channels;
+    float norm_mean[4], norm_std[4];
+    int input_c, input_h, input_w; /* dataset.input; 0: the data's */
+    pithrt_preprocess pre;    /* dataset.order, .scale, .resize, .resample */
     int subset, val;
     pith_augment aug;
     char hardware[128];       /* hardware.name: what the bench figures stand for ("" : this host) */
@@ -97,6 +104,9 @@ typedef struct exp_config {
 /* Loads `path`, applies `key=value` overrides (dotted keys; a first key that
  * names a stage, e.g. train.epochs, reaches into that stage), validates. */
 int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_config *cfg);
+/* The loader's options for the config's dataset: input, preprocessing,
+ * normalisation, random crops. */
+void exp_config_data_opts(const exp_config *cfg, pith_data_opts *o);
 void exp_config_free(exp_config *cfg);
 /* The stage chain, e.g. "train>eval". */
 void exp_stage_chain(const exp_config *cfg, char *buf, size_t len);

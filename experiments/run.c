@@ -105,9 +105,9 @@ static int run_stages(exp_run_state *s)
 {
     const exp_config *cfg = s->cfg;
     pith_data_opts o;
-    pith_data_opts_default(&o);
-    o.mean[0] = cfg->mean;
-    o.std[0] = cfg->std;
+    exp_config_data_opts(cfg, &o);
+    o.progress = s->progress;
+    o.cache_dir = s->dir;
     int rc = exp_load_data(cfg->data_dir, &o, cfg->subset, cfg->val, cfg->seed, &s->train, &s->evalset, &s->test);
     if (!rc) {
         int classes = s->train.classes > s->test.classes ? s->train.classes : s->test.classes;

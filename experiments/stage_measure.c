@@ -3,6 +3,7 @@
  * this host's runtime: latency, memory, an energy estimate). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/error.h"
@@ -46,8 +47,15 @@ int exp_stage_export(exp_run_state *s, int i)
     const exp_stage *st = &s->cfg->stages[i];
     exp_stage_file(s, i, "export.pith", s->exported, sizeof s->exported);
     pith_export_report rep;
-    int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std, NULL,
-                        st->golden && s->test.n > 0 ? s->test.x : NULL, s->exported, &rep);
+    pith_ckpt_meta m; /* the input's preprocessing and the class names */
+    exp_stage_meta(s, i, &m);
+    float *golden = NULL;
+    if (st->golden && s->test.n > 0 && (golden = malloc(pith_shape_size(&s->g->input_shape) * sizeof *golden))) {
+        int i0 = 0, y0;
+        pith_dataset_gather(&s->test, &i0, 1, NULL, 0, golden, &y0);
+    }
+    int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std, &m, golden, s->exported, &rep);
+    free(golden);
     if (rc) {
         s->exported[0] = '\0';
         return rc;

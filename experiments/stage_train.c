@@ -38,6 +38,12 @@ void exp_stage_meta(const exp_run_state *s, int i, pith_ckpt_meta *m)
     m->seed = cfg->seed;
     m->mean = cfg->mean;
     m->std = cfg->std;
+    m->norm_channels = cfg->norm_channels;
+    memcpy(m->norm_mean, cfg->norm_mean, sizeof m->norm_mean);
+    memcpy(m->norm_std, cfg->norm_std, sizeof m->norm_std);
+    m->pre = cfg->pre;
+    if (s->train.labels && strlen(s->train.labels) < sizeof m->labels)
+        snprintf(m->labels, sizeof m->labels, "%s", s->train.labels);
     m->classes = s->g ? pith_graph_output_shape(s->g)->d[0] : 0;
 }
 
@@ -79,7 +85,7 @@ static int open_teacher(exp_run_state *s, int i, const pith_train_config *tc, pi
     const exp_stage *st = &s->cfg->stages[i];
     pith_ckpt_meta tmeta;
     int rc = exp_load_checkpoint(st->teacher, teacher, &tmeta, NULL, NULL);
-    int augmented = tc->aug.crop_pad > 0 || tc->aug.hflip;
+    int augmented = pith_augment_active(&tc->aug);
     if (!rc)
         rc = pith_distill_setup(kd, *teacher, st->kd_T, st->kd_alpha, tc->batch, augmented ? 0 : s->train.n);
     if (!rc)

@@ -61,6 +61,63 @@ static void test_valid(void **state)
     exp_config_free(&c);
 }
 
+/* a dataset of images: input, channel order, scale, resize, resampling,
+ * per-channel normalisation, random crops; and their errors */
+static void test_image_dataset(void **state)
+{
+    (void)state;
+    const char *yaml = "experiment: photos\n"
+                       "dataset:\n"
+                       "  path: photos\n"
+                       "  input: 3x64x48\n"
+                       "  order: BGR\n"
+                       "  scale: 1\n"
+                       "  resize: 73\n"
+                       "  resample: nearest\n"
+                       "  mean: [123.675, 116.28, 103.53]\n"
+                       "  std: [58.395, 57.12, 57.375]\n"
+                       "  augment:\n"
+                       "    random_resized_crop: 0.25\n"
+                       "model: resnet8\n"
+                       "stages:\n"
+                       "  - train:\n"
+                       "      epochs: 1\n";
+    exp_config c;
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_write_text("photos.yaml", yaml));
+    CHECK_OK(exp_config_load(path, NULL, 0, &c));
+    assert_int_equal(c.input_c, 3);
+    assert_int_equal(c.input_h, 64);
+    assert_int_equal(c.input_w, 48);
+    assert_int_equal(c.pre.bgr, 1);
+    assert_int_equal(c.pre.keep255, 1);
+    assert_int_equal(c.pre.resize, 73);
+    assert_int_equal(c.pre.nearest, 1);
+    assert_int_equal(c.norm_channels, 3);
+    assert_float_equal(c.norm_mean[2], 103.53, 1e-4);
+    assert_float_equal(c.norm_std[1], 57.12, 1e-4);
+    assert_float_equal(c.aug.rrc_min, 0.25, 1e-7);
+    pith_data_opts o;
+    exp_config_data_opts(&c, &o);
+    assert_int_equal(o.train_crop, 1);
+    assert_int_equal(o.c, 3);
+    assert_float_equal(o.mean[1], 116.28, 1e-4);
+    exp_config_free(&c);
+    const char *bad[][2] = {
+        {"  input: 2x64x64\n", "dataset.input"}, {"  order: RBG\n", "dataset.order"},
+        {"  scale: 100\n", "dataset.scale"},     {"  mean: [1, 2, 3, 4, 5]\n", "dataset.mean"},
+        {"  std: 0\n", "dataset.std"},           {"  resample: cubic\n", "dataset.resample"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "experiment: x\ndataset:\n%smodel: resnet8\nstages:\n  - eval:\n", bad[i][0]);
+        snprintf(path, sizeof path, "%s", tu_write_text("bad-data.yaml", text));
+        assert_int_not_equal(exp_config_load(path, NULL, 0, &c), 0);
+        CHECK_ERROR_HAS(bad[i][1]);
+        CHECK_ERROR_HAS("bad-data.yaml");
+    }
+}
+
 static void test_overrides(void **state)
 {
     (void)state;
@@ -404,6 +461,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_image_dataset),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_mutations),
