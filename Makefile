@@ -179,8 +179,10 @@ $(BUILD)/fuzz/fuzz_onnx: $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a
 	  -I$(BLAS_INC) -I$(GEN) -Wno-unknown-pragmas -o $@ $(FUZZ_ONNX_SRC) $(BUILD)/libpith.a \
 	  -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -llapacke -lopenblas $(HDF5_LIBS) -lyaml -lprotobuf-c -lturbojpeg -lpng -lz -lm -lgomp -pthread
 
-# decoders and resizing instrumented; libjpeg-turbo and libpng as Debian builds them
-FUZZ_IMAGE_SRC := tests/fuzz_image.c data/image.c data/decode_jpeg.c data/decode_png.c runtime/image.c core/error.c
+# decoders, resizing, list files and CIFAR batches instrumented; libjpeg-turbo and libpng as
+# Debian builds them
+FUZZ_IMAGE_SRC := tests/fuzz_image.c data/image.c data/decode_jpeg.c data/decode_png.c data/sources.c data/cifar.c \
+  runtime/image.c core/error.c
 $(BUILD)/fuzz/fuzz_image: $(FUZZ_IMAGE_SRC) $(wildcard data/*.h runtime/image.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -199,7 +201,9 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/fuzz/fuzz_image
 	  -artifact_prefix=$(BUILD)/fuzz/onnx- $(BUILD)/fuzz/onnx-corpus > $(BUILD)/fuzz/onnx.log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/onnx.log; [ $$rc -eq 0 ] || exit $$rc
 	@mkdir -p $(BUILD)/fuzz/image-corpus && cp $(IMAGE_FIXTURES)/odd/*.jpg $(IMAGE_FIXTURES)/odd/*.png \
-	  $(IMAGE_FIXTURES)/odd/*.ppm $(IMAGE_FIXTURES)/odd/*.pgm $(BUILD)/fuzz/image-corpus/
+	  $(IMAGE_FIXTURES)/odd/*.ppm $(IMAGE_FIXTURES)/odd/*.pgm $(BUILD)/fuzz/image-corpus/ && \
+	  { printf 'LIST\n'; cat $(IMAGE_FIXTURES)/labelled.txt; } > $(BUILD)/fuzz/image-corpus/list.txt && \
+	  { printf 'CIFAR10\n'; head -c 6146 $(IMAGE_FIXTURES)/cifar10/test_batch.bin; } > $(BUILD)/fuzz/image-corpus/cifar.bin
 	@$(BUILD)/fuzz/fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=200000 -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/image- $(BUILD)/fuzz/image-corpus > $(BUILD)/fuzz/image.log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/image.log; exit $$rc

@@ -57,6 +57,33 @@ static int read_names(const char *path, int classes, char **names)
     return PITH_OK;
 }
 
+long pith_cifar_records(size_t n, int cifar100)
+{
+    const size_t rec = (size_t)(cifar100 ? 2 : 1) + PLANES;
+    return n == 0 || n % rec ? -1 : (long)(n / rec);
+}
+
+int pith_cifar_parse(const char *name, const uint8_t *buf, size_t n, int cifar100, uint8_t *planes, int *labels,
+                     size_t *at)
+{
+    const int label_bytes = cifar100 ? 2 : 1, classes = cifar100 ? 100 : 10;
+    const long records = pith_cifar_records(n, cifar100);
+    if (records < 0)
+        return pith_error(PITH_EFORMAT, "%s: %zu bytes is not a whole number of %d-byte CIFAR-%d records", name, n,
+                          label_bytes + PLANES, classes);
+    for (long r = 0; r < records; r++) {
+        const uint8_t *s = buf + (size_t)r * (size_t)(label_bytes + PLANES);
+        const int label = s[label_bytes - 1];
+        if (label >= classes)
+            return pith_error(PITH_EFORMAT, "%s: record %ld has label %d (CIFAR-%d has 0..%d)", name, r, label,
+                              classes, classes - 1);
+        labels[*at] = label;
+        memcpy(planes + *at * PLANES, s + label_bytes, PLANES);
+        ++*at;
+    }
+    return PITH_OK;
+}
+
 int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **labels, int *n, int *classes,
                     char **names)
 {
@@ -68,7 +95,7 @@ int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, train ? "train.bin" : "test.bin");
     const int c100 = is_file(p);
-    const int label_bytes = c100 ? 2 : 1, rec = label_bytes + PLANES;
+    const int rec = (c100 ? 2 : 1) + PLANES;
     *classes = c100 ? 100 : 10;
     const char *files[5];
     char paths[5][4096];
@@ -91,9 +118,9 @@ int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **
     int rc = 0;
     for (int i = 0; i < nf && !rc; i++) {
         rc = pith_file_read(files[i], (size_t)1 << 30, &bufs[i], &lens[i]);
-        if (!rc && (lens[i] == 0 || lens[i] % (size_t)rec))
-            rc = pith_error(PITH_EFORMAT, "%s: %zu bytes is not a whole number of %d-byte CIFAR-%d records",
-                            files[i], lens[i], rec, *classes);
+        size_t none = 0;
+        if (!rc && pith_cifar_records(lens[i], c100) < 0) /* the parser's message for it */
+            rc = pith_cifar_parse(files[i], bufs[i], lens[i], c100, NULL, NULL, &none);
         total += lens[i] / (size_t)rec;
     }
     if (!rc) {
@@ -104,15 +131,7 @@ int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **
     }
     size_t k = 0;
     for (int i = 0; i < nf && !rc; i++)
-        for (size_t r = 0; r < lens[i] / (size_t)rec && !rc; r++, k++) {
-            const uint8_t *s = bufs[i] + r * rec;
-            int label = s[label_bytes - 1];
-            if (label >= *classes)
-                rc = pith_error(PITH_EFORMAT, "%s: record %zu has label %d (CIFAR-%d has 0..%d)", files[i], r,
-                                label, *classes, *classes - 1);
-            (*labels)[k] = label;
-            memcpy(*planes + k * PLANES, s + label_bytes, PLANES);
-        }
+        rc = pith_cifar_parse(files[i], bufs[i], lens[i], c100, *planes, *labels, &k);
     for (int i = 0; i < nf; i++)
         free(bufs[i]);
     if (!rc) {

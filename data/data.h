@@ -72,8 +72,17 @@ typedef struct pith_data_files {
 } pith_data_files;
 int pith_data_scan_folders(const char *dir, pith_data_files *f);
 int pith_data_scan_list(const char *file, int need_labels, pith_data_files *f);
+/* The same on the list's text (text[n] is overwritten with a NUL: n + 1 bytes). */
+int pith_data_parse_list(const char *file, char *text, size_t n, int need_labels, pith_data_files *f);
 void pith_data_files_free(pith_data_files *f);
 
+/* One CIFAR batch file's bytes (1 label byte a record for CIFAR-10, 2 for
+ * CIFAR-100, then 3072 bytes of planes) appended at planes + 3072 * *at and
+ * labels + *at (room for n / record size more). */
+int pith_cifar_parse(const char *name, const uint8_t *buf, size_t n, int cifar100, uint8_t *planes, int *labels,
+                     size_t *at);
+/* How many records a batch of n bytes holds, or -1 when n is not a whole number of them. */
+long pith_cifar_records(size_t n, int cifar100);
 /* CIFAR binary batches of one split: images (3 x 32 x 32 planes each) and labels. */
 int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **labels, int *n, int *classes,
                     char **names);

@@ -282,7 +282,16 @@ int pith_data_scan_list(const char *file, int need_labels, pith_data_files *f)
     int rc = pith_file_read(file, (size_t)1 << 30, &buf, &n);
     if (rc)
         return rc;
-    buf[n] = 0;
+    rc = pith_data_parse_list(file, (char *)buf, n, need_labels, f);
+    free(buf);
+    return rc;
+}
+
+int pith_data_parse_list(const char *file, char *text, size_t n, int need_labels, pith_data_files *f)
+{
+    memset(f, 0, sizeof *f);
+    int rc = 0;
+    text[n] = 0;
     char base[4096];
     snprintf(base, sizeof base, "%s", file);
     char *slash = strrchr(base, '/');
@@ -291,7 +300,7 @@ int pith_data_scan_list(const char *file, int need_labels, pith_data_files *f)
     else
         base[0] = 0;
     int cap = 0, line = 0, labelled = -1, maxl = -1;
-    char *s = (char *)buf;
+    char *s = text;
     while (*s && !rc) {
         char *end = strchr(s, '\n'), *next = end ? end + 1 : s + strlen(s);
         if (end)
@@ -329,7 +338,6 @@ int pith_data_scan_list(const char *file, int need_labels, pith_data_files *f)
         }
         s = next;
     }
-    free(buf);
     if (!rc && f->n == 0)
         rc = pith_error(PITH_EFORMAT, "%s: lists no images", file);
     if (!rc && need_labels && labelled != 1)
