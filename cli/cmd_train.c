@@ -380,6 +380,9 @@ int cmd_train(int argc, char **argv)
                 memcpy(ru.meta.labels, init_meta.labels, sizeof ru.meta.labels);
             if (train.labels && strlen(train.labels) < sizeof ru.meta.labels)
                 snprintf(ru.meta.labels, sizeof ru.meta.labels, "%s", train.labels);
+            else if (train.labels && !quiet)
+                fprintf(stderr, "pith train: the class names take more than %zu bytes; the checkpoint keeps "
+                                "class numbers only\n", sizeof ru.meta.labels - 1);
         }
     }
     cli_command_line(argc, argv, ru.meta.command, sizeof ru.meta.command);

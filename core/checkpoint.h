@@ -25,7 +25,7 @@ typedef struct pith_ckpt_meta {
     float mean, std;        /* input normalisation: (x/255 - mean) / std */
     int norm_channels;      /* 0: mean, std for every channel; 1..4: per channel (below) */
     float norm_mean[4], norm_std[4];
-    char labels[16384];     /* class names, each ending in '\n' ("" if none: the dataset's) */
+    char labels[32768];     /* class names, each ending in '\n' ("" if none: the dataset's) */
     pithrt_preprocess pre;  /* how an image becomes the input: channel order, scale, resize */
     int classes;
     double top1, top5, test_loss; /* test metrics after the last epoch (NAN if none) */

@@ -336,6 +336,7 @@ typedef struct gather_call {
     uint64_t seed;
     float *x;
     int *y;
+    int n, grain;     /* image sets: samples, and samples per task */
 } gather_call;
 
 static void gather_range(void *arg, size_t lo, size_t hi, int thread)
@@ -409,7 +410,7 @@ static pithrt_box random_resized_box(pith_rng *r, int w, int h, float min_area)
     return b;
 }
 
-static void gather_image(void *arg, int i, int thread)
+static void gather_image(const void *arg, int i, int thread)
 {
     const gather_call *g = arg;
     const pith_dataset *ds = g->ds;
@@ -439,14 +440,21 @@ static void gather_image(void *arg, int i, int thread)
         pithrt_image_prepare(src, sw, sh, c, &ds->pre, img, w, h, c, rs);
     }
     float *dst = g->x + (size_t)i * c * h * w;
+    const int shifted = dy || dx || flip;
     for (int ch = 0; ch < c; ch++) {
         const int sc = (ds->pre.bgr && c == 3) ? 2 - ch : ch;
         const float mean = pith_dataset_mean(ds, ch), sd = pith_dataset_std(ds, ch);
         const float pad = pithrt_pixel_value(0, ds->pre.keep255, mean, sd);
+        float *o = dst + (size_t)ch * h * w;
+        if (!shifted) {
+            for (size_t p = 0; p < (size_t)h * w; p++)
+                o[p] = pithrt_pixel_value(img[p * c + sc], ds->pre.keep255, mean, sd);
+            continue;
+        }
         for (int yy = 0; yy < h; yy++)
             for (int xx = 0; xx < w; xx++) {
                 int sy = yy + dy, sx = (flip ? w - 1 - xx : xx) + dx;
-                dst[((size_t)ch * h + yy) * w + xx] =
+                o[(size_t)yy * w + xx] =
                     (sy >= 0 && sy < h && sx >= 0 && sx < w)
                         ? pithrt_pixel_value(img[((size_t)sy * w + sx) * c + sc], ds->pre.keep255, mean, sd)
                         : pad;
@@ -454,10 +462,18 @@ static void gather_image(void *arg, int i, int thread)
     }
 }
 
+/* gather_image over a piece of the batch: samples [t * grain, (t + 1) * grain) */
+static void gather_images(void *arg, int t, int thread)
+{
+    const gather_call *g = arg;
+    for (int i = t * g->grain; i < (t + 1) * g->grain && i < g->n; i++)
+        gather_image(arg, i, thread);
+}
+
 void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pith_augment *aug,
                          uint64_t seed, float *x, int *y)
 {
-    gather_call g = {ds, idx, aug, seed, x, y};
+    gather_call g = {ds, idx, aug, seed, x, y, n, 1};
     if (ds->px) {
         /* the scratch was made with the set, for the threads of then; more
          * threads since get more scratch, or the loop runs on fewer */
@@ -468,7 +484,10 @@ void pith_dataset_gather(const pith_dataset *ds, const int *idx, int n, const pi
             return;
         }
         ds->px->reads += (uint64_t)n;
-        pith_parallel(n, ds->px->threads, gather_image, &g);
+        /* pieces fixed by the shapes: a few samples each when they are small */
+        const size_t sz = (size_t)ds->c * ds->h * ds->w;
+        g.grain = sz < 16384 ? (int)(16384 / sz) : 1;
+        pith_parallel((n + g.grain - 1) / g.grain, ds->px->threads, gather_images, &g);
         return;
     }
     const size_t sz = (size_t)ds->c * ds->h * ds->w;
