@@ -182,7 +182,7 @@ static void test_split_subset_gather(void **state)
     pith_dataset_free(&sub);
     assert_int_not_equal(pith_dataset_subset(&ds, 4, 3, &sub), 0);
     /* horizontal flip mirrors each row; crop padding fills with the value of a black pixel */
-    pith_augment flip = {0, 1};
+    pith_augment flip = {0, 1, 0};
     float x[2 * 12];
     int y[2], idx[2] = {0, 0};
     int flipped = 0;
@@ -195,7 +195,7 @@ static void test_split_subset_gather(void **state)
                     assert_float_equal(x[r * 3 + c], ds.x[r * 3 + (2 - c)], 0);
     }
     assert_true(flipped);
-    pith_augment crop = {2, 0};
+    pith_augment crop = {2, 0, 0};
     int shifted = 0;
     for (uint64_t seed = 0; seed < 16; seed++) {
         pith_dataset_gather(&ds, idx, 1, &crop, seed, x, y);
