@@ -165,7 +165,7 @@ int cmd_analyze(int argc, char **argv)
     pith_data_opts o;
     exp_data_opts(&meta, gf, &o);
     if (!rc)
-        rc = exp_load_data(dir, &o, 0, 0, seed, &train, &none, &test);
+        rc = exp_load_data(dir, &o, 0, 0, meta.seed, &train, &none, &test); /* its training's hold-out */
     if (!rc && calib >= train.n)
         rc = pith_error(PITH_EINVAL, "--calib %d: the training set has %d images", calib, train.n);
     if (!rc)

@@ -96,7 +96,7 @@ int cmd_distill(int argc, char **argv)
     pith_data_opts o;
     exp_data_opts(&tmeta, teacher, &o);
     if (!rc)
-        rc = exp_load_data(dir, &o, 0, 0, cfg.seed, &train, &none, &test);
+        rc = exp_load_data(dir, &o, 0, 0, tmeta.seed, &train, &none, &test); /* the teacher's hold-out */
     if (!rc && cli_ends_with(student, ".h5")) {
         rc = exp_load_checkpoint(student, &g, &meta, NULL, NULL);
     } else if (!rc) {

@@ -87,8 +87,8 @@ int cmd_eval(int argc, char **argv)
     o.progress = as_json ? NULL : stderr;
     if (!rc)
         rc = cli_data_apply(cmd, &df, 0, &o);
-    if (!rc)
-        rc = exp_load_split(dir, "test", &o, &test);
+    if (!rc) /* the checkpoint's own data: the test images its training held out */
+        rc = exp_load_test(dir, !data, &o, meta.seed, &test);
     if (!rc && !runtime)
         rc = pith_graph_compile(g, batch);
     if (!rc)

@@ -362,6 +362,9 @@ int cmd_train(int argc, char **argv)
     if (!o.cache_dir)
         o.cache_dir = cache_dir;
     rc = exp_load_data(dir, &o, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
+    if (!rc && !quiet && !as_json && (kind == PITH_DATA_FOLDERS || kind == PITH_DATA_LIST))
+        fprintf(stderr, "%s has no val/ or test/ split: %d images held out at random (seed %llu) for testing\n", dir,
+                test.n, (unsigned long long)cfg.seed);
     if (!rc) {
         int classes = train.classes > test.classes ? train.classes : test.classes;
         if (!g)

@@ -204,8 +204,11 @@ static int sort_out_bad(load_job *j, const char *path, int *keep, int *n_keep, p
         for (int i = 0; i < n; i++)
             if (j->why[i])
                 fprintf(j->o->progress, "%s: %s\n", j->o->skip_bad ? "skipped" : "bad image", j->why[i]);
-    if (j->o->skip_bad && *n_keep > 0)
+    if (j->o->skip_bad && *n_keep > 0) {
+        if (j->o->progress)
+            fprintf(j->o->progress, "%s: skipped %d of %d images that cannot be used (--skip-bad)\n", path, bad, n);
         return PITH_OK;
+    }
     char msg[1536];
     int len = snprintf(msg, sizeof msg, "%s: %d of %d images cannot be used", path, bad, n);
     for (int i = 0, shown = 0; i < n && shown < MAX_REASONS; i++)

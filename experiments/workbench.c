@@ -47,6 +47,20 @@ int exp_load_split(const char *dir, const char *split, const pith_data_opts *o, 
     return pith_data_load(dir && dir[0] ? dir : PITH_FMNIST_DIR, split, o, ds, &rep);
 }
 
+int exp_load_test(const char *dir, int held_out, const pith_data_opts *o, uint64_t seed, pith_dataset *test)
+{
+    pith_data_kind kind;
+    const char *path = dir && dir[0] ? dir : PITH_FMNIST_DIR;
+    int rc = pith_data_kind_of(path, &kind);
+    if (rc || !held_out || (kind != PITH_DATA_FOLDERS && kind != PITH_DATA_LIST))
+        return rc ? rc : exp_load_split(path, "test", o, test);
+    pith_dataset train, none;
+    rc = exp_load_data(path, o, 0, 0, seed, &train, &none, test);
+    pith_dataset_free(&train);
+    pith_dataset_free(&none);
+    return rc;
+}
+
 /* A class tree without splits, or a list: 1 in 10 images (at least one)
  * held out at random as the test set. */
 static int hold_out(pith_dataset *full, uint64_t seed, pith_dataset *train, pith_dataset *test)
@@ -225,7 +239,11 @@ int exp_open_float(const char *path, const char *data, uint64_t seed, const char
     {
         pith_data_opts o;
         exp_data_opts(&fm->meta, fm->g, &o);
-        rc = exp_load_data(data && data[0] ? data : fm->meta.dataset, &o, 0, 0, seed, &fm->train, &none, &fm->test);
+        /* the checkpoint's seed: a class tree's held-out test images are then
+         * the ones its training held out */
+        (void)seed;
+        rc = exp_load_data(data && data[0] ? data : fm->meta.dataset, &o, 0, 0, fm->meta.seed, &fm->train, &none,
+                           &fm->test);
     }
     pith_dataset_free(&none);
     if (rc)

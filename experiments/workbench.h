@@ -22,6 +22,10 @@ void exp_data_opts(const pith_ckpt_meta *meta, const pith_graph *g, pith_data_op
 /* Loads the train or test split of `dir` (data/data.h says what it may be;
  * empty: Fashion-MNIST). */
 int exp_load_split(const char *dir, const char *split, const pith_data_opts *o, pith_dataset *ds);
+/* The test split of `dir`; for data without one (one class tree, a list),
+ * when held_out, the images training held out with that seed (the data a
+ * checkpoint names), else all of it (a folder given to evaluate). */
+int exp_load_test(const char *dir, int held_out, const pith_data_opts *o, uint64_t seed, pith_dataset *test);
 /* Train and test splits with the first `subset` training images (0: all) and
  * `val` of them held out at random (seed) as `evalset` (left empty if val is
  * 0). Data without a test split (one class tree, a list) has 1 in 10 of its

@@ -185,46 +185,53 @@ static float *gather_all(const pith_dataset *ds, int **y)
 
 /* CIFAR batches written from known arrays read back exactly: 0..255 kept,
  * no normalisation, so each input value is its pixel */
+static void check_cifar(const char *dir, const char *split, int n, int classes, const char *first_names)
+{
+    pith_data_opts o;
+    pith_data_opts_default(&o);
+    o.pre.keep255 = 1;
+    pith_dataset ds;
+    pith_data_report rep;
+    CHECK_OK(pith_data_load(fix(dir), split, &o, &ds, &rep));
+    assert_int_equal(ds.n, n);
+    assert_int_equal(ds.c, 3);
+    assert_int_equal(ds.h, 32);
+    assert_int_equal(ds.classes, classes);
+    assert_non_null(strstr(ds.labels, first_names));
+    int *y;
+    float *x = gather_all(&ds, &y);
+    char p[64];
+    snprintf(p, sizeof p, "%s/expect_%s.u8", dir, split);
+    uint8_t *want = read_u8(fix(p), (size_t)ds.n * 3072);
+    snprintf(p, sizeof p, "%s/expect_%s.labels", dir, split);
+    uint8_t *labels = read_u8(fix(p), (size_t)ds.n);
+    for (int i = 0; i < ds.n; i++) {
+        assert_int_equal(y[i], labels[i]);
+        for (int ch = 0; ch < 3; ch++)
+            for (int k = 0; k < 1024; k++)
+                if (x[(size_t)i * 3072 + ch * 1024 + k] != (float)want[(size_t)i * 3072 + k * 3 + ch])
+                    fail_msg("%s %s image %d channel %d pixel %d", dir, split, i, ch, k);
+    }
+    free(x);
+    free(y);
+    free(want);
+    free(labels);
+    pith_dataset_free(&ds);
+}
+
+/* CIFAR batches written from known arrays read back exactly: 0..255 kept,
+ * no normalisation, so each input value is its pixel; CIFAR-100's class is
+ * the fine label */
 static void test_cifar_reads_back(void **state)
 {
     (void)state;
     pith_data_kind kind;
     CHECK_OK(pith_data_kind_of(fix("cifar10"), &kind));
     assert_int_equal(kind, PITH_DATA_CIFAR);
-    const char *splits[2] = {"train", "test"};
-    const int counts[2] = {35, 7};
-    for (int s = 0; s < 2; s++) {
-        pith_data_opts o;
-        pith_data_opts_default(&o);
-        o.pre.keep255 = 1;
-        pith_dataset ds;
-        pith_data_report rep;
-        CHECK_OK(pith_data_load(fix("cifar10"), splits[s], &o, &ds, &rep));
-        assert_int_equal(ds.n, counts[s]);
-        assert_int_equal(ds.c, 3);
-        assert_int_equal(ds.h, 32);
-        assert_int_equal(ds.classes, 10);
-        assert_non_null(strstr(ds.labels, "airplane\nautomobile\n"));
-        int *y;
-        float *x = gather_all(&ds, &y);
-        char p[64];
-        snprintf(p, sizeof p, "cifar10/expect_%s.u8", splits[s]);
-        uint8_t *want = read_u8(fix(p), (size_t)ds.n * 3072);
-        snprintf(p, sizeof p, "cifar10/expect_%s.labels", splits[s]);
-        uint8_t *labels = read_u8(fix(p), (size_t)ds.n);
-        for (int i = 0; i < ds.n; i++) {
-            assert_int_equal(y[i], labels[i]);
-            for (int ch = 0; ch < 3; ch++)
-                for (int k = 0; k < 1024; k++)
-                    if (x[(size_t)i * 3072 + ch * 1024 + k] != (float)want[(size_t)i * 3072 + k * 3 + ch])
-                        fail_msg("%s image %d channel %d pixel %d", splits[s], i, ch, k);
-        }
-        free(x);
-        free(y);
-        free(want);
-        free(labels);
-        pith_dataset_free(&ds);
-    }
+    check_cifar("cifar10", "train", 35, 10, "airplane\nautomobile\n");
+    check_cifar("cifar10", "test", 7, 10, "airplane\nautomobile\n");
+    check_cifar("cifar100", "train", 9, 100, "class00\nclass01\n");
+    check_cifar("cifar100", "test", 4, 100, "class98\nclass99\n");
     /* a batch file cut short is named */
     const char *d = tu_path("cifar-bad");
     mkdir(d, 0777);
@@ -546,6 +553,35 @@ static void test_train_png_equals_idx(void **state)
     free(top_png);
 }
 
+/* a single class tree: training holds 1 in 10 images out, and pith eval of
+ * the checkpoint (its own data) evaluates exactly those: the same count and
+ * accuracy as the training's final figures */
+static void test_held_out_eval(void **state)
+{
+    (void)state;
+    char args[4096], out[8192], ck[600];
+    snprintf(ck, sizeof ck, "%s", tu_path("digits.h5"));
+    snprintf(args, sizeof args, "train --data %s --input 1x16x16 --epochs 2 --out %s --json", fix("digits"), ck);
+    assert_int_equal(run_pith(args, out, sizeof out), 0);
+    char *t = strstr(out, "\"top1\":");
+    assert_non_null(t);
+    double top1_train = atof(t + 7);
+    snprintf(args, sizeof args, "eval %s --json", ck);
+    assert_int_equal(run_pith(args, out, sizeof out), 0);
+    char *n = strstr(out, "\"images\":");
+    t = strstr(out, "\"top1\":");
+    assert_non_null(n);
+    assert_non_null(t);
+    assert_int_equal(atoi(n + 9), 40); /* 400 images, 1 in 10 held out */
+    assert_float_equal(atof(t + 7), top1_train, 1e-9);
+    /* a folder given to evaluate is evaluated whole */
+    snprintf(args, sizeof args, "eval %s --data %s --json", ck, fix("digits"));
+    assert_int_equal(run_pith(args, out, sizeof out), 0);
+    n = strstr(out, "\"images\":");
+    assert_non_null(n);
+    assert_int_equal(atoi(n + 9), 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_mapped_cache),
         cmocka_unit_test(test_preprocessing_stored),
         cmocka_unit_test(test_train_png_equals_idx),
+        cmocka_unit_test(test_held_out_eval),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,8 +14,8 @@ Writes into OUT_DIR:
   odd/...                               odd files and odd.txt: name, w, h, c,
                                         tolerance, and Pillow's pixels as .u8
   resize/...                            sources, Pillow's resized results, resize.txt
-  cifar10/                              a CIFAR-10 binary layout of known arrays;
-                                        cifar10/expect_{train,test}.u8 (HWC) and .labels
+  cifar10/, cifar100/                   CIFAR-10 and CIFAR-100 binary layouts of known
+                                        arrays; expect_{train,test}.u8 (HWC) and .labels
   t7.png                                Fashion-MNIST test image 7
   calib.txt, labelled.txt               list files
 """
@@ -222,6 +222,25 @@ def cifar(out):
                 + "\n\n")
 
 
+def cifar100(out):
+    """CIFAR-100's layout: train.bin / test.bin, records of a coarse and a
+    fine label byte then the planes; the fine label is the class"""
+    rng = np.random.default_rng(11)
+    d = f"{out}/cifar100"
+    os.makedirs(d, exist_ok=True)
+    for split, n in [("train", 9), ("test", 4)]:
+        x = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+        fine = rng.integers(0, 100, n, dtype=np.uint8)
+        coarse = (fine // 5).astype(np.uint8)
+        with open(f"{d}/{split}.bin", "wb") as f:
+            for i in range(n):
+                f.write(bytes([coarse[i], fine[i]]) + x[i].tobytes())
+        x.transpose(0, 2, 3, 1).tofile(f"{d}/expect_{split}.u8")
+        fine.tofile(f"{d}/expect_{split}.labels")
+    with open(f"{d}/fine_label_names.txt", "w") as f:
+        f.write("\n".join(f"class{k:02d}" for k in range(100)) + "\n")
+
+
 def lists(out):
     with open(f"{out}/calib.txt", "w") as f:
         f.write("# calibration images, as rknn's dataset.txt\n")
@@ -241,6 +260,7 @@ def main():
     odd(out)
     resize(out)
     cifar(out)
+    cifar100(out)
     lists(out)
 
 
