@@ -7,6 +7,12 @@
 #include "../core/error.h"
 #include "image.h"
 
+/* a JPEG ends with the end-of-image marker; without it the file was cut */
+static int cut_short(const uint8_t *buf, size_t n)
+{
+    return n < 2 || buf[n - 2] != 0xFF || buf[n - 1] != 0xD9;
+}
+
 static int fail(tjhandle tj, int code, const char *name, const char *what)
 {
     int rc = pith_error(code, "%s: %s JPEG (%s)", name, what, tj ? tjGetErrorStr2(tj) : "no decoder");
@@ -22,7 +28,7 @@ int pith_jpeg_decode(const char *name, const uint8_t *buf, size_t n, int probe_o
         return pith_error(PITH_ENOMEM, "%s: cannot start the JPEG decoder", name);
     int w, h, subsamp, cs;
     if (tjDecompressHeader3(tj, buf, (unsigned long)n, &w, &h, &subsamp, &cs))
-        return fail(tj, PITH_EFORMAT, name, "unreadable");
+        return fail(tj, PITH_EFORMAT, name, cut_short(buf, n) ? "truncated" : "unreadable");
     if (w < 1 || h < 1 || (int64_t)w * h > PITH_IMAGE_MAX_PIXELS) {
         tjDestroy(tj);
         return pith_error(PITH_EFORMAT, "%s: JPEG of %dx%d pixels (at most %lld accepted)", name, w, h,
@@ -46,9 +52,10 @@ int pith_jpeg_decode(const char *name, const uint8_t *buf, size_t n, int probe_o
         /* a warning (corrupt but decodable data) is accepted, as Pillow
          * does, unless the data ended early: a truncated file is an error */
         const char *msg = tjGetErrorStr2(tj);
-        if (tjGetErrorCode(tj) != TJERR_WARNING || strstr(msg, "Premature end")) {
+        const int cut = strstr(msg, "Premature end") != NULL;
+        if (tjGetErrorCode(tj) != TJERR_WARNING || cut) {
             free(px);
-            return fail(tj, PITH_EFORMAT, name, strstr(msg, "Premature end") ? "truncated" : "corrupt");
+            return fail(tj, PITH_EFORMAT, name, cut || cut_short(buf, n) ? "truncated" : "corrupt");
         }
     }
     tjDestroy(tj);

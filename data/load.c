@@ -149,10 +149,13 @@ static int run_pass(load_job *j, const char *label)
     j->prog = j->o->progress ? &prog : NULL;
     if (j->prog)
         pith_progress_begin(&prog, j->o->progress, label, j->src->n);
+    const double t0 = pith_now();
     pith_parallel(j->src->n, PITH_ANY_THREADS, load_one, j);
     if (j->prog) {
-        char s[96];
-        snprintf(s, sizeof s, "%d images", j->src->n);
+        char s[160];
+        const double dt = pith_now() - t0;
+        snprintf(s, sizeof s, "%s: %d images in %.2f s (%.0f images/s, %d threads)", label, j->src->n, dt,
+                 dt > 0 ? j->src->n / dt : 0.0, pith_get_threads());
         pith_progress_end(&prog, s);
     }
     return PITH_OK;

@@ -131,6 +131,19 @@ static const char *split_dir_name(const char *dir, const char *split, char *out,
 int pith_data_kind_of(const char *path, pith_data_kind *kind)
 {
     if (is_file(path)) {
+        /* a list is text: an image or other binary file is not one */
+        unsigned char head[8] = {0};
+        FILE *f = fopen(path, "rb");
+        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+        if (f)
+            fclose(f);
+        int binary = got >= 3 && (head[0] == 'P' && (head[1] == '5' || head[1] == '6') && isspace(head[2]));
+        for (size_t i = 0; i < got; i++) /* UTF-8 paths are text; NUL and control bytes are not */
+            binary |= head[i] == 0 || (head[i] < 0x20 && !isspace(head[i]));
+        const int image = binary && (head[0] == 0xFF || head[0] == 0x89 || head[0] == 'P');
+        if (binary)
+            return pith_error(PITH_EFORMAT, "%s: not a list of images (a text file, one path per line) but %s", path,
+                              image ? "an image: give the folder that holds it, or list it" : "a binary file");
         *kind = PITH_DATA_LIST;
         return PITH_OK;
     }

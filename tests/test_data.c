@@ -102,8 +102,8 @@ static void expect_bad(const char *name, const char *why)
 static void test_bad_files(void **state)
 {
     (void)state;
-    expect_bad("odd/truncated.jpg", "truncated");
-    expect_bad("odd/truncated.png", "truncated");
+    expect_bad("odd/cut.jpg", "truncated JPEG");
+    expect_bad("odd/cut.png", "truncated");
     expect_bad("odd/text.jpg", "not an image");
     expect_bad("odd/empty.png", "empty");
     pith_image im;
@@ -325,6 +325,9 @@ static void test_lists(void **state)
     list = tu_write_text("mixed.txt", text);
     assert_int_equal(pith_data_load(list, "train", &o, &ds, &rep), PITH_EFORMAT);
     CHECK_ERROR_HAS("mixed.txt:2");
+    /* an image is not a list */
+    assert_int_equal(pith_data_load(fix("odd/rgb.ppm"), "train", &o, &ds, &rep), PITH_EFORMAT);
+    CHECK_ERROR_HAS("not a list of images");
 }
 
 static void copy_file(const char *from, const char *to)
@@ -355,7 +358,7 @@ static void test_bad_images_in_a_tree(void **state)
         copy_file(fix(strstr(good[i], ".png") ? "odd/rgb.png" : "odd/baseline.jpg"), p);
     }
     snprintf(p, sizeof p, "%s/train/dog/broken.jpg", d);
-    copy_file(fix("odd/truncated.jpg"), p);
+    copy_file(fix("odd/cut.jpg"), p);
     snprintf(p, sizeof p, "%s/train/dog/notes.txt", d); /* not an image name: not listed */
     assert_int_equal(tu_write_file(p, "x", 1), 0);
     pith_data_opts o;

@@ -137,9 +137,9 @@ def odd(out):
     expect("gray.pgm", Image.open(f"{d}/gray.pgm").convert("L"), 0)
     # bad files: must be rejected with their name
     data = open(f"{d}/baseline.jpg", "rb").read()
-    open(f"{d}/truncated.jpg", "wb").write(data[: len(data) // 2])
+    open(f"{d}/cut.jpg", "wb").write(data[: len(data) // 2])
     data = open(f"{d}/rgb.png", "rb").read()
-    open(f"{d}/truncated.png", "wb").write(data[: len(data) // 2])
+    open(f"{d}/cut.png", "wb").write(data[: len(data) // 2])
     open(f"{d}/text.jpg", "w").write("this is not an image\n")
     open(f"{d}/empty.png", "wb").close()
     with open(f"{out}/odd.txt", "w") as f:
