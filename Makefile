@@ -229,6 +229,7 @@ ONNX_NODE_DATA ?= /usr/share/libonnx-testdata/data/node
 test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check
 	$(BUILD)/tools/onnx_nodes --skips tests/onnx/node_skips.txt $(ONNX_NODE_DATA)
 	sh tests/onnx/compare_ort.sh $(BUILD)
+	sh tests/onnx/photos_torch.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory check-tests
