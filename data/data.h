@@ -9,7 +9,8 @@
  *   .pgm files (in sub-folders too); classes sorted by name, files by path
  *   (torchvision's ImageFolder order); with train/
  *   and val/ (or test/) subfolders, those are the splits;
- * - a list file: one image path per line (relative to the list's folder),
+ * - a list file: one image path per line (relative to the list's folder, else
+ *   to the working directory),
  *   optionally followed by whitespace and an integer label; '#' comments. */
 #ifndef PITH_DATA_H
 #define PITH_DATA_H

@@ -343,8 +343,12 @@ int pith_data_parse_list(const char *file, char *text, size_t n, int need_labels
             char p[4096];
             if (!rc && snprintf(p, sizeof p, "%s%s", s[0] == '/' ? "" : base, s) >= (int)sizeof p)
                 rc = pith_error(PITH_EINVAL, "%s:%d: path too long", file, line);
+            /* relative to the list's folder; else, as rknn's dataset.txt may be
+             * written, to the working directory */
+            if (!rc && !is_file(p) && s[0] != '/' && is_file(s))
+                snprintf(p, sizeof p, "%s", s);
             if (!rc && !is_file(p))
-                rc = pith_error(PITH_EIO, "%s:%d: %s: no such file", file, line, p);
+                rc = pith_error(PITH_EIO, "%s:%d: %s: no such file (nor %s from here)", file, line, p, s);
             if (!rc)
                 rc = add_file(f, &cap, p, label);
             maxl = label > maxl ? label : maxl;
