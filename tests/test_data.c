@@ -114,7 +114,7 @@ static void test_bad_files(void **state)
 /* resize/SRC resized to ow x oh (pre NULL: the whole image, nearest or
  * bilinear; else the eval transform pre says) equals resize/WANT byte for byte */
 static void check_resize(const char *src, const char *want_file, int ow, int oh, int nearest,
-                         const pithrt_preprocess *pre)
+                         const pithrt_preprocess *pre, const pithrt_box *box)
 {
     char p[400];
     snprintf(p, sizeof p, "resize/%s", src);
@@ -126,7 +126,7 @@ static void check_resize(const char *src, const char *want_file, int ow, int oh,
                                : pithrt_image_resize_scratch(im.w, im.h, im.c, ow, oh));
     pithrt_box whole = {0, 0, im.w, im.h};
     int rc = pre ? pithrt_image_prepare(im.px, im.w, im.h, im.c, pre, got, ow, oh, im.c, scratch)
-                 : pithrt_image_resize(im.px, im.w, im.h, im.c, whole, nearest, got, ow, oh, scratch);
+                 : pithrt_image_resize(im.px, im.w, im.h, im.c, box ? *box : whole, nearest, got, ow, oh, scratch);
     assert_int_equal(rc, 0);
     snprintf(p, sizeof p, "resize/%s", want_file);
     uint8_t *want = read_u8(fix(p), n);
@@ -150,7 +150,7 @@ static void test_resize_against_pillow(void **state)
     char src[128], method[32], out[256];
     int ow, oh, cases = 0;
     while (fscanf(f, "%127s %31s %d %d %255s", src, method, &ow, &oh, out) == 5) {
-        check_resize(src, out, ow, oh, strcmp(method, "nearest") == 0, NULL);
+        check_resize(src, out, ow, oh, strcmp(method, "nearest") == 0, NULL, NULL);
         cases++;
     }
     fclose(f);
@@ -162,11 +162,23 @@ static void test_resize_against_pillow(void **state)
     while (fscanf(f, "%127s %d %d %255s", src, &shorter, &crop, out) == 4) {
         pithrt_preprocess pre = {0};
         pre.resize = shorter;
-        check_resize(src, out, crop, crop, 0, &pre);
+        check_resize(src, out, crop, crop, 0, &pre, NULL);
         cases++;
     }
     fclose(f);
     assert_true(cases >= 8);
+    /* fractional boxes, as random-resized crops resize them */
+    f = fopen(fix("boxes.txt"), "r");
+    assert_non_null(f);
+    pithrt_box b;
+    cases = 0;
+    while (fscanf(f, "%127s %31s %d %d %lf %lf %lf %lf %255s", src, method, &ow, &oh, &b.x0, &b.y0, &b.x1, &b.y1,
+                  out) == 9) {
+        check_resize(src, out, ow, oh, strcmp(method, "nearest") == 0, NULL, &b);
+        cases++;
+    }
+    fclose(f);
+    assert_int_equal(cases, 40);
 }
 
 /* A set's samples as the model sees them (no augmentation). */

@@ -177,6 +177,23 @@ def resize(out):
                 lines.append(f"{src} {name} {ow} {oh} {src}.{name}.{ow}x{oh}.u8")
     with open(f"{out}/resize.txt", "w") as f:
         f.write("\n".join(lines) + "\n")
+    # fractional boxes (what random-resized crops resize): Pillow's box is float32
+    lines = []
+    for k in range(40):
+        src = f"src{k % 4}.png"
+        img = Image.open(f"{d}/{src}")
+        w, h = img.size
+        x0, y0 = rng.uniform(0, w / 2), rng.uniform(0, h / 2)
+        x1, y1 = rng.uniform(x0 + 0.5, w), rng.uniform(y0 + 0.5, h)
+        ow, oh = int(rng.integers(1, 120)), int(rng.integers(1, 120))
+        method = "nearest" if k % 4 == 3 else "bilinear"
+        r = np.asarray(img.resize((ow, oh), Image.NEAREST if method == "nearest" else Image.BILINEAR,
+                                  box=(x0, y0, x1, y1)))
+        name = f"{src}.box{k}.u8"
+        r.tofile(f"{d}/{name}")
+        lines.append(f"{src} {method} {ow} {oh} {x0!r} {y0!r} {x1!r} {y1!r} {name}")
+    with open(f"{out}/boxes.txt", "w") as f:
+        f.write("\n".join(lines) + "\n")
     # torchvision's eval transform: Resize(shorter) + CenterCrop, computed
     # with Pillow as torchvision 0.14 does it
     lines = []
