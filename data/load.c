@@ -334,11 +334,18 @@ int pith_data_load(const char *path, const char *split, const pith_data_opts *o,
         rc = pith_error(PITH_EFORMAT, "%s: label %d, but the model has %d classes", path, classes - 1,
                         count_lines(o->labels));
     load_job j = {.src = &src, .o = o, .c = o->c, .h = o->h, .w = o->w};
-    pith_image first;
-    if (!rc && !j.c && !(rc = source_image(&j, 0, 1, &first))) { /* the first image's size and channels */
-        j.c = first.c;
-        j.h = first.h;
-        j.w = first.w;
+    /* no input size given: the first readable image's size and channels */
+    for (int k = 0; !rc && !j.c && k < src.n; k++) {
+        pith_image first;
+        if (source_image(&j, k, 1, &first) == 0) {
+            j.c = first.c;
+            j.h = first.h;
+            j.w = first.w;
+        } else if (k == src.n - 1) {
+            char last[512]; /* the message is rewritten below: copy it first */
+            snprintf(last, sizeof last, "%s", pith_last_error());
+            rc = pith_error(PITH_EFORMAT, "%s: no image of %d can be read (the last: %s)", path, src.n, last);
+        }
     }
     if (!rc && j.c != 1 && j.c != 3)
         rc = pith_error(PITH_EINVAL, "the model takes %d channels; images give 1 (gray) or 3 (RGB)", j.c);
