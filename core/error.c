@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
@@ -11,10 +12,14 @@ void pith_clear_error(void) { last_error[0] = '\0'; }
 
 int pith_error(int status, const char *fmt, ...)
 {
+    /* formatted aside first: an argument may be pith_last_error() itself
+     * ("node 'x': <the message before>"), and vsnprintf must not overlap */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return status;
 }
 
