@@ -104,7 +104,7 @@ int cmd_eval(int argc, char **argv)
         return e;
     }
     const int k = m.classes;
-    char nb[32];
+    char nb[128];
     if (as_json) {
         json j;
         json_init(&j, stdout);
@@ -120,7 +120,7 @@ int cmd_eval(int argc, char **argv)
         for (int i = 0; i < k; i++) {
             json_obj(&j, NULL);
             json_int(&j, "class", i);
-            json_str(&j, "name", exp_class_name(dir, k, i, nb, sizeof nb));
+            json_str(&j, "name", exp_model_class_name(&meta, dir, k, i, nb, sizeof nb));
             json_num(&j, "accuracy", pith_metrics_class_acc(&m, i));
             json_end_obj(&j);
         }
@@ -142,9 +142,9 @@ int cmd_eval(int argc, char **argv)
             printf("%s (%s, epoch %d) on %s: %lld images\n", path, meta.model, meta.epoch, dir, (long long)m.n);
         printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\n", 100 * pith_metrics_top1(&m),
                100 * pith_metrics_top5(&m), pith_metrics_loss(&m));
-        printf("%-3s %-14s %9s\n", "#", "class", "accuracy");
+        printf("%-3s %-20s %9s\n", "#", "class", "accuracy");
         for (int i = 0; i < k; i++)
-            printf("%-3d %-14s %8.2f%%\n", i, exp_class_name(dir, k, i, nb, sizeof nb),
+            printf("%-3d %-20s %8.2f%%\n", i, exp_model_class_name(&meta, dir, k, i, nb, sizeof nb),
                    100 * pith_metrics_class_acc(&m, i));
         if (k <= 20) {
             printf("\nconfusion matrix (rows: true class, columns: predicted)\n      ");

@@ -174,6 +174,21 @@ int exp_load_resumable(const char *path, pith_graph **g, pith_ckpt_meta *meta, p
 
 const char *exp_class_name(const char *dataset, int classes, int c, char *buf, size_t len)
 {
+    return exp_model_class_name(NULL, dataset, classes, c, buf, len);
+}
+
+const char *exp_model_class_name(const pith_ckpt_meta *meta, const char *dataset, int classes, int c, char *buf,
+                                 size_t len)
+{
+    if (meta && meta->labels[0]) { /* line c of the model's own names */
+        const char *p = meta->labels;
+        for (int k = 0; k < c && p; k++)
+            p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+        if (p && *p) {
+            snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+            return buf;
+        }
+    }
     if (classes == 10 && (!dataset || !dataset[0] || strstr(dataset, "fashion")))
         return pith_fmnist_class_names[c];
     snprintf(buf, len, "class %d", c);

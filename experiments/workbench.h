@@ -58,6 +58,9 @@ void exp_float_model_free(exp_float_model *fm);
 
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */
 const char *exp_class_name(const char *dataset, int classes, int c, char *buf, size_t len);
+/* The model's own name for class c when its checkpoint has class names, else the above. */
+const char *exp_model_class_name(const pith_ckpt_meta *meta, const char *dataset, int classes, int c, char *buf,
+                                 size_t len);
 /* The export step of pith export and of a config's export stage: g to the
  * .pith file `out` with the input normalisation, the dataset's class names
  * (dataset NULL: none) and, when golden_in is given, that one normalised
