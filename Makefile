@@ -34,6 +34,10 @@ CFLAGS  ?= $(OPT) -g
 # The ONNX importer's parser: C that protoc-c generates from the onnx.proto
 # of Debian's libonnx-dev, at build time, into $(GEN).
 GEN        := $(BUILD)/gen
+# Image fixtures (tests/test_data.c, tests/board_image.sh, fuzz_image's corpus):
+# PNG/JPEG trees, odd files, CIFAR batches and Pillow's decoded and resized
+# pixels, made from Fashion-MNIST, sklearn's digits and known arrays.
+IMAGE_FIXTURES := $(BUILD)/fixtures/images
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unknown-pragmas -fopenmp \
              -I$(BLAS_INC) $(HDF5_CFLAGS) -I$(GEN) $(CFLAGS) $(EXTRA_CFLAGS)
@@ -208,10 +212,7 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/fuzz/fuzz_image
 	  -artifact_prefix=$(BUILD)/fuzz/image- $(BUILD)/fuzz/image-corpus > $(BUILD)/fuzz/image.log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/image.log; exit $$rc
 
-# Image fixtures (tests/test_data.c): PNG/JPEG trees, odd files, CIFAR
-# batches and Pillow's decoded and resized pixels, made from Fashion-MNIST,
-# sklearn's digits and known arrays.
-IMAGE_FIXTURES := $(BUILD)/fixtures/images
+# Image fixtures (tests/test_data.c), made by a rule below.
 $(IMAGE_FIXTURES)/.done: tests/images/make_fixtures.py
 	@rm -rf $(IMAGE_FIXTURES) && mkdir -p $(IMAGE_FIXTURES)
 	/usr/bin/python3 tests/images/make_fixtures.py $(IMAGE_FIXTURES)
