@@ -156,6 +156,10 @@ typedef struct pith_op {
     int overwrite_dx;                 /* backward honours ctx.dx_overwrite */
     /* Multiply-accumulates per sample. NULL: 0. */
     int64_t (*macs)(const pith_node *n, const pith_shape *in);
+    /* Elementwise ops of one input: the output for input x, the expression
+     * forward computes (an int8 model's lookup table is built from it).
+     * NULL for every other op. */
+    float (*value)(const pith_node *n, float x);
 } pith_op;
 
 struct pith_node {

@@ -40,6 +40,10 @@ int ex_is_s8(lower *L, int i);
 void ex_set_geom(pithrt_op *o, const pith_attrs *a);
 int ex_output_fq(lower *L, int layer, int *act, int *path, int *n_path);
 int ex_next_fq(lower *L, int i, int *act);
+/* Node idx, an elementwise op of an int8 input followed by the fake_quant
+ * fq, as a 256-entry table: f(ctx, value) of each input code, requantized
+ * as fq does. */
+int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float x), const void *ctx);
 int ex_lower_layer_s8(lower *L, int idx, int *handled);
 int ex_lower_layer_f32(lower *L, int idx);
 int ex_lower_other(lower *L, int idx);

@@ -117,3 +117,38 @@ int ex_next_fq(lower *L, int i, int *act)
     *act = r == 1 ? PITHRT_ACT_RELU : r == 2 ? PITHRT_ACT_RELU6 : PITHRT_ACT_NONE;
     return c;
 }
+
+int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float x), const void *ctx)
+{
+    pith_graph *g = L->g;
+    const pith_node *n = &g->nodes[idx];
+    const pithrt_tensor *xt = &L->b->tensors[L->val[n->in[0]].t];
+    const pith_node *q = &g->nodes[fq];
+    pithrt_qact yq;
+    pith_qspec s = pith_fq_spec(q);
+    pith_qspec_limits(&s, &yq.qmin, &yq.qmax);
+    yq.scale = q->params[0].data[0];
+    yq.zero_point = (int32_t)q->params[1].data[0];
+    /* each input code's value through f, quantized as the fake_quant after
+     * it quantizes: the workbench's own arithmetic, code by code */
+    uint8_t table[256];
+    for (int c = -128; c < 128; c++) {
+        float v = (float)(c - xt->zero_point) * xt->scale;
+        table[c + 128] = (uint8_t)(int8_t)pithrt_quantize_value(f(ctx, v), yq, PITHRT_ACT_NONE);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s.table", n->name);
+    int32_t d[1] = {256};
+    int tt = pithrt_writer_const(L->b, name, PITHRT_U8, d, 1, table);
+    int y = ex_new_act(L, q, "", 1, q);
+    if (tt < 0 || y < 0)
+        return tt < 0 ? tt : y;
+    pithrt_op o = pithrt_writer_op0(PITHRT_OP_LUT, n->name, L->val[n->in[0]].t, y);
+    o.aux = tt;
+    int rc = pithrt_writer_op(L->b, &o);
+    if (rc)
+        return rc;
+    L->val[idx].t = L->val[fq].t = y;
+    L->done[fq] = 1;
+    return PITH_OK;
+}

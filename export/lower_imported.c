@@ -76,6 +76,12 @@ static int lower_batchnorm(lower *L, int idx)
     return pithrt_writer_op(L->b, &o);
 }
 
+static float node_value(const void *node, float x)
+{
+    const pith_node *n = node;
+    return n->op->value(n, x);
+}
+
 int ex_lower_imported(lower *L, int idx, int *handled)
 {
     pith_node *n = &L->g->nodes[idx];
@@ -249,6 +255,9 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return lower_binary(L, idx, PITHRT_BIN_DIV);
     if (op == &pith_op_sigmoid || op == &pith_op_silu || op == &pith_op_hardsigmoid || op == &pith_op_clip ||
         op == &pith_op_leaky_relu || op == &pith_op_prelu) {
+        int act = PITHRT_ACT_NONE, fq = op->value && ex_is_s8(L, n->in[0]) ? ex_next_fq(L, idx, &act) : -1;
+        if (fq >= 0 && act == PITHRT_ACT_NONE) /* int8 to int8: a table of the op's own values */
+            return ex_lower_table(L, idx, fq, node_value, n);
         int x = ex_as_f32(L, n->in[0]);
         int y = ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)

@@ -2,6 +2,8 @@
 #include "lower.h"
 
 /* Ops without weights. */
+static float act_value(const void *act, float x) { return pithrt_apply_act(x, *(const int *)act); }
+
 int ex_lower_other(lower *L, int idx)
 {
     pith_graph *g = L->g;
@@ -119,35 +121,8 @@ int ex_lower_other(lower *L, int idx)
         act = op == &pith_op_relu ? PITHRT_ACT_RELU : op == &pith_op_relu6 ? PITHRT_ACT_RELU6 : PITHRT_ACT_HARDSWISH;
         int a2;
         fq = ex_is_s8(L, n->in[0]) ? ex_next_fq(L, idx, &a2) : -1;
-        if (fq >= 0 && a2 == PITHRT_ACT_NONE) {
-            /* int8 -> int8 through a table: the workbench's own op on each code */
-            const pithrt_tensor *xt = &L->b->tensors[L->val[n->in[0]].t];
-            const pith_node *q = &g->nodes[fq];
-            pithrt_qact yq;
-            pith_qspec s = pith_fq_spec(q);
-            pith_qspec_limits(&s, &yq.qmin, &yq.qmax);
-            yq.scale = q->params[0].data[0];
-            yq.zero_point = (int32_t)q->params[1].data[0];
-            uint8_t table[256];
-            for (int c = -128; c < 128; c++) {
-                float v = (float)(c - xt->zero_point) * xt->scale;
-                table[c + 128] = (uint8_t)(int8_t)pithrt_quantize_value(pithrt_apply_act(v, act), yq, PITHRT_ACT_NONE);
-            }
-            char name[64];
-            snprintf(name, sizeof name, "%s.table", n->name);
-            int32_t d[1] = {256};
-            int tt = pithrt_writer_const(L->b, name, PITHRT_U8, d, 1, table);
-            y = ex_new_act(L, q, "", 1, q);
-            if (tt < 0 || y < 0)
-                return tt < 0 ? tt : y;
-            pithrt_op o = pithrt_writer_op0(PITHRT_OP_LUT, n->name, L->val[n->in[0]].t, y);
-            o.aux = tt;
-            if ((rc = pithrt_writer_op(L->b, &o)))
-                return rc;
-            L->val[idx].t = L->val[fq].t = y;
-            L->done[fq] = 1;
-            return PITH_OK;
-        }
+        if (fq >= 0 && a2 == PITHRT_ACT_NONE) /* int8 -> int8 through a table */
+            return ex_lower_table(L, idx, fq, act_value, &act);
         int x = ex_as_f32(L, n->in[0]);
         y = ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)

@@ -4,7 +4,9 @@
  *
  * Placement follows the integer kernels: the input is quantized; every op
  * that computes new values (conv2d, linear, add, concat, avgpool, global
- * average pool, hardswish) is followed by a requantization, and a relu /
+ * average pool, hardswish, and the elementwise ops with a value function:
+ * sigmoid, silu, hardsigmoid, leaky_relu, clip, each an int8 table in the
+ * runtime) is followed by a requantization, and a relu /
  * relu6 that only feeds it is folded into it (qrelu), as the kernel folds it
  * into its output clamp; max pooling, flatten and dropout move quantized
  * values unchanged and need none. */
@@ -115,7 +117,7 @@ static int computes_values(const pith_node *n)
     for (int i = 0; ops[i]; i++)
         if (n->op == ops[i])
             return 1;
-    return 0;
+    return n->op->value != NULL; /* sigmoid, silu, hardsigmoid, leaky_relu, clip: an int8 table each */
 }
 
 /* Inserts the fake_quant nodes (all disabled until calibrated). */

@@ -300,6 +300,67 @@ static void expect_reject(const uint8_t *p, size_t len, const char *needle)
         fail_msg("message '%s' does not mention '%s'", pithrt_model_error(&m), needle);
 }
 
+/* the imported elementwise ops on the integer path: each a 256-entry table
+ * between int8 convolutions, the runtime's output equal to the workbench's
+ * fake-quant output */
+static void test_elementwise_tables(void **state)
+{
+    (void)state;
+    const char *ops[] = {"sigmoid", "silu", "hardsigmoid", "leaky_relu", "clip"};
+    pith_graph *g = NULL;
+    pith_shape in = {3, {3, 10, 10}};
+    CHECK_OK(pith_graph_create(&g, in, 8));
+    pith_attrs a, none;
+    memset(&a, 0, sizeof a);
+    memset(&none, 0, sizeof none);
+    a.kh = a.kw = 3;
+    a.sh = a.sw = 1;
+    a.ph = a.pw = 1;
+    a.dh = a.dw = 1;
+    a.groups = 1;
+    a.bias = 1;
+    int x = 0;
+    for (int k = 0; k < 5; k++) {
+        char name[32];
+        a.out = 4 + k;
+        snprintf(name, sizeof name, "conv%d", k);
+        x = pith_graph_add(g, "conv2d", name, &a, &x, 1);
+        pith_attrs e = none;
+        if (k == 2) { /* PyTorch's Hardsigmoid */
+            e.alpha = 1.0f / 6.0f;
+            e.beta = 0.5f;
+        } else if (k == 3) {
+            e.alpha = 0.1f;
+        } else if (k == 4) { /* a clip that is neither relu nor relu6 */
+            e.alpha = -0.5f;
+            e.beta = 1.5f;
+        }
+        x = pith_graph_add(g, ops[k], ops[k], &e, &x, 1);
+        assert_true(x > 0);
+    }
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 7;
+    l.bias = 1;
+    pith_graph_add(g, "linear", "fc", &l, &fl, 1);
+    ptq(g, pith_quant_defaults(), 32, 9);
+    uint8_t *buf;
+    size_t len;
+    pith_export_report rep;
+    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+    int tables = 0;
+    for (int k = 0; k < m.n_ops; k++)
+        tables += m.ops[k].type == PITHRT_OP_LUT;
+    assert_int_equal(tables, 5);
+    pithrt_model_free(&m);
+    free(buf);
+    compare(g, 1, "sigmoid, silu, hardsigmoid, leaky_relu, clip as tables");
+    pith_graph_free(g);
+}
+
 static void test_loader_rejects_bad_files(void **state)
 {
     (void)state;
@@ -495,6 +556,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models_match_workbench),
         cmocka_unit_test(test_variants_and_ops_match),
+        cmocka_unit_test(test_elementwise_tables),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),

@@ -18,14 +18,16 @@ static int clip_shape(const pith_node *nd, const pith_shape *in, int n_in, pith_
     return PITH_OK;
 }
 
+static inline float clip_of(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static float clip_value(const pith_node *nd, float x) { return clip_of(x, nd->a.alpha, nd->a.beta); }
+
 static void clip_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
     (void)thread;
     const clip_args *a = arg;
-    for (size_t i = lo; i < hi; i++) {
-        float v = a->e.x[i];
-        a->e.y[i] = v < a->lo ? a->lo : v > a->hi ? a->hi : v;
-    }
+    for (size_t i = lo; i < hi; i++)
+        a->e.y[i] = clip_of(a->e.x[i], a->lo, a->hi);
 }
 
 static void clip_forward(pith_node *nd, const pith_ctx *c)
@@ -57,4 +59,5 @@ static void clip_backward(pith_node *nd, const pith_ctx *c)
 const pith_op pith_op_clip = {
     .name = "clip", .min_in = 1, .max_in = 1, .overwrite_dx = 1,
     .shape = clip_shape, .forward = clip_forward, .backward = clip_backward,
+    .value = clip_value,
 };

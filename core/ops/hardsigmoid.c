@@ -18,14 +18,20 @@ static int hardsigmoid_shape(const pith_node *nd, const pith_shape *in, int n_in
     return PITH_OK;
 }
 
+static inline float hardsigmoid_of(float x, float alpha, float beta)
+{
+    float v = alpha * x + beta;
+    return v <= 0.0f ? 0.0f : v >= 1.0f ? 1.0f : v;
+}
+
+static float hardsigmoid_value(const pith_node *nd, float x) { return hardsigmoid_of(x, nd->a.alpha, nd->a.beta); }
+
 static void hardsigmoid_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
     (void)thread;
     const hsig_args *a = arg;
-    for (size_t i = lo; i < hi; i++) {
-        float v = a->alpha * a->e.x[i] + a->beta;
-        a->e.y[i] = v <= 0.0f ? 0.0f : v >= 1.0f ? 1.0f : v;
-    }
+    for (size_t i = lo; i < hi; i++)
+        a->e.y[i] = hardsigmoid_of(a->e.x[i], a->alpha, a->beta);
 }
 
 static void hardsigmoid_forward(pith_node *nd, const pith_ctx *c)
@@ -59,4 +65,5 @@ const pith_op pith_op_hardsigmoid = {
     .name = "hardsigmoid", .min_in = 1, .max_in = 1,
     .shape = hardsigmoid_shape, .forward = hardsigmoid_forward, .backward = hardsigmoid_backward,
     .overwrite_dx = 1,
+    .value = hardsigmoid_value,
 };

@@ -6,14 +6,16 @@ typedef struct leaky_args {
     float alpha;
 } leaky_args;
 
+static inline float leaky_of(float x, float alpha) { return x > 0.0f ? x : alpha * x; }
+
+static float leaky_value(const pith_node *nd, float x) { return leaky_of(x, nd->a.alpha); }
+
 static void leaky_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
     (void)thread;
     const leaky_args *a = arg;
-    for (size_t i = lo; i < hi; i++) {
-        float v = a->e.x[i];
-        a->e.y[i] = v > 0.0f ? v : a->alpha * v;
-    }
+    for (size_t i = lo; i < hi; i++)
+        a->e.y[i] = leaky_of(a->e.x[i], a->alpha);
 }
 
 static void leaky_forward(pith_node *nd, const pith_ctx *c)
@@ -43,4 +45,5 @@ static void leaky_backward(pith_node *nd, const pith_ctx *c)
 const pith_op pith_op_leaky_relu = {
     .name = "leaky_relu", .min_in = 1, .max_in = 1, .overwrite_dx = 1,
     .shape = pith_shape_same, .forward = leaky_forward, .backward = leaky_backward,
+    .value = leaky_value,
 };

@@ -2,12 +2,20 @@
  * dy/dx = y (1 - y). */
 #include "op_util.h"
 
+static inline float sigmoid_of(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static float sigmoid_value(const pith_node *nd, float x)
+{
+    (void)nd;
+    return sigmoid_of(x);
+}
+
 static void sigmoid_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
     (void)thread;
     const pith_ew_args *a = arg;
     for (size_t i = lo; i < hi; i++)
-        a->y[i] = 1.0f / (1.0f + expf(-a->x[i]));
+        a->y[i] = sigmoid_of(a->x[i]);
 }
 
 static void sigmoid_forward(pith_node *nd, const pith_ctx *c)
@@ -38,4 +46,5 @@ static void sigmoid_backward(pith_node *nd, const pith_ctx *c)
 const pith_op pith_op_sigmoid = {
     .name = "sigmoid", .min_in = 1, .max_in = 1,
     .shape = pith_shape_same, .forward = sigmoid_forward, .backward = sigmoid_backward, .overwrite_dx = 1,
+    .value = sigmoid_value,
 };

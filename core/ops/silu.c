@@ -2,12 +2,20 @@
  * spells it Sigmoid + Mul; the importer recognises the pair as this one op. */
 #include "op_util.h"
 
+static inline float silu_of(float x) { return x / (1.0f + expf(-x)); }
+
+static float silu_value(const pith_node *nd, float x)
+{
+    (void)nd;
+    return silu_of(x);
+}
+
 static void silu_forward_range(void *arg, size_t lo, size_t hi, int thread)
 {
     (void)thread;
     const pith_ew_args *a = arg;
     for (size_t i = lo; i < hi; i++)
-        a->y[i] = a->x[i] / (1.0f + expf(-a->x[i]));
+        a->y[i] = silu_of(a->x[i]);
 }
 
 static void silu_forward(pith_node *nd, const pith_ctx *c)
@@ -40,4 +48,5 @@ static void silu_backward(pith_node *nd, const pith_ctx *c)
 const pith_op pith_op_silu = {
     .name = "silu", .min_in = 1, .max_in = 1,
     .shape = pith_shape_same, .forward = silu_forward, .backward = silu_backward, .overwrite_dx = 1,
+    .value = silu_value,
 };
