@@ -144,7 +144,7 @@ int main(int argc, char **argv)
     }
     if (n < 4 || threads < 1 || rounds < 1 || rounds > 20)
         return 2;
-    char dir[] = "/tmp/pith-bench-jpegs-XXXXXX";
+    char dir[] = "/tmp/pith-bench-jpegs-XXXXXX"; /* mkdtemp(3)'s template: the six X become a unique name */
     if (!mkdtemp(dir) || make_jpegs(dir, n)) {
         fprintf(stderr, "image_loader: cannot write the JPEGs\n");
         return 1;

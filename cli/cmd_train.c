@@ -330,17 +330,19 @@ int cmd_train(int argc, char **argv)
      * the defaults (Fashion-MNIST's normalisation for IDX data), and the flags */
     pith_data_opts o;
     pith_data_kind kind = PITH_DATA_IDX;
+    if (pith_data_kind_of(dir, &kind) != 0)
+        kind = PITH_DATA_IDX; /* the loader below says what is wrong with dir */
     if (resume || init) {
         exp_data_opts(resume ? &ru.meta : &init_meta, g, &o);
         o.labels = NULL; /* checked below, against the classes found */
     } else {
         pith_data_opts_default(&o);
-        if (pith_data_kind_of(dir, &kind) == 0 && kind == PITH_DATA_IDX) {
+        if (kind == PITH_DATA_IDX) {
             o.mean[0] = PITH_FMNIST_MEAN;
             o.std[0] = PITH_FMNIST_STD;
         }
     }
-    if (pith_data_kind_of(dir, &kind) == 0 && kind == PITH_DATA_IDX && cfg.aug.rrc_min > 0.0f && !resume)
+    if (kind == PITH_DATA_IDX && cfg.aug.rrc_min > 0.0f && !resume)
         rc = cli_usage_error(cmd, "--random-resized-crop is for image data (IDX images are kept as they are; "
                                   "--crop-pad is their augmentation)");
     else if (resume && (df.given || rrc))
@@ -362,7 +364,7 @@ int cmd_train(int argc, char **argv)
     if (!o.cache_dir)
         o.cache_dir = cache_dir;
     rc = exp_load_data(dir, &o, cfg.subset, cfg.val, cfg.seed, &train, &evalset, &test);
-    if (!rc && !quiet && !as_json && (kind == PITH_DATA_FOLDERS || kind == PITH_DATA_LIST))
+    if (!rc && !quiet && !as_json && pith_data_holds_out(kind))
         fprintf(stderr, "%s has no val/ or test/ split: %d images held out at random (seed %llu) for testing\n", dir,
                 test.n, (unsigned long long)cfg.seed);
     if (!rc) {

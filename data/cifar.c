@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../core/error.h"
 #include "data.h"
@@ -12,17 +11,11 @@
 
 #define PLANES 3072
 
-static int is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* class names: one per line in the meta file (blank lines dropped) */
 static int read_names(const char *path, int classes, char **names)
 {
     *names = NULL;
-    if (!is_file(path))
+    if (!pith_is_file(path))
         return PITH_OK;
     uint8_t *buf;
     size_t n;
@@ -94,7 +87,7 @@ int pith_cifar_read(const char *dir, const char *split, uint8_t **planes, int **
     const int train = strcmp(split, "train") == 0;
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, train ? "train.bin" : "test.bin");
-    const int c100 = is_file(p);
+    const int c100 = pith_is_file(p);
     const int rec = (c100 ? 2 : 1) + PLANES;
     *classes = c100 ? 100 : 10;
     const char *files[5];

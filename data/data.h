@@ -27,6 +27,13 @@ typedef enum pith_data_kind {
     PITH_DATA_LIST,
 } pith_data_kind;
 
+/* Data without a test split of its own (one class tree, a list): training
+ * holds some of it out. */
+static inline int pith_data_holds_out(pith_data_kind kind)
+{
+    return kind == PITH_DATA_FOLDERS || kind == PITH_DATA_LIST;
+}
+
 /* What path is; an error names it when it is none of the kinds. */
 int pith_data_kind_of(const char *path, pith_data_kind *kind);
 const char *pith_data_kind_name(pith_data_kind kind);

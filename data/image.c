@@ -16,6 +16,12 @@ void pith_image_free(pith_image *im)
     memset(im, 0, sizeof *im);
 }
 
+int pith_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int pith_file_read(const char *path, size_t max, uint8_t **buf, size_t *n)
 {
     *buf = NULL;

@@ -28,6 +28,8 @@ typedef struct pith_image {
 int pith_image_decode(const char *name, const uint8_t *buf, size_t n, pith_image *out);
 /* Only the header: size and channels after decoding. */
 int pith_image_probe(const char *name, const uint8_t *buf, size_t n, int *w, int *h, int *c);
+/* path names a regular file. */
+int pith_is_file(const char *path);
 /* The whole file into *buf (free it). */
 int pith_file_read(const char *path, size_t max, uint8_t **buf, size_t *n);
 int pith_image_read(const char *path, pith_image *out);

@@ -55,11 +55,7 @@ static void stored_size(const load_job *j, int w, int h, int *sw, int *sh)
         return;
     }
     int side = j->o->pre.resize > 0 ? j->o->pre.resize : (int)ceil((j->w > j->h ? j->w : j->h) * 8.0 / 7.0);
-    pithrt_image_shorter_side(w, h, side, sw, sh);
-    if (*sw < j->w || *sh < j->h) {
-        *sw = *sw > j->w ? *sw : j->w;
-        *sh = *sh > j->h ? *sh : j->h;
-    }
+    pithrt_image_resized_size(w, h, side, j->w, j->h, sw, sh);
 }
 
 static void set_why(load_job *j, int i)
@@ -172,6 +168,7 @@ static int store_alloc(pith_pixels *px, size_t bytes, const pith_data_opts *o, p
             return PITH_OK;
     }
     const char *dir = o->cache_dir && o->cache_dir[0] ? o->cache_dir : getenv("TMPDIR");
+    /* mkstemp(3)'s template: it replaces the six X with a unique name */
     snprintf(rep->cache_path, sizeof rep->cache_path, "%s/.pith-cache-XXXXXX", dir && dir[0] ? dir : "/tmp");
     int fd = mkstemp(rep->cache_path);
     if (fd < 0)

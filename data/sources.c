@@ -20,17 +20,11 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int exists_in(const char *dir, const char *name)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    return is_file(p);
+    return pith_is_file(p);
 }
 
 static int has_image_ext(const char *name)
@@ -130,7 +124,7 @@ static const char *split_dir_name(const char *dir, const char *split, char *out,
 
 int pith_data_kind_of(const char *path, pith_data_kind *kind)
 {
-    if (is_file(path)) {
+    if (pith_is_file(path)) {
         /* a list is text: an image or other binary file is not one */
         unsigned char head[8] = {0};
         FILE *f = fopen(path, "rb");
@@ -345,9 +339,9 @@ int pith_data_parse_list(const char *file, char *text, size_t n, int need_labels
                 rc = pith_error(PITH_EINVAL, "%s:%d: path too long", file, line);
             /* relative to the list's folder; else, as rknn's dataset.txt may be
              * written, to the working directory */
-            if (!rc && !is_file(p) && s[0] != '/' && is_file(s))
+            if (!rc && !pith_is_file(p) && s[0] != '/' && pith_is_file(s))
                 snprintf(p, sizeof p, "%s", s);
-            if (!rc && !is_file(p))
+            if (!rc && !pith_is_file(p))
                 rc = pith_error(PITH_EIO, "%s:%d: %s: no such file (nor %s from here)", file, line, p, s);
             if (!rc)
                 rc = add_file(f, &cap, p, label);

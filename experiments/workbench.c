@@ -52,7 +52,7 @@ int exp_load_test(const char *dir, int held_out, const pith_data_opts *o, uint64
     pith_data_kind kind;
     const char *path = dir && dir[0] ? dir : PITH_FMNIST_DIR;
     int rc = pith_data_kind_of(path, &kind);
-    if (rc || !held_out || (kind != PITH_DATA_FOLDERS && kind != PITH_DATA_LIST))
+    if (rc || !held_out || !pith_data_holds_out(kind))
         return rc ? rc : exp_load_split(path, "test", o, test);
     pith_dataset train, none;
     rc = exp_load_data(path, o, 0, 0, seed, &train, &none, test);
@@ -81,7 +81,7 @@ int exp_load_data(const char *dir, const pith_data_opts *o, int subset, int val,
     const char *path = dir && dir[0] ? dir : PITH_FMNIST_DIR;
     pith_data_kind kind;
     int rc = pith_data_kind_of(path, &kind);
-    const int one_set = !rc && (kind == PITH_DATA_FOLDERS || kind == PITH_DATA_LIST);
+    const int one_set = !rc && pith_data_holds_out(kind);
     if (!rc)
         rc = exp_load_split(path, "train", o, &full);
     if (!rc && one_set) {

@@ -196,10 +196,10 @@ void pithrt_image_center(int w, int h, int crop_w, int crop_h, int *x0, int *y0)
 }
 
 /* sizes of the prepare steps: the resized image before the crop */
-static void resized_size(int w, int h, const pithrt_preprocess *p, int out_w, int out_h, int *rw, int *rh)
+void pithrt_image_resized_size(int w, int h, int shorter, int out_w, int out_h, int *rw, int *rh)
 {
-    if (p->resize > 0) {
-        pithrt_image_shorter_side(w, h, p->resize, rw, rh);
+    if (shorter > 0) {
+        pithrt_image_shorter_side(w, h, shorter, rw, rh);
         if (*rw < out_w || *rh < out_h) { /* too small to crop: take the input size itself */
             *rw = out_w > *rw ? out_w : *rw;
             *rh = out_h > *rh ? out_h : *rh;
@@ -208,6 +208,11 @@ static void resized_size(int w, int h, const pithrt_preprocess *p, int out_w, in
         *rw = out_w;
         *rh = out_h;
     }
+}
+
+static void resized_size(int w, int h, const pithrt_preprocess *p, int out_w, int out_h, int *rw, int *rh)
+{
+    pithrt_image_resized_size(w, h, p->resize, out_w, out_h, rw, rh);
 }
 
 size_t pithrt_image_prepare_scratch(int w, int h, int src_c, const pithrt_preprocess *p, int out_w, int out_h)

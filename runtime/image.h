@@ -57,6 +57,10 @@ int pithrt_image_resize(const uint8_t *src, int w, int h, int c, pithrt_box box,
 /* Size of the image after resizing its shorter side to `shorter` (the longer
  * side scaled and truncated, as torchvision's Resize(int) does). */
 void pithrt_image_shorter_side(int w, int h, int shorter, int *out_w, int *out_h);
+/* The size an image is resized to before a centred out_w x out_h crop: its
+ * shorter side made `shorter` (each side at least the crop's); shorter 0:
+ * out_w x out_h itself. */
+void pithrt_image_resized_size(int w, int h, int shorter, int out_w, int out_h, int *rw, int *rh);
 /* Top-left corner of a centred crop_w x crop_h crop (torchvision's CenterCrop:
  * half the margin, rounded half to even). */
 void pithrt_image_center(int w, int h, int crop_w, int crop_h, int *x0, int *y0);

@@ -302,13 +302,21 @@ static void test_folders_equal_idx(void **state)
     }
 }
 
+/* The loader's defaults for a model input of c x h x w. */
+static pith_data_opts opts_for(int c, int h, int w)
+{
+    pith_data_opts o;
+    pith_data_opts_default(&o);
+    o.c = c;
+    o.h = h;
+    o.w = w;
+    return o;
+}
+
 static void test_lists(void **state)
 {
     (void)state;
-    pith_data_opts o;
-    pith_data_opts_default(&o);
-    o.c = 1;
-    o.h = o.w = 28;
+    pith_data_opts o = opts_for(1, 28, 28);
     pith_dataset ds;
     pith_data_report rep;
     /* rknn's dataset.txt: paths only, for calibration */
@@ -373,10 +381,7 @@ static void test_bad_images_in_a_tree(void **state)
     copy_file(fix("odd/cut.jpg"), p);
     snprintf(p, sizeof p, "%s/train/dog/notes.txt", d); /* not an image name: not listed */
     assert_int_equal(tu_write_file(p, "x", 1), 0);
-    pith_data_opts o;
-    pith_data_opts_default(&o);
-    o.c = 3;
-    o.h = o.w = 16;
+    pith_data_opts o = opts_for(3, 16, 16);
     pith_dataset ds;
     pith_data_report rep;
     assert_int_equal(pith_data_load(d, "train", &o, &ds, &rep), PITH_EFORMAT);

@@ -117,9 +117,10 @@ static void compare(pith_graph *g, int exact, const char *what)
     free(x);
 }
 
-/* How many conv/fc ops of g's export store their weights as dtype (with a
- * codebook of `entries` values when entries > 0). */
-static int layers_stored_as(pith_graph *g, int dtype, size_t entries)
+/* How many ops of g's export are of `type` (-1: any) and, when dtype >= 0,
+ * store their weights as dtype (with a codebook of `entries` values when
+ * entries > 0). */
+static int ops_in_export(pith_graph *g, int type, int dtype, size_t entries)
 {
     uint8_t *buf;
     size_t len;
@@ -128,14 +129,21 @@ static int layers_stored_as(pith_graph *g, int dtype, size_t entries)
     pithrt_model m;
     assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
     int n = 0;
-    for (int k = 0; k < m.n_ops; k++)
-        if (m.ops[k].weight >= 0 && m.tensors[m.ops[k].weight].dtype == dtype &&
-            (!entries || (m.ops[k].aux >= 0 && pithrt_tensor_elems(&m.tensors[m.ops[k].aux]) == entries)))
-            n++;
+    for (int k = 0; k < m.n_ops; k++) {
+        const pithrt_op *o = &m.ops[k];
+        if (type >= 0 && o->type != type)
+            continue;
+        if (dtype >= 0 && (o->weight < 0 || m.tensors[o->weight].dtype != dtype ||
+                           (entries && (o->aux < 0 || pithrt_tensor_elems(&m.tensors[o->aux]) != entries))))
+            continue;
+        n++;
+    }
     pithrt_model_free(&m);
     free(buf);
     return n;
 }
+
+static int layers_stored_as(pith_graph *g, int dtype, size_t entries) { return ops_in_export(g, -1, dtype, entries); }
 
 static void test_models_match_workbench(void **state)
 {
@@ -345,18 +353,7 @@ static void test_elementwise_tables(void **state)
     l.bias = 1;
     pith_graph_add(g, "linear", "fc", &l, &fl, 1);
     ptq(g, pith_quant_defaults(), 32, 9);
-    uint8_t *buf;
-    size_t len;
-    pith_export_report rep;
-    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
-    pithrt_model m;
-    assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
-    int tables = 0;
-    for (int k = 0; k < m.n_ops; k++)
-        tables += m.ops[k].type == PITHRT_OP_LUT;
-    assert_int_equal(tables, 5);
-    pithrt_model_free(&m);
-    free(buf);
+    assert_int_equal(ops_in_export(g, PITHRT_OP_LUT, -1, 0), 5);
     compare(g, 1, "sigmoid, silu, hardsigmoid, leaky_relu, clip as tables");
     pith_graph_free(g);
 }
