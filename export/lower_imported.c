@@ -1,7 +1,7 @@
 /* The ops imported graphs bring: constant nodes (constant tensors of the
  * file), sigmoid, silu and hardsigmoid (act ops), and the broadcasting
- * binaries (binary ops whose second operand may be a constant). fp32 only:
- * their integer path is the imported-int8 issue's. */
+ * binaries (binary ops whose second operand may be a constant), in int8
+ * where their inputs are and a fake-quant follows, else in f32. */
 #include "lower.h"
 
 static int is_const_value(const lower *L, int node)
@@ -15,24 +15,40 @@ static int lower_binary(lower *L, int idx, int kind)
     int ca = is_const_value(L, n->in[0]), cb = is_const_value(L, n->in[1]);
     if (ca && cb)
         return pith_error(PITH_EINVAL, "node '%s': both operands are constants (fold them first)", n->name);
-    int x = ex_as_f32(L, n->in[ca ? 1 : 0]);
-    int y = ex_new_act(L, n, "", 0, NULL);
+    /* int8 when every activation operand is and a fake-quant follows
+     * (through any relu it folds): the kernel dequantizes, applies the op
+     * and requantizes to that fake-quant's grid */
+    int act = PITHRT_ACT_NONE, path[8], n_path = 0, fq = -1;
+    if (ex_is_s8(L, n->in[ca ? 1 : 0]) && (ca || cb || ex_is_s8(L, n->in[1])))
+        fq = ex_output_fq(L, idx, &act, path, &n_path);
+    const int s8 = fq >= 0;
+    int x = s8 ? L->val[n->in[ca ? 1 : 0]].t : ex_as_f32(L, n->in[ca ? 1 : 0]);
+    int y = s8 ? ex_new_act(L, &L->g->nodes[fq], "", 1, &L->g->nodes[fq]) : ex_new_act(L, n, "", 0, NULL);
     if (x < 0 || y < 0)
         return x < 0 ? x : y;
     pithrt_op o = pithrt_writer_op0(PITHRT_OP_BINARY, n->name, x, y);
     o.flags = (uint8_t)kind;
+    o.act = (uint8_t)act;
     if (ca || cb) {
         o.weight = L->val[n->in[ca ? 0 : 1]].t;
         if (ca)
             o.flags |= PITHRT_BIN_CONST_FIRST;
     } else {
-        int b = ex_as_f32(L, n->in[1]);
+        int b = s8 ? L->val[n->in[1]].t : ex_as_f32(L, n->in[1]);
         if (b < 0)
             return b;
         o.n_in = 2;
         o.in[1] = b;
     }
     L->val[idx].t = y;
+    if (s8) {
+        L->done[fq] = 1;
+        L->val[fq].t = y;
+        for (int i = 0; i < n_path; i++) {
+            L->done[path[i]] = 1;
+            L->val[path[i]].t = y;
+        }
+    }
     return pithrt_writer_op(L->b, &o);
 }
 

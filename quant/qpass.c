@@ -113,7 +113,8 @@ static int computes_values(const pith_node *n)
 {
     static const pith_op *const ops[] = {&pith_op_conv2d, &pith_op_linear, &pith_op_add, &pith_op_concat,
                                          &pith_op_avgpool, &pith_op_global_avgpool, &pith_op_hardswish,
-                                         &pith_op_batchnorm, NULL};
+                                         &pith_op_batchnorm, &pith_op_broadcast_add, &pith_op_sub, &pith_op_mul,
+                                         &pith_op_div, NULL};
     for (int i = 0; ops[i]; i++)
         if (n->op == ops[i])
             return 1;

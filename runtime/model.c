@@ -197,12 +197,19 @@ static int check_binary(pithrt_model *m, const pithrt_op *o)
     }
     const pithrt_tensor *b = o->n_in == 2 ? T(m, o->in[1]) : T(m, o->weight);
     const pithrt_tensor *ops[2] = {T(m, o->in[0]), b};
-    if (y->dtype != PITHRT_F32)
-        return fail(m, PITHRT_EFORMAT, "op '%s': binary ops work on f32", o->name);
+    /* f32, or int8: s8 activations (a constant operand stays f32) to an s8
+     * output, with relu or relu6 folded into the quantization */
+    const int s8 = y->dtype == PITHRT_S8;
+    if (y->dtype != PITHRT_F32 && !s8)
+        return fail(m, PITHRT_EFORMAT, "op '%s': binary ops work on f32 or s8", o->name);
+    if (o->act > (s8 ? PITHRT_ACT_RELU6 : PITHRT_ACT_NONE))
+        return fail(m, PITHRT_EFORMAT, "op '%s': activation %d on a %s binary op", o->name, o->act,
+                    s8 ? "s8" : "f32");
     for (int k = 0; k < 2; k++) {
-        if (ops[k]->dtype != PITHRT_F32 || ops[k]->ndim != y->ndim || (y->ndim != 1 && y->ndim != 3))
-            return fail(m, PITHRT_EFORMAT, "op '%s': operand %d is not f32 of the output's rank (1 or 3)", o->name,
-                        k);
+        int want = s8 && !(o->n_in == 1 && k == 1) ? PITHRT_S8 : PITHRT_F32;
+        if (ops[k]->dtype != want || ops[k]->ndim != y->ndim || (y->ndim != 1 && y->ndim != 3))
+            return fail(m, PITHRT_EFORMAT, "op '%s': operand %d is not %s of the output's rank (1 or 3)", o->name, k,
+                        want == PITHRT_S8 ? "s8" : "f32");
         for (int d = 0; d < y->ndim; d++)
             if (ops[k]->dims[d] != y->dims[d] && ops[k]->dims[d] != 1)
                 return fail(m, PITHRT_EFORMAT, "op '%s': operand %d's dimension %d is %d for an output of %d",

@@ -75,7 +75,7 @@ typedef enum {
     PITHRT_OP_RESHAPE = 11, /* flatten: a view of its input, no copy */
     PITHRT_OP_QUANTIZE = 12,
     PITHRT_OP_DEQUANTIZE = 13,
-    PITHRT_OP_BINARY = 14,  /* f32 add / sub / mul / div with broadcasting (format version 2) */
+    PITHRT_OP_BINARY = 14,  /* add / sub / mul / div with broadcasting, f32 or s8 (format version 2) */
     PITHRT_OP_SHUFFLE = 15, /* channel shuffle in `groups` groups (version 2) */
     PITHRT_OP_SLICE = 16,   /* channels [ph, ph + output channels) (version 2) */
     PITHRT_OP_RESIZE = 17,  /* f32 nearest / bilinear resampling; modes in the flags, scales in aux (version 2) */

@@ -406,15 +406,23 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     case PITHRT_OP_BINARY: {
         const pithrt_tensor *bt = o->n_in == 2 ? &m->tensors[o->in[1]] : &m->tensors[o->weight];
-        const float *a = xp, *b = o->n_in == 2 ? act(c, o->in[1]) : cst(m, o->weight);
+        const void *a = xp, *b = o->n_in == 2 ? act(c, o->in[1]) : cst(m, o->weight);
         int32_t ad[3], bd[3], yd[3];
         pithrt_dims3(x, ad);
         pithrt_dims3(bt, bd);
         pithrt_dims3(y, yd);
-        if (o->flags & PITHRT_BIN_CONST_FIRST)
+        if (y->dtype == PITHRT_S8) {
+            pithrt_operand oa = {xp, 1, qact(x), {ad[0], ad[1], ad[2]}};
+            pithrt_operand ob = {b, bt->dtype == PITHRT_S8, qact(bt), {bd[0], bd[1], bd[2]}};
+            if (o->flags & PITHRT_BIN_CONST_FIRST)
+                pithrt_binary_s8_ref(o->flags & 3, &ob, &oa, yp, qact(y), yd, o->act);
+            else
+                pithrt_binary_s8_ref(o->flags & 3, &oa, &ob, yp, qact(y), yd, o->act);
+        } else if (o->flags & PITHRT_BIN_CONST_FIRST) {
             pithrt_binary_f32_ref(o->flags & 3, b, bd, a, ad, yp, yd);
-        else
+        } else {
             pithrt_binary_f32_ref(o->flags & 3, a, ad, b, bd, yp, yd);
+        }
         break;
     }
     case PITHRT_OP_LUT:

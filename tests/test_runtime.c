@@ -43,6 +43,49 @@ static void ptq(pith_graph *g, pith_quant_config qc, int n, uint64_t seed)
     pith_dataset_free(&ds);
 }
 
+/* Every op's output of one run (pithrt_ctx_observe), copied. */
+typedef struct layer_outputs {
+    uint8_t *data[256];
+    size_t bytes[256];
+} layer_outputs;
+
+static void keep_output(void *user, int op, const void *data, size_t bytes)
+{
+    layer_outputs *lo = user;
+    if (op < 0 || op >= 256)
+        return;
+    free(lo->data[op]);
+    lo->data[op] = malloc(bytes);
+    memcpy(lo->data[op], data, bytes);
+    lo->bytes[op] = bytes;
+}
+
+/* Layer by layer: each s8 tensor the runtime computed holds the codes of the
+ * workbench node it is named after (the fake-quant that quantizes it).
+ * Returns how many layers were compared. */
+static int compare_layers(pith_graph *g, const pithrt_model *m, const layer_outputs *lo, const char *what, int s)
+{
+    int compared = 0;
+    for (int k = 0; k < m->n_ops; k++) {
+        const pithrt_tensor *t = &m->tensors[m->ops[k].out];
+        int ni = t->dtype == PITHRT_S8 ? pith_graph_find(g, t->name) : -1;
+        if (ni < 0 || !lo->data[k])
+            continue; /* a float tensor, or a name cut to the tensor table's 20 bytes */
+        const pith_node *n = &g->nodes[ni];
+        size_t elems = pith_shape_size(&n->out);
+        assert_int_equal(elems, lo->bytes[k]);
+        for (size_t i = 0; i < elems; i++) {
+            int want = (int)(nearbyintf(n->y[i] / t->scale) + (float)t->zero_point);
+            int got = ((const int8_t *)lo->data[k])[i];
+            if (want != got)
+                fail_msg("%s, input %d, layer '%s' (op %d), element %zu: runtime code %d, workbench %d (%.9g)", what,
+                         s, t->name, k, i, got, want, (double)n->y[i]);
+        }
+        compared++;
+    }
+    return compared;
+}
+
 /* Exports g, runs both on 6 inputs, compares: exact 0: fp32 within 1e-5 of
  * the output's magnitude; 1: int8, every layer on the integer path, equal;
  * 2: equal, float layers allowed; 3: within one step of the int8 output (float
@@ -74,6 +117,10 @@ static void compare(pith_graph *g, int exact, const char *what)
     assert_true(nout <= 1024);
     CHECK_OK(pith_graph_compile(g, 1));
     pith_graph_set_training(g, 0);
+    layer_outputs lo;
+    memset(&lo, 0, sizeof lo);
+    if (exact == 1 || exact == 2)
+        pithrt_ctx_observe(&c, keep_output, &lo);
     for (int s = 0; s < 6; s++) {
         double scale = 0;
         pithrt_set_input_f32(&c, x + s * nin, nin);
@@ -81,6 +128,8 @@ static void compare(pith_graph *g, int exact, const char *what)
         pithrt_output_f32(&c, out, nout);
         memcpy(pith_graph_input(g), x + s * nin, sizeof(float) * nin);
         CHECK_OK(pith_graph_forward(g, 1));
+        if ((exact == 1 || exact == 2) && compare_layers(g, &m, &lo, what, s) == 0)
+            fail_msg("%s: no int8 layer to compare", what);
         const float *want = pith_graph_output(g);
         for (size_t i = 0; i < nout; i++)
             scale = fmax(scale, fabs(want[i]));
@@ -93,6 +142,9 @@ static void compare(pith_graph *g, int exact, const char *what)
                          (double)want[i]);
         }
     }
+    pithrt_ctx_observe(&c, NULL, NULL);
+    for (int k = 0; k < 256; k++)
+        free(lo.data[k]);
     /* the plan never places two live tensors on the same bytes: with every
      * dead tensor poisoned after each op the output is unchanged */
     {
@@ -138,6 +190,23 @@ static int ops_in_export(pith_graph *g, int type, int dtype, size_t entries)
             continue;
         n++;
     }
+    pithrt_model_free(&m);
+    free(buf);
+    return n;
+}
+
+/* How many binary ops of g's export compute in int8 (s8 output). */
+static int binary_ops_in_s8(pith_graph *g)
+{
+    uint8_t *buf;
+    size_t len;
+    pith_export_report rep;
+    CHECK_OK(pith_export(g, NULL, &buf, &len, &rep));
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(buf, len, &m), PITHRT_OK);
+    int n = 0;
+    for (int k = 0; k < m.n_ops; k++)
+        n += m.ops[k].type == PITHRT_OP_BINARY && m.tensors[m.ops[k].out].dtype == PITHRT_S8;
     pithrt_model_free(&m);
     free(buf);
     return n;
@@ -358,6 +427,65 @@ static void test_elementwise_tables(void **state)
     pith_graph_free(g);
 }
 
+/* A squeeze-and-excitation block as torchvision's mobilenet_v3 builds it
+ * (global pool, 1 x 1 conv, relu, 1 x 1 conv, hardsigmoid, broadcast
+ * multiply), then a broadcast add of the gate, a subtraction and a relu after
+ * a mul: every binary op int8, the runtime's codes equal to the workbench's
+ * layer by layer */
+static void test_se_gate_int8(void **state)
+{
+    (void)state;
+    pith_graph *g = NULL;
+    pith_shape in = {3, {3, 8, 8}};
+    CHECK_OK(pith_graph_create(&g, in, 11));
+    pith_attrs a, none;
+    memset(&a, 0, sizeof a);
+    memset(&none, 0, sizeof none);
+    a.kh = a.kw = 3;
+    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = 1;
+    a.bias = 1;
+    a.out = 8;
+    int x = 0;
+    x = pith_graph_add(g, "conv2d", "stem", &a, &x, 1);
+    x = pith_graph_add(g, "hardswish", "stem_hs", &none, &x, 1);
+    pith_attrs p = a;
+    p.kh = p.kw = 1;
+    p.ph = p.pw = 0;
+    p.out = 4;
+    int gap = pith_graph_add(g, "global_avgpool", "se_pool", &none, &x, 1);
+    int f1 = pith_graph_add(g, "conv2d", "se_fc1", &p, &gap, 1);
+    f1 = pith_graph_add(g, "relu", "se_relu", &none, &f1, 1);
+    p.out = 8;
+    int f2 = pith_graph_add(g, "conv2d", "se_fc2", &p, &f1, 1);
+    pith_attrs hs = none;
+    hs.alpha = 1.0f / 6.0f;
+    hs.beta = 0.5f;
+    int gate = pith_graph_add(g, "hardsigmoid", "se_gate", &hs, &f2, 1);
+    int mx[2] = {x, gate};
+    int scaled = pith_graph_add(g, "mul", "se_mul", &none, mx, 2);
+    int ag[2] = {scaled, gate};
+    int shifted = pith_graph_add(g, "broadcast_add", "gate_add", &none, ag, 2);
+    int ds[2] = {shifted, x};
+    int diff = pith_graph_add(g, "sub", "diff", &none, ds, 2);
+    int sq[2] = {diff, scaled};
+    int prod = pith_graph_add(g, "mul", "prod", &none, sq, 2);
+    prod = pith_graph_add(g, "relu", "prod_relu", &none, &prod, 1);
+    a.out = 6;
+    int y = pith_graph_add(g, "conv2d", "head", &a, &prod, 1);
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &y, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 5;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    ptq(g, pith_quant_defaults(), 32, 12);
+    assert_int_equal(ops_in_export(g, PITHRT_OP_BINARY, -1, 0), 4);
+    assert_int_equal(binary_ops_in_s8(g), 4);
+    compare(g, 1, "squeeze-and-excitation and broadcast binaries in int8");
+    pith_graph_free(g);
+}
+
 static void test_loader_rejects_bad_files(void **state)
 {
     (void)state;
@@ -554,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_models_match_workbench),
         cmocka_unit_test(test_variants_and_ops_match),
         cmocka_unit_test(test_elementwise_tables),
+        cmocka_unit_test(test_se_gate_int8),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),

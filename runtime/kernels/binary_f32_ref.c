@@ -13,7 +13,7 @@ static inline float apply(int kind, float a, float b)
     }
 }
 
-static void strides(const int32_t *d, const int32_t *yd, int32_t *s)
+void pithrt_broadcast_strides(const int32_t *d, const int32_t *yd, int32_t *s)
 {
     int32_t r = 1;
     for (int k = 2; k >= 0; k--) {
@@ -26,8 +26,8 @@ void pithrt_binary_f32_ref(int kind, const float *a, const int32_t *ad, const fl
                            const int32_t *yd)
 {
     int32_t sa[3], sb[3];
-    strides(ad, yd, sa);
-    strides(bd, yd, sb);
+    pithrt_broadcast_strides(ad, yd, sa);
+    pithrt_broadcast_strides(bd, yd, sb);
     for (int32_t c = 0; c < yd[0]; c++)
         for (int32_t h = 0; h < yd[1]; h++) {
             const float *ap = a + c * sa[0] + h * sa[1], *bp = b + c * sb[0] + h * sb[1];

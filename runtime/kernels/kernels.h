@@ -105,6 +105,20 @@ void pithrt_act_param_f32_ref(const float *x, float *y, int channels, size_t pla
  * leading 1s) equal y's or are 1 */
 void pithrt_binary_f32_ref(int kind, const float *a, const int32_t *ad, const float *b, const int32_t *bd, float *y,
                            const int32_t *yd);
+/* s[k]: operand d's stride along y's dimension k, 0 where it broadcasts */
+void pithrt_broadcast_strides(const int32_t *d, const int32_t *yd, int32_t *s);
+/* An operand of the int8 binary op: s8 codes of an activation, or an f32
+ * constant */
+typedef struct pithrt_operand {
+    const void *data;
+    int s8;
+    pithrt_qact q;
+    int32_t dims[3];
+} pithrt_operand;
+/* y = a (kind) b with broadcasting, each value dequantized, the result
+ * quantized to yq after act (relu, relu6 or none) */
+void pithrt_binary_s8_ref(int kind, const pithrt_operand *a, const pithrt_operand *b, int8_t *y, pithrt_qact yq,
+                          const int32_t *yd, int act);
 void pithrt_quantize_f32_s8_ref(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
 void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, size_t n);
 
