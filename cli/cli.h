@@ -68,7 +68,15 @@ int cmd_infer(int argc, char **argv);
 int cli_is_pith_file(const char *path);
 int cli_ends_with(const char *s, const char *suffix);
 int cli_pith_meta(const char *path, pith_ckpt_meta *meta, int chw[3]);
-int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress);
+/* How a .pith file's outputs compare with its checkpoint's, image by image. */
+typedef struct cli_agreement {
+    long long images, differ, top1_differ; /* images with any output value different; with another top-1 */
+    double max_abs, max_steps;             /* the largest difference, in values and in output steps */
+} cli_agreement;
+/* The runtime's metrics on ds; with ref (a checkpoint's graph), each image
+ * also through the workbench, the outputs compared into *agree. */
+int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress, pith_graph *ref,
+                        cli_agreement *agree);
 
 extern char cli_argv0_line[1024];
 

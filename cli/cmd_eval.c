@@ -26,6 +26,10 @@ static void usage(FILE *f)
                "                  classes must be the model's) or a list file; the images go through\n"
                "                  the model's own preprocessing\n"
                CLI_LOADER_HELP
+               "  --against CKPT  with a .pith file: also run each image through the checkpoint\n"
+               "                  it was exported from and count the images whose outputs\n"
+               "                  differ in any value (0: bit for bit what the workbench\n"
+               "                  computes) or in top-1\n"
                "  --batch N       evaluation batch (default 500)\n"
                "  --threads N     threads (default: all cores)\n"
                "  --json          print one JSON object on stdout\n"
@@ -36,10 +40,10 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
     static const struct option opts[] = {
-        {"data", 1, 0, 'd'}, {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'}, CLI_LOADER_OPTIONS,
+        {"data", 1, 0, 'd'}, {"batch", 1, 0, 'b'}, {"against", 1, 0, 'a'}, {"threads", 1, 0, 't'}, CLI_LOADER_OPTIONS,
         {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
-    const char *data = NULL;
+    const char *data = NULL, *against = NULL;
     int batch = 500, threads = 0, as_json = 0, c, rc;
     optind = 1;
     cli_common co = {0};
@@ -53,6 +57,7 @@ int cmd_eval(int argc, char **argv)
             return taken;
         switch (taken ? 0 : c) {
         case 'b': rc = cli_int(cmd, "--batch", optarg, 1, 65536, &batch); break;
+        case 'a': against = optarg; break;
         }
     }
     if (rc || c == CLI_OPT_EXIT)
@@ -63,16 +68,24 @@ int cmd_eval(int argc, char **argv)
     const char *path = argv[optind];
     pith_set_threads(threads);
 
-    pith_graph *g = NULL;
+    pith_graph *g = NULL, *ref = NULL;
+    cli_agreement agree;
+    memset(&agree, 0, sizeof agree);
     pith_ckpt_meta meta;
     pith_dataset test = {0};
     pith_metrics m = {0};
     memset(&meta, 0, sizeof meta);
     int runtime = cli_is_pith_file(path);
+    if (against && !runtime)
+        return cli_usage_error(cmd, "--against compares a .pith file with a checkpoint");
     int chw[3] = {0, 0, 0};
     if (runtime) {
         /* the runtime's kernels on the test set: what the board computes */
         rc = cli_pith_meta(path, &meta, chw);
+        if (!rc && against) {
+            pith_ckpt_meta rm;
+            rc = exp_load_checkpoint(against, &ref, &rm, NULL, NULL);
+        }
     } else {
         rc = exp_load_checkpoint(path, &g, &meta, NULL, NULL);
     }
@@ -94,11 +107,12 @@ int cmd_eval(int argc, char **argv)
     if (!rc)
         rc = pith_metrics_init(&m, runtime ? meta.classes : pith_graph_output_shape(g)->d[0]);
     if (!rc)
-        rc = runtime ? cli_runtime_metrics(path, &test, &m, as_json ? NULL : stderr)
+        rc = runtime ? cli_runtime_metrics(path, &test, &m, as_json ? NULL : stderr, ref, &agree)
                      : pith_evaluate(g, &test, &m, as_json ? NULL : stderr);
     if (rc) {
         int e = cli_fail(cmd, rc);
         pith_graph_free(g);
+        pith_graph_free(ref);
         pith_dataset_free(&test);
         pith_metrics_free(&m);
         return e;
@@ -133,6 +147,16 @@ int cmd_eval(int argc, char **argv)
             json_end_arr(&j);
         }
         json_end_arr(&j);
+        if (ref) {
+            json_obj(&j, "against");
+            json_str(&j, "checkpoint", against);
+            json_int(&j, "images", agree.images);
+            json_int(&j, "outputs_differ", agree.differ);
+            json_int(&j, "top1_differ", agree.top1_differ);
+            json_num(&j, "max_abs_diff", agree.max_abs);
+            json_num(&j, "max_steps", agree.max_steps);
+            json_end_obj(&j);
+        }
         json_end_obj(&j);
         json_finish(&j);
     } else {
@@ -140,8 +164,13 @@ int cmd_eval(int argc, char **argv)
             printf("%s (runtime, reference kernels) on %s: %lld images\n", path, dir, (long long)m.n);
         else
             printf("%s (%s, epoch %d) on %s: %lld images\n", path, meta.model, meta.epoch, dir, (long long)m.n);
-        printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n\n", 100 * pith_metrics_top1(&m),
+        printf("top-1 %.2f%%   top-5 %.2f%%   loss %.4f\n", 100 * pith_metrics_top1(&m),
                100 * pith_metrics_top5(&m), pith_metrics_loss(&m));
+        if (ref)
+            printf("against %s (workbench): outputs differ on %lld of %lld images, top-1 on %lld; "
+                   "largest difference %.3g (%.2f output steps)\n",
+                   against, agree.differ, agree.images, agree.top1_differ, agree.max_abs, agree.max_steps);
+        printf("\n");
         printf("%-3s %-20s %9s\n", "#", "class", "accuracy");
         for (int i = 0; i < k; i++)
             printf("%-3d %-20s %8.2f%%\n", i, exp_model_class_name(&meta, dir, k, i, nb, sizeof nb),
@@ -160,6 +189,7 @@ int cmd_eval(int argc, char **argv)
         }
     }
     pith_graph_free(g);
+    pith_graph_free(ref);
     pith_dataset_free(&test);
     pith_metrics_free(&m);
     return EXIT_OK;

@@ -56,7 +56,8 @@ int cli_pith_meta(const char *path, pith_ckpt_meta *meta, int chw[3])
 }
 
 /* Runs ds through the runtime into m (initialised by the caller). */
-int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress)
+int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *m, FILE *progress, pith_graph *ref,
+                        cli_agreement *agree)
 {
     pith_rt r;
     int rc = pith_rt_open(path, 1, NULL, &r);
@@ -68,6 +69,21 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
         return pith_error(PITH_ESHAPE, "%s takes %zu values and gives %zu; the data has %d x %d x %d images and %d classes",
                           path, nin, nout, ds->c, ds->h, ds->w, m->classes);
     }
+    if (ref && (pith_shape_size(&ref->input_shape) != nin || pith_shape_size(pith_graph_output_shape(ref)) != nout)) {
+        pith_rt_close(&r);
+        return pith_error(PITH_ESHAPE, "%s and the checkpoint it is compared with differ in input or output size", path);
+    }
+    if (ref && (rc = pith_graph_compile(ref, 1))) {
+        pith_rt_close(&r);
+        return rc;
+    }
+    if (ref) {
+        pith_graph_set_training(ref, 0);
+        memset(agree, 0, sizeof *agree);
+    }
+    /* the output's step: differences are counted in codes of the int8 output */
+    const pithrt_tensor *yt = &r.m.tensors[r.m.output];
+    const double step = yt->dtype == PITHRT_S8 ? yt->scale : 0.0;
     float *out = malloc(sizeof *out * nout), *x = malloc(sizeof *x * nin);
     if (!out || !x) {
         free(out);
@@ -75,22 +91,42 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
         pith_rt_close(&r);
         return pith_error(PITH_ENOMEM, "out of memory");
     }
-    for (int i = 0; i < ds->n; i++) {
+    for (int i = 0; i < ds->n && !rc; i++) {
         int y;
         pith_dataset_gather(ds, &i, 1, NULL, 0, x, &y);
         pithrt_set_input_f32(&r.c, x, nin);
         pithrt_run(&r.c);
         pithrt_output_f32(&r.c, out, nout);
         pith_metrics_add(m, out, ds->y + i, 1);
+        if (ref) {
+            memcpy(pith_graph_input(ref), x, sizeof *x * nin);
+            if ((rc = pith_graph_forward(ref, 1)))
+                break;
+            const float *want = pith_graph_output(ref);
+            int differs = 0, top_r = 0, top_w = 0;
+            for (size_t k = 0; k < nout; k++) {
+                double d = fabs((double)out[k] - (double)want[k]);
+                differs |= d != 0.0;
+                if (d > agree->max_abs)
+                    agree->max_abs = d;
+                if (step > 0 && d / step > agree->max_steps)
+                    agree->max_steps = d / step;
+                top_r = out[k] > out[top_r] ? (int)k : top_r;
+                top_w = want[k] > want[top_w] ? (int)k : top_w;
+            }
+            agree->differ += differs;
+            agree->top1_differ += top_r != top_w;
+            agree->images++;
+        }
         if (progress && (i % 1000 == 999 || i == ds->n - 1))
-            fprintf(progress, "\rruntime: %d/%d images", i + 1, ds->n);
+            fprintf(progress, "\rruntime%s: %d/%d images", ref ? " and workbench" : "", i + 1, ds->n);
     }
     if (progress)
         fprintf(progress, "\n");
     free(out);
     free(x);
     pith_rt_close(&r);
-    return PITH_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ export */

@@ -241,6 +241,23 @@ static void test_quantize_analyze(void **state)
     snprintf(a, sizeof a, "eval %s --json", q);
     assert_int_equal(run(a, out, sizeof out), 0);
     assert_float_equal(json_number(out, "top1"), top1, 1e-9);
+    /* its .pith file: every output of every test image bit for bit the
+     * workbench's; against the float model the outputs differ */
+    snprintf(a, sizeof a, "export %s --out %s", q, tu_path("q8.pith"));
+    assert_int_equal(run(a, out, sizeof out), 0);
+    snprintf(a, sizeof a, "eval %s --against %s --json", tu_path("q8.pith"), q);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_true(json_number(out, "images") == 10000);
+    assert_true(json_number(out, "outputs_differ") == 0);
+    assert_true(json_number(out, "max_abs_diff") == 0);
+    assert_float_equal(json_number(out, "top1"), top1, 1e-9);
+    snprintf(a, sizeof a, "eval %s --against %s --json", tu_path("q8.pith"), ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_true(json_number(out, "outputs_differ") > 9000);
+    snprintf(a, sizeof a, "eval %s --against %s", ck, q);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "--against compares a .pith file"));
     snprintf(a, sizeof a, "info %s --json", q);
     assert_int_equal(run(a, out, sizeof out), 0);
     assert_one_json_object(out);

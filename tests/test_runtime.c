@@ -486,6 +486,72 @@ static void test_se_gate_int8(void **state)
     pith_graph_free(g);
 }
 
+/* A ShuffleNet v2 unit (channel split, a branch of 1 x 1, depthwise and
+ * 1 x 1 convolutions, concat, channel shuffle), twice: the convolutions
+ * after a split or a shuffle take its int8 codes as they are, so every layer
+ * is on the integer path and equal to the workbench's, layer by layer */
+static void test_shuffle_unit_int8(void **state)
+{
+    (void)state;
+    pith_graph *g = NULL;
+    pith_shape in = {3, {1, 8, 8}};
+    CHECK_OK(pith_graph_create(&g, in, 21));
+    pith_attrs a, none;
+    memset(&a, 0, sizeof a);
+    memset(&none, 0, sizeof none);
+    a.kh = a.kw = 3;
+    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = 1;
+    a.bias = 1;
+    a.out = 8;
+    int x = 0;
+    x = pith_graph_add(g, "conv2d", "stem", &a, &x, 1);
+    x = pith_graph_add(g, "relu", "stem_relu", &none, &x, 1);
+    for (int u = 0; u < 2; u++) {
+        char name[32];
+        pith_attrs sl = none;
+        sl.out = 4;
+        snprintf(name, sizeof name, "u%d_keep", u);
+        int keep = pith_graph_add(g, "slice", name, &sl, &x, 1);
+        sl.ph = 4;
+        snprintf(name, sizeof name, "u%d_split", u);
+        int b = pith_graph_add(g, "slice", name, &sl, &x, 1);
+        pith_attrs pw = a;
+        pw.kh = pw.kw = 1;
+        pw.ph = pw.pw = 0;
+        pw.out = 4;
+        snprintf(name, sizeof name, "u%d_pw1", u);
+        b = pith_graph_add(g, "conv2d", name, &pw, &b, 1);
+        snprintf(name, sizeof name, "u%d_relu1", u);
+        b = pith_graph_add(g, "relu", name, &none, &b, 1);
+        pith_attrs dw = a;
+        dw.out = dw.groups = 4;
+        snprintf(name, sizeof name, "u%d_dw", u);
+        b = pith_graph_add(g, "conv2d", name, &dw, &b, 1);
+        snprintf(name, sizeof name, "u%d_pw2", u);
+        b = pith_graph_add(g, "conv2d", name, &pw, &b, 1);
+        snprintf(name, sizeof name, "u%d_relu2", u);
+        b = pith_graph_add(g, "relu", name, &none, &b, 1);
+        int cat_in[2] = {keep, b};
+        snprintf(name, sizeof name, "u%d_cat", u);
+        x = pith_graph_add(g, "concat", name, &none, cat_in, 2);
+        pith_attrs sh = none;
+        sh.groups = 2;
+        snprintf(name, sizeof name, "u%d_shuffle", u);
+        x = pith_graph_add(g, "channel_shuffle", name, &sh, &x, 1);
+    }
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 5;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    ptq(g, pith_quant_defaults(), 32, 22);
+    assert_int_equal(ops_in_export(g, PITHRT_OP_DEQUANTIZE, -1, 0), 0); /* no layer falls back to float */
+    compare(g, 1, "shufflenet units in int8");
+    pith_graph_free(g);
+}
+
 static void test_loader_rejects_bad_files(void **state)
 {
     (void)state;
@@ -683,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_variants_and_ops_match),
         cmocka_unit_test(test_elementwise_tables),
         cmocka_unit_test(test_se_gate_int8),
+        cmocka_unit_test(test_shuffle_unit_int8),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),
