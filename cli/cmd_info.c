@@ -13,13 +13,16 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pith info CKPT [--json]\n"
+               "       pith info MODEL.pith [--json]\n"
                "       pith info --model NAME [--json]\n"
                "       pith info --zoo\n"
                "\n"
                "Prints every layer: name, op, output shape, trainable parameters and\n"
                "multiply-accumulates per image (conv and linear; other ops count 0), then\n"
                "totals and the float32 size of all parameters and buffers (BN running\n"
-               "statistics).\n"
+               "statistics). Of a .pith file: every op in the order it runs, its input and\n"
+               "output types (s8, f32), output shape and weight type, and for each op an\n"
+               "int8 model computes in float, why (softmax kept in float at the output, say).\n"
                "\n"
                "  --model NAME    describe a zoo model (1x28x28 input, 10 classes)\n"
                "  --zoo           list the zoo\n"
@@ -64,6 +67,10 @@ int cmd_info(int argc, char **argv)
         rc = pith_zoo_build(model, 1, 28, 28, 10, 1, &g);
     } else {
         src = argv[optind];
+        if (cli_is_pith_file(src)) { /* the runtime's file: its op table */
+            rc = cli_info_pith(src, as_json);
+            return rc ? cli_fail(cmd, rc) : EXIT_OK;
+        }
         rc = exp_load_checkpoint(src, &g, &meta, NULL, NULL);
         has_meta = 1;
     }

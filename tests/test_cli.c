@@ -419,6 +419,19 @@ static void test_export_bench_infer(void **state)
     assert_true(json_number(out, "median_ms") > 0);
     assert_true(json_number(out, "activation_bytes") >= json_number(out, "lower_bound_bytes"));
     assert_non_null(strstr(out, "\"op\":\"conv2d\""));
+    /* info of the file: every op's types; an int8 lenet5 has no float op, an
+     * fp32 export no int8 one */
+    snprintf(a, sizeof a, "info %s --json", model);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"op\":\"conv2d\",\"in\":\"s8\",\"out\":\"s8\""));
+    assert_true(json_number(out, "float_ops") == 0 && json_number(out, "int8_ops") >= 5);
+    snprintf(a, sizeof a, "export --model lenet5 --out %s", tu_path("lenet5-fp32.pith"));
+    assert_int_equal(run(a, out, sizeof out), 0);
+    snprintf(a, sizeof a, "info %s", tu_path("lenet5-fp32.pith"));
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_non_null(strstr(out, "f32->f32"));
+    assert_non_null(strstr(out, "0 ops with int8 outputs"));
     /* errors: no --out, a missing file, a file that is not a model */
     assert_int_equal(run("export --model lenet5", out, sizeof out), 2);
     snprintf(a, sizeof a, "bench %s --runs 1", tu_path("nonexistent.pith"));
