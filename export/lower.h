@@ -39,6 +39,9 @@ int ex_as_f32(lower *L, int i);
 int ex_is_s8(lower *L, int i);
 void ex_set_geom(pithrt_op *o, const pith_attrs *a);
 int ex_output_fq(lower *L, int layer, int *act, int *path, int *n_path);
+/* The output tensor of node n, a data movement of tensor x: x's type and
+ * quantization, n's shape. */
+int ex_moved_act(lower *L, int x, const pith_node *n);
 int ex_next_fq(lower *L, int i, int *act);
 /* Node idx, an elementwise op of an int8 input followed by the fake_quant
  * fq, as a 256-entry table: f(ctx, value) of each input code, requantized

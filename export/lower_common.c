@@ -106,6 +106,16 @@ int ex_output_fq(lower *L, int layer, int *act, int *path, int *n_path)
     }
 }
 
+int ex_moved_act(lower *L, int x, const pith_node *n)
+{
+    pithrt_tensor t = L->b->tensors[x];
+    int32_t d[4];
+    t.ndim = (uint8_t)ex_dims_of(&n->out, d);
+    memcpy(t.dims, d, sizeof d);
+    t.is_const = 0;
+    return pithrt_writer_tensor(L->b, &t, n->name);
+}
+
 /* The fake_quant directly after node i (sole consumer, quantizing, no relu
  * folded unless allow_act), or -1. */
 int ex_next_fq(lower *L, int i, int *act)

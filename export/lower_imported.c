@@ -127,15 +127,24 @@ int ex_lower_imported(lower *L, int idx, int *handled)
     }
     if (op == &pith_op_concat && n->n_in > 4) {
         /* the runtime's concat takes up to 4 inputs: a chain, each step
-         * joining the previous one's output and up to 3 more (f32) */
-        int prev = ex_as_f32(L, n->in[0]), at = 1, step = 0;
+         * joining the previous one's output and up to 3 more; int8 when
+         * every input is and a fake-quant follows, each step on its grid
+         * (a step requantizes its new inputs and copies the previous
+         * step's codes, which are already on it) */
+        int act = PITHRT_ACT_NONE, fq = -1, all_s8 = 1;
+        for (int i = 0; i < n->n_in; i++)
+            all_s8 = all_s8 && ex_is_s8(L, n->in[i]);
+        if (all_s8 && ((fq = ex_next_fq(L, idx, &act)) < 0 || act != PITHRT_ACT_NONE))
+            fq = -1;
+        const pith_node *q = fq >= 0 ? &L->g->nodes[fq] : NULL;
+        int prev = q ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]), at = 1, step = 0;
         int32_t d[4];
         int nd = ex_dims_of(&n->out, d);
         int ch = L->g->nodes[n->in[0]].out.d[0];
         while (prev >= 0 && at < n->n_in) {
             pithrt_op o = pithrt_writer_op0(PITHRT_OP_CONCAT, n->name, prev, -1);
             for (; o.n_in < 4 && at < n->n_in; at++) {
-                int t = ex_as_f32(L, n->in[at]);
+                int t = q ? L->val[n->in[at]].t : ex_as_f32(L, n->in[at]);
                 if (t < 0)
                     return t;
                 o.in[o.n_in++] = t;
@@ -143,7 +152,13 @@ int ex_lower_imported(lower *L, int idx, int *handled)
             }
             int y;
             if (at == n->n_in) {
-                y = ex_new_act(L, n, "", 0, NULL);
+                y = q ? ex_new_act(L, q, "", 1, q) : ex_new_act(L, n, "", 0, NULL);
+            } else if (q) {
+                char suffix[16];
+                snprintf(suffix, sizeof suffix, ".part%d", step++);
+                pith_node part = *q;
+                part.out.d[0] = ch;
+                y = ex_new_act(L, &part, suffix, 1, q);
             } else {
                 pithrt_tensor t;
                 memset(&t, 0, sizeof t);
@@ -166,6 +181,10 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         if (prev < 0)
             return prev;
         L->val[idx].t = prev;
+        if (q) {
+            L->done[fq] = 1;
+            L->val[fq].t = prev;
+        }
         return PITH_OK;
     }
     if (op == &pith_op_conv_transpose) {
@@ -193,8 +212,15 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return pithrt_writer_op(L->b, &o);
     }
     if (op == &pith_op_pad) {
-        int x = ex_as_f32(L, n->in[0]);
-        int y = ex_new_act(L, n, "", 0, NULL);
+        /* reflect, edge and zero padding move int8 codes (0 is the zero
+         * point's value); another constant keeps the pad in f32 */
+        int s8 = ex_is_s8(L, n->in[0]) && (n->a.rmode != 0 || n->a.alpha == 0.0f);
+        int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]), y;
+        if (s8) {
+            y = ex_moved_act(L, x, n);
+        } else {
+            y = ex_new_act(L, n, "", 0, NULL);
+        }
         char name[64];
         snprintf(name, sizeof name, "%.40s.value", n->name);
         int32_t d[1] = {1};
@@ -302,8 +328,21 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return pithrt_writer_op(L->b, &o);
     }
     if (op == &pith_op_resize) {
-        int x = ex_as_f32(L, n->in[0]);
-        int y = ex_new_act(L, n, "", 0, NULL);
+        /* int8 from int8: nearest moves codes and keeps the input's grid,
+         * bilinear requantizes to the fake-quant after it */
+        int act = PITHRT_ACT_NONE, fq = -1, s8 = ex_is_s8(L, n->in[0]);
+        if (s8 && n->a.rmode == 1 && ((fq = ex_next_fq(L, idx, &act)) < 0 || act != PITHRT_ACT_NONE))
+            s8 = 0, fq = -1;
+        int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]), y;
+        if (s8 && fq < 0) {
+            y = ex_moved_act(L, x, n);
+        } else {
+            y = s8 ? ex_new_act(L, &L->g->nodes[fq], "", 1, &L->g->nodes[fq]) : ex_new_act(L, n, "", 0, NULL);
+        }
+        if (fq >= 0 && y >= 0) {
+            L->done[fq] = 1;
+            L->val[fq].t = y;
+        }
         char name[64];
         snprintf(name, sizeof name, "%s.scales", n->name);
         float sc[2] = {n->a.rsh, n->a.rsw};
@@ -323,11 +362,7 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]);
         if (x < 0)
             return x;
-        pithrt_tensor t = L->b->tensors[x];
-        int32_t d[4];
-        t.ndim = (uint8_t)ex_dims_of(&n->out, d);
-        memcpy(t.dims, d, sizeof d);
-        int y = pithrt_writer_tensor(L->b, &t, n->name);
+        int y = ex_moved_act(L, x, n);
         if (y < 0)
             return y;
         pithrt_op o = pithrt_writer_op0(op == &pith_op_slice ? PITHRT_OP_SLICE : PITHRT_OP_SHUFFLE, n->name, x, y);

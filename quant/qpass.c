@@ -118,6 +118,8 @@ static int computes_values(const pith_node *n)
     for (int i = 0; ops[i]; i++)
         if (n->op == ops[i])
             return 1;
+    if (n->op == &pith_op_resize)
+        return n->a.rmode == 1; /* bilinear blends values; nearest moves them */
     return n->op->value != NULL; /* sigmoid, silu, hardsigmoid, leaky_relu, clip: an int8 table each */
 }
 

@@ -362,8 +362,13 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     case PITHRT_OP_BINARY:
         return check_binary(m, o);
     case PITHRT_OP_RESIZE: {
-        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3 || y->dims[0] != x->dims[0])
-            return fail(m, PITHRT_EFORMAT, "op '%s': resize maps f32 C x H x W to C x H' x W'", o->name);
+        if ((x->dtype != PITHRT_F32 && x->dtype != PITHRT_S8) || y->dtype != x->dtype || x->ndim != 3 ||
+            y->ndim != 3 || y->dims[0] != x->dims[0])
+            return fail(m, PITHRT_EFORMAT, "op '%s': resize maps f32 or s8 C x H x W to C x H' x W'", o->name);
+        if (x->dtype == PITHRT_S8 && !(o->flags & 1) &&
+            (x->scale != y->scale || x->zero_point != y->zero_point || x->qmin != y->qmin || x->qmax != y->qmax))
+            return fail(m, PITHRT_EFORMAT, "op '%s': an s8 nearest resize moves codes: its output's grid is its input's",
+                        o->name);
         if (o->flags >> 5)
             return fail(m, PITHRT_EFORMAT, "op '%s': resize flags %u", o->name, o->flags);
         if ((rc = check_const(m, o, o->aux, "resize scales", PITHRT_F32, 2)))
@@ -396,8 +401,13 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     }
     case PITHRT_OP_PAD: {
-        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3 || o->flags > 2)
-            return fail(m, PITHRT_EFORMAT, "op '%s': pad maps f32 C x H x W, modes 0 to 2", o->name);
+        if ((x->dtype != PITHRT_F32 && x->dtype != PITHRT_S8) || y->dtype != x->dtype || x->ndim != 3 ||
+            y->ndim != 3 || o->flags > 2)
+            return fail(m, PITHRT_EFORMAT, "op '%s': pad maps f32 or s8 C x H x W, modes 0 to 2", o->name);
+        if (s8 && (x->scale != y->scale || x->zero_point != y->zero_point || x->qmin != y->qmin ||
+                   x->qmax != y->qmax || x->zero_point < x->qmin || x->zero_point > x->qmax))
+            return fail(m, PITHRT_EFORMAT, "op '%s': an s8 pad moves codes: its output's grid is its input's, "
+                        "with the zero point in range", o->name);
         if (o->ph < 0 || o->pw < 0 || o->dh < 0 || o->dw < 0 || o->ph > 1024 || o->pw > 1024 || o->dh > 1024 ||
             o->dw > 1024 || y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1] + o->ph + o->dh ||
             y->dims[2] != x->dims[2] + o->pw + o->dw)
@@ -407,6 +417,12 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': reflect padding must be smaller than the plane", o->name);
         if (o->aux >= 0 && (rc = check_const(m, o, o->aux, "pad value", PITHRT_F32, 1)))
             return rc;
+        if (s8 && o->flags == 0 && o->aux >= 0) {
+            float v;
+            memcpy(&v, m->blob + T(m, o->aux)->offset, sizeof v);
+            if (v != 0.0f)
+                return fail(m, PITHRT_EFORMAT, "op '%s': an s8 constant pad pads with 0, not %g", o->name, (double)v);
+        }
         return PITHRT_OK;
     }
     case PITHRT_OP_SHUFFLE:

@@ -383,7 +383,11 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
     case PITHRT_OP_RESIZE: {
         float sc[2];
         memcpy(sc, cst(m, o->aux), sizeof sc);
-        pithrt_resize_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->flags, sc);
+        if (s8)
+            pithrt_resize_s8_ref(xp, qact(x), x->dims[0], x->dims[1], x->dims[2], yp, qact(y), y->dims[1], y->dims[2],
+                                 o->flags, sc);
+        else
+            pithrt_resize_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->flags, sc);
         break;
     }
     case PITHRT_OP_CONV_TRANSPOSE:
@@ -394,8 +398,10 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         float v = 0.0f;
         if (o->aux >= 0)
             memcpy(&v, cst(m, o->aux), sizeof v);
-        pithrt_pad_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], o->ph, o->pw, o->flags,
-                           v);
+        /* int8: the loader checked that the value is 0, the input's zero point */
+        int8_t code = s8 ? (int8_t)x->zero_point : 0;
+        pithrt_pad_ref(xp, s8 ? 1 : sizeof(float), x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2],
+                       o->ph, o->pw, o->flags, s8 ? (const void *)&code : (const void *)&v);
         break;
     }
     case PITHRT_OP_SHUFFLE:

@@ -552,6 +552,76 @@ static void test_shuffle_unit_int8(void **state)
     pith_graph_free(g);
 }
 
+/* The data movement of FPN/PAN necks and padded decoders in int8: nearest
+ * upsampling and reflect / zero padding move codes, bilinear resizing
+ * requantizes, a concat of five inputs chains two int8 concats on one grid;
+ * the runtime's codes equal to the workbench's, layer by layer */
+static void test_movement_int8(void **state)
+{
+    (void)state;
+    pith_graph *g = NULL;
+    pith_shape in = {3, {2, 6, 6}};
+    CHECK_OK(pith_graph_create(&g, in, 31));
+    pith_attrs a, none;
+    memset(&a, 0, sizeof a);
+    memset(&none, 0, sizeof none);
+    a.kh = a.kw = 3;
+    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = 1;
+    a.bias = 1;
+    a.out = 4;
+    int x = 0;
+    x = pith_graph_add(g, "conv2d", "c0", &a, &x, 1);
+    x = pith_graph_add(g, "relu", "c0_relu", &none, &x, 1);
+    pith_attrs up = none; /* PyTorch's Upsample(scale_factor=2, mode="nearest") */
+    up.oh = up.ow = 12;
+    up.rsh = up.rsw = 2.0f;
+    up.rcoord = 2;
+    up.rnearest = 2;
+    x = pith_graph_add(g, "resize", "up_nearest", &up, &x, 1);
+    x = pith_graph_add(g, "conv2d", "c1", &a, &x, 1);
+    pith_attrs bl = none; /* bilinear, align_corners=False, to 9 x 9 */
+    bl.oh = bl.ow = 9;
+    bl.rsh = bl.rsw = 0.75f;
+    bl.rmode = 1;
+    x = pith_graph_add(g, "resize", "down_bilinear", &bl, &x, 1);
+    pith_attrs pr = none;
+    pr.ph = pr.pw = pr.ph_end = pr.pw_end = 1;
+    pr.rmode = 1;
+    x = pith_graph_add(g, "pad", "pad_reflect", &pr, &x, 1);
+    pith_attrs nopad = a;
+    nopad.ph = nopad.pw = 0;
+    x = pith_graph_add(g, "conv2d", "c2", &nopad, &x, 1);
+    pith_attrs pz = none;
+    pz.ph = 1, pz.pw = 2, pz.ph_end = 2, pz.pw_end = 0;
+    x = pith_graph_add(g, "pad", "pad_zeros", &pz, &x, 1);
+    x = pith_graph_add(g, "conv2d", "c3", &nopad, &x, 1);
+    int parts[5];
+    pith_attrs pw = a;
+    pw.kh = pw.kw = 1;
+    pw.ph = pw.pw = 0;
+    for (int k = 0; k < 5; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", k);
+        pw.out = 2 + k;
+        parts[k] = pith_graph_add(g, "conv2d", name, &pw, &x, 1);
+    }
+    x = pith_graph_add(g, "concat", "cat5", &none, parts, 5);
+    x = pith_graph_add(g, "conv2d", "c4", &a, &x, 1);
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 5;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    compare(g, 0, "necks fp32");
+    ptq(g, pith_quant_defaults(), 32, 32);
+    assert_int_equal(ops_in_export(g, PITHRT_OP_DEQUANTIZE, -1, 0), 0); /* nothing falls back to float */
+    assert_int_equal(ops_in_export(g, PITHRT_OP_CONCAT, -1, 0), 2);
+    compare(g, 1, "necks in int8");
+    pith_graph_free(g);
+}
+
 static void test_loader_rejects_bad_files(void **state)
 {
     (void)state;
@@ -750,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_elementwise_tables),
         cmocka_unit_test(test_se_gate_int8),
         cmocka_unit_test(test_shuffle_unit_int8),
+        cmocka_unit_test(test_movement_int8),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),

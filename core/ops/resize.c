@@ -24,24 +24,11 @@ static int resize_shape(const pith_node *nd, const pith_shape *in, int n_in, pit
     return PITH_OK;
 }
 
-/* The taps of output index x along one axis: up to two sources and weights. */
-typedef struct tap {
-    int i0, i1;
-    float w0, w1;
-} tap;
+typedef pithrt_resize_tap tap;
 
 static tap tap_of(const pith_attrs *a, int axis, int x, int in, int out)
 {
-    float s = pithrt_resize_src(a->rcoord, x, in, out, axis ? a->rsw : a->rsh);
-    tap t;
-    if (a->rmode == 1) {
-        pithrt_resize_linear(s, in, &t.i0, &t.i1, &t.w1);
-        t.w0 = 1.0f - t.w1;
-    } else {
-        t.i0 = t.i1 = pithrt_resize_nearest(s, in, a->rnearest);
-        t.w0 = 1.0f, t.w1 = 0.0f;
-    }
-    return t;
+    return pithrt_resize_tap_of(a->rmode, a->rcoord, a->rnearest, axis ? a->rsw : a->rsh, x, in, out);
 }
 
 static void forward_planes(void *arg, size_t lo, size_t hi, int thread)
@@ -57,9 +44,7 @@ static void forward_planes(void *arg, size_t lo, size_t hi, int thread)
             tap ty = tap_of(a, 0, i, h, oh);
             const float *r0 = x + ty.i0 * w, *r1 = x + ty.i1 * w;
             for (int j = 0; j < ow; j++) {
-                tap tx = tap_of(a, 1, j, w, ow);
-                y[i * ow + j] = ty.w0 * (tx.w0 * r0[tx.i0] + tx.w1 * r0[tx.i1]) +
-                                ty.w1 * (tx.w0 * r1[tx.i0] + tx.w1 * r1[tx.i1]);
+                y[i * ow + j] = pithrt_resize_pixel(r0, r1, ty, tap_of(a, 1, j, w, ow));
             }
         }
     }

@@ -91,12 +91,16 @@ void pithrt_slice_ref(const void *x, void *y, int start, int count, size_t plane
  * (resize_coord.h), scales = the H and W scales of the coordinate transform */
 void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
                            const float *scales);
+/* int8: nearest moves codes (yq = xq), bilinear requantizes to yq */
+void pithrt_resize_s8_ref(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
+                          int ow, int flags, const float *scales);
 /* transposed convolution (conv_transpose_f32_ref.c); weights [c][oc / groups][kh][kw] */
 void pithrt_conv_transpose_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y,
                                    int oc, int oh, int ow, const pithrt_geom *g);
-/* c planes h x w padded to oh x ow, top rows and left columns first (pad_index.h modes) */
-void pithrt_pad_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, int top, int left, int mode,
-                        float value);
+/* c planes h x w of elem-byte values padded to oh x ow, top rows and left
+ * columns first (pad_index.h modes; value: the constant mode's element) */
+void pithrt_pad_ref(const void *x, size_t elem, int c, int h, int w, void *y, int oh, int ow, int top, int left,
+                    int mode, const void *value);
 /* The activations with parameters (hardsigmoid alpha, beta; clip lo, hi;
  * leaky relu alpha; prelu one slope per channel, or p[0] for all when
  * n_p == 1), over `channels` planes of `plane` values. */

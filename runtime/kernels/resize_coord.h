@@ -56,4 +56,41 @@ static inline int pithrt_resize_nearest(float s, int in, int rule)
     return i < 0 ? 0 : i >= in ? in - 1 : i;
 }
 
+/* The taps of output index x along one axis: up to two sources and their
+ * weights (nearest: one source of weight 1). */
+typedef struct pithrt_resize_tap {
+    int i0, i1;
+    float w0, w1;
+} pithrt_resize_tap;
+
+static inline pithrt_resize_tap pithrt_resize_tap_of(int mode, int coord, int rule, float scale, int x, int in,
+                                                     int out)
+{
+    float s = pithrt_resize_src(coord, x, in, out, scale);
+    pithrt_resize_tap t;
+    if (mode == PITHRT_RESIZE_LINEAR) {
+        pithrt_resize_linear(s, in, &t.i0, &t.i1, &t.w1);
+        t.w0 = 1.0f - t.w1;
+    } else {
+        t.i0 = t.i1 = pithrt_resize_nearest(s, in, rule);
+        t.w0 = 1.0f, t.w1 = 0.0f;
+    }
+    return t;
+}
+
+/* One output pixel from its four source values (v01: row ty.i0, column
+ * tx.i1): the expression the workbench and the runtime's f32 and int8
+ * kernels all evaluate. */
+static inline float pithrt_resize_blend(pithrt_resize_tap ty, pithrt_resize_tap tx, float v00, float v01, float v10,
+                                        float v11)
+{
+    return ty.w0 * (tx.w0 * v00 + tx.w1 * v01) + ty.w1 * (tx.w0 * v10 + tx.w1 * v11);
+}
+
+/* The same from rows r0 and r1 of f32 values. */
+static inline float pithrt_resize_pixel(const float *r0, const float *r1, pithrt_resize_tap ty, pithrt_resize_tap tx)
+{
+    return pithrt_resize_blend(ty, tx, r0[tx.i0], r0[tx.i1], r1[tx.i0], r1[tx.i1]);
+}
+
 #endif
