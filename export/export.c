@@ -46,14 +46,16 @@ int pith_export(pith_graph *g, const pith_export_opts *opt, uint8_t **buf, size_
         if (i == 0 || L.done[i])
             continue;
         pith_node *n = &g->nodes[i];
+        int handled = 0;
         if ((n->op == &pith_op_conv2d) || (n->op == &pith_op_linear)) {
-            int handled;
             rc = ex_lower_layer_s8(&L, i, &handled);
             if (!rc && !handled)
                 rc = ex_lower_layer_f32(&L, i);
         } else {
-            int handled;
-            rc = ex_lower_imported(&L, i, &handled);
+            if (n->op == &pith_op_conv_transpose)
+                rc = ex_lower_layer_s8(&L, i, &handled);
+            if (!rc && !handled)
+                rc = ex_lower_imported(&L, i, &handled);
             if (!rc && !handled)
                 rc = ex_lower_other(&L, i);
         }

@@ -1,9 +1,9 @@
-/* conv2d and linear: to one int8 op (weight codes, int32 bias, per-channel
+/* conv2d, linear and conv_transpose: to one int8 op (weight codes, int32 bias, per-channel
  * multipliers, the activation in the clamp), or to fp32 with batchnorm
  * folded and the activation fused. */
 #include "lower.h"
 
-/* conv2d / linear as one int8 op, when the workbench computes it on the integer grid. */
+/* conv2d / linear / conv_transpose as one int8 op, when the workbench computes it on the integer grid. */
 int ex_lower_layer_s8(lower *L, int idx, int *handled)
 {
     pith_graph *g = L->g;
@@ -68,7 +68,9 @@ int ex_lower_layer_s8(lower *L, int idx, int *handled)
     if (!rc) {
         /* the narrowest packing that holds every code */
         int dt = PITHRT_S8;
-        if (n->a.wq == PITH_WQ_BINARY && lo >= -1 && hi <= 1 && (lo != 0 && hi != 0))
+        if (n->op == &pith_op_conv_transpose)
+            dt = PITHRT_S8; /* its kernel reads int8 codes only */
+        else if (n->a.wq == PITH_WQ_BINARY && lo >= -1 && hi <= 1 && (lo != 0 && hi != 0))
             dt = PITHRT_W1;
         else if (lo >= -2 && hi <= 1)
             dt = PITHRT_W2;
@@ -92,13 +94,15 @@ int ex_lower_layer_s8(lower *L, int idx, int *handled)
         int y = ex_new_act(L, q, "", 1, q);
         rc = wt < 0 ? wt : rt < 0 ? rt : bt < -1 ? bt : y < 0 ? y : 0;
         if (!rc) {
-            pithrt_op o = pithrt_writer_op0((n->op == &pith_op_conv2d) ? PITHRT_OP_CONV2D : PITHRT_OP_FC, n->name,
-                                           L->val[n->in[0]].t, y);
+            int type = n->op == &pith_op_conv2d           ? PITHRT_OP_CONV2D
+                       : n->op == &pith_op_conv_transpose ? PITHRT_OP_CONV_TRANSPOSE
+                                                           : PITHRT_OP_FC;
+            pithrt_op o = pithrt_writer_op0(type, n->name, L->val[n->in[0]].t, y);
             o.act = (uint8_t)act;
             o.weight = wt;
             o.bias = bt;
             o.requant = rt;
-            if (n->op == &pith_op_conv2d)
+            if (n->op != &pith_op_linear)
                 ex_set_geom(&o, &n->a);
             rc = pithrt_writer_op(L->b, &o);
         }

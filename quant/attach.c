@@ -58,7 +58,7 @@ int pith_quant_attach(pith_graph *g, int idx)
     pith_node *n = &g->nodes[idx];
     if (!n->a.wq)
         return PITH_OK;
-    if (n->op != &pith_op_conv2d && n->op != &pith_op_linear)
+    if (n->op != &pith_op_conv2d && n->op != &pith_op_linear && n->op != &pith_op_conv_transpose)
         return pith_error(PITH_EFORMAT, "node '%s': weight quantization on a %s", n->name, n->op->name);
     if (n->a.wq < PITH_WQ_UNIFORM || n->a.wq > PITH_WQ_TERNARY)
         return pith_error(PITH_EFORMAT, "node '%s': unknown weight quantizer %d", n->name, n->a.wq);
@@ -157,9 +157,12 @@ int pith_quant_attach(pith_graph *g, int idx)
     int ofq = pith_quant_output_fq(g, idx);
     if (ofq >= 0 && g->nodes[ofq].a.qacc) {
         pith_param *as = pith_node_param(&g->nodes[ofq], "acc_scale");
-        if (as && (int)as->size == c->rows) {
+        /* one accumulator scale per output channel: per-channel weights'
+         * rows are output channels; one per-tensor scale serves any count
+         * (a transposed convolution's rows are its input channels) */
+        if (as && ((int)as->size == c->rows || (c->kind == PITH_WQ_UNIFORM && s.gran == PITH_QGRAN_TENSOR))) {
             c->acc_scale = as->data;
-            c->n_acc = c->rows;
+            c->n_acc = (int)as->size;
         }
     }
     rc = pith_param_set_transform(w, &pith_wq_weight_tf, c);

@@ -38,6 +38,11 @@ pith_quant_config pith_quant_defaults(void)
 }
 
 static int is_layer(const pith_node *n) { return (n->op == &pith_op_conv2d) || (n->op == &pith_op_linear); }
+/* Layers whose weights get a quantizer: conv2d, linear, and transposed
+ * convolutions (per-tensor uniform weights: their weight rows are input
+ * channels, and one scale keeps the accumulator of every output channel on
+ * one grid) */
+static int has_weight_quant(const pith_node *n) { return is_layer(n) || n->op == &pith_op_conv_transpose; }
 
 int pith_fold_batchnorm(pith_graph *g)
 {
@@ -114,7 +119,7 @@ static int computes_values(const pith_node *n)
     static const pith_op *const ops[] = {&pith_op_conv2d, &pith_op_linear, &pith_op_add, &pith_op_concat,
                                          &pith_op_avgpool, &pith_op_global_avgpool, &pith_op_hardswish,
                                          &pith_op_batchnorm, &pith_op_broadcast_add, &pith_op_sub, &pith_op_mul,
-                                         &pith_op_div, NULL};
+                                         &pith_op_div, &pith_op_conv_transpose, NULL};
     for (int i = 0; ops[i]; i++)
         if (n->op == ops[i])
             return 1;
@@ -158,7 +163,7 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         int bits = pl ? pl->abits : c->a.bits;
         if (bits == 0)
             continue; /* the plan keeps this layer's output float */
-        int wq_on = is_layer(&g->nodes[ni]) && (pl ? pl->wbits : c->w.bits) != 0 &&
+        int wq_on = has_weight_quant(&g->nodes[ni]) && (pl ? pl->wbits : c->w.bits) != 0 &&
                     c->method != PITH_WQ_KMEANS;
         /* the model's output is ranked (argmax, top-5): at 8 bits or more,
          * since a handful of levels would tie class scores */
@@ -198,7 +203,7 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
     for (int k = 0; k < g->n_order; k++) {
         int li = g->order[k];
         pith_node *n = &g->nodes[li];
-        if (!is_layer(n))
+        if (!has_weight_quant(n))
             continue;
         const pith_qlayer *pl = plan_for(c, n->name);
         int bits = pl ? pl->wbits : c->w.bits;
@@ -214,6 +219,12 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         }
         if (pl && kind != PITH_WQ_UNIFORM && bits >= 8 && kind != PITH_WQ_KMEANS)
             kind = PITH_WQ_UNIFORM; /* a plan promoting a binary/ternary layer means uniform bits */
+        if (n->op == &pith_op_conv_transpose) { /* the integer kernel's form: uniform, symmetric, per tensor */
+            kind = PITH_WQ_UNIFORM;
+            s.symmetric = 1;
+            s.gran = PITH_QGRAN_TENSOR;
+            s.bits = bits > 8 ? 8 : bits;
+        }
         if (pith_node_param(n, "mask") && kind != PITH_WQ_KMEANS)
             return pith_error(PITH_EINVAL, "'%s' is magnitude-pruned: combine its mask with k-means (--method kmeans), "
                                            "or quantize before pruning", n->name);
@@ -227,7 +238,7 @@ static int quantize_weights(pith_graph *g, const pith_quant_config *c)
         n->a.wlsq = kind == PITH_WQ_UNIFORM && c->lsq;
         n->a.wstoch = kind == PITH_WQ_UNIFORM && s.round == PITH_QROUND_STOCHASTIC;
         int only = -1;
-        n->a.wbn = kind == PITH_WQ_UNIFORM && pith_graph_consumers(g, li, &only) == 1 &&
+        n->a.wbn = kind == PITH_WQ_UNIFORM && is_layer(n) && pith_graph_consumers(g, li, &only) == 1 &&
                    (g->nodes[only].op == &pith_op_batchnorm);
         if (kind == PITH_WQ_KMEANS) {
             int kc = 1 << s.bits, size = (int)w->size;

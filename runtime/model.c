@@ -380,8 +380,9 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     }
     case PITHRT_OP_CONV_TRANSPOSE: {
-        if (x->dtype != PITHRT_F32 || x->ndim != 3 || y->ndim != 3)
-            return fail(m, PITHRT_EFORMAT, "op '%s': conv_transpose maps f32 C x H x W", o->name);
+        if ((x->dtype != PITHRT_F32 && x->dtype != PITHRT_S8) || y->dtype != x->dtype || x->ndim != 3 ||
+            y->ndim != 3)
+            return fail(m, PITHRT_EFORMAT, "op '%s': conv_transpose maps f32 or s8 C x H x W", o->name);
         if (o->kh < 1 || o->kw < 1 || o->sh < 1 || o->sw < 1 || o->ph < -64 || o->pw < -64 || o->dh < 1 || o->dw < 1 ||
             o->kh > 64 || o->kw > 64 || o->sh > 64 || o->sw > 64 || o->ph > 64 || o->pw > 64 || o->dh > 64 ||
             o->dw > 64 || o->groups < 1 || x->dims[0] % o->groups || y->dims[0] % o->groups)
@@ -394,8 +395,12 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
             return fail(m, PITHRT_EFORMAT, "op '%s': output %dx%d for a %dx%d input", o->name, y->dims[1], y->dims[2],
                         x->dims[1], x->dims[2]);
         size_t wn = (size_t)x->dims[0] * (y->dims[0] / o->groups) * o->kh * o->kw;
-        if ((rc = check_const(m, o, o->weight, "weight", PITHRT_F32, wn)))
+        if ((rc = check_const(m, o, o->weight, "weight", s8 ? PITHRT_S8 : PITHRT_F32, wn)))
             return rc;
+        if (s8)
+            break; /* int8: the bias and requantization checks of conv2d and fc below */
+        if (o->act)
+            return fail(m, PITHRT_EFORMAT, "op '%s': an f32 conv_transpose takes no activation", o->name);
         if (o->bias >= 0 && (rc = check_const(m, o, o->bias, "bias", PITHRT_F32, (size_t)y->dims[0])))
             return rc;
         return PITHRT_OK;
@@ -453,7 +458,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         return PITHRT_OK;
     }
     }
-    /* conv2d and fc: codebook, bias and requantization constants */
+    /* conv2d, fc and int8 conv_transpose: codebook, bias and requantization constants */
     int wdt = T(m, o->weight)->dtype;
     if (!s8 && wdt != PITHRT_F32) {
         /* codebook indices: every index must name an entry */

@@ -391,8 +391,14 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     }
     case PITHRT_OP_CONV_TRANSPOSE:
-        pithrt_conv_transpose_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], cst(m, o->weight), cst(m, o->bias), yp,
-                                      y->dims[0], y->dims[1], y->dims[2], &g);
+        if (s8) {
+            pithrt_requant rq = {cst(m, o->requant), o->act};
+            pithrt_conv_transpose_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), cst(m, o->weight),
+                                         cst(m, o->bias), yp, y->dims[0], y->dims[1], y->dims[2], qact(y), &rq, &g);
+        } else {
+            pithrt_conv_transpose_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], cst(m, o->weight), cst(m, o->bias),
+                                          yp, y->dims[0], y->dims[1], y->dims[2], &g);
+        }
         break;
     case PITHRT_OP_PAD: {
         float v = 0.0f;

@@ -622,6 +622,58 @@ static void test_movement_int8(void **state)
     pith_graph_free(g);
 }
 
+/* A segmentation decoder's upsampling: transposed convolutions (stride 2,
+ * kernel 4, padding 1; then grouped, kernel 3, output padding 1, dilation 2)
+ * as int8 GEMMs, per-tensor weight codes and per-channel requantization,
+ * with relu folded; the runtime's codes equal to the workbench's, layer by
+ * layer */
+static void test_conv_transpose_int8(void **state)
+{
+    (void)state;
+    pith_graph *g = NULL;
+    pith_shape in = {3, {3, 8, 8}};
+    CHECK_OK(pith_graph_create(&g, in, 41));
+    pith_attrs a, none;
+    memset(&a, 0, sizeof a);
+    memset(&none, 0, sizeof none);
+    a.kh = a.kw = 3;
+    a.sh = a.sw = 2;
+    a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = 1;
+    a.bias = 1;
+    a.out = 6;
+    int x = 0;
+    x = pith_graph_add(g, "conv2d", "down", &a, &x, 1);
+    x = pith_graph_add(g, "relu", "down_relu", &none, &x, 1);
+    pith_attrs t = a;
+    t.kh = t.kw = 4;
+    t.out = 4;
+    x = pith_graph_add(g, "conv_transpose", "up1", &t, &x, 1);
+    x = pith_graph_add(g, "relu", "up1_relu", &none, &x, 1);
+    pith_attrs t2 = a;
+    t2.out = 6;
+    t2.groups = 2;
+    t2.dh = t2.dw = 2;
+    t2.oh = t2.ow = 1; /* output padding */
+    t2.bias = 0;
+    x = pith_graph_add(g, "conv_transpose", "up2", &t2, &x, 1);
+    assert_true(x > 0);
+    a.sh = a.sw = 1;
+    a.out = 4;
+    x = pith_graph_add(g, "conv2d", "head", &a, &x, 1);
+    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    pith_attrs l = none;
+    l.out = 5;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    compare(g, 0, "decoder fp32");
+    ptq(g, pith_quant_defaults(), 32, 42);
+    assert_int_equal(ops_in_export(g, PITHRT_OP_CONV_TRANSPOSE, PITHRT_S8, 0), 2);
+    compare(g, 1, "transposed convolutions in int8");
+    pith_graph_free(g);
+}
+
 static void test_loader_rejects_bad_files(void **state)
 {
     (void)state;
@@ -821,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_se_gate_int8),
         cmocka_unit_test(test_shuffle_unit_int8),
         cmocka_unit_test(test_movement_int8),
+        cmocka_unit_test(test_conv_transpose_int8),
         cmocka_unit_test(test_loader_rejects_bad_files),
         cmocka_unit_test(test_plan_has_no_overlaps),
         cmocka_unit_test(test_plan_by_hand),

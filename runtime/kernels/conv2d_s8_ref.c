@@ -7,9 +7,6 @@
 #include "kernels.h"
 #include "requant.h"
 
-/* The activation folded into the accumulator, as the workbench applies it to
- * the real value before recovering the accumulator. */
-int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch);
 int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch)
 {
     if (rq->act == PITHRT_ACT_RELU || rq->act == PITHRT_ACT_RELU6) {

@@ -4,7 +4,6 @@
 #include "kernels.h"
 #include "requant.h"
 
-int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch);
 
 void pithrt_fc_s8_ref(const int8_t *x, int n, pithrt_qact xq, const uint8_t *wt, int wdtype, const int32_t *bias,
                       int8_t *y, int o, pithrt_qact yq, const pithrt_requant *rq, int8_t *row)

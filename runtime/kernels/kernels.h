@@ -37,6 +37,10 @@ typedef struct pithrt_requant {
     int act;                 /* pithrt_act: relu and relu6 clamp the accumulator at 0 */
 } pithrt_requant;
 
+/* The activation folded into an accumulator of channel ch (relu, relu6), as
+ * the workbench applies it to the real value before recovering the
+ * accumulator (conv2d_s8_ref.c). */
+int32_t pithrt_acc_act(int32_t acc, const pithrt_requant *rq, int ch);
 /* Weight codes of one output channel (n values) into int8, from any packed type. */
 void pithrt_weights_unpack_s8(const uint8_t *w, int dtype, size_t first, size_t n, int8_t *out);
 /* Codebook indices (U8 / U4 / U2) of n weights into their float values. */
@@ -97,6 +101,10 @@ void pithrt_resize_s8_ref(const int8_t *x, pithrt_qact xq, int c, int h, int w, 
 /* transposed convolution (conv_transpose_f32_ref.c); weights [c][oc / groups][kh][kw] */
 void pithrt_conv_transpose_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y,
                                    int oc, int oh, int ow, const pithrt_geom *g);
+/* int8: int8 weight codes, int32 bias, conv2d's requantization (conv_transpose_s8_ref.c) */
+void pithrt_conv_transpose_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, const int8_t *wt,
+                                  const int32_t *bias, int8_t *y, int oc, int oh, int ow, pithrt_qact yq,
+                                  const pithrt_requant *rq, const pithrt_geom *g);
 /* c planes h x w of elem-byte values padded to oh x ow, top rows and left
  * columns first (pad_index.h modes; value: the constant mode's element) */
 void pithrt_pad_ref(const void *x, size_t elem, int c, int h, int w, void *y, int oh, int ow, int top, int left,
