@@ -107,8 +107,11 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return lower_batchnorm(L, idx);
     if (op == &pith_op_softmax || op == &pith_op_global_maxpool) {
         const pith_shape *in = &L->g->nodes[n->in[0]].out;
-        int x = ex_as_f32(L, n->in[0]);
-        int y = ex_new_act(L, n, "", 0, NULL);
+        /* a max of int8 codes is the code of the max: the global max pool
+         * moves codes; softmax stays in float (pith info says so) */
+        const int s8 = op == &pith_op_global_maxpool && ex_is_s8(L, n->in[0]);
+        int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]);
+        int y = x < 0 ? x : s8 ? ex_moved_act(L, x, n) : ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
         pithrt_op o = pithrt_writer_op0(op == &pith_op_softmax ? PITHRT_OP_SOFTMAX : PITHRT_OP_MAXPOOL, n->name, x, y);

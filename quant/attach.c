@@ -20,7 +20,8 @@ static const float *input_scale(const pith_graph *g, const pith_node *layer)
     const pith_node *n = &g->nodes[layer->in[0]];
     /* max pools, views, channel split and shuffle, nearest resize and pads
      * of zeros or of the edge move codes unchanged */
-    while ((n->op == &pith_op_maxpool) || (n->op == &pith_op_flatten) || (n->op == &pith_op_dropout) ||
+    while ((n->op == &pith_op_maxpool) || (n->op == &pith_op_global_maxpool) || (n->op == &pith_op_flatten) ||
+           (n->op == &pith_op_dropout) ||
            (n->op == &pith_op_relu) || (n->op == &pith_op_slice) || (n->op == &pith_op_channel_shuffle) ||
            (n->op == &pith_op_resize && n->a.rmode == 0) ||
            (n->op == &pith_op_pad && (n->a.rmode != 0 || n->a.alpha == 0.0f)))
