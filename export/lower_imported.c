@@ -263,9 +263,11 @@ int ex_lower_imported(lower *L, int idx, int *handled)
         return pithrt_writer_op(L->b, &o);
     }
     if ((op == &pith_op_maxpool || op == &pith_op_avgpool) && n->a.pool_ext) {
-        /* ONNX's pool geometry: f32, the flags and the end padding */
-        int x = ex_as_f32(L, n->in[0]);
-        int y = ex_new_act(L, n, "", 0, NULL);
+        /* ONNX's pool geometry: the flags and the end padding; a max pool
+         * moves int8 codes, an average stays f32 */
+        const int s8 = op == &pith_op_maxpool && ex_is_s8(L, n->in[0]);
+        int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]);
+        int y = x < 0 ? x : s8 ? ex_moved_act(L, x, n) : ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
         pithrt_op o = pithrt_writer_op0(op == &pith_op_maxpool ? PITHRT_OP_MAXPOOL : PITHRT_OP_AVGPOOL, n->name, x, y);

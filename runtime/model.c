@@ -260,8 +260,9 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         int ow = pithrt_out_dim(x->dims[2], o->kw, o->sw, o->pw, o->dw);
         if (o->flags) { /* ONNX's pool geometry: ceil mode, end padding, the mean without padding */
             int32_t end[2] = {o->ph, o->pw};
-            if (x->dtype != PITHRT_F32)
-                return fail(m, PITHRT_EFORMAT, "op '%s': pool flags %u on int8", o->name, o->flags);
+            if (x->dtype != PITHRT_F32 && (o->type != PITHRT_OP_MAXPOOL || (o->flags & PITHRT_POOL_EXCLUDE_PAD)))
+                return fail(m, PITHRT_EFORMAT, "op '%s': pool flags %u on int8 (an int8 max pool takes ceil mode "
+                            "and end padding)", o->name, o->flags);
             if (o->flags & PITHRT_POOL_END_PADS) {
                 if ((rc = check_const(m, o, o->aux, "end padding", PITHRT_S32, 2)))
                     return rc;

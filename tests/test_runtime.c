@@ -555,7 +555,7 @@ static void test_shuffle_unit_int8(void **state)
 /* The data movement of FPN/PAN necks and padded decoders in int8: nearest
  * upsampling and reflect / zero padding move codes, bilinear resizing
  * requantizes, a concat of five inputs chains two int8 concats on one grid,
- * a global max pool picks codes;
+ * a ceil-mode max pool and a global max pool pick codes;
  * the runtime's codes equal to the workbench's, layer by layer */
 static void test_movement_int8(void **state)
 {
@@ -609,6 +609,13 @@ static void test_movement_int8(void **state)
     }
     x = pith_graph_add(g, "concat", "cat5", &none, parts, 5);
     x = pith_graph_add(g, "conv2d", "c4", &a, &x, 1);
+    pith_attrs mp = none; /* ONNX MaxPool(kernel 3, stride 2, ceil_mode=1) */
+    mp.kh = mp.kw = 3;
+    mp.sh = mp.sw = 2;
+    mp.dh = mp.dw = 1;
+    mp.pool_ext = 1;
+    x = pith_graph_add(g, "maxpool", "pool_ceil", &mp, &x, 1);
+    assert_true(x > 0);
     int gp = pith_graph_add(g, "global_maxpool", "gmp", &none, &x, 1); /* moves codes too */
     int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
     pith_attrs l = none;
