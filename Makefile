@@ -225,11 +225,13 @@ check-tests: $(TESTS) $(BUILD)/pith $(IMAGE_FIXTURES)/.done
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # ONNX's own backend node tests of every op the importer claims (Debian's
-# libonnx-testdata), then torchvision models against ONNX Runtime.
+# libonnx-testdata), then torchvision models against ONNX Runtime, and the
+# same models pruned 30%.
 ONNX_NODE_DATA ?= /usr/share/libonnx-testdata/data/node
-test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check
+test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check $(BUILD)/tools/onnx_prune
 	$(BUILD)/tools/onnx_nodes --skips tests/onnx/node_skips.txt $(ONNX_NODE_DATA)
 	sh tests/onnx/compare_ort.sh $(BUILD)
+	sh tests/onnx/prune_torchvision.sh $(BUILD)
 	sh tests/onnx/photos_torch.sh $(BUILD)
 
 test: deps

@@ -117,6 +117,13 @@ static void print_structured(const char *path, const char *out, const pith_prune
     pith_graph_sort(g);
     int64_t params1 = pith_graph_params(g, 0), macs1 = pith_graph_macs(g), bytes1 = pith_graph_bytes(g);
     long f0 = file_bytes(path), f1 = file_bytes(out);
+    /* the groups left alone on purpose, each with its first layer and why */
+    pith_prune_group *groups = NULL;
+    int n_groups = 0, n_frozen = 0;
+    if (pith_prune_groups(g, &groups, &n_groups))
+        n_groups = 0;
+    for (int i = 0; i < n_groups; i++)
+        n_frozen += !groups[i].prunable;
     if (as_json) {
         json js;
         json_init(&js, stdout);
@@ -138,6 +145,17 @@ static void print_structured(const char *path, const char *out, const pith_prune
         json_int(&js, "bytes", bytes1);
         json_int(&js, "file_bytes_before", f0);
         json_int(&js, "file_bytes", f1);
+        json_arr(&js, "frozen");
+        for (int i = 0; i < n_groups; i++) {
+            if (groups[i].prunable)
+                continue;
+            json_obj(&js, NULL);
+            json_str(&js, "layer", g->nodes[groups[i].members[0]].name);
+            json_int(&js, "channels", groups[i].channels);
+            json_str(&js, "why", groups[i].why);
+            json_end_obj(&js);
+        }
+        json_end_arr(&js);
         json_end_obj(&js);
         json_finish(&js);
     } else {
@@ -154,8 +172,16 @@ static void print_structured(const char *path, const char *out, const pith_prune
         printf("test top-1   %.2f%% before, %.2f%% pruned, %.2f%% after %d epoch%s of fine-tuning (drop %+.2f pt)\n",
                100 * r.top1_before, 100 * r.top1_pruned, 100 * r.top1, j.epochs, j.epochs == 1 ? "" : "s",
                100 * (r.top1_before - r.top1));
+        printf("frozen: %d group%s left whole\n", n_frozen, n_frozen == 1 ? "" : "s");
+        for (int i = 0, shown = 0; i < n_groups && shown < 12; i++)
+            if (!groups[i].prunable && ++shown)
+                printf("  %-40s %5d channels: %s\n", g->nodes[groups[i].members[0]].name, groups[i].channels,
+                       groups[i].why);
+        if (n_frozen > 12)
+            printf("  (%d more; --json lists them all)\n", n_frozen - 12);
         printf("saved %s\n", out);
     }
+    free(groups);
 }
 
 int cmd_prune(int argc, char **argv)

@@ -115,6 +115,54 @@ static void block_all(analysis *a, int node, const char *why)
         block(a, a->prov[node][k].space, why);
 }
 
+/* Ties the channels of two operands of equal channel counts (an add, a
+ * broadcast multiply of an SE gate): channel c of one is channel c of the
+ * other, so their spaces become one group. */
+static void tie(analysis *a, const pith_node *nd, int x, int y)
+{
+    const chan *px = a->prov[x], *py = a->prov[y];
+    for (int c = 0; c < a->n_prov[x]; c++) {
+        if (px[c].ch == py[c].ch) {
+            unite(a, px[c].space, py[c].space);
+        } else { /* channels tied out of order: leave both alone */
+            char why[96];
+            snprintf(why, sizeof why, "'%.40s' ties it to other channels out of order", nd->name);
+            block(a, px[c].space, why);
+            block(a, py[c].space, why);
+        }
+    }
+}
+
+/* Provenance of the numpy-broadcasting binaries (broadcast_add, sub, mul,
+ * div): operands of the output's channel count are tied, an operand of one
+ * channel broadcasts and ties nothing; a constant operand of C channels
+ * would have to be cut with them, so they are left alone. */
+static int broadcast_prov(pith_graph *g, analysis *a, int i)
+{
+    const pith_node *nd = &g->nodes[i];
+    const int c = nd->out.d[0];
+    int from = -1;
+    for (int j = 0; j < nd->n_in; j++) {
+        int in = nd->in[j];
+        if (a->n_prov[in] != c || g->nodes[in].out.ndim != nd->out.ndim)
+            continue; /* broadcast along channels */
+        if (g->nodes[in].op == &pith_op_constant) {
+            char why[96];
+            snprintf(why, sizeof why, "'%.40s' combines it with a per-channel constant", nd->name);
+            for (int k = 0; k < nd->n_in; k++)
+                if (a->n_prov[nd->in[k]] == c)
+                    block_all(a, nd->in[k], why);
+        }
+        if (from < 0)
+            from = in;
+        else
+            tie(a, nd, from, in);
+    }
+    if (from < 0)
+        return pith_error(PITH_EINVAL, "'%s': no operand has the output's %d channels", nd->name, c);
+    return copy_prov(a, i, from, a->factor[from]);
+}
+
 static int analyze(pith_graph *g, analysis *a)
 {
     memset(a, 0, sizeof *a);
@@ -163,19 +211,58 @@ static int analyze(pith_graph *g, analysis *a)
             const pith_shape *s = &g->nodes[in].out;
             rc = copy_prov(a, i, in, s->ndim == 3 ? a->factor[in] * s->d[1] * s->d[2] : a->factor[in]);
         } else if (nd->op == &pith_op_add) {
-            for (int j = 1; j < nd->n_in && !rc; j++) {
-                const chan *p0 = a->prov[nd->in[0]], *pj = a->prov[nd->in[j]];
-                for (int c = 0; c < a->n_prov[nd->in[0]]; c++) {
-                    if (p0[c].ch == pj[c].ch) {
-                        unite(a, p0[c].space, pj[c].space);
-                    } else { /* channels tied out of order: leave both alone */
-                        block(a, p0[c].space, "an add ties it to other channels out of order");
-                        block(a, pj[c].space, "an add ties it to other channels out of order");
-                    }
-                }
+            for (int j = 1; j < nd->n_in; j++)
+                tie(a, nd, nd->in[0], nd->in[j]);
+            rc = copy_prov(a, i, nd->in[0], a->factor[nd->in[0]]);
+        } else if (nd->op == &pith_op_broadcast_add || nd->op == &pith_op_sub || nd->op == &pith_op_mul ||
+                   nd->op == &pith_op_div) {
+            rc = broadcast_prov(g, a, i);
+        } else if (nd->op == &pith_op_conv_transpose) {
+            if (nd->a.groups == 1) {
+                rc = fresh(a, i, nd->a.out);
+            } else {
+                block_all(a, in, "it feeds a grouped transposed convolution");
+                rc = fresh(a, i, nd->a.out);
+                if (!rc)
+                    block(a, a->prov[i][0].space, "it is a grouped transposed convolution");
             }
+        } else if (nd->op == &pith_op_slice) { /* a channel split: the channels it keeps */
+            const int n_ch = nd->out.d[0];
+            a->prov[i] = malloc((size_t)(n_ch ? n_ch : 1) * sizeof(chan));
+            if (!a->prov[i]) {
+                rc = pith_error(PITH_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(a->prov[i], a->prov[in] + nd->a.ph, (size_t)n_ch * sizeof(chan));
+            a->n_prov[i] = n_ch;
+            a->factor[i] = a->factor[in];
+        } else if (nd->op == &pith_op_channel_shuffle) {
+            /* removing channel j of one group would have to remove it from
+             * every group for the shuffle to stay one: refused */
+            char why[96];
+            snprintf(why, sizeof why, "channel shuffle '%.40s' interleaves it with other groups", nd->name);
+            block_all(a, in, why);
+            const int C = a->n_prov[in], gs = nd->a.groups, per = C / gs;
+            a->prov[i] = malloc((size_t)(C ? C : 1) * sizeof(chan));
+            if (!a->prov[i]) {
+                rc = pith_error(PITH_ENOMEM, "out of memory");
+                break;
+            }
+            for (int gi = 0; gi < gs; gi++)
+                for (int j = 0; j < per; j++)
+                    a->prov[i][j * gs + gi] = a->prov[in][gi * per + j];
+            a->n_prov[i] = C;
+            a->factor[i] = a->factor[in];
+        } else if (nd->op == &pith_op_constant || nd->op == &pith_op_channel_mean ||
+                   (nd->op == &pith_op_softmax && nd->a.axis != 1 && nd->a.axis != 2)) {
+            /* values that mix or fix channels: consumers of theirs keep them */
+            char why[96];
+            snprintf(why, sizeof why, "%s '%.40s' mixes or fixes its channels", nd->op->name, nd->name);
+            if (nd->n_in)
+                block_all(a, in, why);
+            rc = fresh(a, i, nd->out.ndim ? nd->out.d[0] : 1);
             if (!rc)
-                rc = copy_prov(a, i, nd->in[0], a->factor[nd->in[0]]);
+                block_all(a, i, why);
         } else if (nd->op == &pith_op_concat) {
             int total = 0;
             for (int j = 0; j < nd->n_in; j++)
@@ -194,7 +281,12 @@ static int analyze(pith_graph *g, analysis *a)
             a->factor[i] = 1;
         } else if ((nd->op == &pith_op_batchnorm) || (nd->op == &pith_op_relu) || (nd->op == &pith_op_relu6) || (nd->op == &pith_op_hardswish) ||
                    (nd->op == &pith_op_dropout) || (nd->op == &pith_op_maxpool) || (nd->op == &pith_op_avgpool) ||
-                   (nd->op == &pith_op_global_avgpool)) {
+                   (nd->op == &pith_op_global_avgpool) || (nd->op == &pith_op_global_maxpool) ||
+                   (nd->op == &pith_op_pad) || (nd->op == &pith_op_resize) || (nd->op == &pith_op_softmax) ||
+                   (nd->op == &pith_op_prelu) || nd->op->value) {
+            /* channel by channel: sigmoid, silu, hardsigmoid, leaky_relu,
+             * clip (the ops with a value function), pools, pads, resizes,
+             * prelu (its slopes are cut with them) */
             rc = copy_prov(a, i, in, a->factor[in]);
         } else {
             rc = pith_error(PITH_EINVAL, "cannot prune through '%s' (%s): prune before quantizing", nd->name,
@@ -373,11 +465,34 @@ int pith_prune_remove(pith_graph *g, const pith_prune_group *groups, int n_group
             if (!rc && nd->a.bias)
                 rc = cut_param(&nd->params[1], nd->a.out, 1, 1, keep_out, NULL, 1);
             nd->a.out = n_out;
+        } else if (nd->op == &pith_op_conv_transpose && nd->a.groups == 1) {
+            pith_param *w = &nd->params[0]; /* [in][out][kh][kw] */
+            int c_in = a.n_prov[in], kk = w->shape[2] * w->shape[3];
+            kept(&a, in, rm, keep_in);
+            int n_out = kept(&a, i, rm, keep_out);
+            rc = cut_param(w, c_in, nd->a.out, kk, keep_in, keep_out, 1);
+            if (!rc && nd->a.bias)
+                rc = cut_param(&nd->params[1], nd->a.out, 1, 1, keep_out, NULL, 1);
+            nd->a.out = n_out;
         } else if (nd->op == &pith_op_batchnorm) {
             int c = a.n_prov[in];
             kept(&a, in, rm, keep_in);
             for (int j = 0; j < nd->n_params && !rc; j++)
                 rc = cut_param(&nd->params[j], c, 1, 1, keep_in, NULL, 1);
+        } else if (nd->op == &pith_op_prelu && nd->a.out > 1) {
+            int n_in = kept(&a, in, rm, keep_in);
+            rc = cut_param(&nd->params[0], nd->a.out, 1, 1, keep_in, NULL, 1);
+            nd->a.out = n_in;
+        } else if (nd->op == &pith_op_slice) {
+            /* the split point and width in the surviving channels */
+            kept(&a, in, rm, keep_in);
+            int before = 0, within = 0;
+            for (int c = 0; c < nd->a.ph + nd->a.out; c++)
+                *(c < nd->a.ph ? &before : &within) += keep_in[c];
+            if (!within)
+                rc = pith_error(PITH_EINVAL, "pruning would empty the channel split '%s'", nd->name);
+            nd->a.ph = before;
+            nd->a.out = within;
         }
     }
     free(rm);

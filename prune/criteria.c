@@ -115,15 +115,27 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
         return taylor(g, groups, n_groups, ds, images, scores);
     for (int gi = 0; gi < n_groups; gi++) {
         const pith_prune_group *grp = &groups[gi];
+        if (!grp->prunable)
+            continue;
         for (int k = 0; k < grp->n_members; k++) {
             const pith_node *n = &g->nodes[grp->members[k]];
             const pith_param *w = &n->params[0];
             size_t cols = w->size / (size_t)grp->channels;
+            /* a transposed convolution's filter of output c: w[:, c, :, :] */
+            const int ct = n->op == &pith_op_conv_transpose;
+            const size_t kk = ct ? (size_t)w->shape[2] * w->shape[3] : 0, rows = ct ? (size_t)w->shape[0] : 0;
             int bn = crit == PITH_CRIT_BN_GAMMA ? bn_after(g, grp->members[k]) : -1;
             if (crit == PITH_CRIT_BN_GAMMA && bn < 0)
                 break; /* no scaling factor: scores stay 0 and pith_prune_structured leaves the group alone */
+            float *gathered = ct ? malloc(cols * sizeof(float)) : NULL;
+            if (ct && !gathered)
+                return pith_error(PITH_ENOMEM, "out of memory");
             for (int c = 0; c < grp->channels; c++) {
                 const float *row = w->data + (size_t)c * cols;
+                for (size_t r = 0; ct && r < rows; r++)
+                    memcpy(gathered + r * kk, w->data + (r * (size_t)grp->channels + (size_t)c) * kk, kk * sizeof(float));
+                if (ct)
+                    row = gathered;
                 double s = 0.0;
                 switch (crit) {
                 case PITH_CRIT_L1:
@@ -140,6 +152,7 @@ int pith_prune_scores(pith_graph *g, const pith_prune_group *groups, int n_group
                 }
                 scores[gi][c] += (float)s;
             }
+            free(gathered);
         }
     }
     return PITH_OK;

@@ -77,8 +77,14 @@ static void randomize_bn(pith_graph *g)
 static void zero_channel(pith_graph *g, int member, int c)
 {
     pith_node *m = &g->nodes[member];
-    size_t cols = m->params[0].size / (size_t)m->a.out;
-    memset(m->params[0].data + (size_t)c * cols, 0, cols * sizeof(float));
+    if (!strcmp(m->op->name, "conv_transpose")) { /* [in][out][kh][kw]: filter c is w[:, c] */
+        size_t kk = (size_t)m->params[0].shape[2] * m->params[0].shape[3];
+        for (int r = 0; r < m->params[0].shape[0]; r++)
+            memset(m->params[0].data + ((size_t)r * m->a.out + c) * kk, 0, kk * sizeof(float));
+    } else {
+        size_t cols = m->params[0].size / (size_t)m->a.out;
+        memset(m->params[0].data + (size_t)c * cols, 0, cols * sizeof(float));
+    }
     if (m->a.bias)
         m->params[1].data[c] = 0.0f;
     /* follow the value: batchnorm, activations, depthwise convs keep channel c */
@@ -98,7 +104,7 @@ static void zero_channel(pith_graph *g, int member, int c)
         } else if (!strcmp(n->op->name, "conv2d") && n->a.groups > 1) {
             size_t k = n->params[0].size / (size_t)n->a.out;
             memset(n->params[0].data + (size_t)c * k, 0, k * sizeof(float));
-        } else if (strcmp(n->op->name, "relu") && strcmp(n->op->name, "relu6")) {
+        } else if (strcmp(n->op->name, "relu") && strcmp(n->op->name, "relu6") && strcmp(n->op->name, "hardswish")) {
             break;
         }
         cur = next;
@@ -226,6 +232,133 @@ static void test_concat(void **state)
     free(grp);
     pith_graph_free(g);
     pith_graph_free(ref);
+}
+
+/* The structures of imported networks, by hand: a squeeze-and-excitation
+ * gate (its expanding conv's channels are the block's: the multiply ties
+ * them; its squeeze conv is a group of its own), a channel split feeding a
+ * concat, a transposed convolution; the pruned graph equals the original
+ * with the same channels zeroed. A channel shuffle freezes what it
+ * interleaves, naming itself. */
+static pith_graph *se_split_graph(int shuffle)
+{
+    pith_graph *g = NULL;
+    CHECK_OK(pith_graph_create(&g, (pith_shape){3, {3, 8, 8}}, 17));
+    pith_attrs a = {0}, z = {0};
+    a.kh = a.kw = 3;
+    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = 1;
+    a.bias = 1;
+    a.out = 8;
+    pith_attrs bn = z;
+    bn.eps = 1e-5f;
+    bn.momentum = 0.1f;
+    int x = 0;
+    x = pith_graph_add(g, "conv2d", "a", &a, &x, 1);
+    x = pith_graph_add(g, "batchnorm", "bn1", &bn, &x, 1);
+    x = pith_graph_add(g, "hardswish", "hs", &z, &x, 1);
+    pith_attrs dw = a;
+    dw.groups = 8;
+    dw.bias = 0;
+    x = pith_graph_add(g, "conv2d", "dw", &dw, &x, 1);
+    x = pith_graph_add(g, "batchnorm", "bn2", &bn, &x, 1);
+    x = pith_graph_add(g, "relu", "relu", &z, &x, 1);
+    pith_attrs pw = a;
+    pw.kh = pw.kw = 1;
+    pw.ph = pw.pw = 0;
+    pw.out = 4;
+    int gp = pith_graph_add(g, "global_avgpool", "se_pool", &z, &x, 1);
+    int f1 = pith_graph_add(g, "conv2d", "se_fc1", &pw, &gp, 1);
+    f1 = pith_graph_add(g, "relu", "se_relu", &z, &f1, 1);
+    pw.out = 8;
+    int f2 = pith_graph_add(g, "conv2d", "se_fc2", &pw, &f1, 1);
+    pith_attrs hsg = z;
+    hsg.alpha = 1.0f / 6.0f;
+    hsg.beta = 0.5f;
+    int gate = pith_graph_add(g, "hardsigmoid", "se_gate", &hsg, &f2, 1);
+    int mx[2] = {x, gate};
+    x = pith_graph_add(g, "mul", "se_mul", &z, mx, 2);
+    if (shuffle) {
+        pith_attrs sh = z;
+        sh.groups = 2;
+        x = pith_graph_add(g, "channel_shuffle", "shuffle", &sh, &x, 1);
+    }
+    pith_attrs sl = z;
+    sl.out = 4;
+    int keep = pith_graph_add(g, "slice", "keep", &sl, &x, 1);
+    sl.ph = 4;
+    int split = pith_graph_add(g, "slice", "split", &sl, &x, 1);
+    pw.out = 4;
+    int b = pith_graph_add(g, "conv2d", "b", &pw, &split, 1);
+    b = pith_graph_add(g, "relu", "b_relu", &z, &b, 1);
+    int cat_in[2] = {keep, b};
+    x = pith_graph_add(g, "concat", "cat", &z, cat_in, 2);
+    pith_attrs ct = a;
+    ct.kh = ct.kw = 2;
+    ct.sh = ct.sw = 2;
+    ct.ph = ct.pw = 0;
+    ct.out = 5;
+    x = pith_graph_add(g, "conv_transpose", "ct", &ct, &x, 1);
+    x = pith_graph_add(g, "relu", "ct_relu", &z, &x, 1);
+    pw.out = 3;
+    assert_true(pith_graph_add(g, "conv2d", "out", &pw, &x, 1) > 0);
+    CHECK_OK(pith_graph_sort(g));
+    return g;
+}
+
+static void test_se_split_transpose(void **state)
+{
+    (void)state;
+    pith_graph *g = se_split_graph(0), *ref = se_split_graph(0);
+    randomize_bn(g);
+    randomize_bn(ref);
+    const char *want[] = {"8: a se_fc2", "4: se_fc1", "4: b", "5: ct", "3!: out"};
+    expect_groups(g, want, 5);
+    pith_prune_group *grp;
+    int n;
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    /* channels 1 and 6 of the block (one on each side of the split), one
+     * squeeze channel, one of b, two of ct */
+    uint8_t r0[8] = {0, 1, 0, 0, 0, 0, 1, 0}, r1[4] = {0, 0, 1, 0}, r2[4] = {1, 0, 0, 0}, r3[5] = {0, 1, 0, 1, 0};
+    uint8_t *rm[5] = {r0, r1, r2, r3, NULL};
+    for (int gi = 0; gi < 4; gi++)
+        for (int c = 0; c < grp[gi].channels; c++)
+            if (rm[gi][c])
+                for (int k = 0; k < grp[gi].n_members; k++)
+                    zero_channel(ref, grp[gi].members[k], c);
+    CHECK_OK(pith_prune_remove(g, grp, n, rm));
+    free(grp);
+    CHECK_OK(pith_graph_compile(g, 2));
+    CHECK_OK(pith_graph_compile(ref, 2));
+    const pith_node *split = &g->nodes[pith_graph_find(g, "split")];
+    assert_int_equal(split->a.ph, 3); /* channels 0, 2, 3 stay before the split */
+    assert_int_equal(split->a.out, 3);
+    assert_int_equal(g->nodes[pith_graph_find(g, "ct")].params[0].shape[0], 6); /* 3 + 3 concatenated */
+    assert_int_equal(g->nodes[pith_graph_find(g, "ct")].params[0].shape[1], 3);
+    const size_t nin = 2 * 3 * 64, nout = 2 * 3 * 16 * 16;
+    tu_fill(pith_graph_input(g), nin, -1, 1, 5);
+    memcpy(pith_graph_input(ref), pith_graph_input(g), nin * sizeof(float));
+    pith_graph_set_training(g, 0);
+    pith_graph_set_training(ref, 0);
+    CHECK_OK(pith_graph_forward(g, 2));
+    CHECK_OK(pith_graph_forward(ref, 2));
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < nout; i++) {
+        worst = fmax(worst, fabs(pith_graph_output(g)[i] - pith_graph_output(ref)[i]));
+        scale = fmax(scale, fabs(pith_graph_output(ref)[i]));
+    }
+    if (!(worst <= 1e-5 * scale + 1e-6))
+        fail_msg("max |pruned - zeroed| %.3g of outputs up to %.3g", worst, scale);
+    pith_graph_free(g);
+    pith_graph_free(ref);
+    /* a shuffle before the split: the block's channels are frozen, named */
+    g = se_split_graph(1);
+    CHECK_OK(pith_prune_groups(g, &grp, &n));
+    assert_false(grp[0].prunable);
+    assert_non_null(strstr(grp[0].why, "channel shuffle 'shuffle'"));
+    assert_true(grp[1].prunable && grp[2].prunable); /* the squeeze and b stay prunable */
+    free(grp);
+    pith_graph_free(g);
 }
 
 /* Rankings by hand: a linear layer's rows and a batchnorm's gammas. */
@@ -506,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_pruned_equals_zeroed),
         cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_se_split_transpose),
         cmocka_unit_test(test_criteria),
         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_magnitude_masks),
