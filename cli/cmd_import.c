@@ -8,6 +8,7 @@
 
 #include "../core/error.h"
 #include "../onnx/onnx_import.h"
+#include "../quant/quant.h"
 #include "cli.h"
 #include "../experiments/json.h"
 
@@ -63,6 +64,25 @@ static int read_labels(const char *cmd, const char *path, int classes, pith_ckpt
     return rc;
 }
 
+/* An already-quantized (QDQ) model: pith quantizes the graph (int8
+ * per-channel symmetric weights, int8 asymmetric activations) and takes the
+ * file's scales and zero points as that quantizer state. */
+static int load_qdq_state(pith_graph *g, const pith_onnx_info *info)
+{
+    pith_quant_config qc = pith_quant_defaults();
+    int rc = pith_quant_apply(g, &qc);
+    pith_qstate *st = rc ? NULL : calloc((size_t)info->n_qdq, sizeof *st);
+    if (!rc && !st)
+        rc = pith_error(PITH_ENOMEM, "out of memory");
+    for (int k = 0; !rc && k < info->n_qdq; k++)
+        st[k] = (pith_qstate){info->qdq[k].node, info->qdq[k].weights, info->qdq[k].n, info->qdq[k].scale,
+                              info->qdq[k].zero_point};
+    if (!rc)
+        rc = pith_quant_set_state(g, st, info->n_qdq);
+    free(st);
+    return rc ? rc : pith_graph_compile(g, 1);
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -108,8 +128,16 @@ int cmd_import(int argc, char **argv)
     double t_import = now_s() - t0;
     if (!rc)
         rc = pith_graph_compile(g, 1);
-    if (rc)
+    int qdq_acts = 0;
+    for (int k = 0; k < info.n_qdq; k++)
+        qdq_acts += !info.qdq[k].weights;
+    if (!rc && info.n_qdq)
+        rc = load_qdq_state(g, &info);
+    pith_onnx_info_free(&info);
+    if (rc) {
+        pith_graph_free(g);
         return cli_fail(cmd, rc);
+    }
     pith_ckpt_meta meta;
     memset(&meta, 0, sizeof meta);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -153,6 +181,7 @@ int cmd_import(int argc, char **argv)
         json_int(&j, "onnx_nodes", info.onnx_nodes);
         json_int(&j, "folded", info.folded);
         json_int(&j, "fused", info.fused);
+        json_int(&j, "qdq_tensors", qdq_acts);
         json_int(&j, "layers", layers);
         json_str(&j, "input", in);
         json_str(&j, "output", out);
@@ -170,6 +199,9 @@ int cmd_import(int argc, char **argv)
                (long long)info.opset, info.onnx_nodes, layers, info.folded, info.fused, in, info.input_name, out,
                info.output_name, (long long)pith_graph_params(g, 1), (long long)pith_graph_macs(g), t_import, t_save,
                co.out);
+        if (qdq_acts)
+            printf("quantized (QDQ): %d tensors' scales and zero points and the int8 weights' scales taken as the "
+                   "quantizer state\n", qdq_acts);
     }
     pith_graph_free(g);
     return EXIT_OK;

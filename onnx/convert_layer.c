@@ -163,7 +163,7 @@ int ox_conv(ox_importer *im, const Onnx__NodeProto *n)
     if (idx < 0)
         return idx;
     if ((rc = fill_param(im, &im->g->nodes[idx], "weight", w, 1.0f)) ||
-        (b && (rc = fill_param(im, &im->g->nodes[idx], "bias", b, 1.0f))))
+        (b && (rc = fill_param(im, &im->g->nodes[idx], "bias", b, 1.0f))) || (rc = ox_qdq_weights(im, w, idx)))
         return rc;
     return ox_define_node(im, n->output[0], idx, rank);
 }
@@ -189,6 +189,9 @@ static int linear(ox_importer *im, int xn, const ox_value *wt, int trans, float 
     int idx = ox_add(im, "linear", "", &a, &xn, 1);
     if (idx < 0)
         return idx;
+    int rc = trans || !wt->qw ? ox_qdq_weights(im, wt, idx) : PITH_OK; /* per-output scales: axis 0 of [out][in] */
+    if (rc)
+        return rc;
     pith_node *nd = &im->g->nodes[idx];
     float *w = pith_node_param(nd, "weight")->data;
     for (int64_t o = 0; o < out; o++)

@@ -409,7 +409,9 @@ int ox_cast(ox_importer *im, const Onnx__NodeProto *n)
     if (!to_float && !to_int)
         return ox_fail(im, PITH_EFORMAT, "Cast to element type %lld is not supported", (long long)to);
     if (!x->is_const) {
-        if (!to_float)
+        /* a QuantizeLinear's codes cast between uint8 and int8 stay the same values */
+        int codes = x->qa && (to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT8);
+        if (!to_float && !codes)
             return ox_fail(im, PITH_EFORMAT, "Cast of a computed value to an integer type is not supported");
         return ox_define_alias(im, n->output[0], x);
     }

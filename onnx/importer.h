@@ -31,6 +31,15 @@ typedef struct ox_value {
      * 2 after the transpose to N x C/g x g x H x W */
     int shuffle;
     int groups;
+    /* a tensor constant's ONNX element type (0: not known) */
+    int dtype;
+    /* QDQ models: a computed value a QuantizeLinear quantized (qa: scale
+     * qscale, zero point qzp of the signed int8 grid), or a constant a
+     * DequantizeLinear made of int8 weights (qw: 1 + its entry in qdq) */
+    int qa;
+    float qscale;
+    int32_t qzp;
+    int qw;
 } ox_value;
 
 typedef struct ox_importer {
@@ -45,6 +54,9 @@ typedef struct ox_importer {
     int node_index;
     int *skip;                     /* per node: 1 when an earlier node's conversion absorbed it */
     pith_onnx_info *info;
+    /* QDQ models: the quantizer state found (handed out in info) */
+    pith_onnx_qparam *qdq;
+    int n_qdq, cap_qdq;
 } ox_importer;
 
 /* protobuf-c leaves an absent optional string NULL */
@@ -121,6 +133,10 @@ int ox_add(ox_importer *im, const char *op, const char *suffix, const pith_attrs
  * value of rank `rank` (leading batch dim of the constant must be 1 when the
  * constant has that rank). */
 int ox_const_node(ox_importer *im, const ox_value *c, int rank, const char *suffix);
+
+/* convert_qdq.c: layer node `node` takes weight constant w; a DequantizeLinear
+ * made w: its scales become the layer's weight quantizer state */
+int ox_qdq_weights(ox_importer *im, const ox_value *w, int node);
 
 /* convert_pad.c: a pad node on computed value node xn; its index or <0 */
 int ox_pad_node(ox_importer *im, int xn, int top, int left, int bottom, int right, int mode, float value,

@@ -277,6 +277,20 @@ int pith_onnx_import_buffer(const uint8_t *buf, size_t len, const char *path, co
                           "file, or another format)", im.path);
     im.model = m;
     int rc = import_graph(&im, o);
+    /* the QDQ state of the layers and tensors the graph kept */
+    int kept = 0;
+    for (int k = 0; k < im.n_qdq; k++) {
+        if (!rc && info && im.qdq[k].node[0])
+            im.qdq[kept++] = im.qdq[k];
+        else
+            free(im.qdq[k].scale);
+    }
+    if (info && kept) {
+        info->qdq = im.qdq;
+        info->n_qdq = kept;
+    } else {
+        free(im.qdq);
+    }
     free_values(&im);
     free(im.skip);
     onnx__model_proto__free_unpacked(m, NULL);

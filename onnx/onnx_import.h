@@ -42,6 +42,18 @@ typedef struct pith_onnx_opts {
     pith_onnx_folded *folded;
 } pith_onnx_opts;
 
+/* The quantizer state of an already-quantized (QDQ) model: an activation
+ * quantizer on node `node`'s output (one scale, the zero point on the signed
+ * int8 grid: a uint8 zero point minus 128), or a layer's weight scales (one
+ * per output channel, or one; symmetric). */
+typedef struct pith_onnx_qparam {
+    char node[PITH_NAME_MAX];
+    int weights;
+    int n;
+    float *scale;           /* n values, malloc'd */
+    int32_t zero_point;
+} pith_onnx_qparam;
+
 typedef struct pith_onnx_info {
     int64_t opset;            /* of the default domain */
     int64_t ir_version;
@@ -51,7 +63,14 @@ typedef struct pith_onnx_info {
     int onnx_nodes;           /* nodes in the file */
     int folded;               /* nodes folded into constants at import */
     int fused;                /* Sigmoid/HardSigmoid + Mul pairs taken as one op */
+    /* QDQ models (QuantizeLinear / DequantizeLinear): the quantizer state,
+     * malloc'd (pith_onnx_info_free) */
+    pith_onnx_qparam *qdq;
+    int n_qdq;
 } pith_onnx_info;
+
+/* Frees what an import left in info (the QDQ state). */
+void pith_onnx_info_free(pith_onnx_info *info);
 
 /* Imports the model in buf (len bytes); `path` names it in messages. */
 int pith_onnx_import_buffer(const uint8_t *buf, size_t len, const char *path, const pith_onnx_opts *o,

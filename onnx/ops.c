@@ -44,6 +44,8 @@ int ox_softmax(ox_importer *, const Onnx__NodeProto *);
 int ox_global_maxpool(ox_importer *, const Onnx__NodeProto *);
 int ox_pad(ox_importer *, const Onnx__NodeProto *);
 int ox_conv_transpose(ox_importer *, const Onnx__NodeProto *);
+int ox_quantize_linear(ox_importer *, const Onnx__NodeProto *);
+int ox_dequantize_linear(ox_importer *, const Onnx__NodeProto *);
 
 /* sorted by type (strcmp order) for bsearch */
 static const ox_op ops[] = {
@@ -57,6 +59,7 @@ static const ox_op ops[] = {
     {"ConstantOfShape", ox_constant_of_shape},
     {"Conv", ox_conv},
     {"ConvTranspose", ox_conv_transpose},
+    {"DequantizeLinear", ox_dequantize_linear},
     {"Div", ox_div},
     {"Dropout", ox_identity},
     {"Flatten", ox_flatten},
@@ -73,6 +76,7 @@ static const ox_op ops[] = {
     {"Mul", ox_mul},
     {"PRelu", ox_prelu},
     {"Pad", ox_pad},
+    {"QuantizeLinear", ox_quantize_linear},
     {"ReduceMean", ox_reduce_mean},
     {"Relu", ox_relu},
     {"Reshape", ox_reshape},

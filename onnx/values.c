@@ -241,6 +241,7 @@ int ox_tensor_value(ox_importer *im, const Onnx__TensorProto *t, const char *wha
     v->rank = (int)t->n_dims;
     v->n = n;
     v->is_const = 1;
+    v->dtype = dt;
     int is_int = dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
     v->is_int = is_int;
     size_t have;

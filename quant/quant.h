@@ -101,6 +101,23 @@ int pith_graph_is_quantized(const pith_graph *g);
 int pith_quant_calibrate(pith_graph *g, const pith_dataset *ds, int n, pith_observer obs, float pct,
                          FILE *progress);
 
+/* Quantizer state made elsewhere (an imported QDQ model's): an activation
+ * quantizer of node `node`'s output (scale[0], zero point on the signed
+ * grid), or layer `node`'s symmetric weight scales (n: one per output
+ * channel, or 1). */
+typedef struct pith_qstate {
+    const char *node;
+    int weights;
+    int n;
+    const float *scale;
+    int32_t zero_point;
+} pith_qstate;
+/* Loads st into g right after pith_quant_apply (8-bit asymmetric signed
+ * activations), in place of calibration, and enables the quantizers. Every
+ * activation quantizer must find its tensor's state (fails naming the first
+ * that does not); layers without weight state keep pith's scales. */
+int pith_quant_set_state(pith_graph *g, const pith_qstate *st, int n);
+
 /* Turns quantization of weights / activations on or off everywhere (for
  * analysis: weight-only vs activation-only errors), or for one layer by name
  * (NULL: all layers). The layer's activation quantizer is the fake_quant node

@@ -306,6 +306,70 @@ static void test_fmnist_trained_in_pytorch(void **state)
         fail_msg("fine-tuning: test loss %.4f before, %.4f after", loss, after);
 }
 
+/* An already-quantized (QDQ) model: pith import takes its scales and zero
+ * points as the quantizer state; the exported int8 .pith computes the output
+ * ONNX's semantics give (dequantize, float op, quantize: make_fixtures.py,
+ * in numpy), each of the 5 logits within one output step and most equal;
+ * the workbench (pith eval's arithmetic) gives the runtime's bytes. A
+ * DequantizeLinear of a tensor nothing quantized is refused, named. */
+static void test_qdq_import(void **state)
+{
+    (void)state;
+    static char out[1 << 16];
+    char args[1024], ck[256], pf[256];
+    snprintf(ck, sizeof ck, "%s", tu_path("qdq.h5"));
+    snprintf(pf, sizeof pf, "%s", tu_path("qdq.pith"));
+    snprintf(args, sizeof args, "import " FIX "qdq_conv.onnx --out %s --json", ck);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    assert_int_equal((int)json_num(out, "qdq_tensors"), 4); /* input, conv+relu, pool, logits */
+    snprintf(args, sizeof args, "export %s --out %s", ck, pf);
+    assert_int_equal(run(args, out, sizeof out), 0);
+    size_t n, nx, ny;
+    float *x = (float *)(void *)tu_read_file(FIX "qdq_conv.in.f32", &nx);
+    float *want = (float *)(void *)tu_read_file(FIX "qdq_conv.out.f32", &ny);
+    uint8_t *buf = tu_read_file(pf, &n);
+    assert_non_null(x);
+    assert_non_null(want);
+    assert_non_null(buf);
+    pithrt_model m;
+    assert_int_equal(pithrt_model_load(buf, n, &m), PITHRT_OK);
+    assert_int_equal(pithrt_output_size(&m), ny / sizeof(float));
+    const float step = m.tensors[m.output].scale;
+    assert_true(fabsf(step - 0.05f) < 1e-7f); /* the file's output scale, not a calibrated one */
+    size_t bytes = pithrt_arena_bytes(&m, 1);
+    void *arena = malloc(bytes);
+    pithrt_ctx c;
+    assert_int_equal(pithrt_ctx_init(&c, &m, arena, bytes, 1), PITHRT_OK);
+    pithrt_set_input_f32(&c, x, nx / sizeof(float));
+    assert_int_equal(pithrt_run(&c), PITHRT_OK);
+    float y[5], wb[5];
+    pithrt_output_f32(&c, y, 5);
+    int equal = 0;
+    for (int k = 0; k < 5; k++) {
+        if (fabsf(y[k] - want[k]) > 1.0001f * step)
+            fail_msg("logit %d: pith %g, ONNX semantics %g (step %g)", k, (double)y[k], (double)want[k], (double)step);
+        equal += y[k] == want[k];
+    }
+    assert_true(equal >= 4);
+    /* the workbench on the same input: the runtime's output exactly */
+    pith_graph *g = NULL;
+    pith_ckpt_meta meta;
+    CHECK_OK(exp_load_checkpoint(ck, &g, &meta, NULL, NULL));
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 0);
+    memcpy(pith_graph_input(g), x, nx);
+    CHECK_OK(pith_graph_forward(g, 1));
+    memcpy(wb, pith_graph_output(g), sizeof wb);
+    assert_memory_equal(wb, y, sizeof wb);
+    pith_graph_free(g);
+    free(arena);
+    pithrt_model_free(&m);
+    free(buf);
+    free(x);
+    free(want);
+    refused("qdq_unpaired.onnx", (const char *const[]){"the/dq", "no QuantizeLinear", NULL});
+}
+
 int main(void)
 {
     if (pith_quant_register())
@@ -317,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_fmnist_trained_in_pytorch),
+        cmocka_unit_test(test_qdq_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

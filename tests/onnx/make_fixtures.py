@@ -17,6 +17,7 @@ Models the importer must refuse, each for one reason:
   external_data.onnx (weights in another file), two_inputs.onnx,
   symbolic_input.onnx
   (N x C x H x W with symbolic H, W: needs --input).
+qdq_conv.onnx (+ .in.f32, .out.f32), qdq_unpaired.onnx: see qdq().
 """
 import os
 import sys
@@ -140,7 +141,86 @@ def refused():
     one_conv("symbolic_input", in_dims=("N", 3, "H", "W"))
 
 
+def q8(v, s, z):
+    """ONNX QuantizeLinear to uint8 then DequantizeLinear, in float32 as ONNX Runtime computes it."""
+    q = np.clip(np.rint(np.float32(v) / np.float32(s)) + z, 0, 255)
+    return ((q - z) * np.float32(s)).astype(np.float32)
+
+
+def qdq():
+    """qdq_conv.onnx (+ .in.f32, .out.f32): an already-quantized model in the
+    QDQ form PyTorch exports (uint8 activations, per-channel symmetric int8
+    weights, int32 biases on s_in * s_w, Cast between each Q and DQ), its
+    output computed here by ONNX's semantics (dequantize, float op,
+    quantize); qdq_unpaired.onnx: a DequantizeLinear of a float tensor."""
+    sx, zx, sy, zy, sg, zg, so, zo = 0.02, 100, 0.03, 0, 0.015, 3, 0.05, 128
+    wq = rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
+    sw = rng.uniform(0.002, 0.01, 4).astype(np.float32)
+    bq = rng.integers(-2000, 2000, 4).astype(np.int32)
+    sb = (np.float32(sx) * sw).astype(np.float32)
+    gq = rng.integers(-127, 128, (5, 4)).astype(np.int8)
+    sgw = rng.uniform(0.005, 0.02, 5).astype(np.float32)
+    gbq = rng.integers(-500, 500, 5).astype(np.int32)
+    sgb = (np.float32(sg) * sgw).astype(np.float32)
+
+    def qpair(x, s, z, name):
+        return [helper.make_node("QuantizeLinear", [x, name + "_s", name + "_z"], [name + "_q"], name=name + "/q"),
+                helper.make_node("Cast", [name + "_q"], [name + "_c"], name=name + "/cast", to=TensorProto.UINT8),
+                helper.make_node("DequantizeLinear", [name + "_c", name + "_s", name + "_z"], [name + "_dq"],
+                                 name=name + "/dq")], \
+               [t(name + "_s", np.float32(s)), t(name + "_z", np.uint8(z))]
+    nodes, inits = [], []
+    for x, s, z, name in (("x", sx, zx, "in"),):
+        n_, i_ = qpair(x, s, z, name)
+        nodes += n_
+        inits += i_
+    nodes += [helper.make_node("DequantizeLinear", ["wq", "sw", "wz"], ["w"], name="conv/wdq", axis=0),
+              helper.make_node("DequantizeLinear", ["bq", "sb", "bz"], ["b"], name="conv/bdq", axis=0),
+              helper.make_node("Conv", ["in_dq", "w", "b"], ["c"], name="conv/conv", pads=[1, 1, 1, 1],
+                               kernel_shape=[3, 3]),
+              helper.make_node("Relu", ["c"], ["r"], name="conv/relu")]
+    inits += [t("wq", wq), t("sw", sw), t("wz", np.zeros(4, np.int8)), t("bq", bq), t("sb", sb),
+              t("bz", np.zeros(4, np.int32))]
+    n_, i_ = qpair("r", sy, zy, "act")
+    nodes += n_ + [helper.make_node("GlobalAveragePool", ["act_dq"], ["p"], name="pool")]
+    inits += i_
+    n_, i_ = qpair("p", sg, zg, "pool")
+    nodes += n_ + [helper.make_node("Flatten", ["pool_dq"], ["f"], name="flat"),
+                   helper.make_node("DequantizeLinear", ["gq", "sgw", "gz"], ["gw"], name="fc/wdq", axis=0),
+                   helper.make_node("DequantizeLinear", ["gbq", "sgb", "gbz"], ["gb"], name="fc/bdq", axis=0),
+                   helper.make_node("Gemm", ["f", "gw", "gb"], ["o"], name="fc/gemm", transB=1)]
+    inits += i_ + [t("gq", gq), t("sgw", sgw), t("gz", np.zeros(5, np.int8)), t("gbq", gbq), t("sgb", sgb),
+                   t("gbz", np.zeros(5, np.int32))]
+    n_, i_ = qpair("o", so, zo, "out")
+    nodes += n_
+    inits += i_
+    g = helper.make_graph(nodes, "qdq_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("out_dq", TensorProto.FLOAT, [1, 5])], inits)
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_fixtures"),
+         "qdq_conv.onnx")
+    x = rng.uniform(-2, 2, (1, 3, 8, 8)).astype(np.float32)
+    a = q8(x, sx, zx).astype(np.float64)
+    w = (wq.astype(np.float32) * sw.reshape(-1, 1, 1, 1)).astype(np.float64)
+    c = conv(a, w, (bq.astype(np.float32) * sb).astype(np.float64), 1, 1)
+    r = q8(np.maximum(c, 0), sy, zy).astype(np.float64)
+    p = q8(r.mean(axis=(2, 3)), sg, zg).astype(np.float64)
+    o = p @ (gq.astype(np.float32) * sgw.reshape(-1, 1)).astype(np.float64).T + gbq.astype(np.float32) * sgb
+    y = q8(o, so, zo)
+    x.tofile(os.path.join(OUT, "qdq_conv.in.f32"))
+    y.astype(np.float32).tofile(os.path.join(OUT, "qdq_conv.out.f32"))
+    # refused: a DequantizeLinear of a tensor no QuantizeLinear made
+    nd = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+          helper.make_node("DequantizeLinear", ["r", "s", "z"], ["y"], name="the/dq")]
+    g = helper.make_graph(nd, "qdq_unpaired", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [t("s", np.float32(0.1)), t("z", np.uint8(0))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    with open(os.path.join(OUT, "qdq_unpaired.onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
 os.makedirs(OUT, exist_ok=True)
 graph_ops()
 refused()
+qdq()
 print("fixtures in", os.path.abspath(OUT))
