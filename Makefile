@@ -225,13 +225,15 @@ check-tests: $(TESTS) $(BUILD)/pith $(IMAGE_FIXTURES)/.done
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # ONNX's own backend node tests of every op the importer claims (Debian's
-# libonnx-testdata), then torchvision models against ONNX Runtime, and the
-# same models pruned 30%.
+# libonnx-testdata), then torchvision models against ONNX Runtime, the same
+# models pruned 30%, and PyTorch-quantized QDQ models through pith's int8
+# runtime against ONNX Runtime (200 inputs here; the note's figures: 1,000).
 ONNX_NODE_DATA ?= /usr/share/libonnx-testdata/data/node
-test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check $(BUILD)/tools/onnx_prune
+test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check $(BUILD)/tools/onnx_prune $(BUILD)/tools/onnx_qdq $(BUILD)/pith
 	$(BUILD)/tools/onnx_nodes --skips tests/onnx/node_skips.txt $(ONNX_NODE_DATA)
 	sh tests/onnx/compare_ort.sh $(BUILD)
 	sh tests/onnx/prune_torchvision.sh $(BUILD)
+	sh tests/onnx/qdq_ort.sh $(BUILD) 200
 	sh tests/onnx/photos_torch.sh $(BUILD)
 
 test: deps

@@ -214,6 +214,34 @@ static int binary_ops_in_s8(pith_graph *g)
 
 static int layers_stored_as(pith_graph *g, int dtype, size_t entries) { return ops_in_export(g, -1, dtype, entries); }
 
+/* A k x k convolution of `out` channels, stride s, padding k / 2, with bias. */
+static pith_attrs conv_attrs(int out, int k, int s)
+{
+    pith_attrs a;
+    memset(&a, 0, sizeof a);
+    a.kh = a.kw = k;
+    a.sh = a.sw = s;
+    a.dh = a.dw = a.groups = 1;
+    a.ph = a.pw = k / 2;
+    a.bias = 1;
+    a.out = out;
+    return a;
+}
+
+/* The classifier the tests end in: global average (or max) pool, flatten, a
+ * linear layer of `classes` outputs. */
+static void add_head(pith_graph *g, int x, const char *pool, int classes)
+{
+    pith_attrs none, l;
+    memset(&none, 0, sizeof none);
+    int gp = pith_graph_add(g, pool, "gap", &none, &x, 1);
+    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
+    l = none;
+    l.out = classes;
+    l.bias = 1;
+    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+}
+
 static void test_models_match_workbench(void **state)
 {
     (void)state;
@@ -310,12 +338,7 @@ static void test_variants_and_ops_match(void **state)
     int b2 = pith_graph_add(g, "conv2d", "branch2", &a, &ap, 1);
     int ins[2] = {b1, b2};
     int cat = pith_graph_add(g, "concat", "concat", &none, ins, 2);
-    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &cat, 1);
-    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
-    pith_attrs l = none;
-    l.out = 5;
-    l.bias = 1;
-    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    add_head(g, cat, "global_avgpool", 5);
     compare(g, 0, "ops fp32");
     pith_quant_config qc = pith_quant_defaults();
     ptq(g, qc, 32, 13);
@@ -439,13 +462,8 @@ static void test_se_gate_int8(void **state)
     pith_shape in = {3, {3, 8, 8}};
     CHECK_OK(pith_graph_create(&g, in, 11));
     pith_attrs a, none;
-    memset(&a, 0, sizeof a);
     memset(&none, 0, sizeof none);
-    a.kh = a.kw = 3;
-    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
-    a.ph = a.pw = 1;
-    a.bias = 1;
-    a.out = 8;
+    a = conv_attrs(8, 3, 1);
     int x = 0;
     x = pith_graph_add(g, "conv2d", "stem", &a, &x, 1);
     x = pith_graph_add(g, "hardswish", "stem_hs", &none, &x, 1);
@@ -473,12 +491,7 @@ static void test_se_gate_int8(void **state)
     prod = pith_graph_add(g, "relu", "prod_relu", &none, &prod, 1);
     a.out = 6;
     int y = pith_graph_add(g, "conv2d", "head", &a, &prod, 1);
-    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &y, 1);
-    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
-    pith_attrs l = none;
-    l.out = 5;
-    l.bias = 1;
-    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    add_head(g, y, "global_avgpool", 5);
     ptq(g, pith_quant_defaults(), 32, 12);
     assert_int_equal(ops_in_export(g, PITHRT_OP_BINARY, -1, 0), 4);
     assert_int_equal(binary_ops_in_s8(g), 4);
@@ -497,13 +510,8 @@ static void test_shuffle_unit_int8(void **state)
     pith_shape in = {3, {1, 8, 8}};
     CHECK_OK(pith_graph_create(&g, in, 21));
     pith_attrs a, none;
-    memset(&a, 0, sizeof a);
     memset(&none, 0, sizeof none);
-    a.kh = a.kw = 3;
-    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
-    a.ph = a.pw = 1;
-    a.bias = 1;
-    a.out = 8;
+    a = conv_attrs(8, 3, 1);
     int x = 0;
     x = pith_graph_add(g, "conv2d", "stem", &a, &x, 1);
     x = pith_graph_add(g, "relu", "stem_relu", &none, &x, 1);
@@ -540,12 +548,7 @@ static void test_shuffle_unit_int8(void **state)
         snprintf(name, sizeof name, "u%d_shuffle", u);
         x = pith_graph_add(g, "channel_shuffle", name, &sh, &x, 1);
     }
-    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
-    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
-    pith_attrs l = none;
-    l.out = 5;
-    l.bias = 1;
-    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    add_head(g, x, "global_avgpool", 5);
     ptq(g, pith_quant_defaults(), 32, 22);
     assert_int_equal(ops_in_export(g, PITHRT_OP_DEQUANTIZE, -1, 0), 0); /* no layer falls back to float */
     compare(g, 1, "shufflenet units in int8");
@@ -564,13 +567,8 @@ static void test_movement_int8(void **state)
     pith_shape in = {3, {2, 6, 6}};
     CHECK_OK(pith_graph_create(&g, in, 31));
     pith_attrs a, none;
-    memset(&a, 0, sizeof a);
     memset(&none, 0, sizeof none);
-    a.kh = a.kw = 3;
-    a.sh = a.sw = a.dh = a.dw = a.groups = 1;
-    a.ph = a.pw = 1;
-    a.bias = 1;
-    a.out = 4;
+    a = conv_attrs(4, 3, 1);
     int x = 0;
     x = pith_graph_add(g, "conv2d", "c0", &a, &x, 1);
     x = pith_graph_add(g, "relu", "c0_relu", &none, &x, 1);
@@ -616,12 +614,7 @@ static void test_movement_int8(void **state)
     mp.pool_ext = 1;
     x = pith_graph_add(g, "maxpool", "pool_ceil", &mp, &x, 1);
     assert_true(x > 0);
-    int gp = pith_graph_add(g, "global_maxpool", "gmp", &none, &x, 1); /* moves codes too */
-    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
-    pith_attrs l = none;
-    l.out = 5;
-    l.bias = 1;
-    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    add_head(g, x, "global_maxpool", 5); /* a max pool moves codes too */
     compare(g, 0, "necks fp32");
     ptq(g, pith_quant_defaults(), 32, 32);
     assert_int_equal(ops_in_export(g, PITHRT_OP_DEQUANTIZE, -1, 0), 0); /* nothing falls back to float */
@@ -642,14 +635,8 @@ static void test_conv_transpose_int8(void **state)
     pith_shape in = {3, {3, 8, 8}};
     CHECK_OK(pith_graph_create(&g, in, 41));
     pith_attrs a, none;
-    memset(&a, 0, sizeof a);
     memset(&none, 0, sizeof none);
-    a.kh = a.kw = 3;
-    a.sh = a.sw = 2;
-    a.dh = a.dw = a.groups = 1;
-    a.ph = a.pw = 1;
-    a.bias = 1;
-    a.out = 6;
+    a = conv_attrs(6, 3, 2);
     int x = 0;
     x = pith_graph_add(g, "conv2d", "down", &a, &x, 1);
     x = pith_graph_add(g, "relu", "down_relu", &none, &x, 1);
@@ -669,12 +656,7 @@ static void test_conv_transpose_int8(void **state)
     a.sh = a.sw = 1;
     a.out = 4;
     x = pith_graph_add(g, "conv2d", "head", &a, &x, 1);
-    int gp = pith_graph_add(g, "global_avgpool", "gap", &none, &x, 1);
-    int fl = pith_graph_add(g, "flatten", "flatten", &none, &gp, 1);
-    pith_attrs l = none;
-    l.out = 5;
-    l.bias = 1;
-    assert_true(pith_graph_add(g, "linear", "fc", &l, &fl, 1) > 0);
+    add_head(g, x, "global_avgpool", 5);
     compare(g, 0, "decoder fp32");
     ptq(g, pith_quant_defaults(), 32, 42);
     assert_int_equal(ops_in_export(g, PITHRT_OP_CONV_TRANSPOSE, PITHRT_S8, 0), 2);

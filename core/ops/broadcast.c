@@ -7,6 +7,8 @@
  * sample per piece: pieces never write the same gradient element. */
 #include "broadcast.h"
 
+#include "../../runtime/kernels/binary_apply.h"
+
 typedef struct bcast_geom {
     int d[3];              /* output dims */
     int sa[3], sb[3];      /* element strides of a and b (0: broadcast) */
@@ -57,15 +59,8 @@ int bcast_shape(const char *op, const pith_node *nd, const pith_shape *in, int n
     return PITH_OK;
 }
 
-static inline float apply(bcast_kind k, float a, float b)
-{
-    switch (k) {
-    case BCAST_ADD: return a + b;
-    case BCAST_SUB: return a - b;
-    case BCAST_MUL: return a * b;
-    default: return a / b;
-    }
-}
+/* bcast_kind's order is pithrt_binary's: the runtime's expressions */
+static inline float apply(bcast_kind k, float a, float b) { return pithrt_binary_apply((int)k, a, b); }
 
 typedef struct bcast_call {
     bcast_kind k;

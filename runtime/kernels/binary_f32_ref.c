@@ -1,17 +1,9 @@
 /* Binary elementwise ops with broadcasting, f32 (the reference kernel). A
  * broadcast dimension has stride 0, so SE gating (C x H x W times C x 1 x 1)
  * reads one scale per row. */
+#include "binary_apply.h"
 #include "kernels.h"
 
-static inline float apply(int kind, float a, float b)
-{
-    switch (kind) {
-    case PITHRT_BIN_ADD: return a + b;
-    case PITHRT_BIN_SUB: return a - b;
-    case PITHRT_BIN_MUL: return a * b;
-    default: return a / b;
-    }
-}
 
 void pithrt_broadcast_strides(const int32_t *d, const int32_t *yd, int32_t *s)
 {
@@ -32,6 +24,6 @@ void pithrt_binary_f32_ref(int kind, const float *a, const int32_t *ad, const fl
         for (int32_t h = 0; h < yd[1]; h++) {
             const float *ap = a + c * sa[0] + h * sa[1], *bp = b + c * sb[0] + h * sb[1];
             for (int32_t w = 0; w < yd[2]; w++)
-                *y++ = apply(kind, ap[w * sa[2]], bp[w * sb[2]]);
+                *y++ = pithrt_binary_apply(kind, ap[w * sa[2]], bp[w * sb[2]]);
         }
 }

@@ -5,6 +5,7 @@
  * the result quantized to the output grid: the workbench's fake-quant
  * arithmetic, operation for operation, so the output is the same byte. */
 #include "../pithrt.h"
+#include "binary_apply.h"
 #include "kernels.h"
 
 static inline float operand_value(const pithrt_operand *o, int32_t i)
@@ -14,15 +15,6 @@ static inline float operand_value(const pithrt_operand *o, int32_t i)
     return ((const float *)o->data)[i];
 }
 
-static inline float apply(int kind, float a, float b)
-{
-    switch (kind) {
-    case PITHRT_BIN_ADD: return a + b;
-    case PITHRT_BIN_SUB: return a - b;
-    case PITHRT_BIN_MUL: return a * b;
-    default: return a / b;
-    }
-}
 
 void pithrt_binary_s8_ref(int kind, const pithrt_operand *a, const pithrt_operand *b, int8_t *y, pithrt_qact yq,
                           const int32_t *yd, int act)
@@ -35,6 +27,6 @@ void pithrt_binary_s8_ref(int kind, const pithrt_operand *a, const pithrt_operan
             int32_t ia = c * sa[0] + h * sa[1], ib = c * sb[0] + h * sb[1];
             for (int32_t w = 0; w < yd[2]; w++)
                 *y++ = (int8_t)pithrt_quantize_value(
-                    apply(kind, operand_value(a, ia + w * sa[2]), operand_value(b, ib + w * sb[2])), yq, act);
+                    pithrt_binary_apply(kind, operand_value(a, ia + w * sa[2]), operand_value(b, ib + w * sb[2])), yq, act);
         }
 }
