@@ -41,6 +41,9 @@ static void usage(FILE *f)
             "                    per line, labels optional: rknn's dataset.txt), class folders, or\n"
             "                    any --data path; through the model's own preprocessing\n"
             "  --calib-count N   how many of them, drawn at random (default 512; all if fewer)\n"
+            "  --no-eval         no test set: with --calib PATH, quantize a model that is not a\n"
+            "                    classifier of the checkpoint's data (a detector, a segmenter);\n"
+            "                    top-1 is n/a (ptq only)\n"
             CLI_LOADER_HELP
             "  --mode M          float-io (default) | int8-io | weight-only\n"
             "  --no-fold         keep batchnorm layers (QAT then trains them, batch statistics,\n"
@@ -108,7 +111,7 @@ int cmd_quantize(int argc, char **argv)
         {"method", 1, 0, 'm'}, {"bits", 1, 0, 'B'}, {"wbits", 1, 0, 'W'}, {"abits", 1, 0, 'A'},
         {"per-tensor", 0, 0, 'T'}, {"group", 1, 0, 'G'}, {"wasym", 0, 0, 'w'}, {"sym-acts", 0, 0, 's'},
         {"observer", 1, 0, 'o'}, {"percentile", 1, 0, 'P'}, {"wobserver", 1, 0, 'O'},
-        {"calib", 1, 0, 'c'}, {"calib-count", 1, 0, 'C'}, CLI_LOADER_OPTIONS, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
+        {"calib", 1, 0, 'c'}, {"calib-count", 1, 0, 'C'}, {"no-eval", 0, 0, 'N'}, CLI_LOADER_OPTIONS, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
         {"all-layers", 0, 0, 'a'}, {"kmeans-init", 1, 0, 'k'}, {"plan", 1, 0, 'p'},
         {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'},
         {"threads", 1, 0, 't'}, {"out", 1, 0, 'u'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'},
@@ -117,6 +120,7 @@ int cmd_quantize(int argc, char **argv)
     quant_job job;
     quant_job_defaults(&job);
     const char *out = NULL, *data = NULL, *calib_path = NULL;
+    int no_eval = 0;
     cli_data_flags df;
     cli_data_flags_init(&df);
     int threads = 0, quiet = 0, as_json = 0, c, rc, wbits = 0, abits = 0, bits = 0, wobs_given = 0;
@@ -161,6 +165,7 @@ int cmd_quantize(int argc, char **argv)
                 calib_path = optarg;
             break;
         case 'C': rc = cli_int(cmd, "--calib-count", optarg, 1, 1 << 24, &job.calib); break;
+        case 'N': no_eval = 1; break;
         case 'M':
             if (!strcmp(optarg, "float-io"))
                 job.q.io = PITH_QIO_FLOAT;
@@ -214,7 +219,13 @@ int cmd_quantize(int argc, char **argv)
     exp_float_model fm;
     quant_result res;
     memset(&res, 0, sizeof res);
-    rc = exp_open_float(path, data, job.q.seed, "already quantized; start from the float checkpoint", &fm);
+    if (no_eval && !calib_path)
+        return cli_usage_error(cmd, "--no-eval calibrates on --calib PATH (images through the model's preprocessing)");
+    if (no_eval && job.train)
+        return cli_usage_error(cmd, "--no-eval takes --method ptq (the others fine-tune on labelled data)");
+    const char *quantized_msg = "already quantized; start from the float checkpoint";
+    rc = no_eval ? exp_open_float_model(path, quantized_msg, &fm)
+                 : exp_open_float(path, data, job.q.seed, quantized_msg, &fm);
     pith_graph *g = fm.g;
     pith_ckpt_meta *meta = &fm.meta;
     pith_dataset calib_set = {0};

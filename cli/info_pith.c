@@ -28,7 +28,7 @@ static const char *float_reason(const pithrt_model *m, const pithrt_op *o)
     if (m->tensors[o->out].dtype != PITHRT_F32 || o->type == PITHRT_OP_DEQUANTIZE || o->type == PITHRT_OP_RESHAPE)
         return NULL;
     switch (o->type) {
-    case PITHRT_OP_SOFTMAX: return "softmax kept in float at the output (the int8 scores dequantized)";
+    case PITHRT_OP_SOFTMAX: return "softmax kept in float (its int8 input dequantized)";
     case PITHRT_OP_CONV_TRANSPOSE: return "transposed convolution in float";
     default: return "float: its input or its quantizer is";
     }

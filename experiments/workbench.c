@@ -241,15 +241,23 @@ int exp_export(pith_graph *g, const char *dataset, float mean, float std, const 
     return pith_export_file(g, &o, out, rep);
 }
 
-int exp_open_float(const char *path, const char *data, uint64_t seed, const char *if_quantized, exp_float_model *fm)
+int exp_open_float_model(const char *path, const char *if_quantized, exp_float_model *fm)
 {
     memset(fm, 0, sizeof *fm);
-    pith_dataset none = {0};
     int rc = exp_load_checkpoint(path, &fm->g, &fm->meta, &fm->base, &fm->has_cfg);
     if (!rc && !fm->has_cfg)
         fm->base = pith_train_defaults();
     if (!rc && pith_graph_is_quantized(fm->g))
         rc = pith_error(PITH_EINVAL, "%s is %s", path, if_quantized);
+    if (rc)
+        exp_float_model_free(fm);
+    return rc;
+}
+
+int exp_open_float(const char *path, const char *data, uint64_t seed, const char *if_quantized, exp_float_model *fm)
+{
+    pith_dataset none = {0};
+    int rc = exp_open_float_model(path, if_quantized, fm);
     if (!rc)
     {
         pith_data_opts o;

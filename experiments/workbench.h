@@ -54,6 +54,8 @@ typedef struct exp_float_model {
 } exp_float_model;
 
 int exp_open_float(const char *path, const char *data, uint64_t seed, const char *if_quantized, exp_float_model *fm);
+/* The same without the data (train and test stay empty). */
+int exp_open_float_model(const char *path, const char *if_quantized, exp_float_model *fm);
 void exp_float_model_free(exp_float_model *fm);
 
 /* Class name for printing: Fashion-MNIST's names when the data is Fashion-MNIST. */

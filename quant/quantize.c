@@ -85,7 +85,13 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
               quant_result *r)
 {
     memset(r, 0, sizeof *r);
-    int rc = pith_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL);
+    /* no test set (a detector, a segmenter, a model of another task):
+     * calibration only, accuracies n/a */
+    const int scored = test && test->n > 0;
+    r->float_top1 = r->top1 = r->top5 = r->loss = NAN;
+    int rc = scored ? pith_test_accuracy(g, test, 500, &r->float_top1, NULL, NULL) : PITH_OK;
+    if (!rc && !scored && j->train && j->epochs > 0)
+        rc = pith_error(PITH_EINVAL, "%s fine-tunes on labelled data: it needs a training and test set", j->method);
     r->float_bytes = pith_graph_bytes(g);
     for (int i = 0; i < g->n_nodes; i++) { /* pruning masks are not part of the float model's size */
         const pith_param *mk = pith_node_param(&g->nodes[i], "mask");
@@ -102,8 +108,8 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
     if (!rc)
         rc = pith_quant_apply(g, &qc);
     free(layers);
-    if (!rc)
-        rc = pith_graph_compile(g, 500);
+    if (!rc) /* unscored models are the large ones (a detector at 640): small calibration batches */
+        rc = pith_graph_compile(g, scored ? 500 : 2);
     pith_dataset rest = {0}, calib = {0};
     if (!rc && j->q.io != PITH_QIO_WEIGHT_ONLY) {
         if (calib_set && j->calib >= calib_set->n) {
@@ -169,7 +175,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
         }
         r->cfg = c;
     }
-    if (!rc)
+    if (!rc && scored)
         rc = pith_test_accuracy(g, test, 500, &r->top1, &r->top5, &r->loss);
     if (!rc) {
         r->bytes = pith_quant_weight_bytes(g);
@@ -208,6 +214,12 @@ void quant_result_print(FILE *f, const quant_job *j, const quant_result *r)
     if (r->epochs)
         fprintf(f, "fine-tune  %d epoch%s, lr %g\n", r->epochs, r->epochs == 1 ? "" : "s", (double)r->cfg.lr);
     fprintf(f, "layers     %s\n", r->layers);
+    if (isnan(r->float_top1)) { /* --no-eval */
+        fprintf(f, "float      top-1    n/a   weights %9.1f KB\n", r->float_bytes / 1024.0);
+        fprintf(f, "quantized  top-1    n/a   weights %9.1f KB   (%.1fx smaller)\n", r->bytes / 1024.0,
+                r->bytes ? (double)r->float_bytes / (double)r->bytes : 0.0);
+        return;
+    }
     fprintf(f, "float      top-1 %6.2f%%   weights %9.1f KB\n", 100 * r->float_top1, r->float_bytes / 1024.0);
     fprintf(f, "quantized  top-1 %6.2f%%   weights %9.1f KB   (%.1fx smaller)   drop %+.2f pt\n",
             100 * r->top1, r->bytes / 1024.0, r->bytes ? (double)r->float_bytes / (double)r->bytes : 0.0,

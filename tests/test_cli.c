@@ -390,6 +390,41 @@ static void test_prune_lowrank_distill(void **state)
     assert_non_null(strstr(stderr_text(), "is quantized"));
 }
 
+/* A model that is not a classifier of the checkpoint's data (an imported
+ * 3 x 8 x 8 graph of 5 outputs, as a detector's would be): --no-eval
+ * calibrates on a list of images and quantizes with top-1 n/a; it exports
+ * to int8. */
+static void test_quantize_no_eval(void **state)
+{
+    (void)state;
+    const char *fx = getenv("PITH_IMAGES") ? getenv("PITH_IMAGES") : "build/fixtures/images";
+    char calib[600], a[2048], ck[512], q[512];
+    snprintf(calib, sizeof calib, "%s/calib.txt", fx);
+    FILE *f = fopen(calib, "r");
+    if (!f)
+        skip();
+    fclose(f);
+    snprintf(ck, sizeof ck, "%s", tu_path("ops.h5"));
+    snprintf(q, sizeof q, "%s", tu_path("ops8.h5"));
+    snprintf(a, sizeof a, "import tests/fixtures/onnx/graph_ops.onnx --out %s --quiet", ck);
+    assert_int_equal(run(a, out, sizeof out), 0);
+    snprintf(a, sizeof a, "quantize %s --calib %s --calib-count 4 --out %s", ck, calib, q);
+    assert_int_equal(run(a, out, sizeof out), 1); /* the checkpoint's data (Fashion-MNIST) does not fit */
+    snprintf(a, sizeof a, "quantize %s --no-eval --calib %s --calib-count 4 --json --out %s", ck, calib, q);
+    if (run(a, out, sizeof out) != 0)
+        fail_msg("%s: %s", a, stderr_text());
+    assert_one_json_object(out);
+    assert_non_null(strstr(out, "\"top1\":null"));
+    snprintf(a, sizeof a, "export %s --out %s --json", q, tu_path("ops8.pith"));
+    assert_int_equal(run(a, out, sizeof out), 0);
+    assert_true(json_number(out, "int8_layers") == 4 && json_number(out, "float_layers") == 0);
+    snprintf(a, sizeof a, "quantize %s --no-eval --out %s", ck, q);
+    assert_int_equal(run(a, out, sizeof out), 2);
+    assert_non_null(strstr(stderr_text(), "--no-eval calibrates on --calib PATH"));
+    snprintf(a, sizeof a, "quantize %s --no-eval --method qat --calib %s --out %s", ck, calib, q);
+    assert_int_equal(run(a, out, sizeof out), 2);
+}
+
 static void test_info_zoo(void **state)
 {
     (void)state;
@@ -466,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_train_eval_info_json),
         cmocka_unit_test(test_quantize_analyze),
         cmocka_unit_test(test_prune_lowrank_distill),
+        cmocka_unit_test(test_quantize_no_eval),
         cmocka_unit_test(test_info_zoo),
         cmocka_unit_test(test_export_bench_infer),
     };
