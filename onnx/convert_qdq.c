@@ -68,36 +68,63 @@ static int tensor_qparams(ox_importer *im, const Onnx__NodeProto *n, float *scal
     return PITH_OK;
 }
 
+/* The scale and zero point (inputs 1, 2) of a Q or DQ of constant x: per
+ * tensor or along `axis`; *per scales, each covering *inner consecutive
+ * elements, along *axis. The zero point may be absent (*zv NULL). */
+static int const_qparams(ox_importer *im, const Onnx__NodeProto *n, const ox_value *x, ox_value **s, ox_value **zv,
+                         size_t *per, size_t *inner, int64_t *axis_out)
+{
+    *s = ox_input(im, n, 1);
+    *zv = ox_has_input(n, 2) ? ox_input(im, n, 2) : NULL;
+    if (!*s || (ox_has_input(n, 2) && !*zv))
+        return PITH_EFORMAT;
+    if (!(*s)->is_const || (*zv && !(*zv)->is_const))
+        return ox_fail(im, PITH_EFORMAT, "the scale and zero point of a constant's %s must be constants",
+                       ox_str(n->op_type));
+    int64_t axis = ox_attr_int(n, "axis", 1);
+    if (axis < 0)
+        axis += x->rank;
+    *per = (*s)->n;
+    if (*per != 1 && (axis < 0 || axis >= x->rank || (int64_t)*per != x->dims[axis]))
+        return ox_fail(im, PITH_ESHAPE, "%zu scales along axis %lld of a rank-%d constant", *per, (long long)axis,
+                       x->rank);
+    if (*zv && (*zv)->n != *per)
+        return ox_fail(im, PITH_ESHAPE, "%zu zero points for %zu scales", (*zv)->n, *per);
+    *inner = 1;
+    for (int d = (int)axis + 1; *per > 1 && d < x->rank; d++)
+        *inner *= (size_t)x->dims[d];
+    *axis_out = axis;
+    return PITH_OK;
+}
+
+/* Inputs 1 and 2 again after a new value was defined (the value table may
+ * have moved). */
+static void refetch(ox_importer *im, const Onnx__NodeProto *n, ox_value **s, ox_value **zv)
+{
+    *s = ox_get(im, n->input[1]);
+    *zv = ox_has_input(n, 2) ? ox_get(im, n->input[2]) : NULL;
+}
+
 /* QuantizeLinear of a constant: folded, saturate(round(x / s) + z) with
  * ties to even, per tensor or along `axis`, to the zero point's type. */
 static int fold_quantize(ox_importer *im, const Onnx__NodeProto *n, ox_value *x)
 {
-    ox_value *s = ox_input(im, n, 1), *zv = ox_has_input(n, 2) ? ox_input(im, n, 2) : NULL;
-    if (!s || (ox_has_input(n, 2) && !zv))
-        return PITH_EFORMAT;
-    if (!s->is_const || (zv && !zv->is_const))
-        return ox_fail(im, PITH_EFORMAT, "the scale and zero point of a constant's QuantizeLinear must be constants");
+    ox_value *s, *zv;
+    size_t per, inner;
+    int64_t axis;
+    int rc = const_qparams(im, n, x, &s, &zv, &per, &inner, &axis);
+    if (rc)
+        return rc;
     int dt = zv ? zv->dtype : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
     if (dt != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 && dt != ONNX__TENSOR_PROTO__DATA_TYPE__INT8)
         return ox_fail(im, PITH_EFORMAT, "zero point of element type %d: pith takes uint8 and int8", dt);
-    int64_t axis = ox_attr_int(n, "axis", 1);
-    if (axis < 0)
-        axis += x->rank;
-    size_t per = s->n;
-    if (per != 1 && (axis < 0 || axis >= x->rank || (int64_t)per != x->dims[axis]))
-        return ox_fail(im, PITH_ESHAPE, "%zu scales along axis %lld of a rank-%d constant", per, (long long)axis,
-                       x->rank);
-    if (zv && zv->n != per)
-        return ox_fail(im, PITH_ESHAPE, "%zu zero points for %zu scales", zv->n, per);
-    size_t inner = 1;
-    for (int d = (int)axis + 1; per > 1 && d < x->rank; d++)
-        inner *= (size_t)x->dims[d];
     const float lo = dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ? 0.0f : -128.0f, hi = lo + 255.0f;
     ox_value cx = *x;
     ox_value *y = ox_define_const(im, n->output[0], 1, cx.rank, cx.dims);
     if (!y)
         return PITH_EFORMAT;
     y->dtype = dt;
+    refetch(im, n, &s, &zv);
     for (size_t k = 0; k < cx.n; k++) {
         size_t c = per == 1 ? 0 : (k / inner) % per;
         float q = nearbyintf((float)ox_getf(&cx, k) / (float)ox_getf(s, c)) + (float)(zv ? ox_geti(zv, c) : 0);
@@ -159,28 +186,18 @@ define:
  * pair for all). */
 static int fold_dequantize(ox_importer *im, const Onnx__NodeProto *n, ox_value *x)
 {
-    ox_value *s = ox_input(im, n, 1), *zv = ox_has_input(n, 2) ? ox_input(im, n, 2) : NULL;
-    if (!s || (ox_has_input(n, 2) && !zv))
-        return PITH_EFORMAT;
-    if (!s->is_const || (zv && !zv->is_const))
-        return ox_fail(im, PITH_EFORMAT, "the scale and zero point of a constant's DequantizeLinear must be constants");
-    int64_t axis = ox_attr_int(n, "axis", 1);
-    if (axis < 0)
-        axis += x->rank;
-    size_t per = s->n;
-    if (per != 1 && (axis < 0 || axis >= x->rank || (int64_t)per != x->dims[axis]))
-        return ox_fail(im, PITH_ESHAPE, "%zu scales along axis %lld of a rank-%d constant", per, (long long)axis,
-                       x->rank);
-    if (zv && zv->n != per)
-        return ox_fail(im, PITH_ESHAPE, "%zu zero points for %zu scales", zv->n, per);
-    size_t inner = 1;
-    for (int d = (int)axis + 1; per > 1 && d < x->rank; d++)
-        inner *= (size_t)x->dims[d];
+    ox_value *s, *zv;
+    size_t per, inner;
+    int64_t axis;
+    int rc = const_qparams(im, n, x, &s, &zv, &per, &inner, &axis);
+    if (rc)
+        return rc;
     ox_value cx = *x;
     int int8_weights = cx.dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
     ox_value *y = ox_define_const(im, n->output[0], 0, cx.rank, cx.dims);
     if (!y)
         return PITH_EFORMAT;
+    refetch(im, n, &s, &zv);
     int symmetric = 1;
     for (size_t k = 0; k < cx.n; k++) {
         size_t c = per == 1 ? 0 : (k / inner) % per;
