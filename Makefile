@@ -200,7 +200,7 @@ fuzz: $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_onnx $(BUILD)/fuzz/fuzz_image
 	@$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_SECONDS) -max_len=400000 -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus > $(BUILD)/fuzz/log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/log; [ $$rc -eq 0 ] || exit $$rc
-	@mkdir -p $(BUILD)/fuzz/onnx-corpus && cp tests/fixtures/onnx/*.onnx $(BUILD)/fuzz/onnx-corpus/
+	@mkdir -p $(BUILD)/fuzz/onnx-corpus && cp tests/fixtures/onnx/*.onnx tests/fixtures/fuzz/onnx/*.onnx $(BUILD)/fuzz/onnx-corpus/
 	@$(BUILD)/fuzz/fuzz_onnx -max_total_time=$(FUZZ_SECONDS) -max_len=1000000 -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/onnx- $(BUILD)/fuzz/onnx-corpus > $(BUILD)/fuzz/onnx.log 2>&1; rc=$$?; \
 	  tail -12 $(BUILD)/fuzz/onnx.log; [ $$rc -eq 0 ] || exit $$rc

@@ -1,6 +1,7 @@
 /* pith run: one experiment point from a YAML config (the engine is
  * experiments/run.h; this is its command line). */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +152,12 @@ int cmd_run(int argc, char **argv)
         json_end_obj(&j);
         json_finish(&j);
     } else {
-        printf("%s %s: top-1 %.2f%% top-5 %.2f%%, %lld params, %lld MACs", cfg.name, cfg.run_id, 100 * row.top1,
-               100 * row.top5, (long long)row.params, (long long)row.macs);
+        if (isnan(row.top1)) /* not scored: no labelled test images (a detector, a segmenter) */
+            printf("%s %s: top-1 n/a, %lld params, %lld MACs", cfg.name, cfg.run_id, (long long)row.params,
+                   (long long)row.macs);
+        else
+            printf("%s %s: top-1 %.2f%% top-5 %.2f%%, %lld params, %lld MACs", cfg.name, cfg.run_id, 100 * row.top1,
+                   100 * row.top5, (long long)row.params, (long long)row.macs);
         if (row.batch)
             printf("; %.3f ms, %.0f inferences/s, %.0f KB peak, %.2f uJ (est.) on %s", row.latency_ms, row.fps,
                    row.peak_mem_kb, row.energy_uj, row.bench_on);

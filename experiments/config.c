@@ -14,7 +14,7 @@
 #include "config_yaml.h"
 
 static const char *const dataset_keys =
-    "path, input, order, scale, resize, resample, mean, std, subset, val, augment";
+    "path, calib, input, order, scale, resize, resample, mean, std, subset, val, augment";
 
 /* a number, or a list of 1 to 4 numbers (one per channel) */
 static int floats(cy_ctx *c, yaml_node_t *v, const char *key, double lo, int lo_open, float *out, int *n)
@@ -58,8 +58,15 @@ static int parse_dataset(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
     {
         yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
         const char *key = cy_scalar(k) ? cy_scalar(k) : "";
-        if (!strcmp(key, "path"))
+        static const char *const pre_keys[] = {"input", "order", "scale", "resize", "resample", "mean", "std"};
+        for (size_t q = 0; q < sizeof pre_keys / sizeof pre_keys[0]; q++)
+            if (!strcmp(key, pre_keys[q]) && !cfg->pre_given)
+                cfg->pre_given = cy_line(k);
+        if (!strcmp(key, "path")) {
             rc = cy_str(c, v, "dataset.path", cfg->data_dir, sizeof cfg->data_dir);
+            cfg->data_given = 1;
+        } else if (!strcmp(key, "calib"))
+            rc = cy_str(c, v, "dataset.calib", cfg->calib_path, sizeof cfg->calib_path);
         else if (!strcmp(key, "mean") || !strcmp(key, "std")) {
             /* the 0-1 convention (torchvision's; pith train's --mean01 / --std01) */
             const int is_mean = key[0] == 'm';
@@ -187,10 +194,14 @@ static int parse_root(cy_ctx *c, exp_config *cfg)
     if (!has_name)
         return cy_err(c, root, "missing required key 'experiment' (a name for the runs folder)");
     if (!model)
-        return cy_err(c, root, "missing required key 'model' (a zoo name or a list of layers)");
+        return cy_err(c, root, "missing required key 'model' (a zoo name, a list of layers or {checkpoint: PATH})");
     if (!stages)
         return cy_err(c, root, "missing required key 'stages'");
     rc = exp_parse_model(c, model, cfg);
+    if (!rc && cfg->checkpoint[0] && cfg->pre_given)
+        return pith_error(PITH_EINVAL, "%s:%d: dataset: the input's size and preprocessing are the checkpoint's "
+                          "(%s); give only path, calib, subset, val and augment", c->path, cfg->pre_given,
+                          cfg->checkpoint);
     if (!rc)
         rc = exp_parse_stages(c, stages, cfg);
     if (!rc)
@@ -266,6 +277,26 @@ static int prescan(FILE *f, const char *path)
     return rc;
 }
 
+/* Folds the bytes of `file` (a config's model.checkpoint) into *h. */
+static int hash_file(const char *file, const char *config, uint64_t *h)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return pith_error(PITH_EIO, "%s: model.checkpoint: %s: cannot open", config, file);
+    unsigned char b[65536];
+    size_t n;
+    uint64_t x = *h;
+    while ((n = fread(b, 1, sizeof b, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            x = (x ^ b[i]) * 0x100000001b3ull;
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return pith_error(PITH_EIO, "%s: model.checkpoint: %s: read error", config, file);
+    *h = x;
+    return PITH_OK;
+}
+
 void exp_config_data_opts(const exp_config *cfg, pith_data_opts *o)
 {
     pith_data_opts_default(o);
@@ -338,6 +369,13 @@ int exp_config_load(const char *path, const char *const *sets, int n_sets, exp_c
         uint64_t h = 0xcbf29ce484222325ull;
         for (size_t i = 0; out.s && i < out.n; i++)
             h = (h ^ (unsigned char)out.s[i]) * 0x100000001b3ull;
+        uint64_t file_h = 0xcbf29ce484222325ull;
+        if (!rc && cfg->checkpoint[0]) { /* the run is of what the file holds, not of its name */
+            rc = hash_file(cfg->checkpoint, path, &file_h);
+            h ^= file_h;
+            for (int i = 0; i < cfg->n_stages; i++)
+                cfg->stages[i].prefix_key ^= file_h;
+        }
         cfg->hash = h;
         snprintf(cfg->run_id, sizeof cfg->run_id, "%010llx-s%llu", (unsigned long long)(h >> 24),
                  (unsigned long long)cfg->seed);

@@ -90,7 +90,11 @@ typedef struct exp_config {
     pith_augment aug;
     char hardware[128];       /* hardware.name: what the bench figures stand for ("" : this host) */
     double price_usd;         /* hardware.price, NAN when not given */
-    char model[64];           /* zoo name, or "custom" with layers */
+    char model[64];           /* zoo name, "custom" with layers, or a checkpoint's name */
+    char checkpoint[1024];    /* model: {checkpoint: PATH}: start from this pith checkpoint ("" : zoo or layers) */
+    int data_given;           /* dataset.path was given (else a checkpoint's own dataset, if it names one) */
+    int pre_given;            /* a key of the input's preprocessing was given (refused with a checkpoint) */
+    char calib_path[512];     /* dataset.calib: images to calibrate on instead of the training set ("" : none) */
     exp_layer *layers;
     int n_layers;
     exp_stage stages[EXP_MAX_STAGES];
@@ -110,7 +114,8 @@ void exp_config_data_opts(const exp_config *cfg, pith_data_opts *o);
 void exp_config_free(exp_config *cfg);
 /* The stage chain, e.g. "train>eval". */
 void exp_stage_chain(const exp_config *cfg, char *buf, size_t len);
-/* Builds the configured model (zoo or layer list). */
+/* Builds the configured model (zoo or layer list; not a checkpoint, which
+ * the stage runner loads). */
 int exp_build_model(const exp_config *cfg, int c, int h, int w, int classes, pith_graph **g);
 
 #endif

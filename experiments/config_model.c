@@ -94,8 +94,40 @@ static int parse_layer(cy_ctx *c, yaml_node_t *m, exp_layer *l)
     return PITH_OK;
 }
 
+/* model: {checkpoint: PATH, name: NAME}: a pith checkpoint (an imported ONNX
+ * model, or any earlier result) named NAME in the results (default: the
+ * file's name without folder and extension). */
+static int parse_checkpoint_model(cy_ctx *c, yaml_node_t *m, exp_config *cfg)
+{
+    int rc = PITH_OK;
+    FOR_PAIRS(m, p)
+    {
+        yaml_node_t *k = cy_get(c, p->key), *v = cy_get(c, p->value);
+        const char *key = cy_scalar(k) ? cy_scalar(k) : "";
+        if (!strcmp(key, "checkpoint"))
+            rc = cy_str(c, v, "model.checkpoint", cfg->checkpoint, sizeof cfg->checkpoint);
+        else if (!strcmp(key, "name"))
+            rc = cy_str(c, v, "model.name", cfg->model, sizeof cfg->model);
+        else
+            rc = cy_unknown(c, k, "model", "checkpoint, name");
+        if (rc)
+            return rc;
+    }
+    if (!cfg->checkpoint[0])
+        return cy_err(c, m, "model: a mapping needs 'checkpoint' (a pith checkpoint, e.g. from pith import)");
+    if (!cfg->model[0]) {
+        const char *base = strrchr(cfg->checkpoint, '/');
+        base = base ? base + 1 : cfg->checkpoint;
+        size_t n = strcspn(base, ".");
+        snprintf(cfg->model, sizeof cfg->model, "%.*s", (int)(n ? n : strlen(base)), base);
+    }
+    return PITH_OK;
+}
+
 int exp_parse_model(cy_ctx *c, yaml_node_t *v, exp_config *cfg)
 {
+    if (v->type == YAML_MAPPING_NODE)
+        return parse_checkpoint_model(c, v, cfg);
     if (cy_scalar(v)) {
         int rc = cy_str(c, v, "model", cfg->model, sizeof cfg->model);
         if (rc)
@@ -108,11 +140,11 @@ int exp_parse_model(cy_ctx *c, yaml_node_t *v, exp_config *cfg)
             strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
             strncat(list, pith_zoo[i].name, sizeof list - strlen(list) - 1);
         }
-        return cy_err(c, v, "model: unknown zoo model '%s' (allowed: %s, or a list of layers)", cfg->model,
+        return cy_err(c, v, "model: unknown zoo model '%s' (allowed: %s, a list of layers, or {checkpoint: PATH})", cfg->model,
                    list);
     }
     if (v->type != YAML_SEQUENCE_NODE)
-        return cy_err(c, v, "model: expected a zoo name or a list of layers");
+        return cy_err(c, v, "model: expected a zoo name, a list of layers or {checkpoint: PATH}");
     int n = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n < 1 || n > EXP_MAX_LAYERS)
         return cy_err(c, v, "model: 1 to %d layers", EXP_MAX_LAYERS);

@@ -100,19 +100,82 @@ static int resume_from_cache(exp_run_state *s)
     return hit + 1;
 }
 
+/* What each stage needs of the data, checked before anything runs: a model
+ * from a checkpoint may come without labelled data (a detector calibrated on
+ * a list of photos). */
+static int check_data_needs(const exp_run_state *s)
+{
+    const exp_config *cfg = s->cfg;
+    for (int i = 0; i < cfg->n_stages; i++) {
+        const exp_stage *st = &cfg->stages[i];
+        const exp_stage_kind k = st->kind;
+        const int trains = k == STAGE_TRAIN || k == STAGE_FINETUNE || k == STAGE_DISTILL || k == STAGE_PRUNE ||
+                           k == STAGE_SENSITIVITY || (k == STAGE_LOWRANK && st->lr_finetune > 0) ||
+                           (k == STAGE_QUANTIZE && st->quant.train);
+        const char *what = NULL;
+        if (trains && s->train.n == 0)
+            what = "labelled training images";
+        else if (k == STAGE_EVAL && s->test.n == 0)
+            what = "labelled test images";
+        else if (k == STAGE_QUANTIZE && s->train.n == 0 && s->calib.n == 0)
+            what = "calibration images";
+        if (what)
+            return pith_error(PITH_EINVAL, "%s:%d: stage %d (%s) needs %s, and the config gives none (%s)", cfg->path,
+                              st->line, i + 1, exp_stage_words[k], what,
+                              k == STAGE_QUANTIZE && !st->quant.train ? "dataset.calib: a list or folder of images"
+                                                                      : "dataset.path");
+    }
+    return PITH_OK;
+}
+
+/* The model and data of a config whose model is a checkpoint: the data opts
+ * (input size, preprocessing, normalisation) are the checkpoint's; the
+ * dataset is the config's, else the one the checkpoint names, else none. */
+static int open_checkpoint_model(exp_run_state *s, pith_ckpt_meta *origin, pith_data_opts *o)
+{
+    const exp_config *cfg = s->cfg;
+    int rc = exp_load_checkpoint(cfg->checkpoint, &s->g, origin, NULL, NULL);
+    if (rc)
+        return rc;
+    s->origin = origin;
+    exp_data_opts(origin, s->g, o);
+    o->progress = s->progress;
+    o->cache_dir = s->dir;
+    o->train_crop = cfg->aug.rrc_min > 0.0f;
+    const char *data = cfg->data_given ? cfg->data_dir : origin->dataset;
+    fprintf(s->log, "model: %s (%s), input %dx%dx%d, data %s\n", cfg->checkpoint, origin->model, o->c, o->h, o->w,
+            data[0] ? data : "none");
+    return data[0] ? exp_load_data(data, o, cfg->subset, cfg->val, cfg->seed, &s->train, &s->evalset, &s->test)
+                   : PITH_OK;
+}
+
 /* Runs the stages; fills the row's measurements. */
 static int run_stages(exp_run_state *s)
 {
     const exp_config *cfg = s->cfg;
     pith_data_opts o;
-    exp_config_data_opts(cfg, &o);
-    o.progress = s->progress;
-    o.cache_dir = s->dir;
-    int rc = exp_load_data(cfg->data_dir, &o, cfg->subset, cfg->val, cfg->seed, &s->train, &s->evalset, &s->test);
-    if (!rc) {
-        int classes = s->train.classes > s->test.classes ? s->train.classes : s->test.classes;
-        rc = exp_build_model(cfg, s->train.c, s->train.h, s->train.w, classes, &s->g);
+    pith_ckpt_meta origin;
+    int rc;
+    if (cfg->checkpoint[0]) {
+        rc = open_checkpoint_model(s, &origin, &o);
+    } else {
+        exp_config_data_opts(cfg, &o);
+        o.progress = s->progress;
+        o.cache_dir = s->dir;
+        rc = exp_load_data(cfg->data_dir, &o, cfg->subset, cfg->val, cfg->seed, &s->train, &s->evalset, &s->test);
+        if (!rc) {
+            int classes = s->train.classes > s->test.classes ? s->train.classes : s->test.classes;
+            rc = exp_build_model(cfg, s->train.c, s->train.h, s->train.w, classes, &s->g);
+        }
     }
+    if (!rc && cfg->calib_path[0]) { /* representative images through the model's preprocessing */
+        o.calib = 1;
+        o.labels = NULL;
+        o.train_crop = 0;
+        rc = exp_load_split(cfg->calib_path, "train", &o, &s->calib);
+    }
+    if (!rc)
+        rc = check_data_needs(s);
     s->last_train = pith_train_defaults();
     int first = !rc && s->cache ? resume_from_cache(s) : 0;
     for (int i = first; i < cfg->n_stages && !rc; i++)
@@ -132,6 +195,8 @@ static int run_stages(exp_run_state *s)
     pith_dataset_free(&s->train);
     pith_dataset_free(&s->evalset);
     pith_dataset_free(&s->test);
+    pith_dataset_free(&s->calib);
+    s->origin = NULL;
     return rc;
 }
 

@@ -23,7 +23,8 @@ int exp_stage_quantize(exp_run_state *s, int i)
     exp_stage_meta(s, i, &m);
     fprintf(s->log, "stage %d: quantize, method %s, w%d a%d, %d fine-tuning epochs\n", i + 1, job.method, job.q.w.bits,
             job.q.io == PITH_QIO_WEIGHT_ONLY ? 32 : job.q.a.bits, job.epochs);
-    int rc = quant_run(s->g, &m, &s->last_train, &job, &s->train, &s->test, NULL, s->progress, &res);
+    int rc = quant_run(s->g, &m, &s->last_train, &job, &s->train, &s->test, s->calib.n ? &s->calib : NULL,
+                       s->progress, &res);
     if (rc)
         return rc;
     quant_result_print(s->log, &job, &res);

@@ -54,7 +54,11 @@ int exp_stage_export(exp_run_state *s, int i)
         int i0 = 0, y0;
         pith_dataset_gather(&s->test, &i0, 1, NULL, 0, golden, &y0);
     }
-    int rc = exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std, &m, golden, s->exported, &rep);
+    /* a checkpoint's model: its metadata's normalisation and class names, and
+     * no dataset's class names unless the config gives labelled data */
+    const char *names_from = s->origin && !s->train.n && !s->test.n ? NULL : s->cfg->data_dir;
+    int rc = s->origin ? exp_export(s->g, names_from, m.mean, m.std, &m, golden, s->exported, &rep)
+                       : exp_export(s->g, s->cfg->data_dir, s->cfg->mean, s->cfg->std, &m, golden, s->exported, &rep);
     free(golden);
     if (rc) {
         s->exported[0] = '\0';

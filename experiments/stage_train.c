@@ -29,6 +29,16 @@ void exp_stage_file(const exp_run_state *s, int i, const char *what, char *buf, 
 void exp_stage_meta(const exp_run_state *s, int i, pith_ckpt_meta *m)
 {
     const exp_config *cfg = s->cfg;
+    if (s->origin) { /* a checkpoint's model keeps its input, preprocessing, classes and names */
+        *m = *s->origin;
+        if (cfg->data_given)
+            snprintf(m->dataset, sizeof m->dataset, "%s", cfg->data_dir);
+        snprintf(m->command, sizeof m->command, "pith run %.900s (stage %d: %s)", cfg->path, i + 1,
+                 exp_stage_words[cfg->stages[i].kind]);
+        exp_utc_now(m->created, sizeof m->created);
+        m->seed = cfg->seed;
+        return;
+    }
     memset(m, 0, sizeof *m);
     snprintf(m->model, sizeof m->model, "%s", cfg->model);
     snprintf(m->dataset, sizeof m->dataset, "%s", cfg->data_dir);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "../core/checkpoint.h"
 #include "../core/dataset.h"
 #include "../core/graph.h"
 #include "../core/train.h"
@@ -17,7 +18,9 @@ typedef struct exp_run_state {
     const char *cache;            /* the stage cache folder, NULL: off */
     FILE *log;                    /* the run's log.txt */
     FILE *progress;               /* NULL: quiet */
-    pith_dataset train, evalset, test;
+    pith_dataset train, evalset, test; /* empty when a checkpoint's model comes without data */
+    pith_dataset calib;           /* dataset.calib's images, empty if none */
+    const pith_ckpt_meta *origin; /* model.checkpoint's metadata (its input's preprocessing), NULL: zoo */
     pith_graph *g;                /* the model as the stages have made it so far */
     pith_train_config last_train; /* fine-tuning starts from the last recipe */
     char exported[2300];          /* the last export stage's file, "" : none yet */

@@ -208,7 +208,7 @@ int exp_export(pith_graph *g, const char *dataset, float mean, float std, const 
     o.norm_channels = 1;
     o.mean[0] = mean;
     o.std[0] = std;
-    if (k <= 64 && dataset) {
+    if (k <= 64 && dataset && dataset[0]) { /* "": no dataset (an imported model's) */
         for (int i = 0; i < k; i++)
             labels[i] = exp_class_name(dataset, k, i, names[i], sizeof names[i]);
         o.labels = labels;

@@ -65,7 +65,7 @@ const char *exp_model_class_name(const pith_ckpt_meta *meta, const char *dataset
                                  size_t len);
 /* The export step of pith export and of a config's export stage: g to the
  * .pith file `out` with the input normalisation, the dataset's class names
- * (dataset NULL: none) and, when golden_in is given, that one normalised
+ * (dataset NULL or "": none) and, when golden_in is given, that one normalised
  * image and the workbench's output for it. */
 int exp_export(pith_graph *g, const char *dataset, float mean, float std, const pith_ckpt_meta *meta,
                const float *golden_in, const char *out, pith_export_report *rep);

@@ -45,7 +45,7 @@ static int unary(ox_importer *im, const Onnx__NodeProto *n, const pith_op *op, c
         for (size_t k = 0; k < cx.n; k++) {
             float v = fold1(op, a ? a : &(pith_attrs){0}, (float)ox_getf(&cx, k));
             if (cx.is_int)
-                y->i[k] = (int64_t)v;
+                y->i[k] = ox_f2i(v);
             else
                 y->f[k] = v;
         }

@@ -62,7 +62,15 @@ static int fold(ox_importer *im, const Onnx__NodeProto *n, math_kind k, const ox
             int64_t ia = ox_geti(&ca, sa), ib = ox_geti(&cb, sb);
             if (k == MATH_DIV && ib == 0)
                 return ox_fail(im, PITH_EFORMAT, "integer division by zero while folding");
-            y->i[q] = k == MATH_ADD ? ia + ib : k == MATH_SUB ? ia - ib : k == MATH_MUL ? ia * ib : ia / ib;
+            int64_t iy = 0;
+            int over = k == MATH_ADD ? __builtin_add_overflow(ia, ib, &iy)
+                     : k == MATH_SUB ? __builtin_sub_overflow(ia, ib, &iy)
+                     : k == MATH_MUL ? __builtin_mul_overflow(ia, ib, &iy)
+                     : (ia == INT64_MIN && ib == -1) || (iy = ia / ib, 0);
+            if (over)
+                return ox_fail(im, PITH_EFORMAT, "integer overflow while folding (%lld and %lld)", (long long)ia,
+                               (long long)ib);
+            y->i[q] = iy;
         } else {
             y->f[q] = (float)apply(k, ox_getf(&ca, sa), ox_getf(&cb, sb));
         }

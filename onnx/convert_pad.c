@@ -80,7 +80,7 @@ int ox_pad(ox_importer *im, const Onnx__NodeProto *n)
                     int sj = pithrt_pad_src((int)(j - pads[3]), (int)cx.dims[3], mode);
                     size_t src = ((size_t)b * (size_t)cx.dims[2] + (size_t)si) * (size_t)cx.dims[3] + (size_t)sj;
                     if (cx.is_int)
-                        y->i[q] = si < 0 || sj < 0 ? (int64_t)value : cx.i[src];
+                        y->i[q] = si < 0 || sj < 0 ? ox_f2i(value) : cx.i[src];
                     else
                         y->f[q] = si < 0 || sj < 0 ? value : cx.f[src];
                 }

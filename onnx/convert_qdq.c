@@ -62,9 +62,10 @@ static int tensor_qparams(ox_importer *im, const Onnx__NodeProto *n, float *scal
         is_unsigned = zv->dtype == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
         z = ox_geti(zv, 0);
     }
+    if (is_unsigned ? z < 0 || z > 255 : z < -128 || z > 127)
+        return ox_fail(im, PITH_EFORMAT, "zero point %lld outside its %s range", (long long)z,
+                       is_unsigned ? "uint8" : "int8");
     *zp = (int32_t)(is_unsigned ? z - 128 : z);
-    if (*zp < -128 || *zp > 127)
-        return ox_fail(im, PITH_EFORMAT, "zero point %lld", (long long)z);
     return PITH_OK;
 }
 
@@ -128,7 +129,7 @@ static int fold_quantize(ox_importer *im, const Onnx__NodeProto *n, ox_value *x)
     for (size_t k = 0; k < cx.n; k++) {
         size_t c = per == 1 ? 0 : (k / inner) % per;
         float q = nearbyintf((float)ox_getf(&cx, k) / (float)ox_getf(s, c)) + (float)(zv ? ox_geti(zv, c) : 0);
-        y->i[k] = (int64_t)(q < lo ? lo : q > hi ? hi : q);
+        y->i[k] = (int64_t)(q > hi ? hi : q >= lo ? q : lo); /* NaN as lo */
     }
     if (im->info)
         im->info->folded++;
@@ -203,7 +204,7 @@ static int fold_dequantize(ox_importer *im, const Onnx__NodeProto *n, ox_value *
         size_t c = per == 1 ? 0 : (k / inner) % per;
         int64_t z = zv ? ox_geti(zv, c) : 0;
         symmetric &= z == 0;
-        y->f[k] = (float)(ox_geti(&cx, k) - z) * (float)ox_getf(s, c);
+        y->f[k] = (float)((double)ox_geti(&cx, k) - (double)z) * (float)ox_getf(s, c); /* any int64 in a file */
     }
     if (im->info)
         im->info->folded++;

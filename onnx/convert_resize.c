@@ -8,6 +8,19 @@
 #include "../runtime/kernels/resize_coord.h"
 #include "importer.h"
 
+/* Beyond this an output plane is surely a corrupt scale, and int arithmetic
+ * on its size would overflow. */
+#define RESIZE_MAX 65536
+
+/* *out = size (already floored) if it lies in [1, RESIZE_MAX]; NaN does not. */
+static int scaled_size(double size, int *out)
+{
+    if (!(size >= 1.0 && size <= RESIZE_MAX))
+        return 0;
+    *out = (int)size;
+    return 1;
+}
+
 static int word(ox_importer *im, const char *what, const char *v, const char *const *names, int n)
 {
     for (int k = 0; k < n; k++)
@@ -62,13 +75,16 @@ int ox_resize(ox_importer *im, const Onnx__NodeProto *n)
         a.rsh = s[2], a.rsw = s[3];
         if (s[0] != 1.0f || s[1] != 1.0f)
             return ox_fail(im, PITH_EFORMAT, "scaling the batch or channels is not supported");
-        a.oh = (int)floorf((float)h * a.rsh);
-        a.ow = (int)floorf((float)w * a.rsw);
+        if (!scaled_size(floorf((float)h * a.rsh), &a.oh) || !scaled_size(floorf((float)w * a.rsw), &a.ow))
+            return ox_fail(im, PITH_EFORMAT, "scales %g, %g give an output size outside [1, %d]", s[2], s[3], RESIZE_MAX);
     } else if (sz && sz->n) {
         if (!sz->is_const || sz->n != 4)
             return ox_fail(im, PITH_EFORMAT, "sizes must fold to 4 constants");
         if (ox_geti(sz, 0) != 1 || ox_geti(sz, 1) != x->dims[1])
             return ox_fail(im, PITH_EFORMAT, "resizing the batch or channels is not supported");
+        if (ox_geti(sz, 2) < 1 || ox_geti(sz, 2) > RESIZE_MAX || ox_geti(sz, 3) < 1 || ox_geti(sz, 3) > RESIZE_MAX)
+            return ox_fail(im, PITH_EFORMAT, "sizes %lld x %lld outside [1, %d]", (long long)ox_geti(sz, 2),
+                           (long long)ox_geti(sz, 3), RESIZE_MAX);
         a.oh = (int)ox_geti(sz, 2);
         a.ow = (int)ox_geti(sz, 3);
         a.rsh = (float)a.oh / (float)h;
@@ -80,8 +96,9 @@ int ox_resize(ox_importer *im, const Onnx__NodeProto *n)
             return ox_fail(im, PITH_EFORMAT, "scaling the batch or channels is not supported");
         a.rsh = (float)ox_getf(sc, 2);
         a.rsw = (float)ox_getf(sc, 3);
-        a.oh = (int)floor((double)h * a.rsh);
-        a.ow = (int)floor((double)w * a.rsw);
+        if (!scaled_size(floor((double)h * a.rsh), &a.oh) || !scaled_size(floor((double)w * a.rsw), &a.ow))
+            return ox_fail(im, PITH_EFORMAT, "scales %g, %g give an output size outside [1, %d]", ox_getf(sc, 2),
+                           ox_getf(sc, 3), RESIZE_MAX);
     } else {
         return ox_fail(im, PITH_EFORMAT, "neither scales nor sizes are given");
     }

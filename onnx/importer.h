@@ -114,7 +114,19 @@ static inline void ox_next_index(int64_t *pos, const int64_t *dims, int r)
 }
 /* A constant element as double / int64. */
 static inline double ox_getf(const ox_value *v, size_t k) { return v->is_int ? (double)v->i[k] : v->f[k]; }
-static inline int64_t ox_geti(const ox_value *v, size_t k) { return v->is_int ? v->i[k] : (int64_t)v->f[k]; }
+/* A float as int64, truncated toward zero; saturated (NaN as 0) because a
+ * file may hold any float and converting one out of range is undefined. */
+static inline int64_t ox_f2i(double f)
+{
+    if (!(f == f))
+        return 0;
+    if (f >= 9.2e18)
+        return INT64_MAX;
+    if (f <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)f;
+}
+static inline int64_t ox_geti(const ox_value *v, size_t k) { return v->is_int ? v->i[k] : ox_f2i(v->f[k]); }
 
 /* attributes (values.c) */
 const Onnx__AttributeProto *ox_attr(const Onnx__NodeProto *n, const char *name);

@@ -242,6 +242,82 @@ static void test_sensitivity_stage(void **state)
     free(command);
 }
 
+/* A model from a checkpoint (an imported ONNX graph) with only calibration
+ * images: quantize, export and bench from a config give byte for byte the
+ * .pith file pith quantize --no-eval and pith export give, the report row has
+ * the model's name and accuracy n/a; the run id follows the checkpoint's
+ * content; the stages that need labelled data and a preprocessing key that
+ * would contradict the checkpoint's are refused, naming the line. */
+static void test_checkpoint_model(void **state)
+{
+    (void)state;
+    const char *fx = getenv("PITH_IMAGES") ? getenv("PITH_IMAGES") : "build/fixtures/images";
+    char calib[600], ck[512], text[2048], cmd[4096], dir[1200], path[1400];
+    snprintf(calib, sizeof calib, "%s/calib.txt", fx);
+    FILE *f = fopen(calib, "r");
+    if (!f)
+        skip();
+    fclose(f);
+    const char *bin = getenv("PITH_BIN") ? getenv("PITH_BIN") : "build/pith";
+    snprintf(ck, sizeof ck, "%s", tu_path("ck-ops.h5"));
+    snprintf(cmd, sizeof cmd, "%s import tests/fixtures/onnx/graph_ops.onnx --out %s --quiet", bin, ck);
+    assert_int_equal(system(cmd), 0);
+    snprintf(text, sizeof text,
+             "experiment: ckpt\nmodel: {checkpoint: %s, name: ops_net}\ndataset: {calib: %s}\n"
+             "stages:\n  - quantize: {method: ptq, calib: 4}\n  - export\n  - bench: {runs: 2, warmup: 0}\n",
+             ck, calib);
+    run_config("ckpt", text, dir, sizeof dir);
+    snprintf(cmd, sizeof cmd, "%s quantize %s --no-eval --calib %s --calib-count 4 --out %s > /dev/null && "
+             "%s export %s --out %s > /dev/null", bin, ck, calib, tu_path("ck-ops8.h5"), bin, tu_path("ck-ops8.h5"),
+             tu_path("ck-ops8.pith"));
+    assert_int_equal(system(cmd), 0);
+    size_t na, nb;
+    snprintf(path, sizeof path, "%s/stage2-export.pith", dir);
+    char *a = tu_read_file(path, &na), *b = tu_read_file(tu_path("ck-ops8.pith"), &nb);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    free(a);
+    free(b);
+    snprintf(cmd, sizeof cmd, "%s report %s > %s", bin, tu_path("ckpt.tsv"), tu_path("ckpt.md"));
+    assert_int_equal(system(cmd), 0);
+    char *md = tu_read_file(tu_path("ckpt.md"), &na);
+    assert_non_null(md);
+    assert_non_null(strstr(md, "| ops_net | 3x8x8 | 1 | w8a8 |"));
+    assert_non_null(strstr(md, "| n/a |"));
+    free(md);
+
+    /* the run id is of the checkpoint's content: another one under the same name, another id */
+    exp_config c1, c2;
+    CHECK_OK(exp_config_load(tu_path("ckpt.yaml"), NULL, 0, &c1));
+    snprintf(cmd, sizeof cmd, "%s import tests/fixtures/onnx/fmnist_cnn.onnx --out %s --quiet", bin, ck);
+    assert_int_equal(system(cmd), 0);
+    CHECK_OK(exp_config_load(tu_path("ckpt.yaml"), NULL, 0, &c2));
+    assert_string_not_equal(c1.run_id, c2.run_id);
+    assert_int_not_equal(c1.stages[0].prefix_key, c2.stages[0].prefix_key);
+    exp_config_free(&c1);
+    exp_config_free(&c2);
+
+    /* refusals */
+    snprintf(text, sizeof text, "experiment: ckpt2\nmodel: {checkpoint: %s}\ndataset: {calib: %s}\n"
+             "stages:\n  - quantize: {method: ptq, calib: 4}\n  - eval\n", ck, calib);
+    snprintf(cmd, sizeof cmd, "%s run %s --runs %s --results %s --quiet 2> %s", bin, tu_write_text("ckpt2.yaml", text),
+             tu_path("ckpt2-runs"), tu_path("ckpt2.tsv"), tu_path("ckpt2.err"));
+    assert_int_not_equal(system(cmd), 0);
+    char *err = tu_read_file(tu_path("ckpt2.err"), &na);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "ckpt2.yaml:6: stage 2 (eval) needs labelled test images"));
+    free(err);
+    snprintf(text, sizeof text, "experiment: ckpt3\nmodel: {checkpoint: %s}\ndataset:\n  calib: %s\n  mean: 0.5\n"
+             "stages:\n  - export\n", ck, calib);
+    assert_int_equal(exp_config_load(tu_write_text("ckpt3.yaml", text), NULL, 0, &c1), PITH_EINVAL);
+    CHECK_ERROR_HAS("ckpt3.yaml:5: dataset: the input's size and preprocessing are the checkpoint's");
+    snprintf(text, sizeof text, "experiment: ckpt4\nmodel: {file: %s}\nstages:\n  - export\n", ck);
+    assert_int_equal(exp_config_load(tu_write_text("ckpt4.yaml", text), NULL, 0, &c1), PITH_EINVAL);
+    CHECK_ERROR_HAS("allowed: checkpoint, name");
+}
+
 /* Runs that share a config prefix and seed reuse its training: the second
  * pruning ratio starts from the first run's base model, and gives exactly
  * what training it again gives. */
@@ -369,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_run_end_to_end),
         cmocka_unit_test(test_prune_agp_stage),
         cmocka_unit_test(test_sensitivity_stage),
+        cmocka_unit_test(test_checkpoint_model),
         cmocka_unit_test(test_stage_cache),
         cmocka_unit_test(test_sweep_resume_and_slurm),
     };
