@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fast_job.h"
+#include "kernels/resize_coord.h"
 
 /* Sixteen depthwise channels of a small plane at once (dw_f32_c16, dw_s8_c16) */
 static void dw16_task(void *arg, int g, int thread)
@@ -151,7 +152,8 @@ static void fc_task(void *arg, int task, int thread)
     }
 }
 
-/* Elementwise ops and max pooling, split in chunks over the threads. */
+/* Elementwise ops and max pooling, split in chunks over the threads; int8
+ * bilinear resize and binary ops, one channel a task. */
 #define EW_CHUNK 16384
 
 typedef struct ew_job {
@@ -159,6 +161,8 @@ typedef struct ew_job {
     const pithrt_op *o;
     uint8_t *arena;
     size_t n;
+    pithrt_operand first, second; /* PITHRT_OP_BINARY */
+    int32_t yd[3];
 } ew_job;
 
 static pithrt_qact qact_of(const pithrt_tensor *t)
@@ -175,6 +179,18 @@ static void ew_task(void *arg, int task, int thread)
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     uint8_t *xp = E->arena + m->act_offset[o->in[0]], *yp = E->arena + m->act_offset[o->out];
     (void)thread;
+    if (o->type == PITHRT_OP_RESIZE) { /* task: one channel */
+        const size_t in = (size_t)x->dims[1] * x->dims[2], out = (size_t)y->dims[1] * y->dims[2];
+        pithrt_resize_s8_c((const int8_t *)xp + task * in, qact_of(x), 1, x->dims[1], x->dims[2],
+                           (int8_t *)yp + task * out, qact_of(y), y->dims[1], y->dims[2], o->flags,
+                           (const float *)pithrt_cst(m, o->aux));
+        return;
+    }
+    if (o->type == PITHRT_OP_BINARY) {
+        pithrt_binary_s8_c(o->flags & 3, &E->first, &E->second, (int8_t *)yp, qact_of(y), E->yd, o->act, task,
+                           task + 1);
+        return;
+    }
     if (o->type == PITHRT_OP_MAXPOOL) { /* task: one channel */
         pithrt_geom g = {o->kh, o->kw, o->sh, o->sw, o->ph, o->pw, o->dh, o->dw, o->groups};
         size_t in = (size_t)x->dims[1] * x->dims[2], out = (size_t)y->dims[1] * y->dims[2];
@@ -203,8 +219,13 @@ static void ew_task(void *arg, int task, int thread)
 static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *arena, pithrt_pool *pool)
 {
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
-    ew_job E = {m, o, arena, pithrt_tensor_elems(y)};
-    if (o->type == PITHRT_OP_MAXPOOL && o->kw <= PITHRT_MAXPOOL_SPAN && !o->flags)
+    ew_job E = {m, o, arena, pithrt_tensor_elems(y), {0}, {0}, {0}};
+    if (o->type == PITHRT_OP_RESIZE && x->dtype == PITHRT_S8 && (o->flags & 1) == PITHRT_RESIZE_LINEAR) {
+        pithrt_parallel(pool, x->dims[0], ew_task, &E);
+    } else if (o->type == PITHRT_OP_BINARY && y->dtype == PITHRT_S8) {
+        pithrt_binary_s8_operands(m, o, arena, &E.first, &E.second, E.yd);
+        pithrt_parallel(pool, E.yd[0], ew_task, &E);
+    } else if (o->type == PITHRT_OP_MAXPOOL && o->kw <= PITHRT_MAXPOOL_SPAN && !o->flags)
         pithrt_parallel(pool, x->dims[0], ew_task, &E);
     else if (o->type == PITHRT_OP_QUANTIZE || o->type == PITHRT_OP_ADD)
         pithrt_parallel(pool, (int)((E.n + EW_CHUNK - 1) / EW_CHUNK), ew_task, &E);

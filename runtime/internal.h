@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/kernels.h"
 #include "pithrt.h"
 
 uint32_t pithrt_crc32(const uint8_t *p, size_t n);
@@ -17,6 +18,13 @@ size_t pithrt_tensor_elems(const pithrt_tensor *t);
 size_t pithrt_dtype_bytes(int dtype, size_t elems);
 /* 1 if the op may write its output over its first input. */
 int pithrt_op_inplace(const pithrt_op *op);
+
+/* A tensor's dims as C x H x W (a vector of n is 1 x 1 x n). */
+void pithrt_dims3(const pithrt_tensor *t, int32_t *d);
+/* An int8 binary op's operands in the order the op applies them (a constant
+ * first when the op says so), in an arena, and its output's dims. */
+void pithrt_binary_s8_operands(const pithrt_model *m, const pithrt_op *o, const uint8_t *arena, pithrt_operand *first,
+                               pithrt_operand *second, int32_t *yd);
 
 #define PITHRT_ARENA_ALIGN 64u
 

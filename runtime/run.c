@@ -252,14 +252,28 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* a tensor's dims as C x H x W (a vector of n is 1 x 1 x n) */
-static void pithrt_dims3(const pithrt_tensor *t, int32_t *d)
+void pithrt_dims3(const pithrt_tensor *t, int32_t *d)
 {
     if (t->ndim == 3) {
         d[0] = t->dims[0], d[1] = t->dims[1], d[2] = t->dims[2];
     } else {
         d[0] = 1, d[1] = 1, d[2] = t->dims[0];
     }
+}
+
+void pithrt_binary_s8_operands(const pithrt_model *m, const pithrt_op *o, const uint8_t *arena, pithrt_operand *first,
+                               pithrt_operand *second, int32_t *yd)
+{
+    const pithrt_tensor *x = &m->tensors[o->in[0]], *bt = o->n_in == 2 ? &m->tensors[o->in[1]] : &m->tensors[o->weight];
+    const void *b = o->n_in == 2 ? (const void *)(arena + m->act_offset[o->in[1]]) : cst(m, o->weight);
+    int32_t ad[3], bd[3];
+    pithrt_dims3(x, ad);
+    pithrt_dims3(bt, bd);
+    pithrt_dims3(&m->tensors[o->out], yd);
+    pithrt_operand oa = {arena + m->act_offset[o->in[0]], 1, qact(x), {ad[0], ad[1], ad[2]}};
+    pithrt_operand ob = {b, bt->dtype == PITHRT_S8, qact(bt), {bd[0], bd[1], bd[2]}};
+    *first = o->flags & PITHRT_BIN_CONST_FIRST ? ob : oa;
+    *second = o->flags & PITHRT_BIN_CONST_FIRST ? oa : ob;
 }
 
 static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
@@ -424,12 +438,9 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         pithrt_dims3(bt, bd);
         pithrt_dims3(y, yd);
         if (y->dtype == PITHRT_S8) {
-            pithrt_operand oa = {xp, 1, qact(x), {ad[0], ad[1], ad[2]}};
-            pithrt_operand ob = {b, bt->dtype == PITHRT_S8, qact(bt), {bd[0], bd[1], bd[2]}};
-            if (o->flags & PITHRT_BIN_CONST_FIRST)
-                pithrt_binary_s8_ref(o->flags & 3, &ob, &oa, yp, qact(y), yd, o->act);
-            else
-                pithrt_binary_s8_ref(o->flags & 3, &oa, &ob, yp, qact(y), yd, o->act);
+            pithrt_operand first, second;
+            pithrt_binary_s8_operands(m, o, c->arena, &first, &second, yd);
+            pithrt_binary_s8_ref(o->flags & 3, &first, &second, yp, qact(y), yd, o->act);
         } else if (o->flags & PITHRT_BIN_CONST_FIRST) {
             pithrt_binary_f32_ref(o->flags & 3, b, bd, a, ad, yp, yd);
         } else {

@@ -8,13 +8,6 @@
 /* nearbyintf rounds half to even in the default rounding mode, which the
  * runtime never changes; the division (not a multiplication by 1 / scale) is
  * what the workbench computes, so both round the same quotient. */
-int32_t pithrt_quantize_value(float v, pithrt_qact q, int act)
-{
-    float r = nearbyintf(pithrt_apply_act(v, act) / q.scale) + (float)q.zero_point;
-    r = r < (float)q.qmin ? (float)q.qmin : r > (float)q.qmax ? (float)q.qmax : r;
-    return (int32_t)r;
-}
-
 void pithrt_weights_decode_f32(const uint8_t *idx, int dtype, const float *codebook, size_t first, size_t n,
                                float *out)
 {

@@ -98,6 +98,9 @@ void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh
 /* int8: nearest moves codes (yq = xq), bilinear requantizes to yq */
 void pithrt_resize_s8_ref(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
                           int ow, int flags, const float *scales);
+/* The same, bilinear with its taps and dequantization hoisted (resize_s8_c.c); equal to the above. */
+void pithrt_resize_s8_c(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
+                        int ow, int flags, const float *scales);
 /* transposed convolution (conv_transpose_f32_ref.c); weights [c][oc / groups][kh][kw] */
 void pithrt_conv_transpose_f32_ref(const float *x, int c, int h, int w, const float *wt, const float *bias, float *y,
                                    int oc, int oh, int ow, const pithrt_geom *g);
@@ -131,11 +134,13 @@ typedef struct pithrt_operand {
  * quantized to yq after act (relu, relu6 or none) */
 void pithrt_binary_s8_ref(int kind, const pithrt_operand *a, const pithrt_operand *b, int8_t *y, pithrt_qact yq,
                           const int32_t *yd, int act);
+/* The same for output channels [c0, c1), a 256-entry table per channel where
+ * one operand is constant over the plane (binary_s8_c.c); equal to the above. */
+void pithrt_binary_s8_c(int kind, const pithrt_operand *a, const pithrt_operand *b, int8_t *y, pithrt_qact yq,
+                        const int32_t *yd, int act, int32_t c0, int32_t c1);
 void pithrt_quantize_f32_s8_ref(const float *x, int8_t *y, size_t n, pithrt_qact yq, int act);
 void pithrt_dequantize_s8_f32_ref(const int8_t *x, pithrt_qact xq, float *y, size_t n);
 
-/* The workbench's quantizer step: clamp(round_half_even(act(v) / scale) + zero_point). */
-int32_t pithrt_quantize_value(float v, pithrt_qact q, int act);
 /* inline, so that a loop applying one activation vectorizes */
 static inline float pithrt_apply_act(float v, int act)
 {
@@ -147,6 +152,14 @@ static inline float pithrt_apply_act(float v, int act)
     case PITHRT_ACT_SILU: return v / (1.0f + expf(-v));
     default: return v;
     }
+}
+/* The workbench's quantizer step: clamp(round_half_even(act(v) / scale) +
+ * zero_point); inline, so that the loops of the fast kernels vectorize it. */
+static inline int32_t pithrt_quantize_value(float v, pithrt_qact q, int act)
+{
+    float r = nearbyintf(pithrt_apply_act(v, act) / q.scale) + (float)q.zero_point;
+    r = r < (float)q.qmin ? (float)q.qmin : r > (float)q.qmax ? (float)q.qmax : r;
+    return (int32_t)r;
 }
 
 #endif
