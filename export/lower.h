@@ -47,6 +47,10 @@ int ex_next_fq(lower *L, int i, int *act);
  * fq, as a 256-entry table: f(ctx, value) of each input code, requantized
  * as fq does. */
 int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float x), const void *ctx);
+/* The same with one table per channel (of `channels`): f(ctx, channel,
+ * value), then act (fq's relu), then fq's quantization. */
+int ex_lower_channel_tables(lower *L, int idx, int fq, int channels, float (*f)(const void *ctx, int ch, float x),
+                            const void *ctx, int act);
 int ex_lower_layer_s8(lower *L, int idx, int *handled);
 int ex_lower_layer_f32(lower *L, int idx);
 int ex_lower_other(lower *L, int idx);

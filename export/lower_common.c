@@ -128,7 +128,8 @@ int ex_next_fq(lower *L, int i, int *act)
     return c;
 }
 
-int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float x), const void *ctx)
+int ex_lower_channel_tables(lower *L, int idx, int fq, int channels, float (*f)(const void *ctx, int ch, float x),
+                            const void *ctx, int act)
 {
     pith_graph *g = L->g;
     const pith_node *n = &g->nodes[idx];
@@ -139,26 +140,50 @@ int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float 
     pith_qspec_limits(&s, &yq.qmin, &yq.qmax);
     yq.scale = q->params[0].data[0];
     yq.zero_point = (int32_t)q->params[1].data[0];
+    uint8_t *table = malloc(256 * (size_t)channels);
+    if (!table)
+        return pith_error(PITH_ENOMEM, "out of memory");
     /* each input code's value through f, quantized as the fake_quant after
      * it quantizes: the workbench's own arithmetic, code by code */
-    uint8_t table[256];
-    for (int c = -128; c < 128; c++) {
-        float v = (float)(c - xt->zero_point) * xt->scale;
-        table[c + 128] = (uint8_t)(int8_t)pithrt_quantize_value(f(ctx, v), yq, PITHRT_ACT_NONE);
-    }
+    for (int ch = 0; ch < channels; ch++)
+        for (int c = -128; c < 128; c++) {
+            float v = (float)(c - xt->zero_point) * xt->scale;
+            table[256 * ch + c + 128] = (uint8_t)(int8_t)pithrt_quantize_value(f(ctx, ch, v), yq, act);
+        }
     char name[64];
-    snprintf(name, sizeof name, "%s.table", n->name);
-    int32_t d[1] = {256};
-    int tt = pithrt_writer_const(L->b, name, PITHRT_U8, d, 1, table);
+    snprintf(name, sizeof name, "%.50s.table", n->name);
+    int32_t d[2] = {channels, 256};
+    int tt = channels > 1 ? pithrt_writer_const(L->b, name, PITHRT_U8, d, 2, table)
+                          : pithrt_writer_const(L->b, name, PITHRT_U8, d + 1, 1, table);
+    free(table);
     int y = ex_new_act(L, q, "", 1, q);
     if (tt < 0 || y < 0)
         return tt < 0 ? tt : y;
     pithrt_op o = pithrt_writer_op0(PITHRT_OP_LUT, n->name, L->val[n->in[0]].t, y);
     o.aux = tt;
+    o.flags = channels > 1 ? PITHRT_LUT_PER_CHANNEL : 0;
     int rc = pithrt_writer_op(L->b, &o);
     if (rc)
         return rc;
     L->val[idx].t = L->val[fq].t = y;
     L->done[fq] = 1;
     return PITH_OK;
+}
+
+typedef struct one_table {
+    float (*f)(const void *ctx, float x);
+    const void *ctx;
+} one_table;
+
+static float one_table_value(const void *p, int ch, float x)
+{
+    const one_table *t = p;
+    (void)ch;
+    return t->f(t->ctx, x);
+}
+
+int ex_lower_table(lower *L, int idx, int fq, float (*f)(const void *ctx, float x), const void *ctx)
+{
+    one_table t = {f, ctx};
+    return ex_lower_channel_tables(L, idx, fq, 1, one_table_value, &t, PITHRT_ACT_NONE);
 }

@@ -61,12 +61,8 @@ static int lower_batchnorm(lower *L, int idx)
     float *k = malloc(2 * (size_t)c * sizeof *k);
     if (!k)
         return pith_error(PITH_ENOMEM, "out of memory");
-    const float *gamma = pith_param_value(&n->params[0]), *beta = pith_param_value(&n->params[1]);
-    const float *mean = n->params[2].data, *var = n->params[3].data;
-    for (int i = 0; i < c; i++) {
-        k[i] = gamma[i] / sqrtf(var[i] + n->a.eps);
-        k[c + i] = beta[i] - mean[i] * k[i];
-    }
+    for (int i = 0; i < c; i++)
+        pith_batchnorm_affine(n, i, &k[i], &k[c + i]);
     int32_t d[4] = {c, 1, 1, 0};
     int nd = n->out.ndim == 3 ? 3 : 1;
     char name[64];
@@ -92,6 +88,14 @@ static int lower_batchnorm(lower *L, int idx)
     return pithrt_writer_op(L->b, &o);
 }
 
+/* A batchnorm's channel ch at x: the forward's own scale and shift. */
+static float batchnorm_value(const void *node, int ch, float x)
+{
+    float scale, shift;
+    pith_batchnorm_affine(node, ch, &scale, &shift);
+    return x * scale + shift;
+}
+
 static float node_value(const void *node, float x)
 {
     const pith_node *n = node;
@@ -103,8 +107,11 @@ int ex_lower_imported(lower *L, int idx, int *handled)
     pith_node *n = &L->g->nodes[idx];
     const pith_op *op = n->op;
     *handled = 1;
-    if (op == &pith_op_batchnorm && !ex_is_s8(L, n->in[0]))
-        return lower_batchnorm(L, idx);
+    if (op == &pith_op_batchnorm) { /* int8: a table per channel where a fake_quant follows */
+        int act = PITHRT_ACT_NONE, fq = ex_is_s8(L, n->in[0]) ? ex_next_fq(L, idx, &act) : -1;
+        return fq >= 0 ? ex_lower_channel_tables(L, idx, fq, n->out.d[0], batchnorm_value, n, act)
+                       : lower_batchnorm(L, idx);
+    }
     if (op == &pith_op_softmax || op == &pith_op_global_maxpool) {
         const pith_shape *in = &L->g->nodes[n->in[0]].out;
         /* a max of int8 codes is the code of the max: the global max pool
@@ -264,15 +271,23 @@ int ex_lower_imported(lower *L, int idx, int *handled)
     }
     if ((op == &pith_op_maxpool || op == &pith_op_avgpool) && n->a.pool_ext) {
         /* ONNX's pool geometry: the flags and the end padding; a max pool
-         * moves int8 codes, an average stays f32 */
-        const int s8 = op == &pith_op_maxpool && ex_is_s8(L, n->in[0]);
+         * moves int8 codes, an int8 average requantizes to its fake_quant's grid */
+        int act = PITHRT_ACT_NONE;
+        const int fq = op == &pith_op_avgpool && ex_is_s8(L, n->in[0]) ? ex_next_fq(L, idx, &act) : -1;
+        const int s8 = (op == &pith_op_maxpool && ex_is_s8(L, n->in[0])) || fq >= 0;
         int x = s8 ? L->val[n->in[0]].t : ex_as_f32(L, n->in[0]);
-        int y = x < 0 ? x : s8 ? ex_moved_act(L, x, n) : ex_new_act(L, n, "", 0, NULL);
+        int y = x < 0 ? x : fq >= 0 ? ex_new_act(L, &L->g->nodes[fq], "", 1, &L->g->nodes[fq])
+                          : s8 ? ex_moved_act(L, x, n) : ex_new_act(L, n, "", 0, NULL);
         if (x < 0 || y < 0)
             return x < 0 ? x : y;
+        if (fq >= 0) {
+            L->done[fq] = 1;
+            L->val[fq].t = y;
+        }
         pithrt_op o = pithrt_writer_op0(op == &pith_op_maxpool ? PITHRT_OP_MAXPOOL : PITHRT_OP_AVGPOOL, n->name, x, y);
         ex_set_geom(&o, &n->a);
         o.flags = (uint8_t)n->a.pool_ext;
+        o.act = (uint8_t)act;
         if (n->a.pool_ext & PITHRT_POOL_END_PADS) {
             char name[64];
             snprintf(name, sizeof name, "%.40s.end_pads", n->name);

@@ -153,9 +153,10 @@ static int insert_act_quant(pith_graph *g, const pith_quant_config *c)
         int end = ni, next = -1, only_relu = 1;
         while (pith_graph_consumers(g, end, &next) == 1 &&
                ((g->nodes[next].op == &pith_op_relu) || (g->nodes[next].op == &pith_op_relu6) ||
-                (g->nodes[next].op == &pith_op_batchnorm))) {
-            /* relu and relu6 fold into the integer clamp; a batchnorm between
-             * (QAT before freezing) keeps the float path */
+                (g->nodes[next].op == &pith_op_batchnorm && is_layer(&g->nodes[ni])))) {
+            /* relu and relu6 fold into the integer clamp; a layer's batchnorm
+             * between (QAT before freezing) keeps the float path; any other
+             * op's batchnorm is a layer of its own, quantized after it */
             only_relu &= g->nodes[next].op != &pith_op_batchnorm;
             end = next;
         }

@@ -234,7 +234,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
                     o->name, o->act, pithrt_op_name(o->type), m->version);
     const int pool = o->type == PITHRT_OP_MAXPOOL || o->type == PITHRT_OP_AVGPOOL;
     if (o->flags && o->type != PITHRT_OP_BINARY && o->type != PITHRT_OP_RESIZE && o->type != PITHRT_OP_PAD &&
-        !(pool && v2 && o->flags <= 7))
+        !(pool && v2 && o->flags <= 7) && !(o->type == PITHRT_OP_LUT && v2 && o->flags == PITHRT_LUT_PER_CHANNEL))
         return fail(m, PITHRT_EFORMAT, "op '%s': flags %u on a %s op", o->name, o->flags, pithrt_op_name(o->type));
     const pithrt_tensor *x = T(m, o->in[0]), *y = T(m, o->out);
     const int s8 = y->dtype == PITHRT_S8;
@@ -260,9 +260,9 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
         int ow = pithrt_out_dim(x->dims[2], o->kw, o->sw, o->pw, o->dw);
         if (o->flags) { /* ONNX's pool geometry: ceil mode, end padding, the mean without padding */
             int32_t end[2] = {o->ph, o->pw};
-            if (x->dtype != PITHRT_F32 && (o->type != PITHRT_OP_MAXPOOL || (o->flags & PITHRT_POOL_EXCLUDE_PAD)))
-                return fail(m, PITHRT_EFORMAT, "op '%s': pool flags %u on int8 (an int8 max pool takes ceil mode "
-                            "and end padding)", o->name, o->flags);
+            if (x->dtype != PITHRT_F32 && o->type == PITHRT_OP_MAXPOOL && (o->flags & PITHRT_POOL_EXCLUDE_PAD))
+                return fail(m, PITHRT_EFORMAT, "op '%s': pool flags %u: a max pool has no divisor to exclude the "
+                            "padding from", o->name, o->flags);
             if (o->flags & PITHRT_POOL_END_PADS) {
                 if ((rc = check_const(m, o, o->aux, "end padding", PITHRT_S32, 2)))
                     return rc;
@@ -323,7 +323,7 @@ static int check_op(pithrt_model *m, const pithrt_op *o)
     case PITHRT_OP_LUT:
         if (x->dtype != PITHRT_S8)
             return fail(m, PITHRT_EFORMAT, "op '%s': a table lookup maps int8 to int8", o->name);
-        if ((rc = check_const(m, o, o->aux, "table", PITHRT_U8, 256)))
+        if ((rc = check_const(m, o, o->aux, "table", PITHRT_U8, o->flags ? 256 * (size_t)x->dims[0] : 256)))
             return rc;
         /* fall through */
     case PITHRT_OP_ACT:

@@ -105,10 +105,14 @@ typedef enum {
 typedef enum { PITHRT_BIN_ADD = 0, PITHRT_BIN_SUB = 1, PITHRT_BIN_MUL = 2, PITHRT_BIN_DIV = 3 } pithrt_binary;
 #define PITHRT_BIN_CONST_FIRST 4
 
-/* A pool's flags (version 2, f32): ONNX's geometry beyond PyTorch's defaults.
+/* A pool's flags (version 2; an int8 max pool takes all but EXCLUDE_PAD): ONNX's geometry beyond PyTorch's defaults.
  * With PITHRT_POOL_END_PADS the op's aux is an s32 [2] constant: the padding
  * after H and W (otherwise ph and pw, as before). */
 enum { PITHRT_POOL_CEIL = 1, PITHRT_POOL_EXCLUDE_PAD = 2, PITHRT_POOL_END_PADS = 4 };
+
+/* A table lookup's flag (version 2): one table per channel (aux u8 [C][256];
+ * a vector's channels are its elements), e.g. a batchnorm no layer absorbs. */
+#define PITHRT_LUT_PER_CHANNEL 1
 
 /* A tensor as the file describes it (see format.h for the bytes). */
 typedef struct pithrt_tensor {

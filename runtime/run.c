@@ -343,15 +343,19 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
             pithrt_maxpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
         break;
     case PITHRT_OP_AVGPOOL:
-        if (s8) {
-            pithrt_avgpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), yp, y->dims[1], y->dims[2], qact(y),
-                                  &g, o->act);
-        } else if (o->flags) {
+        if (o->flags) {
             int32_t end[2] = {o->ph, o->pw};
             if (o->flags & PITHRT_POOL_END_PADS)
                 memcpy(end, cst(m, o->aux), sizeof end);
-            pithrt_avgpool_ext_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g, end[0],
-                                       end[1], o->flags & PITHRT_POOL_EXCLUDE_PAD);
+            if (s8)
+                pithrt_avgpool_ext_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), yp, y->dims[1], y->dims[2],
+                                          qact(y), &g, end[0], end[1], o->flags & PITHRT_POOL_EXCLUDE_PAD, o->act);
+            else
+                pithrt_avgpool_ext_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g,
+                                           end[0], end[1], o->flags & PITHRT_POOL_EXCLUDE_PAD);
+        } else if (s8) {
+            pithrt_avgpool_s8_ref(xp, x->dims[0], x->dims[1], x->dims[2], qact(x), yp, y->dims[1], y->dims[2], qact(y),
+                                  &g, o->act);
         } else {
             pithrt_avgpool_f32_ref(xp, x->dims[0], x->dims[1], x->dims[2], yp, y->dims[1], y->dims[2], &g);
         }
@@ -449,7 +453,14 @@ static void run_op(pithrt_ctx *c, const pithrt_op *o, int8_t *scratch)
         break;
     }
     case PITHRT_OP_LUT:
-        pithrt_lut_s8_ref(xp, cst(m, o->aux), yp, pithrt_tensor_elems(y));
+        if (o->flags & PITHRT_LUT_PER_CHANNEL) {
+            const size_t plane = pithrt_tensor_elems(y) / (size_t)y->dims[0];
+            for (int ch = 0; ch < y->dims[0]; ch++)
+                pithrt_lut_s8_ref((const int8_t *)xp + ch * plane, (const uint8_t *)cst(m, o->aux) + 256 * ch,
+                                  (int8_t *)yp + ch * plane, plane);
+        } else {
+            pithrt_lut_s8_ref(xp, cst(m, o->aux), yp, pithrt_tensor_elems(y));
+        }
         break;
     case PITHRT_OP_SOFTMAX:
         if (o->ph) { /* version 2: along axis ph - 1 of C x H x W */

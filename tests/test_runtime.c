@@ -606,6 +606,13 @@ static void test_movement_int8(void **state)
         parts[k] = pith_graph_add(g, "conv2d", name, &pw, &x, 1);
     }
     x = pith_graph_add(g, "concat", "cat5", &none, parts, 5);
+    pith_attrs bn = none; /* a batchnorm no layer absorbs (DenseNet's after a concat): a table per channel */
+    bn.eps = 1e-5f;
+    bn.momentum = 0.1f;
+    x = pith_graph_add(g, "batchnorm", "bn_cat", &bn, &x, 1);
+    assert_true(x > 0);
+    for (int k = 0; k < 4; k++) /* gamma, beta, running mean and variance, not the identity */
+        tu_fill(g->nodes[x].params[k].data, g->nodes[x].params[k].size, k == 3 ? 0.2f : -0.8f, 1.5f, 40 + k);
     x = pith_graph_add(g, "conv2d", "c4", &a, &x, 1);
     pith_attrs mp = none; /* ONNX MaxPool(kernel 3, stride 2, ceil_mode=1) */
     mp.kh = mp.kw = 3;
@@ -613,6 +620,11 @@ static void test_movement_int8(void **state)
     mp.dh = mp.dw = 1;
     mp.pool_ext = 1;
     x = pith_graph_add(g, "maxpool", "pool_ceil", &mp, &x, 1);
+    x = pith_graph_add(g, "conv2d", "c5", &a, &x, 1);
+    pith_attrs ap = mp; /* ONNX AveragePool(kernel 3, stride 2, pads 1, ceil_mode=1, count_include_pad=0) */
+    ap.ph = ap.pw = 1;
+    ap.pool_ext = 1 | 2;
+    x = pith_graph_add(g, "avgpool", "avg_ext", &ap, &x, 1);
     assert_true(x > 0);
     add_head(g, x, "global_maxpool", 5); /* a max pool moves codes too */
     compare(g, 0, "necks fp32");

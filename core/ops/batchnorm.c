@@ -235,6 +235,23 @@ static void masked_dx(const float *restrict dy, const float *restrict x, float *
     }
 }
 
+/* One channel's inverse std, scale and shift (y = x * scale + shift). */
+static inline void bn_affine(float gamma, float beta, float mean, float var, float eps, float *is, float *scale,
+                             float *shift)
+{
+    *is = 1.0f / sqrtf(var + eps);
+    *scale = gamma * *is;
+    *shift = beta - mean * *scale;
+}
+
+void pith_batchnorm_affine(const pith_node *n, int ch, float *scale, float *shift)
+{
+    float is;
+    bn_affine(pith_param_value(&n->params[0])[ch], pith_param_value(&n->params[1])[ch], n->params[2].data[ch],
+              n->params[3].data[ch], n->a.eps, &is, scale, shift);
+}
+
+
 /* 1-d inputs have one value per (sample, channel): a strided reduction. */
 static void channel_stats(const float *x, bn_geom g, int ch, float *mean, float *var)
 {
@@ -280,10 +297,10 @@ static void bn_forward_channel(void *arg, int ch, int thread)
         mean = rm[ch];
         var = rv[ch];
     }
-    float is = 1.0f / sqrtf(var + eps);
+    float is, scale, shift;
+    bn_affine(gamma[ch], beta[ch], mean, var, eps, &is, &scale, &shift);
     saved_mean[ch] = mean;
     saved_invstd[ch] = is;
-    const float scale = gamma[ch] * is, shift = beta[ch] - mean * scale;
     const float hi = act == 2 ? 6.0f : INFINITY;
     for (int n = 0; n < g.n; n++) {
         size_t off = ((size_t)n * g.c + ch) * g.hw;
@@ -304,6 +321,7 @@ static void bn_forward_channel(void *arg, int ch, int thread)
                 yp[p] = xp[p] * scale + shift;
     }
 }
+
 
 static void bn_backward_channel(void *arg, int ch, int thread)
 {

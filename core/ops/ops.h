@@ -15,4 +15,9 @@ extern const pith_op pith_op_input, pith_op_conv2d, pith_op_linear, pith_op_batc
     pith_op_channel_mean, pith_op_softmax, pith_op_global_maxpool, pith_op_pad,
     pith_op_conv_transpose;
 
+/* An evaluating batchnorm's channel ch as y = x * scale + shift, from its
+ * running statistics: the forward's own arithmetic, for the export of a
+ * batchnorm no layer absorbs (its f32 constants, or its int8 tables). */
+void pith_batchnorm_affine(const pith_node *n, int ch, float *scale, float *shift);
+
 #endif

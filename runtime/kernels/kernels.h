@@ -72,6 +72,9 @@ void pithrt_gavgpool_f32_ref(const float *x, int c, int hw, float *y);
  * exclude_pad (pool_dims.h) */
 void pithrt_avgpool_ext_f32_ref(const float *x, int c, int h, int w, float *y, int oh, int ow, const pithrt_geom *g,
                                 int eh, int ew, int exclude_pad);
+/* the same with ONNX's geometry (end padding eh x ew, exclude_pad): pool_dims.h */
+void pithrt_avgpool_ext_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, int8_t *y, int oh, int ow,
+                               pithrt_qact yq, const pithrt_geom *g, int eh, int ew, int exclude_pad, int act);
 void pithrt_gavgpool_s8_ref(const int8_t *x, int c, int hw, pithrt_qact xq, int8_t *y, pithrt_qact yq, int act);
 
 void pithrt_add_f32_ref(const float *a, const float *b, float *y, size_t n, int act);

@@ -4,6 +4,7 @@
  * gives the workbench's numbers exactly. */
 #include "../pithrt.h"
 #include "kernels.h"
+#include "pool_dims.h"
 
 void pithrt_maxpool_s8_ref(const int8_t *x, int c, int h, int w, int8_t *y, int oh, int ow, const pithrt_geom *g)
 {
@@ -36,6 +37,27 @@ void pithrt_avgpool_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq,
                             s += (float)(x[((size_t)ch * h + yy) * w + xx] - xq.zero_point) * xq.scale;
                     }
                 y[((size_t)ch * oh + i) * ow + j] = (int8_t)pithrt_quantize_value(s * inv, yq, act);
+            }
+}
+
+/* ONNX's average (ceil mode, end padding, count without the padding): the
+ * f32 kernel's sum and divisor on the dequantized values, then quantized. */
+void pithrt_avgpool_ext_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, int8_t *y, int oh, int ow,
+                               pithrt_qact yq, const pithrt_geom *g, int eh, int ew, int exclude_pad, int act)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                float s = 0.0f;
+                for (int u = 0; u < g->kh; u++)
+                    for (int v = 0; v < g->kw; v++) {
+                        int yy = i * g->sh - g->ph + u, xx = j * g->sw - g->pw + v;
+                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                            s += (float)(x[((size_t)ch * h + yy) * w + xx] - xq.zero_point) * xq.scale;
+                    }
+                const int n = pithrt_pool_count(i * g->sh - g->ph, j * g->sw - g->pw, g->kh, g->kw, h, w, eh, ew,
+                                                g->ph, g->pw, exclude_pad);
+                y[((size_t)ch * oh + i) * ow + j] = (int8_t)pithrt_quantize_value(s / (float)n, yq, act);
             }
 }
 
