@@ -22,22 +22,29 @@ void pithrt_maxpool_s8_ref(const int8_t *x, int c, int h, int w, int8_t *y, int 
             }
 }
 
+/* The dequantized values of output (i, j)'s window of plane x, summed in
+ * the window's row-major order (padding skipped), as the f32 kernels sum. */
+static float window_sum(const int8_t *x, int h, int w, pithrt_qact xq, const pithrt_geom *g, int i, int j)
+{
+    float s = 0.0f;
+    for (int u = 0; u < g->kh; u++)
+        for (int v = 0; v < g->kw; v++) {
+            int yy = i * g->sh - g->ph + u, xx = j * g->sw - g->pw + v;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                s += (float)(x[(size_t)yy * w + xx] - xq.zero_point) * xq.scale;
+        }
+    return s;
+}
+
 void pithrt_avgpool_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact xq, int8_t *y, int oh, int ow,
                            pithrt_qact yq, const pithrt_geom *g, int act)
 {
     const float inv = 1.0f / (float)(g->kh * g->kw);
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < oh; i++)
-            for (int j = 0; j < ow; j++) {
-                float s = 0.0f;
-                for (int u = 0; u < g->kh; u++)
-                    for (int v = 0; v < g->kw; v++) {
-                        int yy = i * g->sh - g->ph + u, xx = j * g->sw - g->pw + v;
-                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
-                            s += (float)(x[((size_t)ch * h + yy) * w + xx] - xq.zero_point) * xq.scale;
-                    }
-                y[((size_t)ch * oh + i) * ow + j] = (int8_t)pithrt_quantize_value(s * inv, yq, act);
-            }
+            for (int j = 0; j < ow; j++)
+                y[((size_t)ch * oh + i) * ow + j] =
+                    (int8_t)pithrt_quantize_value(window_sum(x + (size_t)ch * h * w, h, w, xq, g, i, j) * inv, yq, act);
 }
 
 /* ONNX's average (ceil mode, end padding, count without the padding): the
@@ -48,15 +55,9 @@ void pithrt_avgpool_ext_s8_ref(const int8_t *x, int c, int h, int w, pithrt_qact
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) {
-                float s = 0.0f;
-                for (int u = 0; u < g->kh; u++)
-                    for (int v = 0; v < g->kw; v++) {
-                        int yy = i * g->sh - g->ph + u, xx = j * g->sw - g->pw + v;
-                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
-                            s += (float)(x[((size_t)ch * h + yy) * w + xx] - xq.zero_point) * xq.scale;
-                    }
                 const int n = pithrt_pool_count(i * g->sh - g->ph, j * g->sw - g->pw, g->kh, g->kw, h, w, eh, ew,
                                                 g->ph, g->pw, exclude_pad);
+                const float s = window_sum(x + (size_t)ch * h * w, h, w, xq, g, i, j);
                 y[((size_t)ch * oh + i) * ow + j] = (int8_t)pithrt_quantize_value(s / (float)n, yq, act);
             }
 }
