@@ -181,9 +181,13 @@ static void ew_task(void *arg, int task, int thread)
     (void)thread;
     if (o->type == PITHRT_OP_RESIZE) { /* task: one channel */
         const size_t in = (size_t)x->dims[1] * x->dims[2], out = (size_t)y->dims[1] * y->dims[2];
-        pithrt_resize_s8_c((const int8_t *)xp + task * in, qact_of(x), 1, x->dims[1], x->dims[2],
-                           (int8_t *)yp + task * out, qact_of(y), y->dims[1], y->dims[2], o->flags,
-                           (const float *)pithrt_cst(m, o->aux));
+        const float *sc = pithrt_cst(m, o->aux);
+        if (x->dtype == PITHRT_S8)
+            pithrt_resize_s8_c((const int8_t *)xp + task * in, qact_of(x), 1, x->dims[1], x->dims[2],
+                               (int8_t *)yp + task * out, qact_of(y), y->dims[1], y->dims[2], o->flags, sc);
+        else
+            pithrt_resize_f32_c((const float *)(const void *)xp + task * in, 1, x->dims[1], x->dims[2],
+                                (float *)(void *)yp + task * out, y->dims[1], y->dims[2], o->flags, sc);
         return;
     }
     if (o->type == PITHRT_OP_BINARY) {
@@ -220,7 +224,7 @@ static int run_elementwise(const pithrt_model *m, const pithrt_op *o, uint8_t *a
 {
     const pithrt_tensor *x = &m->tensors[o->in[0]], *y = &m->tensors[o->out];
     ew_job E = {m, o, arena, pithrt_tensor_elems(y), {0}, {0}, {0}};
-    if (o->type == PITHRT_OP_RESIZE && x->dtype == PITHRT_S8 && (o->flags & 1) == PITHRT_RESIZE_LINEAR) {
+    if (o->type == PITHRT_OP_RESIZE && (x->dtype == PITHRT_F32 || (o->flags & 1) == PITHRT_RESIZE_LINEAR)) {
         pithrt_parallel(pool, x->dims[0], ew_task, &E);
     } else if (o->type == PITHRT_OP_BINARY && y->dtype == PITHRT_S8) {
         pithrt_binary_s8_operands(m, o, arena, &E.first, &E.second, E.yd);

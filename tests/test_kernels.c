@@ -115,7 +115,7 @@ static void test_kernels_by_hand(void **state)
     assert_float_equal(hy[2], 5.0f, 0);
 }
 
-/* The portable fast kernels of int8 bilinear resize and binary ops equal
+/* The portable fast kernels of f32 and int8 resize and of int8 binary ops equal
  * their reference kernels byte for byte on random codes: every coordinate
  * rule, up- and downsampling, widths across the column block; SE-style
  * per-channel gates (s8 and f32, either side), scalars, row broadcasts and
@@ -125,7 +125,7 @@ static void test_resize_binary_s8_c(void **state)
     (void)state;
     uint64_t seed = 7;
     static int8_t x[3 * 40 * 300], b8[3 * 40 * 300], y0[3 * 80 * 600], y1[3 * 80 * 600];
-    static float bf[3 * 40 * 300];
+    static float bf[3 * 40 * 300], f0[3 * 80 * 600], f1[3 * 80 * 600];
     for (size_t i = 0; i < sizeof x; i++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         x[i] = (int8_t)(seed >> 56);
@@ -143,7 +143,15 @@ static void test_resize_binary_s8_c(void **state)
             memset(y1, 0x55, sizeof y1);
             pithrt_resize_s8_c(x, xq, 3, h, w, y1, yq, oh, ow, flags, sc);
             if (memcmp(y0, y1, (size_t)3 * oh * ow))
-                fail_msg("resize %dx%d -> %dx%d, coordinates %d: fast != reference", h, w, oh, ow, coord);
+                fail_msg("resize s8 %dx%d -> %dx%d, coordinates %d: fast != reference", h, w, oh, ow, coord);
+            for (int nearest = 0; nearest < 2; nearest++) { /* f32: bilinear, and nearest (rule 2: floor) */
+                const int ff = nearest ? coord << 1 | 2 << 3 : flags;
+                pithrt_resize_f32_ref(bf, 3, h, w, f0, oh, ow, ff, sc);
+                memset(f1, 0x55, sizeof f1);
+                pithrt_resize_f32_c(bf, 3, h, w, f1, oh, ow, ff, sc);
+                if (memcmp(f0, f1, sizeof(float) * 3 * oh * ow))
+                    fail_msg("resize f32 %dx%d -> %dx%d, flags %d: fast != reference", h, w, oh, ow, ff);
+            }
         }
     const int32_t yd[3] = {3, 40, 300};
     const int32_t bdims[][3] = {{3, 1, 1}, {1, 1, 1}, {3, 40, 1}, {3, 1, 300}, {3, 40, 300}};

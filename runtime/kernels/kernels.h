@@ -101,7 +101,9 @@ void pithrt_resize_f32_ref(const float *x, int c, int h, int w, float *y, int oh
 /* int8: nearest moves codes (yq = xq), bilinear requantizes to yq */
 void pithrt_resize_s8_ref(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
                           int ow, int flags, const float *scales);
-/* The same, bilinear with its taps and dequantization hoisted (resize_s8_c.c); equal to the above. */
+/* The same two computed separably (resize_c.c); equal to the reference kernels bit for bit. */
+void pithrt_resize_f32_c(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
+                         const float *scales);
 void pithrt_resize_s8_c(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
                         int ow, int flags, const float *scales);
 /* transposed convolution (conv_transpose_f32_ref.c); weights [c][oc / groups][kh][kw] */
