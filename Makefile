@@ -234,6 +234,7 @@ test-onnx: $(BUILD)/tools/onnx_nodes $(BUILD)/tools/onnx_check $(BUILD)/tools/on
 	sh tests/onnx/compare_ort.sh $(BUILD)
 	sh tests/onnx/prune_torchvision.sh $(BUILD)
 	sh tests/onnx/qdq_ort.sh $(BUILD) 200
+	sh tests/onnx/export_ort.sh $(BUILD)
 	sh tests/onnx/photos_torch.sh $(BUILD)
 
 test: deps

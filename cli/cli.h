@@ -71,6 +71,8 @@ int cli_pith_meta(const char *path, pith_ckpt_meta *meta, int chw[3]);
 /* pith info of a .pith file: the op table, and which ops of an int8 model
  * compute in float and why. */
 int cli_info_pith(const char *path, int as_json);
+/* pith export CKPT --format onnx (export_onnx.c); returns the exit code. */
+int cli_export_onnx(const char *cmd, const char *ckpt, const char *out, int keep_bn, int as_json);
 /* How a .pith file's outputs compare with its checkpoint's, image by image. */
 typedef struct cli_agreement {
     long long images, differ, top1_differ; /* images with any output value different; with another top-1 */

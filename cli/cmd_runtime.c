@@ -134,14 +134,22 @@ int cli_runtime_metrics(const char *path, const pith_dataset *ds, pith_metrics *
 static void export_usage(FILE *f)
 {
     fprintf(f, "usage: pith export CKPT --out MODEL.pith [--with-golden] [--json]\n"
+               "       pith export CKPT --format onnx --out MODEL.onnx [--keep-bn] [--json]\n"
                "       pith export --model NAME [--int8 [--calib N]] --out MODEL.pith\n"
                "\n"
                "Lowers a checkpoint to the runtime's file: batchnorm folded, activations\n"
                "fused, int8 layers with the model's own weight codes, int32 biases and\n"
                "fixed-point multipliers (a float checkpoint exports as fp32). The input\n"
-               "normalisation and the class names go into the file.\n"
+               "normalisation and the class names go into the file. With --format onnx,\n"
+               "a standard ONNX file (opset 17) instead, for ONNX Runtime, TensorRT,\n"
+               "OpenVINO, rknn-toolkit2 or pnnx: fp32 (pruned channels gone, low-rank\n"
+               "pairs as two convs, k-means / binary / ternary weights as the float\n"
+               "values they stand for), the preprocessing and class names in its\n"
+               "metadata_props (docs/onnx.md).\n"
                "\n"
-               "  --out FILE        the .pith file\n"
+               "  --out FILE        the .pith (or .onnx) file\n"
+               "  --format F        pith (default) or onnx\n"
+               "  --keep-bn         onnx: batchnorms stay BatchNormalization nodes (default: folded)\n"
                "  --with-golden     embed the first test image and the workbench's output\n"
                "                    for it (pithrt-run --self-test checks them on the board)\n"
                "  --data DIR        dataset for the golden image (default: the checkpoint's)\n"
@@ -197,11 +205,11 @@ int cmd_export(int argc, char **argv)
     const char *cmd = "export";
     static const struct option opts[] = {
         {"out", 1, 0, 'o'}, {"with-golden", 0, 0, 'g'}, {"data", 1, 0, 'd'}, {"model", 1, 0, 'm'},
-        {"int8", 0, 0, 'i'}, {"calib", 1, 0, 'c'},
+        {"int8", 0, 0, 'i'}, {"calib", 1, 0, 'c'}, {"format", 1, 0, 'f'}, {"keep-bn", 0, 0, 'k'},
         {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *out = NULL, *data = NULL, *model = NULL;
-    int golden = 0, as_json = 0, int8 = 0, calib = 8, c, rc;
+    int golden = 0, as_json = 0, int8 = 0, calib = 8, keep_bn = 0, onnx = 0, c, rc;
     optind = 1;
     cli_common co = {0};
     int code = EXIT_OK;
@@ -215,6 +223,12 @@ int cmd_export(int argc, char **argv)
                 return rc;
             break;
         case 'g': golden = 1; break;
+        case 'k': keep_bn = 1; break;
+        case 'f':
+            if (strcmp(optarg, "onnx") && strcmp(optarg, "pith"))
+                return cli_usage_error(cmd, "--format %s: pith or onnx", optarg);
+            onnx = !strcmp(optarg, "onnx");
+            break;
         }
     }
     if (rc || c == CLI_OPT_EXIT)
@@ -228,7 +242,13 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error(cmd, "--int8 is for --model (quantize a checkpoint with pith quantize)");
     if (model && golden)
         return cli_usage_error(cmd, "--with-golden needs a checkpoint");
+    if (onnx && (model || golden))
+        return cli_usage_error(cmd, "--format onnx exports a checkpoint (not --model, --with-golden)");
+    if (keep_bn && !onnx)
+        return cli_usage_error(cmd, "--keep-bn is for --format onnx (the runtime's file always folds)");
     const char *path = model ? model : argv[optind];
+    if (onnx)
+        return cli_export_onnx(cmd, path, out, keep_bn, as_json);
     pith_set_threads(model ? 0 : 1);
     pith_graph *g = NULL;
     pith_ckpt_meta meta;

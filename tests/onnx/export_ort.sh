@@ -1,0 +1,57 @@
+#!/bin/sh
+# pith export --format onnx against ONNX Runtime: checkpoints of fmnist-cnn
+# (trained briefly), a structured-pruned and a low-rank one, resnet8, and
+# imported torchvision models (mobilenet_v3_small; shufflenet_v2_x1_0 and
+# lraspp_mobilenet_v3_large for channel shuffle, split, resize, SE gates)
+# each go out as fp32 .onnx and .pith; onnx.checker accepts the file; N
+# pseudo-random inputs run through ONNX Runtime on the .onnx
+# (tests/onnx/ort_many.js) and through pith's runtime on the .pith
+# (tests/onnx_qdq.c): every top-1 agrees and every output is within 1e-5,
+# relative. The .onnx imported back into pith gives the same agreement.
+#   sh tests/onnx/export_ort.sh BUILD_DIR [N]     (N: 8)
+set -eu
+BUILD=${1:-build}
+N=${2:-8}
+HERE=$(cd "$(dirname "$0")" && pwd)
+if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
+    echo "export_ort: skipped: /usr/bin/python3 has no onnx (sh scripts/deps.sh onnx installs it)"
+    exit 0
+fi
+ORT_DIR=${ORT_DIR:-$BUILD/ort}
+if [ ! -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
+    echo "export_ort: skipped: no onnxruntime-node in $ORT_DIR (compare_ort.sh installs it)"
+    exit 0
+fi
+ORT_DIR=$(cd "$ORT_DIR" && pwd)
+export ORT_DIR
+PITH=$BUILD/pith
+DIR=$BUILD/onnx-export
+mkdir -p "$DIR"
+# the checkpoints
+[ -f "$DIR/cnn.h5" ] || "$PITH" train --model fmnist-cnn --epochs 1 --subset 2000 --threads 2 --quiet --out "$DIR/cnn.h5" >/dev/null
+[ -f "$DIR/cnn-pruned.h5" ] || "$PITH" prune "$DIR/cnn.h5" --ratio 0.5 --epochs 1 --threads 2 --quiet --out "$DIR/cnn-pruned.h5" >/dev/null
+[ -f "$DIR/cnn-lowrank.h5" ] || "$PITH" lowrank "$DIR/cnn.h5" --energy 0.8 --quiet --out "$DIR/cnn-lowrank.h5" >/dev/null
+[ -f "$DIR/resnet8.h5" ] || "$PITH" train --model resnet8 --epochs 1 --subset 1000 --threads 2 --quiet --out "$DIR/resnet8.h5" >/dev/null
+models="cnn:1,28,28 cnn-pruned:1,28,28 cnn-lowrank:1,28,28 resnet8:1,28,28"
+for m in mobilenet_v3_small shufflenet_v2_x1_0 lraspp_mobilenet_v3_large; do
+    if [ -f "$BUILD/onnx-models/$m.onnx" ]; then
+        [ -f "$DIR/$m.h5" ] || "$PITH" import "$BUILD/onnx-models/$m.onnx" --out "$DIR/$m.h5" --quiet
+        models="$models $m:3,224,224"
+    fi
+done
+fail=0
+for spec in $models; do
+    m=${spec%%:*} dims=${spec#*:}
+    "$PITH" export "$DIR/$m.h5" --out "$DIR/$m.pith" >/dev/null
+    "$PITH" export "$DIR/$m.h5" --format onnx --out "$DIR/$m.onnx" >/dev/null
+    /usr/bin/python3 -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" \
+        "$DIR/$m.onnx" || { echo "export_ort: onnx.checker refuses $DIR/$m.onnx"; fail=1; }
+    node "$HERE/ort_many.js" "$DIR/$m.onnx" "$N" 11 "$dims" "$DIR/$m.ort.f32"
+    "$BUILD/tools/onnx_qdq" "$DIR/$m.pith" "$DIR/$m.ort.f32" "$N" 11 || fail=1
+    # and back: the exported file imported again
+    "$PITH" import "$DIR/$m.onnx" --out "$DIR/$m.back.h5" --quiet
+    "$PITH" export "$DIR/$m.back.h5" --out "$DIR/$m.back.pith" >/dev/null
+    "$BUILD/tools/onnx_qdq" "$DIR/$m.back.pith" "$DIR/$m.ort.f32" "$N" 11 || fail=1
+done
+[ $fail -eq 0 ] && echo "export_ort: every exported ONNX file runs in ONNX Runtime as pith's runtime runs it"
+exit $fail
