@@ -90,6 +90,11 @@ static int metadata(oxw *w, const pith_graph *g, const pith_ckpt_meta *m, Onnx__
 /* The nodes of g in order; the graph output's value is named "output". */
 static int emit_graph(oxw *w, pith_graph *g)
 {
+    /* int8 weight codes go out only with quantized activations; a weight-only
+     * model's weights leave as the float values they hold */
+    int acts_quantized = 0;
+    for (int k = 0; k < g->n_order; k++)
+        acts_quantized |= g->nodes[g->order[k]].op == &pith_op_fake_quant && g->nodes[g->order[k]].a.qmode == 1;
     w->value[0] = oxw_strdup(w, "input");
     for (int k = 1; k < g->n_order; k++) {
         const int idx = g->order[k];
@@ -109,13 +114,25 @@ static int emit_graph(oxw *w, pith_graph *g)
             w->value[idx] = name;
             continue;
         }
-        ox_emit_fn emit = ox_emitter(n->op);
-        if (!emit)
-            return pith_error(PITH_EINVAL, "node '%s': ONNX export does not know op '%s'", n->name, n->op->name);
         const char *in[PITH_MAX_INPUTS];
         for (int j = 0; j < n->n_in; j++)
             in[j] = w->value[n->in[j]];
-        int rc = emit(w, n, in, out);
+        int rc = 1; /* 1: not handled by the QDQ writers */
+        if (n->op == &pith_op_fake_quant) {
+            if ((rc = ox_qdq_fake_quant(w, n, in[0], out)) == 1) { /* pass-through */
+                w->value[idx] = w->value[n->in[0]];
+                continue;
+            }
+        } else if (acts_quantized &&
+                   (n->op == &pith_op_conv2d || n->op == &pith_op_linear || n->op == &pith_op_conv_transpose)) {
+            rc = ox_qdq_layer(w, g, idx, in[0], out);
+        }
+        if (rc == 1) {
+            ox_emit_fn emit = ox_emitter(n->op);
+            if (!emit)
+                return pith_error(PITH_EINVAL, "node '%s': ONNX export does not know op '%s'", n->name, n->op->name);
+            rc = emit(w, n, in, out);
+        }
         if (rc)
             return rc;
         w->value[idx] = oxw_strdup(w, out);
@@ -148,10 +165,14 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 int pith_onnx_export(pith_graph *g, const pith_onnx_export_opts *o, const char *path, pith_onnx_export_report *rep)
 {
     memset(rep, 0, sizeof *rep);
-    if (pith_graph_is_quantized(g))
-        return pith_error(PITH_EINVAL, "the model is quantized; QDQ export is not available yet (export the float "
-                          "checkpoint)");
-    int rc = o->keep_bn ? PITH_OK : pith_fold_batchnorm(g);
+    const int quantized = pith_graph_is_quantized(g);
+    for (int k = 0; k < g->n_nodes; k++)
+        if (g->nodes[k].a.wbn)
+            return pith_error(PITH_EINVAL, "layer '%s' is quantized with its batchnorm unfolded (QAT before "
+                              "freezing); freeze the batchnorms (--freeze-bn) or quantize with BN folded",
+                              g->nodes[k].name);
+    /* a quantized graph's batchnorms were folded when it was quantized */
+    int rc = o->keep_bn || quantized ? PITH_OK : pith_fold_batchnorm(g);
     rc = rc < 0 ? rc : pith_graph_sort(g);
     if (!rc)
         rc = refresh_weights(g);
@@ -207,6 +228,7 @@ int pith_onnx_export(pith_graph *g, const pith_onnx_export_opts *o, const char *
         rep->nodes = (int)w.graph.n_node;
         rep->initializers = (int)w.graph.n_initializer;
         rep->opset = OX_EXPORT_OPSET;
+        rep->qdq = w.qdq_pairs > 0;
         rep->bytes = len;
     }
     free(buf);

@@ -54,11 +54,15 @@ static void conv_attrs(oxw *w, Onnx__NodeProto *o, const pith_attrs *a)
     oxw_attr_int(w, o, "group", a->groups);
 }
 
-static int emit_conv(oxw *w, const pith_node *n, const char *const *in, const char *out)
+int ox_emit_layer(oxw *w, const pith_node *n, const char *x, const char *weight, const char *bias, const char *out)
 {
-    const char *args[3] = {in[0], param(w, n, 0, "weight"), n->a.bias ? param(w, n, 1, "bias") : NULL};
-    Onnx__NodeProto *o = oxw_node(w, n->op == &pith_op_conv2d ? "Conv" : "ConvTranspose", n->name,
-                                  n->a.bias ? 3 : 2, args, out);
+    const char *args[3] = {x, weight, bias};
+    const char *type = n->op == &pith_op_conv2d ? "Conv" : n->op == &pith_op_linear ? "Gemm" : "ConvTranspose";
+    Onnx__NodeProto *o = oxw_node(w, type, n->name, bias ? 3 : 2, args, out);
+    if (n->op == &pith_op_linear) {
+        oxw_attr_int(w, o, "transB", 1);
+        return done(w, n, o);
+    }
     conv_attrs(w, o, &n->a);
     if (n->op == &pith_op_conv_transpose && (n->a.oh || n->a.ow)) {
         const int64_t op[2] = {n->a.oh, n->a.ow};
@@ -67,12 +71,10 @@ static int emit_conv(oxw *w, const pith_node *n, const char *const *in, const ch
     return done(w, n, o);
 }
 
-static int emit_linear(oxw *w, const pith_node *n, const char *const *in, const char *out)
+/* conv2d, conv_transpose, linear with float weights */
+static int emit_layer(oxw *w, const pith_node *n, const char *const *in, const char *out)
 {
-    const char *args[3] = {in[0], param(w, n, 0, "weight"), n->a.bias ? param(w, n, 1, "bias") : NULL};
-    Onnx__NodeProto *o = oxw_node(w, "Gemm", n->name, n->a.bias ? 3 : 2, args, out);
-    oxw_attr_int(w, o, "transB", 1);
-    return done(w, n, o);
+    return ox_emit_layer(w, n, in[0], param(w, n, 0, "weight"), n->a.bias ? param(w, n, 1, "bias") : NULL, out);
 }
 
 static int emit_batchnorm(oxw *w, const pith_node *n, const char *const *in, const char *out)
@@ -275,9 +277,9 @@ static const struct {
     ox_emit_fn fn;
     const char *type; /* emit_simple's op type */
 } emitters[] = {
-    {&pith_op_conv2d, emit_conv, NULL},
-    {&pith_op_conv_transpose, emit_conv, NULL},
-    {&pith_op_linear, emit_linear, NULL},
+    {&pith_op_conv2d, emit_layer, NULL},
+    {&pith_op_conv_transpose, emit_layer, NULL},
+    {&pith_op_linear, emit_layer, NULL},
     {&pith_op_batchnorm, emit_batchnorm, NULL},
     {&pith_op_relu, emit_simple, "Relu"},
     {&pith_op_hardswish, emit_simple, "HardSwish"},

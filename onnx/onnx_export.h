@@ -19,7 +19,7 @@ typedef struct pith_onnx_export_opts {
 typedef struct pith_onnx_export_report {
     int nodes, initializers;
     int opset;
-    int qdq;                     /* 1: the graph was quantized and became Q/DQ pairs */
+    int qdq;                     /* 1: the graph's activation quantizers became Q/DQ pairs */
     size_t bytes;                /* the file */
 } pith_onnx_export_report;
 

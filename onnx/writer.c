@@ -217,6 +217,11 @@ const char *oxw_i8(oxw *w, const char *name, int rank, const int64_t *dims, cons
     return initializer(w, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT8, rank, dims, data, count(rank, dims));
 }
 
+const char *oxw_u8(oxw *w, const char *name, int rank, const int64_t *dims, const uint8_t *data)
+{
+    return initializer(w, name, ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, rank, dims, data, count(rank, dims));
+}
+
 const char *oxw_i32(oxw *w, const char *name, int rank, const int64_t *dims, const int32_t *data)
 {
     return initializer(w, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT32, rank, dims, data, 4 * count(rank, dims));

@@ -21,6 +21,7 @@ typedef struct oxw {
     const pith_graph *g;
     const char **value;  /* the ONNX value name of each pith node's output (NULL: not yet emitted) */
     int uniq;            /* counter for helper values */
+    int qdq_pairs;       /* QuantizeLinear / DequantizeLinear pairs written */
 } oxw;
 
 int oxw_init(oxw *w, const pith_graph *g);
@@ -42,6 +43,7 @@ void oxw_attr_string(oxw *w, Onnx__NodeProto *n, const char *name, const char *v
 const char *oxw_f32(oxw *w, const char *name, int rank, const int64_t *dims, const float *data);
 const char *oxw_i64(oxw *w, const char *name, int rank, const int64_t *dims, const int64_t *data);
 const char *oxw_i8(oxw *w, const char *name, int rank, const int64_t *dims, const int8_t *data);
+const char *oxw_u8(oxw *w, const char *name, int rank, const int64_t *dims, const uint8_t *data);
 const char *oxw_i32(oxw *w, const char *name, int rank, const int64_t *dims, const int32_t *data);
 /* A float tensor value's declaration: [N, per-sample dims...] with N symbolic. */
 Onnx__ValueInfoProto *oxw_value_info(oxw *w, const char *name, const pith_shape *s);

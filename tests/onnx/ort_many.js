@@ -7,7 +7,9 @@
 // Input i is C*H*W values (u >>> 8) / 2^24 * 4 - 2 of the xorshift32 stream
 // started at SEED (exactly representable floats, so tests/onnx_qdq.c makes
 // the same inputs bit for bit); OUTPUT.f32 receives the N outputs, raw
-// little-endian float32. One thread, all graph optimisations.
+// little-endian float32. One thread, all graph optimisations. With INPUTS=FILE
+// in the environment, the inputs are FILE's first N x C*H*W float32 values
+// instead (a test set tests/onnx_qdq.c --dump wrote).
 'use strict';
 const fs = require('fs');
 const ort = require(require.resolve('onnxruntime-node', { paths: [process.env.ORT_DIR || '/tmp/peers/ort', __dirname] }));
@@ -25,9 +27,12 @@ async function main() {
   const s = await ort.InferenceSession.create(model, opts);
   let st = Number(seeds) >>> 0;
   const fd = fs.openSync(output, 'w');
+  const given = process.env.INPUTS ? fs.readFileSync(process.env.INPUTS) : null;
+  if (given && given.byteLength < n * size * 4) throw new Error(process.env.INPUTS + ': fewer than ' + n + ' inputs');
   for (let i = 0; i < n; i++) {
     const x = new Float32Array(size);
-    for (let k = 0; k < size; k++) {
+    if (given) x.set(new Float32Array(given.buffer.slice(given.byteOffset + i * size * 4, given.byteOffset + (i + 1) * size * 4)));
+    for (let k = 0; !given && k < size; k++) {
       st ^= st << 13; st >>>= 0;
       st ^= st >>> 17;
       st ^= st << 5; st >>>= 0;
