@@ -1,6 +1,7 @@
 /* pith export CKPT --format onnx: the checkpoint (its quantizers and masks
  * re-attached) through the ONNX exporter. */
 #include <stdio.h>
+#include <string.h>
 
 #include "../core/error.h"
 #include "../experiments/json.h"
@@ -13,6 +14,26 @@ int cli_export_onnx(const char *cmd, const char *ckpt, const char *out, int keep
     pith_graph *g = NULL;
     pith_ckpt_meta meta;
     int rc = exp_load_checkpoint(ckpt, &g, &meta, NULL, NULL);
+    /* a model trained on a dataset whose classes have names (Fashion-MNIST)
+     * carries them, as its .pith file does; no made-up "class k" names */
+    const pith_shape *os = rc ? NULL : pith_graph_output_shape(g);
+    if (!rc && !meta.labels[0] && meta.dataset[0] && os->ndim == 1 && os->d[0] <= 1000) {
+        char name[64];
+        size_t at = 0;
+        for (int k = 0; k < os->d[0]; k++) {
+            const char *c = exp_class_name(meta.dataset, os->d[0], k, name, sizeof name);
+            if (!strncmp(c, "class ", 6)) {
+                at = 0;
+                break;
+            }
+            at += (size_t)snprintf(meta.labels + at, sizeof meta.labels - at, "%s\n", c);
+            if (at >= sizeof meta.labels) {
+                at = 0;
+                break;
+            }
+        }
+        meta.labels[at] = '\0';
+    }
     pith_onnx_export_opts o = {keep_bn, &meta, ckpt};
     pith_onnx_export_report rep;
     if (!rc)

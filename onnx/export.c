@@ -46,7 +46,7 @@ static void floats_text(char *buf, size_t len, const float *v, int n)
     size_t at = 0;
     buf[0] = '\0';
     for (int k = 0; k < n && at < len; k++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%.9g", k ? "," : "", (double)v[k]);
+        at += (size_t)snprintf(buf + at, len - at, "%s%.7g", k ? "," : "", (double)v[k]);
 }
 
 /* metadata_props: what a deployment needs to feed the model and read it. */
@@ -70,9 +70,14 @@ static int metadata(oxw *w, const pith_graph *g, const pith_ckpt_meta *m, Onnx__
         e[n++] = entry(w, "pith.mean", buf);
         floats_text(buf, sizeof buf, std, nc);
         e[n++] = entry(w, "pith.std", buf);
-        snprintf(buf, sizeof buf, "input = (pixel%s - mean) / std; channels %s; %s%d, %s", m->pre.keep255 ? "" : " / 255",
-                 m->pre.bgr ? "BGR" : "RGB", m->pre.resize ? "shorter side resized to " : "resized to the input",
-                 m->pre.resize, m->pre.nearest ? "nearest" : "bilinear");
+        char resize[64];
+        if (m->pre.resize)
+            snprintf(resize, sizeof resize, "shorter side resized to %d, centre cropped", m->pre.resize);
+        else
+            snprintf(resize, sizeof resize, "the whole image resized to the input");
+        snprintf(buf, sizeof buf, "input = (pixel%s - mean) / std; %s; %s (%s)", m->pre.keep255 ? "" : " / 255",
+                 g->input_shape.d[0] == 1 ? "grayscale" : m->pre.bgr ? "channels B, G, R" : "channels R, G, B", resize,
+                 m->pre.nearest ? "nearest" : "bilinear");
         e[n++] = entry(w, "pith.preprocess", buf);
         if (m->labels[0])
             e[n++] = entry(w, "pith.labels", m->labels);

@@ -16,9 +16,12 @@
 #include "../core/gradcheck.h"
 #include "../core/ops/ops.h"
 #include "../core/train.h"
+#include "../core/zoo.h"
 #include "../experiments/workbench.h"
 #include "../export/export.h"
+#include "../onnx/onnx_export.h"
 #include "../onnx/onnx_import.h"
+#include "onnx.pb-c.h"
 #include "../quant/quant.h"
 #include "../runtime/pithrt.h"
 #include "testutil.h"
@@ -53,6 +56,82 @@ static const pith_node *find(const pith_graph *g, const char *name)
 }
 
 /* graph_ops.onnx against numpy's output, through the workbench and the runtime */
+/* g's output on x (batch 1, evaluation), into y[n]. */
+static void forward1(pith_graph *g, const float *x, float *y, size_t n)
+{
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 0);
+    memcpy(pith_graph_input(g), x, sizeof(float) * pith_shape_size(&g->input_shape));
+    CHECK_OK(pith_graph_forward(g, 1));
+    assert_int_equal(pith_shape_size(pith_graph_output_shape(g)), n);
+    memcpy(y, pith_graph_output(g), sizeof(float) * n);
+}
+
+/* Export -> import is the same function, float for float: zoo models with
+ * batchnorm, depthwise convs, residual adds and dropout kept as they are
+ * (--keep-bn), the imported graph_ops fixture (SE gate, sigmoid, pads);
+ * folded, within float rounding. The metadata carries the input shape,
+ * the normalisation and the class names. */
+static void test_export_round_trip(void **state)
+{
+    (void)state;
+    const char *models[] = {"fmnist-cnn", "resnet8", "mobilenet-tiny", "vgg-small", "onnx"};
+    for (int mi = 0; mi < 5; mi++)
+        for (int keep = 1; keep >= 0; keep--) {
+            pith_graph *g = NULL, *back = NULL;
+            if (mi == 4)
+                CHECK_OK(pith_onnx_import_file(FIX "graph_ops.onnx", NULL, &g, NULL));
+            else
+                CHECK_OK(pith_zoo_build(models[mi], 1, 28, 28, 10, 5, &g));
+            for (int k = 0; k < g->n_nodes; k++) /* running statistics that are not the identity */
+                if (g->nodes[k].op == &pith_op_batchnorm) {
+                    tu_fill(g->nodes[k].params[2].data, g->nodes[k].params[2].size, -0.5f, 0.5f, 7 + k);
+                    tu_fill(g->nodes[k].params[3].data, g->nodes[k].params[3].size, 0.5f, 2.0f, 9 + k);
+                }
+            const size_t nx = pith_shape_size(&g->input_shape), ny = pith_shape_size(pith_graph_output_shape(g));
+            float *x = malloc(nx * sizeof *x), *y1 = malloc(ny * sizeof *y1), *y2 = malloc(ny * sizeof *y2);
+            tu_fill(x, nx, -1.0f, 1.0f, 3);
+            forward1(g, x, y1, ny);
+            pith_ckpt_meta meta;
+            memset(&meta, 0, sizeof meta);
+            meta.mean = 0.286f, meta.std = 0.353f;
+            snprintf(meta.labels, sizeof meta.labels, "T-shirt/top\nTrouser\n");
+            pith_onnx_export_opts o = {keep, &meta, "test"};
+            pith_onnx_export_report rep;
+            const char *path = tu_path("round_trip.onnx");
+            CHECK_OK(pith_onnx_export(g, &o, path, &rep));
+            CHECK_OK(pith_onnx_import_file(path, NULL, &back, NULL));
+            forward1(back, x, y2, ny);
+            for (size_t i = 0; i < ny; i++) {
+                const double tol = keep ? 0.0 : 1e-5 * (1.0 + fabs(y1[i]));
+                if (fabs((double)y1[i] - y2[i]) > tol)
+                    fail_msg("%s (%s): output %zu: %.9g before export, %.9g imported back", models[mi],
+                             keep ? "batchnorm kept" : "folded", i, (double)y1[i], (double)y2[i]);
+            }
+            /* metadata_props */
+            size_t len;
+            char *buf = tu_read_file(path, &len);
+            Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+            assert_non_null(m);
+            int seen = 0;
+            for (size_t k = 0; k < m->n_metadata_props; k++) {
+                const Onnx__StringStringEntryProto *e = m->metadata_props[k];
+                seen += !strcmp(e->key, "pith.input_shape") && !strcmp(e->value, mi == 4 ? "3x8x8" : "1x28x28");
+                seen += !strcmp(e->key, "pith.labels") && !strcmp(e->value, "T-shirt/top\nTrouser\n");
+                seen += !strcmp(e->key, "pith.mean") && !strcmp(e->value, "0.286");
+            }
+            assert_int_equal(seen, 3);
+            assert_int_equal(m->opset_import[0]->version, rep.opset);
+            onnx__model_proto__free_unpacked(m, NULL);
+            free(buf);
+            free(x);
+            free(y1);
+            free(y2);
+            pith_graph_free(g);
+            pith_graph_free(back);
+        }
+}
+
 static void test_graph_ops(void **state)
 {
     (void)state;
@@ -382,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_fmnist_trained_in_pytorch),
         cmocka_unit_test(test_qdq_import),
+        cmocka_unit_test(test_export_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
