@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     }
     int agree = 0, read = 0, right_pith = 0, right_ort = 0;
     double worst = 0;
-    size_t within1 = 0;
+    size_t within1 = 0, equal = 0;
     for (int i = 0; i < n; i++) {
         for (size_t k = 0; !given && k < nx; k++) { /* ort_many.js's inputs */
             st ^= st << 13;
@@ -165,6 +165,7 @@ int main(int argc, char **argv)
             const double d = fabs((double)y[k] - want[k]);
             worst = fmax(worst, step > 0 ? d / step : d / fmax(big, 1e-30));
             within1 += step > 0 && d <= step * (1.0 + 1e-3);
+            equal += step > 0 && d <= step * 1e-3;
         }
     }
     fclose(f);
@@ -181,9 +182,10 @@ int main(int argc, char **argv)
                100.0 * right_pith / (read ? read : 1), 100.0 * right_ort / (read ? read : 1), read);
     if (qdq)
         printf("%-36s %s kernels: top-1 agrees with ONNX Runtime on %d of %d inputs (%.1f%%), logits within %.2f "
-               "output steps (%.2f%% within 1)  %s\n",
+               "output steps (%.2f%% within 1, %.2f%% equal)  %s\n",
                argv[1], pithrt_model_isa(&m), agree, read, 100.0 * agree / (read ? read : 1), worst,
-               100.0 * (double)within1 / (double)(read ? (size_t)read * ny : 1), ok ? "ok" : "FAIL");
+               100.0 * (double)within1 / (double)(read ? (size_t)read * ny : 1),
+               100.0 * (double)equal / (double)(read ? (size_t)read * ny : 1), ok ? "ok" : "FAIL");
     else
         printf("%-36s %s kernels (fp32): top-1 agrees with ONNX Runtime on %d of %d inputs, outputs within %.2g "
                "relative  %s\n",
