@@ -20,36 +20,43 @@ static void column_taps(int flags, float scale, int j0, int nj, int w, int ow, p
         tx[j] = pithrt_resize_tap_of(flags & 1, (flags >> 1) & 3, (flags >> 3) & 3, scale, j0 + j, w, ow);
 }
 
+/* The separable loop over channels, column blocks and output rows; VALUE(r,
+ * i) is source row r's element i as a float, EMIT(dst, v) stores output v. */
+#define RESIZE_SEPARABLE(VALUE, EMIT)                                                                               \
+    pithrt_resize_tap tx[COL_BLOCK];                                                                               \
+    float row0[COL_BLOCK], row1[COL_BLOCK];                                                                        \
+    for (int ch = 0; ch < c; ch++, x += (size_t)h * w, y += (size_t)oh * ow)                                       \
+        for (int j0 = 0; j0 < ow; j0 += COL_BLOCK) {                                                               \
+            const int nj = ow - j0 < COL_BLOCK ? ow - j0 : COL_BLOCK;                                              \
+            column_taps(flags, scales[1], j0, nj, w, ow, tx);                                                      \
+            int have0 = -1, have1 = -1;                                                                            \
+            for (int i = 0; i < oh; i++) {                                                                         \
+                const pithrt_resize_tap ty =                                                                       \
+                    pithrt_resize_tap_of(flags & 1, (flags >> 1) & 3, (flags >> 3) & 3, scales[0], i, h, oh);      \
+                if (ty.i0 != have0) {                                                                              \
+                    const_row r = x + (size_t)ty.i0 * w;                                                           \
+                    for (int j = 0; j < nj; j++)                                                                   \
+                        row0[j] = tx[j].w0 * VALUE(r, tx[j].i0) + tx[j].w1 * VALUE(r, tx[j].i1);                   \
+                    have0 = ty.i0;                                                                                 \
+                }                                                                                                  \
+                if (ty.i1 != have1) {                                                                              \
+                    const_row r = x + (size_t)ty.i1 * w;                                                           \
+                    for (int j = 0; j < nj; j++)                                                                   \
+                        row1[j] = tx[j].w0 * VALUE(r, tx[j].i0) + tx[j].w1 * VALUE(r, tx[j].i1);                   \
+                    have1 = ty.i1;                                                                                 \
+                }                                                                                                  \
+                for (int j = 0; j < nj; j++)                                                                       \
+                    EMIT(y[(size_t)i * ow + j0 + j], ty.w0 * row0[j] + ty.w1 * row1[j]);                           \
+            }                                                                                                      \
+        }
+
 void pithrt_resize_f32_c(const float *x, int c, int h, int w, float *y, int oh, int ow, int flags,
                          const float *scales)
 {
-    pithrt_resize_tap tx[COL_BLOCK];
-    float row0[COL_BLOCK], row1[COL_BLOCK];
-    for (int ch = 0; ch < c; ch++, x += (size_t)h * w, y += (size_t)oh * ow)
-        for (int j0 = 0; j0 < ow; j0 += COL_BLOCK) {
-            const int nj = ow - j0 < COL_BLOCK ? ow - j0 : COL_BLOCK;
-            column_taps(flags, scales[1], j0, nj, w, ow, tx);
-            int have0 = -1, have1 = -1;
-            for (int i = 0; i < oh; i++) {
-                const pithrt_resize_tap ty =
-                    pithrt_resize_tap_of(flags & 1, (flags >> 1) & 3, (flags >> 3) & 3, scales[0], i, h, oh);
-                if (ty.i0 != have0) {
-                    const float *r = x + (size_t)ty.i0 * w;
-                    for (int j = 0; j < nj; j++)
-                        row0[j] = tx[j].w0 * r[tx[j].i0] + tx[j].w1 * r[tx[j].i1];
-                    have0 = ty.i0;
-                }
-                if (ty.i1 != have1) {
-                    const float *r = x + (size_t)ty.i1 * w;
-                    for (int j = 0; j < nj; j++)
-                        row1[j] = tx[j].w0 * r[tx[j].i0] + tx[j].w1 * r[tx[j].i1];
-                    have1 = ty.i1;
-                }
-                float *yr = y + (size_t)i * ow + j0;
-                for (int j = 0; j < nj; j++)
-                    yr[j] = ty.w0 * row0[j] + ty.w1 * row1[j];
-            }
-        }
+    typedef const float *const_row;
+#define F32_VALUE(r, i) (r)[i]
+#define F32_EMIT(dst, v) (dst) = (v)
+    RESIZE_SEPARABLE(F32_VALUE, F32_EMIT)
 }
 
 void pithrt_resize_s8_c(const int8_t *x, pithrt_qact xq, int c, int h, int w, int8_t *y, pithrt_qact yq, int oh,
@@ -62,31 +69,8 @@ void pithrt_resize_s8_c(const int8_t *x, pithrt_qact xq, int c, int h, int w, in
     float deq[256];
     for (int q = -128; q < 128; q++)
         deq[q + 128] = (float)(q - xq.zero_point) * xq.scale;
-    pithrt_resize_tap tx[COL_BLOCK];
-    float row0[COL_BLOCK], row1[COL_BLOCK];
-    for (int ch = 0; ch < c; ch++, x += (size_t)h * w, y += (size_t)oh * ow)
-        for (int j0 = 0; j0 < ow; j0 += COL_BLOCK) {
-            const int nj = ow - j0 < COL_BLOCK ? ow - j0 : COL_BLOCK;
-            column_taps(flags, scales[1], j0, nj, w, ow, tx);
-            int have0 = -1, have1 = -1;
-            for (int i = 0; i < oh; i++) {
-                const pithrt_resize_tap ty =
-                    pithrt_resize_tap_of(flags & 1, (flags >> 1) & 3, (flags >> 3) & 3, scales[0], i, h, oh);
-                if (ty.i0 != have0) {
-                    const int8_t *r = x + (size_t)ty.i0 * w;
-                    for (int j = 0; j < nj; j++)
-                        row0[j] = tx[j].w0 * deq[r[tx[j].i0] + 128] + tx[j].w1 * deq[r[tx[j].i1] + 128];
-                    have0 = ty.i0;
-                }
-                if (ty.i1 != have1) {
-                    const int8_t *r = x + (size_t)ty.i1 * w;
-                    for (int j = 0; j < nj; j++)
-                        row1[j] = tx[j].w0 * deq[r[tx[j].i0] + 128] + tx[j].w1 * deq[r[tx[j].i1] + 128];
-                    have1 = ty.i1;
-                }
-                int8_t *yr = y + (size_t)i * ow + j0;
-                for (int j = 0; j < nj; j++)
-                    yr[j] = (int8_t)pithrt_quantize_value(ty.w0 * row0[j] + ty.w1 * row1[j], yq, PITHRT_ACT_NONE);
-            }
-        }
+    typedef const int8_t *const_row;
+#define S8_VALUE(r, i) deq[(r)[i] + 128]
+#define S8_EMIT(dst, v) (dst) = (int8_t)pithrt_quantize_value((v), yq, PITHRT_ACT_NONE)
+    RESIZE_SEPARABLE(S8_VALUE, S8_EMIT)
 }

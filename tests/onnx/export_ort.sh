@@ -14,17 +14,8 @@ set -eu
 BUILD=${1:-build}
 N=${2:-8}
 HERE=$(cd "$(dirname "$0")" && pwd)
-if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
-    echo "export_ort: skipped: /usr/bin/python3 has no onnx (sh scripts/deps.sh onnx installs it)"
-    exit 0
-fi
-ORT_DIR=${ORT_DIR:-$BUILD/ort}
-if [ ! -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
-    echo "export_ort: skipped: no onnxruntime-node in $ORT_DIR (compare_ort.sh installs it)"
-    exit 0
-fi
-ORT_DIR=$(cd "$ORT_DIR" && pwd)
-export ORT_DIR
+. "$HERE/need_ort.sh"
+need_ort export_ort "onnx"
 PITH=$BUILD/pith
 DIR=$BUILD/onnx-export
 mkdir -p "$DIR"

@@ -15,17 +15,8 @@ set -eu
 BUILD=${1:-build}
 N=${2:-1000}
 HERE=$(cd "$(dirname "$0")" && pwd)
-if ! /usr/bin/python3 -c "import torch, torchvision, onnx" 2>/dev/null; then
-    echo "qdq_ort: skipped: /usr/bin/python3 has no torch/torchvision/onnx (sh scripts/deps.sh onnx installs them)"
-    exit 0
-fi
-ORT_DIR=${ORT_DIR:-$BUILD/ort}
-if [ ! -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
-    echo "qdq_ort: skipped: no onnxruntime-node in $ORT_DIR (compare_ort.sh installs it)"
-    exit 0
-fi
-ORT_DIR=$(cd "$ORT_DIR" && pwd)
-export ORT_DIR
+. "$HERE/need_ort.sh"
+need_ort qdq_ort "torch torchvision onnx"
 DIR=$BUILD/qdq-models
 /usr/bin/python3 "$HERE/export_qdq.py" "$DIR" 2>&1 | grep -v -i "warn\|_C\._jit" || true
 fail=0
