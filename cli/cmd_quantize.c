@@ -46,6 +46,10 @@ static void usage(FILE *f)
             "                    top-1 is n/a (ptq only)\n"
             CLI_LOADER_HELP
             "  --mode M          float-io (default) | int8-io | weight-only\n"
+            "  --cle             cross-layer equalization before quantizing (Nagel et al. 2019):\n"
+            "                    rescale the channels of conv/linear pairs joined by relu or max\n"
+            "                    pooling so that both layers' per-channel ranges are equal (the\n"
+            "                    float model is unchanged); pairs behind relu6 etc. are skipped, named\n"
             "  --no-fold         keep batchnorm layers (QAT then trains them, batch statistics,\n"
             "                    weights quantized as folded: w * gamma / sqrt(var + eps))\n"
             "  --freeze-bn E     QAT: batch statistics for E epochs, then BN frozen and folded\n"
@@ -94,6 +98,7 @@ static void quant_result_json(json *js, const quant_job *j, const quant_result *
     json_int(js, "abits", j->q.io == PITH_QIO_WEIGHT_ONLY ? 32 : j->q.a.bits);
     json_str(js, "observer", pith_observer_name(j->a_obs));
     json_int(js, "calib", j->calib);
+    json_int(js, "cle_pairs", j->q.cle ? r->cle.pairs : 0);
     json_int(js, "epochs", r->epochs);
     json_str(js, "layers", r->layers);
     json_num(js, "float_top1", r->float_top1);
@@ -111,7 +116,7 @@ int cmd_quantize(int argc, char **argv)
         {"method", 1, 0, 'm'}, {"bits", 1, 0, 'B'}, {"wbits", 1, 0, 'W'}, {"abits", 1, 0, 'A'},
         {"per-tensor", 0, 0, 'T'}, {"group", 1, 0, 'G'}, {"wasym", 0, 0, 'w'}, {"sym-acts", 0, 0, 's'},
         {"observer", 1, 0, 'o'}, {"percentile", 1, 0, 'P'}, {"wobserver", 1, 0, 'O'},
-        {"calib", 1, 0, 'c'}, {"calib-count", 1, 0, 'C'}, {"no-eval", 0, 0, 'N'}, CLI_LOADER_OPTIONS, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
+        {"calib", 1, 0, 'c'}, {"calib-count", 1, 0, 'C'}, {"no-eval", 0, 0, 'N'}, CLI_LOADER_OPTIONS, {"mode", 1, 0, 'M'}, {"no-fold", 0, 0, 'F'}, {"cle", 0, 0, 'E'}, {"freeze-bn", 1, 0, 'Z'}, {"lsq", 0, 0, 'L'}, {"stochastic", 0, 0, 'R'},
         {"all-layers", 0, 0, 'a'}, {"kmeans-init", 1, 0, 'k'}, {"plan", 1, 0, 'p'},
         {"epochs", 1, 0, 'e'}, {"lr", 1, 0, 'l'}, {"data", 1, 0, 'd'}, {"seed", 1, 0, 'S'},
         {"threads", 1, 0, 't'}, {"out", 1, 0, 'u'}, {"quiet", 0, 0, 'q'}, {"json", 0, 0, 'j'},
@@ -178,6 +183,7 @@ int cmd_quantize(int argc, char **argv)
             job.mode_given = 1;
             break;
         case 'F': job.q.fold_bn = 0; break;
+        case 'E': job.q.cle = 1; break;
         case 'Z': rc = cli_int(cmd, "--freeze-bn", optarg, 0, PITH_MAX_EPOCHS, &job.freeze_bn); break;
         case 'L': job.q.lsq = 1; break;
         case 'R': job.q.w.round = job.q.a.round = PITH_QROUND_STOCHASTIC; break;

@@ -118,7 +118,7 @@ static int parse_eval(cy_ctx *c, yaml_node_t *m, exp_stage *s)
 
 static const char *const quantize_keys =
     "method, bits, wbits, abits, granularity, group, weights_symmetric, acts_symmetric, observer, "
-    "percentile, wobserver, calib, mode, fold_bn, freeze_bn, lsq, stochastic, keep_ends, kmeans_init, epochs, lr, plan";
+    "percentile, wobserver, calib, mode, fold_bn, cle, freeze_bn, lsq, stochastic, keep_ends, kmeans_init, epochs, lr, plan";
 
 /* The quantize stage: the options of `pith quantize`, as keys. */
 static int parse_quantize(cy_ctx *c, yaml_node_t *m, exp_stage *s)
@@ -193,6 +193,8 @@ static int parse_quantize(cy_ctx *c, yaml_node_t *m, exp_stage *s)
             else if (!rc)
                 rc = cy_err(c, v, "quantize.mode: '%s' (float-io, int8-io, weight-only)", str);
             j->mode_given = 1;
+        } else if (!strcmp(key, "cle")) {
+            rc = cy_bool(c, v, "quantize.cle", &j->q.cle);
         } else if (!strcmp(key, "fold_bn")) {
             rc = cy_bool(c, v, "quantize.fold_bn", &j->q.fold_bn);
         } else if (!strcmp(key, "freeze_bn")) {

@@ -331,6 +331,11 @@ int pith_quant_apply(pith_graph *g, const pith_quant_config *c)
         int n = pith_fold_batchnorm(g);
         rc = n < 0 ? n : 0;
     }
+    if (!rc && c->cle) {
+        pith_cle_report own;
+        rc = c->fold_bn ? pith_cle(g, 20, c->cle_report ? c->cle_report : &own)
+                        : pith_error(PITH_EINVAL, "cross-layer equalization needs the batchnorms folded (not --no-fold)");
+    }
     if (!rc && c->io != PITH_QIO_WEIGHT_ONLY)
         rc = insert_act_quant(g, c);
     if (!rc)

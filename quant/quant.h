@@ -53,6 +53,23 @@ typedef struct pith_qlayer {
     int wbits, abits;
 } pith_qlayer;
 
+/* Cross-layer equalization (cle.c): every pair of conv / linear layers with
+ * only relu, max pooling or dropout between them and no other consumer gets
+ * its shared channels rescaled so that both layers' per-channel weight
+ * ranges are equal, `sweeps` times over the pairs (chains settle); the float
+ * function is unchanged. Pairs that an op which does not commute with
+ * scaling (relu6, hardswish, ...) separates are listed as skipped. The model's
+ * batchnorms must be folded. */
+#define PITH_CLE_MAX_SKIPPED 32
+typedef struct pith_cle_report {
+    int pairs;
+    int n_skipped;
+    struct {
+        char layer[PITH_NAME_MAX], by[PITH_NAME_MAX];
+    } skipped[PITH_CLE_MAX_SKIPPED];
+} pith_cle_report;
+int pith_cle(pith_graph *g, int sweeps, pith_cle_report *rep);
+
 typedef struct pith_quant_config {
     pith_wq_kind method;       /* weights of every conv2d / linear */
     pith_qspec w, a;           /* weight and activation specs */
@@ -62,6 +79,8 @@ typedef struct pith_quant_config {
     int lsq;                   /* learned step sizes (weights and activations) */
     int ema;                   /* training updates activation ranges by EMA */
     int keep_ends;             /* binary/ternary/k-means: first and last layer stay uniform int8 */
+    int cle;                   /* cross-layer equalization after BN folding (needs fold_bn) */
+    pith_cle_report *cle_report; /* where pith_quant_apply reports it (may be NULL) */
     pith_kmeans_init km_init;
     uint64_t seed;             /* k-means random initialisation */
     const pith_qlayer *plan;   /* per-layer overrides by node name */

@@ -105,6 +105,7 @@ int quant_run(pith_graph *g, pith_ckpt_meta *meta, const pith_train_config *base
                     : pith_error(PITH_ENOMEM, "out of memory");
         qc.plan = layers;
     }
+    qc.cle_report = &r->cle;
     if (!rc)
         rc = pith_quant_apply(g, &qc);
     free(layers);
@@ -214,6 +215,13 @@ void quant_result_print(FILE *f, const quant_job *j, const quant_result *r)
     if (r->epochs)
         fprintf(f, "fine-tune  %d epoch%s, lr %g\n", r->epochs, r->epochs == 1 ? "" : "s", (double)r->cfg.lr);
     fprintf(f, "layers     %s\n", r->layers);
+    if (j->q.cle) {
+        fprintf(f, "CLE        %d layer pair%s equalized", r->cle.pairs, r->cle.pairs == 1 ? "" : "s");
+        for (int k = 0; k < r->cle.n_skipped; k++)
+            fprintf(f, "%s%s (%s after it does not commute with scaling)", k ? ", " : "; skipped: ",
+                    r->cle.skipped[k].layer, r->cle.skipped[k].by);
+        fprintf(f, "\n");
+    }
     if (isnan(r->float_top1)) { /* --no-eval */
         fprintf(f, "float      top-1    n/a   weights %9.1f KB\n", r->float_bytes / 1024.0);
         fprintf(f, "quantized  top-1    n/a   weights %9.1f KB   (%.1fx smaller)\n", r->bytes / 1024.0,

@@ -31,6 +31,7 @@ typedef struct quant_result {
     int epochs;
     pith_train_config cfg;    /* the fine-tuning recipe */
     char layers[2048];        /* "conv1 int8 (first layer kept), conv2 ternary, ..." */
+    pith_cle_report cle;      /* what cross-layer equalization did (j->q.cle) */
 } quant_result;
 
 void quant_job_defaults(quant_job *j);

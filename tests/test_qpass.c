@@ -5,8 +5,10 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../core/checkpoint.h"
+#include "../core/ops/ops.h"
 #include "../core/rng.h"
 #include "../quant/quant.h"
 #include "quant_fixtures.h"
@@ -500,10 +502,104 @@ static void test_kmeans_layer(void **state)
 
 /* ---- batchnorm folding ---- */
 
+static pith_attrs conv_a(int out, int k, int groups)
+{
+    pith_attrs a;
+    memset(&a, 0, sizeof a);
+    a.out = out, a.kh = a.kw = k, a.sh = a.sw = a.dh = a.dw = 1, a.ph = a.pw = k / 2, a.groups = groups, a.bias = 1;
+    return a;
+}
+
+static float row_range(const pith_node *n, int i)
+{
+    const size_t per = n->params[0].size / (size_t)n->a.out;
+    float m = 0.0f;
+    for (size_t j = 0; j < per; j++)
+        m = fmaxf(m, fabsf(n->params[0].data[(size_t)i * per + j]));
+    return m;
+}
+
+/* Cross-layer equalization: conv -> relu -> maxpool -> depthwise conv ->
+ * relu -> 1x1 conv -> relu6 -> 1x1 conv -> linear, A's channels made to
+ * differ by 10^4 in range. After CLE the float outputs are unchanged, each
+ * pair's shared channels have equal ranges (A's output channel against B's
+ * weights reading it: for the depthwise B, its own channel), and the pair
+ * behind relu6 is skipped and named. */
+static void test_cle(void **state)
+{
+    (void)state;
+    pith_graph *g;
+    pith_shape in = {3, {1, 8, 8}};
+    CHECK_OK(pith_graph_create(&g, in, 3));
+    pith_attrs none, a = conv_a(6, 3, 1), dw = conv_a(6, 3, 6), pw = conv_a(4, 1, 1), pw2 = conv_a(3, 1, 1), mp, fc;
+    memset(&none, 0, sizeof none);
+    memset(&mp, 0, sizeof mp);
+    mp.kh = mp.kw = mp.sh = mp.sw = 2, mp.dh = mp.dw = 1;
+    memset(&fc, 0, sizeof fc);
+    fc.out = 5, fc.bias = 1;
+    int x = 0;
+    const int ia = x = pith_graph_add(g, "conv2d", "a", &a, &x, 1);
+    x = pith_graph_add(g, "relu", "a_relu", &none, &x, 1);
+    x = pith_graph_add(g, "maxpool", "pool", &mp, &x, 1);
+    const int ib = x = pith_graph_add(g, "conv2d", "b_dw", &dw, &x, 1);
+    x = pith_graph_add(g, "relu", "b_relu", &none, &x, 1);
+    const int ic = x = pith_graph_add(g, "conv2d", "c", &pw, &x, 1);
+    x = pith_graph_add(g, "relu6", "c_relu6", &none, &x, 1);
+    x = pith_graph_add(g, "conv2d", "d", &pw2, &x, 1);
+    x = pith_graph_add(g, "flatten", "flat", &none, &x, 1);
+    x = pith_graph_add(g, "linear", "fc", &fc, &x, 1);
+    assert_true(x > 0);
+    for (int k = 1; k < g->n_nodes; k++)
+        for (int p = 0; p < g->nodes[k].n_params; p++)
+            tu_fill(g->nodes[k].params[p].data, g->nodes[k].params[p].size, -0.5f, 0.5f, 11 * k + p);
+    pith_node *A = &g->nodes[ia];
+    for (int i = 0; i < 6; i++) /* ranges 1e-2 .. 1e2 */
+        for (int j = 0; j < 9; j++) {
+            A->params[0].data[i * 9 + j] *= powf(10.0f, (float)i - 2.0f);
+            A->params[1].data[i] = 0.1f * (float)i;
+        }
+    float xin[64], y1[5], y2[5];
+    tu_fill(xin, 64, -1.0f, 1.0f, 5);
+    CHECK_OK(pith_graph_compile(g, 1));
+    pith_graph_set_training(g, 0);
+    memcpy(pith_graph_input(g), xin, sizeof xin);
+    CHECK_OK(pith_graph_forward(g, 1));
+    memcpy(y1, pith_graph_output(g), sizeof y1);
+    pith_cle_report rep;
+    CHECK_OK(pith_cle(g, 20, &rep));
+    assert_int_equal(rep.pairs, 2); /* a -> b_dw, b_dw -> c */
+    assert_int_equal(rep.n_skipped, 1);
+    assert_string_equal(rep.skipped[0].layer, "c");
+    assert_string_equal(rep.skipped[0].by, "c_relu6");
+    CHECK_OK(pith_graph_compile(g, 1));
+    memcpy(pith_graph_input(g), xin, sizeof xin);
+    CHECK_OK(pith_graph_forward(g, 1));
+    memcpy(y2, pith_graph_output(g), sizeof y2);
+    for (int k = 0; k < 5; k++)
+        if (fabsf(y1[k] - y2[k]) > 1e-4f * (1.0f + fabsf(y1[k])))
+            fail_msg("output %d: %.7g before CLE, %.7g after", k, (double)y1[k], (double)y2[k]);
+    const pith_node *B = &g->nodes[ib], *C = &g->nodes[ic];
+    for (int i = 0; i < 6; i++) {
+        /* a's channel i against the depthwise b's channel i (its only reader) */
+        const float r1 = row_range(A, i), r2 = row_range(B, i);
+        if (fabsf(r1 - r2) > 1e-3f * r2)
+            fail_msg("channel %d: range %.6g in a, %.6g in b_dw after CLE", i, (double)r1, (double)r2);
+        /* b's channel i against column i of c (the last pair of a sweep: exact) */
+        float rc = 0.0f;
+        for (int o = 0; o < 4; o++)
+            rc = fmaxf(rc, fabsf(C->params[0].data[o * 6 + i]));
+        if (fabsf(row_range(B, i) - rc) > 1e-5f * rc)
+            fail_msg("channel %d: range %.6g in b_dw, %.6g in c after CLE", i, (double)row_range(B, i), (double)rc);
+    }
+    /* before, a's ranges spanned 1e4; now they are within what b allows */
+    pith_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fake_quant_forward_ste),
+        cmocka_unit_test(test_cle),
         cmocka_unit_test(test_fake_quant_lsq_gradient),
         cmocka_unit_test(test_stochastic_rounding),
         cmocka_unit_test(test_binary_ternary_values),
