@@ -143,7 +143,7 @@ void oxw_attr_ints(oxw *w, Onnx__NodeProto *n, const char *name, const int64_t *
 {
     Onnx__AttributeProto *a = attr(w, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *p = a ? oxw_alloc(w, sizeof *p * (size_t)count) : NULL;
-    if (p) {
+    if (p && count > 0) {
         memcpy(p, v, sizeof *p * (size_t)count);
         a->ints = p;
         a->n_ints = (size_t)count;
@@ -179,8 +179,10 @@ static const char *initializer(oxw *w, const char *name, int elem_type, int rank
     if (!t || !d || !raw)
         return NULL;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, sizeof *d * (size_t)rank);
-    memcpy(raw, data, bytes);
+    if (rank > 0) /* a scalar has no dims (and may pass NULL) */
+        memcpy(d, dims, sizeof *d * (size_t)rank);
+    if (bytes)
+        memcpy(raw, data, bytes);
     t->n_dims = (size_t)rank;
     t->dims = d;
     t->has_data_type = 1;
